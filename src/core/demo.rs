@@ -1,0 +1,1 @@
+//! The demo CRM generator (being written).

@@ -1,0 +1,14 @@
+//! The pure core of Roundtrip: the CRM model, templates, and every pipeline stage from file
+//! bytes to export bytes. It is a function of bytes and data: it names no browser crate and
+//! does no I/O, so it is tested natively with `cargo test`.
+
+pub mod date;
+pub mod demo;
+pub mod export;
+pub mod model;
+pub mod random;
+pub mod read;
+pub mod sheet;
+pub mod snapshot;
+pub mod text;
+pub mod xlsx;

@@ -1,0 +1,763 @@
+//! The local CRM as plain data: every entity of DESIGN §3, the [`Crm`] that holds them keyed
+//! by their identities, and the [`Record`] / [`ChangeSet`] vocabulary in which the store
+//! persists them. Nothing here knows about storage or the browser; the store writes
+//! `Record`s, and the import pipeline produces `ChangeSet`s.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::date::Date;
+
+/// Internal identity of a CRM entry (never shown to a third party).
+pub type EntryId = u32;
+
+/// A permission carried by an operator's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// May run System Utilities such as the bulk insurance import.
+    ManageSettings,
+    /// May import files into the CRM.
+    Import,
+    /// May export files from the CRM.
+    Export,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::ManageSettings, Role::Import, Role::Export];
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::ManageSettings => "ManageSettings",
+            Role::Import => "Import",
+            Role::Export => "Export",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.label().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// An operator (agent) of the CRM. Account portfolios belong to a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operator {
+    pub login: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+}
+
+impl Operator {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// A named set of cases; temporary portfolios exist only to scope an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Portfolio {
+    pub id: u32,
+    pub name: String,
+    pub owner_login: Option<String>,
+    pub temporary: bool,
+    pub case_ids: Vec<u32>,
+}
+
+/// A case, known to operators by its reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: u32,
+    pub reference: String,
+    pub title: String,
+}
+
+/// The insured entity on a case, linked to at most one CRM entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Insured {
+    pub id: u32,
+    pub case_id: u32,
+    pub reference: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub entry_id: Option<EntryId>,
+}
+
+/// The centralised CRM record (a "Contact") linked to insureds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrmEntry {
+    pub id: EntryId,
+    pub client_reference: Option<String>,
+    pub ssn: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<Date>,
+}
+
+impl CrmEntry {
+    pub fn display_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+/// What a contact detail holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum DetailKind {
+    Address,
+    Phone,
+    Email,
+}
+
+impl DetailKind {
+    pub const ALL: [DetailKind; 3] = [DetailKind::Address, DetailKind::Phone, DetailKind::Email];
+    pub fn label(self) -> &'static str {
+        match self {
+            DetailKind::Address => "Address",
+            DetailKind::Phone => "Phone",
+            DetailKind::Email => "Email",
+        }
+    }
+    pub fn parse(text: &str) -> Option<DetailKind> {
+        DetailKind::ALL
+            .into_iter()
+            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// One child record of a CRM entry: an address, a phone number or an email.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DetailFields {
+    pub label: String,
+    pub primary: bool,
+    pub address_line1: String,
+    pub address_line2: String,
+    pub city: String,
+    pub region: String,
+    pub postcode: String,
+    pub country: String,
+    pub phone: String,
+    pub email: String,
+}
+
+/// A contact detail with its system-assigned Public ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactDetail {
+    pub public_id: String,
+    pub entry_id: EntryId,
+    pub kind: DetailKind,
+    pub fields: DetailFields,
+}
+
+/// Kind of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum AccountKind {
+    Medical,
+    Company,
+    Insurance,
+}
+
+impl AccountKind {
+    pub const ALL: [AccountKind; 3] = [AccountKind::Medical, AccountKind::Company, AccountKind::Insurance];
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountKind::Medical => "Medical",
+            AccountKind::Company => "Company",
+            AccountKind::Insurance => "Insurance",
+        }
+    }
+    pub fn parse(text: &str) -> Option<AccountKind> {
+        AccountKind::ALL
+            .into_iter()
+            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// An account (a doctor's practice, a company or an insurer) in an agent's portfolio.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub number: String,
+    pub name: String,
+    pub kind: AccountKind,
+    /// The owning operator's login; `None` is "Without Portfolio" (inactive).
+    pub portfolio_login: Option<String>,
+}
+
+impl Account {
+    pub fn active(&self) -> bool {
+        self.portfolio_login.is_some()
+    }
+}
+
+/// Type of an account contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ContactType {
+    Doctor,
+    Secretary,
+    Others,
+}
+
+impl ContactType {
+    pub const ALL: [ContactType; 3] = [ContactType::Doctor, ContactType::Secretary, ContactType::Others];
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactType::Doctor => "DOCTOR",
+            ContactType::Secretary => "SECRETARY",
+            ContactType::Others => "OTHERS",
+        }
+    }
+    pub fn parse(text: &str) -> Option<ContactType> {
+        ContactType::ALL
+            .into_iter()
+            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// A person attached to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountContact {
+    pub id: u32,
+    pub account_number: String,
+    pub identifier: String,
+    pub name: String,
+    pub contact_type: ContactType,
+    pub qualifications: Vec<String>,
+    pub phone: String,
+    pub email: String,
+}
+
+/// Insurance enrolment status of a school user or device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum InsuranceStatus {
+    Enrolled,
+    NotEnrolled,
+}
+
+impl InsuranceStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            InsuranceStatus::Enrolled => "Enrolled",
+            InsuranceStatus::NotEnrolled => "Not Enrolled",
+        }
+    }
+}
+
+/// Insurance fields carried by school users and devices.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Insurance {
+    pub status: Option<InsuranceStatus>,
+    pub policy_number: Option<String>,
+    /// Coverage amount in cents.
+    pub coverage_amount_cents: Option<i64>,
+    pub coverage_type: Option<String>,
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+}
+
+/// Whether a school user is a student or a member of staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SchoolRole {
+    Student,
+    Staff,
+}
+
+impl SchoolRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            SchoolRole::Student => "Student",
+            SchoolRole::Staff => "Staff",
+        }
+    }
+    pub fn parse(text: &str) -> Option<SchoolRole> {
+        [SchoolRole::Student, SchoolRole::Staff]
+            .into_iter()
+            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+    }
+}
+
+/// A student or member of staff with insurance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolUser {
+    pub user_id: String,
+    pub name: String,
+    pub role: SchoolRole,
+    pub insurance: Insurance,
+}
+
+/// A device with insurance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub serial: String,
+    pub model: String,
+    pub insurance: Insurance,
+}
+
+/// Counts of one applied import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub added: usize,
+    pub unchanged: usize,
+    pub skipped: usize,
+    pub errors: usize,
+}
+
+/// The state of one record before an import touched it; `before: None` means the import
+/// created it, so undo removes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BeforeImage {
+    pub key: RecordKey,
+    pub before: Option<Record>,
+}
+
+/// One applied import, with what undo needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: u32,
+    pub template_id: String,
+    pub operator_login: String,
+    /// Milliseconds since the Unix epoch.
+    pub applied_at_ms: i64,
+    pub file_name: String,
+    pub sha256: String,
+    pub counts: ImportCounts,
+    pub before_images: Vec<BeforeImage>,
+    pub undone: bool,
+}
+
+/// Sequences that hand out identities; never go backwards, so Public IDs are never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub next_entry_id: u32,
+    pub next_detail_number: u32,
+    pub next_case_id: u32,
+    pub next_insured_id: u32,
+    pub next_portfolio_id: u32,
+    pub next_account_contact_id: u32,
+    pub next_import_id: u32,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            next_entry_id: 1,
+            next_detail_number: 1,
+            next_case_id: 1,
+            next_insured_id: 1,
+            next_portfolio_id: 1,
+            next_account_contact_id: 1,
+            next_import_id: 1,
+        }
+    }
+}
+
+/// Formats a detail number as its Public ID.
+pub fn public_id_for(number: u32) -> String {
+    format!("CD-{number:07}")
+}
+
+/// The kinds of record the store keeps, one object store each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EntityKind {
+    Operator,
+    Portfolio,
+    Case,
+    Insured,
+    Entry,
+    Detail,
+    Account,
+    AccountContact,
+    Specialty,
+    SchoolUser,
+    Device,
+    Import,
+    Counters,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 13] = [
+        EntityKind::Operator,
+        EntityKind::Portfolio,
+        EntityKind::Case,
+        EntityKind::Insured,
+        EntityKind::Entry,
+        EntityKind::Detail,
+        EntityKind::Account,
+        EntityKind::AccountContact,
+        EntityKind::Specialty,
+        EntityKind::SchoolUser,
+        EntityKind::Device,
+        EntityKind::Import,
+        EntityKind::Counters,
+    ];
+    /// Object-store name.
+    pub fn store_name(self) -> &'static str {
+        match self {
+            EntityKind::Operator => "operators",
+            EntityKind::Portfolio => "portfolios",
+            EntityKind::Case => "cases",
+            EntityKind::Insured => "insureds",
+            EntityKind::Entry => "crm_entries",
+            EntityKind::Detail => "contact_details",
+            EntityKind::Account => "accounts",
+            EntityKind::AccountContact => "account_contacts",
+            EntityKind::Specialty => "specialties",
+            EntityKind::SchoolUser => "school_users",
+            EntityKind::Device => "devices",
+            EntityKind::Import => "import_history",
+            EntityKind::Counters => "counters",
+        }
+    }
+}
+
+/// The identity of one stored record.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub kind: EntityKind,
+    pub id: String,
+}
+
+/// Any one stored record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    Operator(Operator),
+    Portfolio(Portfolio),
+    Case(Case),
+    Insured(Insured),
+    Entry(CrmEntry),
+    Detail(ContactDetail),
+    Account(Account),
+    AccountContact(AccountContact),
+    Specialty(String),
+    SchoolUser(SchoolUser),
+    Device(Device),
+    Import(ImportRecord),
+    Counters(Counters),
+}
+
+impl Record {
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            Record::Operator(_) => EntityKind::Operator,
+            Record::Portfolio(_) => EntityKind::Portfolio,
+            Record::Case(_) => EntityKind::Case,
+            Record::Insured(_) => EntityKind::Insured,
+            Record::Entry(_) => EntityKind::Entry,
+            Record::Detail(_) => EntityKind::Detail,
+            Record::Account(_) => EntityKind::Account,
+            Record::AccountContact(_) => EntityKind::AccountContact,
+            Record::Specialty(_) => EntityKind::Specialty,
+            Record::SchoolUser(_) => EntityKind::SchoolUser,
+            Record::Device(_) => EntityKind::Device,
+            Record::Import(_) => EntityKind::Import,
+            Record::Counters(_) => EntityKind::Counters,
+        }
+    }
+
+    pub fn id(&self) -> String {
+        match self {
+            Record::Operator(r) => r.login.clone(),
+            Record::Portfolio(r) => r.id.to_string(),
+            Record::Case(r) => r.id.to_string(),
+            Record::Insured(r) => r.id.to_string(),
+            Record::Entry(r) => r.id.to_string(),
+            Record::Detail(r) => r.public_id.clone(),
+            Record::Account(r) => r.number.clone(),
+            Record::AccountContact(r) => r.id.to_string(),
+            Record::Specialty(r) => r.clone(),
+            Record::SchoolUser(r) => r.user_id.clone(),
+            Record::Device(r) => r.serial.clone(),
+            Record::Import(r) => r.id.to_string(),
+            Record::Counters(_) => "counters".to_string(),
+        }
+    }
+
+    pub fn key(&self) -> RecordKey {
+        RecordKey { kind: self.kind(), id: self.id() }
+    }
+
+    /// Values that must be unique among records of the same kind, by index name
+    /// (absent values are not indexed: "unique when present").
+    pub fn unique_values(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Record::Entry(e) => {
+                let mut v = Vec::new();
+                if let Some(c) = &e.client_reference {
+                    v.push(("client_reference", c.clone()));
+                }
+                if let Some(s) = &e.ssn {
+                    v.push(("ssn", s.clone()));
+                }
+                v
+            }
+            Record::Case(c) => vec![("reference", c.reference.clone())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A batch of writes that the store applies all together or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChangeSet {
+    pub puts: Vec<Record>,
+    pub deletes: Vec<RecordKey>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.puts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// A uniqueness rule broken by a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind:?} {index} \"{value}\" would belong to two records ({first} and {second})")]
+pub struct UniquenessViolation {
+    pub kind: EntityKind,
+    pub index: &'static str,
+    pub value: String,
+    pub first: String,
+    pub second: String,
+}
+
+/// The whole local CRM, keyed by identity.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Crm {
+    pub operators: BTreeMap<String, Operator>,
+    pub portfolios: BTreeMap<u32, Portfolio>,
+    pub cases: BTreeMap<u32, Case>,
+    pub insureds: BTreeMap<u32, Insured>,
+    pub entries: BTreeMap<EntryId, CrmEntry>,
+    pub details: BTreeMap<String, ContactDetail>,
+    pub accounts: BTreeMap<String, Account>,
+    pub account_contacts: BTreeMap<u32, AccountContact>,
+    pub specialties: BTreeMap<String, ()>,
+    pub school_users: BTreeMap<String, SchoolUser>,
+    pub devices: BTreeMap<String, Device>,
+    pub imports: BTreeMap<u32, ImportRecord>,
+    pub counters: Counters,
+}
+
+impl Crm {
+    pub fn is_empty(&self) -> bool {
+        self.operators.is_empty() && self.entries.is_empty() && self.cases.is_empty()
+    }
+
+    /// Puts one record in place (insert or replace).
+    pub fn put(&mut self, record: Record) {
+        match record {
+            Record::Operator(r) => {
+                self.operators.insert(r.login.clone(), r);
+            }
+            Record::Portfolio(r) => {
+                self.portfolios.insert(r.id, r);
+            }
+            Record::Case(r) => {
+                self.cases.insert(r.id, r);
+            }
+            Record::Insured(r) => {
+                self.insureds.insert(r.id, r);
+            }
+            Record::Entry(r) => {
+                self.entries.insert(r.id, r);
+            }
+            Record::Detail(r) => {
+                self.details.insert(r.public_id.clone(), r);
+            }
+            Record::Account(r) => {
+                self.accounts.insert(r.number.clone(), r);
+            }
+            Record::AccountContact(r) => {
+                self.account_contacts.insert(r.id, r);
+            }
+            Record::Specialty(r) => {
+                self.specialties.insert(r, ());
+            }
+            Record::SchoolUser(r) => {
+                self.school_users.insert(r.user_id.clone(), r);
+            }
+            Record::Device(r) => {
+                self.devices.insert(r.serial.clone(), r);
+            }
+            Record::Import(r) => {
+                self.imports.insert(r.id, r);
+            }
+            Record::Counters(c) => self.counters = c,
+        }
+    }
+
+    /// Removes one record if present.
+    pub fn delete(&mut self, key: &RecordKey) {
+        let num = || key.id.parse::<u32>().unwrap_or(u32::MAX);
+        match key.kind {
+            EntityKind::Operator => {
+                self.operators.remove(&key.id);
+            }
+            EntityKind::Portfolio => {
+                self.portfolios.remove(&num());
+            }
+            EntityKind::Case => {
+                self.cases.remove(&num());
+            }
+            EntityKind::Insured => {
+                self.insureds.remove(&num());
+            }
+            EntityKind::Entry => {
+                self.entries.remove(&num());
+            }
+            EntityKind::Detail => {
+                self.details.remove(&key.id);
+            }
+            EntityKind::Account => {
+                self.accounts.remove(&key.id);
+            }
+            EntityKind::AccountContact => {
+                self.account_contacts.remove(&num());
+            }
+            EntityKind::Specialty => {
+                self.specialties.remove(&key.id);
+            }
+            EntityKind::SchoolUser => {
+                self.school_users.remove(&key.id);
+            }
+            EntityKind::Device => {
+                self.devices.remove(&key.id);
+            }
+            EntityKind::Import => {
+                self.imports.remove(&num());
+            }
+            EntityKind::Counters => self.counters = Counters::default(),
+        }
+    }
+
+    /// Looks one record up by key.
+    pub fn get(&self, key: &RecordKey) -> Option<Record> {
+        let num = || key.id.parse::<u32>().ok();
+        match key.kind {
+            EntityKind::Operator => self.operators.get(&key.id).cloned().map(Record::Operator),
+            EntityKind::Portfolio => num().and_then(|n| self.portfolios.get(&n)).cloned().map(Record::Portfolio),
+            EntityKind::Case => num().and_then(|n| self.cases.get(&n)).cloned().map(Record::Case),
+            EntityKind::Insured => num().and_then(|n| self.insureds.get(&n)).cloned().map(Record::Insured),
+            EntityKind::Entry => num().and_then(|n| self.entries.get(&n)).cloned().map(Record::Entry),
+            EntityKind::Detail => self.details.get(&key.id).cloned().map(Record::Detail),
+            EntityKind::Account => self.accounts.get(&key.id).cloned().map(Record::Account),
+            EntityKind::AccountContact => num()
+                .and_then(|n| self.account_contacts.get(&n))
+                .cloned()
+                .map(Record::AccountContact),
+            EntityKind::Specialty => self
+                .specialties
+                .contains_key(&key.id)
+                .then(|| Record::Specialty(key.id.clone())),
+            EntityKind::SchoolUser => self.school_users.get(&key.id).cloned().map(Record::SchoolUser),
+            EntityKind::Device => self.devices.get(&key.id).cloned().map(Record::Device),
+            EntityKind::Import => num().and_then(|n| self.imports.get(&n)).cloned().map(Record::Import),
+            EntityKind::Counters => Some(Record::Counters(self.counters)),
+        }
+    }
+
+    /// Every record, kind by kind, in key order.
+    pub fn records(&self) -> Vec<Record> {
+        let mut out = Vec::new();
+        out.extend(self.operators.values().cloned().map(Record::Operator));
+        out.extend(self.portfolios.values().cloned().map(Record::Portfolio));
+        out.extend(self.cases.values().cloned().map(Record::Case));
+        out.extend(self.insureds.values().cloned().map(Record::Insured));
+        out.extend(self.entries.values().cloned().map(Record::Entry));
+        out.extend(self.details.values().cloned().map(Record::Detail));
+        out.extend(self.accounts.values().cloned().map(Record::Account));
+        out.extend(self.account_contacts.values().cloned().map(Record::AccountContact));
+        out.extend(self.specialties.keys().cloned().map(Record::Specialty));
+        out.extend(self.school_users.values().cloned().map(Record::SchoolUser));
+        out.extend(self.devices.values().cloned().map(Record::Device));
+        out.extend(self.imports.values().cloned().map(Record::Import));
+        out.push(Record::Counters(self.counters));
+        out
+    }
+
+    /// Builds a CRM from records (the inverse of [`Crm::records`]).
+    pub fn from_records(records: impl IntoIterator<Item = Record>) -> Crm {
+        let mut crm = Crm::default();
+        for r in records {
+            crm.put(r);
+        }
+        crm
+    }
+
+    /// Checks that applying `changes` keeps every unique index unique; the store refuses a
+    /// batch that fails this, whole.
+    pub fn check_unique(&self, changes: &ChangeSet) -> Result<(), UniquenessViolation> {
+        use std::collections::HashMap;
+        let touched: std::collections::HashSet<RecordKey> = changes
+            .puts
+            .iter()
+            .map(Record::key)
+            .chain(changes.deletes.iter().cloned())
+            .collect();
+        let mut seen: HashMap<(EntityKind, &'static str, String), String> = HashMap::new();
+        let kinds: std::collections::HashSet<EntityKind> =
+            changes.puts.iter().map(Record::kind).collect();
+        // Existing records of the touched kinds that the batch leaves in place.
+        for kind in kinds {
+            let existing: Vec<Record> = match kind {
+                EntityKind::Entry => self.entries.values().cloned().map(Record::Entry).collect(),
+                EntityKind::Case => self.cases.values().cloned().map(Record::Case).collect(),
+                _ => Vec::new(),
+            };
+            for r in existing {
+                if touched.contains(&r.key()) {
+                    continue;
+                }
+                for (index, value) in r.unique_values() {
+                    seen.insert((kind, index, value), r.id());
+                }
+            }
+        }
+        for r in &changes.puts {
+            for (index, value) in r.unique_values() {
+                let slot = (r.kind(), index, value.clone());
+                if let Some(first) = seen.get(&slot) {
+                    if *first != r.id() {
+                        return Err(UniquenessViolation {
+                            kind: r.kind(),
+                            index,
+                            value,
+                            first: first.clone(),
+                            second: r.id(),
+                        });
+                    }
+                }
+                seen.insert(slot, r.id());
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a batch in memory after checking it; all or nothing.
+    pub fn apply_changes(&mut self, changes: &ChangeSet) -> Result<(), UniquenessViolation> {
+        self.check_unique(changes)?;
+        for key in &changes.deletes {
+            self.delete(key);
+        }
+        for r in &changes.puts {
+            self.put(r.clone());
+        }
+        Ok(())
+    }
+
+    /// Number of records of one kind.
+    pub fn count(&self, kind: EntityKind) -> usize {
+        match kind {
+            EntityKind::Operator => self.operators.len(),
+            EntityKind::Portfolio => self.portfolios.len(),
+            EntityKind::Case => self.cases.len(),
+            EntityKind::Insured => self.insureds.len(),
+            EntityKind::Entry => self.entries.len(),
+            EntityKind::Detail => self.details.len(),
+            EntityKind::Account => self.accounts.len(),
+            EntityKind::AccountContact => self.account_contacts.len(),
+            EntityKind::Specialty => self.specialties.len(),
+            EntityKind::SchoolUser => self.school_users.len(),
+            EntityKind::Device => self.devices.len(),
+            EntityKind::Import => self.imports.len(),
+            EntityKind::Counters => 1,
+        }
+    }
+}
