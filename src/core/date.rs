@@ -41,8 +41,11 @@ fn days_in_month(y: i32, m: u8) -> u8 {
 impl Date {
     /// A valid date, or `None`.
     pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
-        ((1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month) && (1000..=9999).contains(&year))
-            .then_some(Date { year, month, day })
+        ((1..=12).contains(&month)
+            && day >= 1
+            && day <= days_in_month(year, month)
+            && (1000..=9999).contains(&year))
+        .then_some(Date { year, month, day })
     }
 
     /// Days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -139,7 +142,13 @@ mod tests {
 
     #[test]
     fn excel_serials_round_trip_across_the_phantom_leap_day() {
-        for (serial, iso) in [(1.0, "1900-01-01"), (59.0, "1900-02-28"), (61.0, "1900-03-01"), (45292.0, "2024-01-01"), (25569.0, "1970-01-01")] {
+        for (serial, iso) in [
+            (1.0, "1900-01-01"),
+            (59.0, "1900-02-28"),
+            (61.0, "1900-03-01"),
+            (45292.0, "2024-01-01"),
+            (25569.0, "1970-01-01"),
+        ] {
             let d = Date::from_excel_serial(serial).unwrap();
             assert_eq!(d.to_string(), iso, "serial {serial}");
             if serial >= 61.0 {

@@ -115,9 +115,7 @@ impl DetailKind {
         }
     }
     pub fn parse(text: &str) -> Option<DetailKind> {
-        DetailKind::ALL
-            .into_iter()
-            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+        DetailKind::ALL.into_iter().find(|k| k.label().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -163,9 +161,7 @@ impl AccountKind {
         }
     }
     pub fn parse(text: &str) -> Option<AccountKind> {
-        AccountKind::ALL
-            .into_iter()
-            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+        AccountKind::ALL.into_iter().find(|k| k.label().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -203,9 +199,7 @@ impl ContactType {
         }
     }
     pub fn parse(text: &str) -> Option<ContactType> {
-        ContactType::ALL
-            .into_iter()
-            .find(|k| k.label().eq_ignore_ascii_case(text.trim()))
+        ContactType::ALL.into_iter().find(|k| k.label().eq_ignore_ascii_case(text.trim()))
     }
 }
 
@@ -632,20 +626,20 @@ impl Crm {
         let num = || key.id.parse::<u32>().ok();
         match key.kind {
             EntityKind::Operator => self.operators.get(&key.id).cloned().map(Record::Operator),
-            EntityKind::Portfolio => num().and_then(|n| self.portfolios.get(&n)).cloned().map(Record::Portfolio),
+            EntityKind::Portfolio => {
+                num().and_then(|n| self.portfolios.get(&n)).cloned().map(Record::Portfolio)
+            }
             EntityKind::Case => num().and_then(|n| self.cases.get(&n)).cloned().map(Record::Case),
             EntityKind::Insured => num().and_then(|n| self.insureds.get(&n)).cloned().map(Record::Insured),
             EntityKind::Entry => num().and_then(|n| self.entries.get(&n)).cloned().map(Record::Entry),
             EntityKind::Detail => self.details.get(&key.id).cloned().map(Record::Detail),
             EntityKind::Account => self.accounts.get(&key.id).cloned().map(Record::Account),
-            EntityKind::AccountContact => num()
-                .and_then(|n| self.account_contacts.get(&n))
-                .cloned()
-                .map(Record::AccountContact),
-            EntityKind::Specialty => self
-                .specialties
-                .contains_key(&key.id)
-                .then(|| Record::Specialty(key.id.clone())),
+            EntityKind::AccountContact => {
+                num().and_then(|n| self.account_contacts.get(&n)).cloned().map(Record::AccountContact)
+            }
+            EntityKind::Specialty => {
+                self.specialties.contains_key(&key.id).then(|| Record::Specialty(key.id.clone()))
+            }
             EntityKind::SchoolUser => self.school_users.get(&key.id).cloned().map(Record::SchoolUser),
             EntityKind::Device => self.devices.get(&key.id).cloned().map(Record::Device),
             EntityKind::Import => num().and_then(|n| self.imports.get(&n)).cloned().map(Record::Import),
@@ -685,15 +679,10 @@ impl Crm {
     /// batch that fails this, whole.
     pub fn check_unique(&self, changes: &ChangeSet) -> Result<(), UniquenessViolation> {
         use std::collections::HashMap;
-        let touched: std::collections::HashSet<RecordKey> = changes
-            .puts
-            .iter()
-            .map(Record::key)
-            .chain(changes.deletes.iter().cloned())
-            .collect();
+        let touched: std::collections::HashSet<RecordKey> =
+            changes.puts.iter().map(Record::key).chain(changes.deletes.iter().cloned()).collect();
         let mut seen: HashMap<(EntityKind, &'static str, String), String> = HashMap::new();
-        let kinds: std::collections::HashSet<EntityKind> =
-            changes.puts.iter().map(Record::kind).collect();
+        let kinds: std::collections::HashSet<EntityKind> = changes.puts.iter().map(Record::kind).collect();
         // Existing records of the touched kinds that the batch leaves in place.
         for kind in kinds {
             let existing: Vec<Record> = match kind {

@@ -35,7 +35,10 @@ pub struct Formats {
 impl Default for Formats {
     fn default() -> Self {
         Formats {
-            header: Format::new().set_bold().set_background_color(Color::RGB(0xE8EEF7)).set_border_bottom(FormatBorder::Thin),
+            header: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0xE8EEF7))
+                .set_border_bottom(FormatBorder::Thin),
             required_header: Format::new()
                 .set_bold()
                 .set_font_color(Color::White)
@@ -44,7 +47,9 @@ impl Default for Formats {
             text: Format::new().set_num_format("@"),
             quoted_text: Format::new().set_num_format("@").set_quote_prefix(),
             date: Format::new().set_num_format("yyyy-mm-dd"),
-            error_cell: Format::new().set_background_color(Color::RGB(0xF8D7DA)).set_font_color(Color::RGB(0x842029)),
+            error_cell: Format::new()
+                .set_background_color(Color::RGB(0xF8D7DA))
+                .set_font_color(Color::RGB(0x842029)),
             wrap: Format::new().set_text_wrap(),
         }
     }
@@ -61,7 +66,11 @@ pub fn write_header(
     data_rows: usize,
 ) -> Result<(), ExportError> {
     for (col, h) in headers.iter().enumerate() {
-        let fmt = if required.get(col).copied().unwrap_or(false) { &formats.required_header } else { &formats.header };
+        let fmt = if required.get(col).copied().unwrap_or(false) {
+            &formats.required_header
+        } else {
+            &formats.header
+        };
         sheet.write_string_with_format(0, col as u16, *h, fmt)?;
         let width = widths.get(col).copied().unwrap_or_else(|| (h.len() as f64 + 4.0).max(10.0));
         sheet.set_column_width(col as u16, width)?;
@@ -76,7 +85,13 @@ pub fn write_header(
 /// Writes text so that it is stored as text and shown as written: formula-like text gets
 /// Excel's quote prefix, everything is in the text number format so identifiers keep
 /// leading zeros when edited.
-pub fn write_text(sheet: &mut Worksheet, formats: &Formats, row: u32, col: u16, text: &str) -> Result<(), ExportError> {
+pub fn write_text(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    row: u32,
+    col: u16,
+    text: &str,
+) -> Result<(), ExportError> {
     if text.is_empty() {
         return Ok(());
     }
@@ -86,7 +101,13 @@ pub fn write_text(sheet: &mut Worksheet, formats: &Formats, row: u32, col: u16, 
 }
 
 /// Like [`write_text`] but with a caller's format for cells flagged as errors.
-pub fn write_text_flagged(sheet: &mut Worksheet, formats: &Formats, row: u32, col: u16, text: &str) -> Result<(), ExportError> {
+pub fn write_text_flagged(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    row: u32,
+    col: u16,
+    text: &str,
+) -> Result<(), ExportError> {
     let fmt = if looks_like_formula(text) {
         formats.error_cell.clone().set_quote_prefix().set_num_format("@")
     } else {
@@ -97,7 +118,13 @@ pub fn write_text_flagged(sheet: &mut Worksheet, formats: &Formats, row: u32, co
 }
 
 /// Writes a real Excel date.
-pub fn write_date(sheet: &mut Worksheet, formats: &Formats, row: u32, col: u16, date: Date) -> Result<(), ExportError> {
+pub fn write_date(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    row: u32,
+    col: u16,
+    date: Date,
+) -> Result<(), ExportError> {
     let dt = ExcelDateTime::from_ymd(date.year as u16, date.month, date.day)?;
     sheet.write_datetime_with_format(row, col, &dt, &formats.date)?;
     Ok(())
