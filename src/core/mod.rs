@@ -5,6 +5,7 @@
 pub mod date;
 pub mod demo;
 pub mod export;
+pub mod index;
 pub mod model;
 pub mod random;
 pub mod read;
