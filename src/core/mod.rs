@@ -2,14 +2,21 @@
 //! bytes to export bytes. It is a function of bytes and data: it names no browser crate and
 //! does no I/O, so it is tested natively with `cargo test`.
 
+pub mod cnpj;
 pub mod date;
 pub mod demo;
 pub mod export;
+pub mod headers;
 pub mod index;
+pub mod matching;
 pub mod model;
+pub mod plan;
 pub mod random;
 pub mod read;
+pub mod report;
 pub mod sheet;
 pub mod snapshot;
+pub mod template;
 pub mod text;
+pub mod validate;
 pub mod xlsx;

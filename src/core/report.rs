@@ -1,0 +1,148 @@
+//! Report workbooks of an import: the error report (the uploaded rows in template order with
+//! an Errors column and every cell that has an issue highlighted, to fix and re-upload) and
+//! the plan report (one row per input row: status, match tier, entry, action, changes,
+//! issues, top candidates). Also the file fingerprint (SHA-256) kept with staged files and
+//! the import history.
+
+use std::collections::HashMap;
+
+use rust_xlsxwriter::Workbook;
+use sha2::{Digest, Sha256};
+
+use crate::core::matching::{Matches, RowMatch};
+use crate::core::model::Crm;
+use crate::core::plan::{Plan, RowAction};
+use crate::core::template::Template;
+use crate::core::validate::{Severity, Validated};
+use crate::core::xlsx::{check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats};
+
+/// Lower-case hex SHA-256 of a file's bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The uploaded rows with an Errors column; cells with an issue are highlighted.
+pub fn write_error_report(template: &Template, validated: &Validated) -> Result<Vec<u8>, ExportError> {
+    let sheet_name = template.sheet_name;
+    check_rows_fit(sheet_name, validated.rows.len())?;
+    let formats = Formats::default();
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(sheet_name)?;
+    let mut headers = template.headers();
+    headers.push("Errors");
+    let required: Vec<bool> = template.columns.iter().map(|c| c.required).chain([false]).collect();
+    let mut widths: Vec<f64> = template.columns.iter().map(|c| (c.header.len() as f64 + 4.0).max(12.0)).collect();
+    widths.push(80.0);
+    write_header(sheet, &formats, &headers, &required, &widths, validated.rows.len())?;
+    let by_row = validated.issues_by_row();
+    let errors_col = template.columns.len() as u16;
+    for (i, row) in validated.rows.iter().enumerate() {
+        let r = (i + 1) as u32;
+        let issues = by_row.get(&row.sheet_row).cloned().unwrap_or_default();
+        let flagged: HashMap<&str, bool> = issues
+            .iter()
+            .filter_map(|is| is.column.as_deref().map(|c| (c, is.severity == Severity::Error)))
+            .fold(HashMap::new(), |mut m, (c, e)| {
+                *m.entry(c).or_insert(false) |= e;
+                m
+            });
+        for (col, spec) in template.columns.iter().enumerate() {
+            let value = row.raw.get(col).map(String::as_str).unwrap_or("");
+            if flagged.contains_key(spec.header) {
+                write_text_flagged(sheet, &formats, r, col as u16, value)?;
+            } else {
+                write_text(sheet, &formats, r, col as u16, value)?;
+            }
+        }
+        let text: Vec<String> = issues
+            .iter()
+            .map(|is| {
+                let sev = if is.severity == Severity::Error { "Error" } else { "Warning" };
+                match &is.cell {
+                    Some(cell) => format!("{sev} {cell}: {}", is.message),
+                    None => format!("{sev}: {}", is.message),
+                }
+            })
+            .collect();
+        write_text(sheet, &formats, r, errors_col, &text.join("\n"))?;
+    }
+    save(workbook)
+}
+
+/// One line per row: what the plan does with it and why.
+pub fn write_plan_report(crm: &Crm, validated: &Validated, matches: &Matches, plan: &Plan) -> Result<Vec<u8>, ExportError> {
+    const SHEET: &str = "Import Plan";
+    check_rows_fit(SHEET, plan.rows.len())?;
+    let formats = Formats::default();
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name(SHEET)?;
+    let headers = ["Row", "Status", "Match tier", "CRM entry", "Action", "Changes", "Issues", "Top candidates"];
+    write_header(sheet, &formats, &headers, &[], &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0], plan.rows.len())?;
+    let by_row = validated.issues_by_row();
+    let notes_by_row: HashMap<usize, Vec<&str>> = matches.notes.iter().fold(HashMap::new(), |mut m, n| {
+        m.entry(n.row).or_default().push(n.message.as_str());
+        m
+    });
+    for (i, p) in plan.rows.iter().enumerate() {
+        let r = (i + 1) as u32;
+        sheet.write_number(r, 0, p.sheet_row as f64)?;
+        let status = match &p.action {
+            RowAction::Error => "Error",
+            RowAction::Skip(_) => "Skipped",
+            RowAction::Unchanged => "Unchanged",
+            _ => "Will change",
+        };
+        write_text(sheet, &formats, r, 1, status)?;
+        write_text(sheet, &formats, r, 2, p.tier.map(|t| t.label()).unwrap_or(""))?;
+        write_text(sheet, &formats, r, 3, &p.entry_label)?;
+        let action = match &p.action {
+            RowAction::Skip(reason) => format!("Skip: {reason}"),
+            other => other.label().to_string(),
+        };
+        write_text(sheet, &formats, r, 4, &action)?;
+        let changes: Vec<String> =
+            p.changes.iter().map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after))).collect();
+        write_text(sheet, &formats, r, 5, &changes.join("\n"))?;
+        let mut issues: Vec<String> = by_row
+            .get(&p.sheet_row)
+            .map(|v| v.iter().map(|i| format!("{}: {}", i.cell.clone().unwrap_or_default(), i.message)).collect())
+            .unwrap_or_default();
+        issues.extend(notes_by_row.get(&p.sheet_row).into_iter().flatten().map(|s| s.to_string()));
+        issues.extend(p.notes.iter().cloned());
+        write_text(sheet, &formats, r, 6, &issues.join("\n"))?;
+        if let Some(RowMatch::Group(g)) = matches.rows.get(p.index) {
+            let tops: Vec<String> = matches.groups[*g]
+                .candidates
+                .iter()
+                .take(3)
+                .map(|c| {
+                    let name = crm.entries.get(&c.entry).map(|e| e.display_name()).unwrap_or_default();
+                    format!("{name} ({}%: {})", c.score, c.reasons.join(", "))
+                })
+                .collect();
+            write_text(sheet, &formats, r, 7, &tops.join("\n"))?;
+        }
+    }
+    save(workbook)
+}
+
+fn show(v: &str) -> &str {
+    if v.is_empty() {
+        "(empty)"
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_of_known_input() {
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+}

@@ -1,0 +1,181 @@
+//! Application state shared by every page: the in-memory copy of the CRM (loaded from
+//! IndexedDB at start), the current operator, the page shown, the notice bar and the progress
+//! of long work. Writes go through [`AppState::commit`] / [`AppState::replace_all`], which
+//! write to the store first and only then update the in-memory copy, so what the page shows
+//! is always what is stored.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+
+use crate::core::model::{ChangeSet, Crm, Operator};
+use crate::store::indexeddb::IndexedDbStore;
+use crate::store::CrmStore;
+use crate::ui::browser::{load_setting, save_setting};
+
+/// The IndexedDB database holding the local CRM.
+pub const DATABASE_NAME: &str = "roundtrip-crm";
+const OPERATOR_KEY: &str = "roundtrip.operator";
+
+thread_local! {
+    static STORE: RefCell<Option<Rc<IndexedDbStore>>> = const { RefCell::new(None) };
+}
+
+/// The open store, or a message saying why there is none.
+pub fn store() -> Result<Rc<IndexedDbStore>, String> {
+    STORE.with(|s| s.borrow().clone()).ok_or_else(|| "The local database is not open.".to_string())
+}
+
+pub fn set_store(store: IndexedDbStore) {
+    STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store)));
+}
+
+/// The pages of the app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Browse,
+    Portfolios,
+    Export,
+    Import,
+    History,
+    Data,
+}
+
+impl Page {
+    pub const ALL: [Page; 6] = [Page::Browse, Page::Portfolios, Page::Export, Page::Import, Page::History, Page::Data];
+    pub fn label(self) -> &'static str {
+        match self {
+            Page::Browse => "Browse",
+            Page::Portfolios => "Portfolios",
+            Page::Export => "Export",
+            Page::Import => "Import",
+            Page::History => "History",
+            Page::Data => "CRM data",
+        }
+    }
+    pub fn test_id(self) -> &'static str {
+        match self {
+            Page::Browse => "nav-browse",
+            Page::Portfolios => "nav-portfolios",
+            Page::Export => "nav-export",
+            Page::Import => "nav-import",
+            Page::History => "nav-history",
+            Page::Data => "nav-data",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    Info,
+    Success,
+    Error,
+}
+
+/// The message bar under the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+/// Long work in progress.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub label: String,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Signals every page reads.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    pub crm: RwSignal<Arc<Crm>>,
+    /// True once the CRM has been loaded from the store.
+    pub ready: RwSignal<bool>,
+    pub page: RwSignal<Page>,
+    pub notice: RwSignal<Option<Notice>>,
+    pub progress: RwSignal<Option<Progress>>,
+    /// Login of the operator working now.
+    pub operator: RwSignal<String>,
+    /// Set when another tab upgraded the database and this tab closed its connection.
+    pub database_closed: RwSignal<bool>,
+}
+
+impl AppState {
+    pub fn new() -> Self {
+        AppState {
+            crm: RwSignal::new(Arc::new(Crm::default())),
+            ready: RwSignal::new(false),
+            page: RwSignal::new(Page::Browse),
+            notice: RwSignal::new(None),
+            progress: RwSignal::new(None),
+            operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
+            database_closed: RwSignal::new(false),
+        }
+    }
+
+    pub fn info(&self, text: impl Into<String>) {
+        self.notice.set(Some(Notice { kind: NoticeKind::Info, text: text.into() }));
+    }
+    pub fn success(&self, text: impl Into<String>) {
+        self.notice.set(Some(Notice { kind: NoticeKind::Success, text: text.into() }));
+    }
+    pub fn error(&self, text: impl Into<String>) {
+        self.notice.set(Some(Notice { kind: NoticeKind::Error, text: text.into() }));
+    }
+
+    pub fn set_progress(&self, label: &str, done: usize, total: usize) {
+        self.progress.set(Some(Progress { label: label.to_string(), done, total }));
+    }
+    pub fn clear_progress(&self) {
+        self.progress.set(None);
+    }
+
+    /// Chooses the current operator (remembered locally).
+    pub fn set_operator(&self, login: &str) {
+        save_setting(OPERATOR_KEY, &login.to_string());
+        self.operator.set(login.to_string());
+    }
+
+    /// The current operator's record, if the login exists.
+    pub fn current_operator(&self) -> Option<Operator> {
+        let login = self.operator.get();
+        self.crm.with(|crm| crm.operators.get(&login).cloned())
+    }
+
+    /// Writes a batch to the store, then to the in-memory copy. All or nothing.
+    pub async fn commit(&self, changes: ChangeSet) -> Result<(), String> {
+        let store = store()?;
+        store.commit(&changes).await.map_err(|e| e.to_string())?;
+        let mut next = (*self.crm.get_untracked()).clone();
+        next.apply_changes(&changes).map_err(|e| e.to_string())?;
+        self.crm.set(Arc::new(next));
+        Ok(())
+    }
+
+    /// Replaces the whole CRM copy.
+    pub async fn replace_all(&self, crm: Crm) -> Result<(), String> {
+        let store = store()?;
+        store.replace_all(&crm).await.map_err(|e| e.to_string())?;
+        if !crm.operators.contains_key(&self.operator.get_untracked()) {
+            if let Some(first) = crm.operators.keys().next() {
+                self.set_operator(first);
+            }
+        }
+        self.crm.set(Arc::new(crm));
+        Ok(())
+    }
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub fn use_app() -> AppState {
+    expect_context::<AppState>()
+}
