@@ -26,6 +26,9 @@ pub enum RowMatch {
     Matched { tier: MatchTier, entry: EntryId, detail: Option<String> },
     /// The row belongs to a detected-person group (unresolved or conflict).
     Group(usize),
+    /// No tier matched and the row carries nothing to import: no detail and no identifier
+    /// (as the export writes an insured that has no CRM entry yet). Nothing happens.
+    NothingToImport,
 }
 
 /// Why a group exists.
@@ -274,6 +277,13 @@ impl<'a> Matcher<'a> {
         (RowOutcome::Unresolved, note)
     }
 
+    /// True when a row has no detail, no Public ID and no identifier of the person beyond
+    /// names and references: creating an entry from it would create an empty record.
+    fn carries_nothing(row: &ValidatedRow) -> bool {
+        [c::DETAIL_TYPE, c::PUBLIC_ID, c::CLIENT_REFERENCE, c::SSN].iter().all(|k| row.text(*k).is_empty())
+            && row.date(c::DATE_OF_BIRTH).is_none()
+    }
+
     /// The key that makes rows one detected person.
     fn person_key(row: &ValidatedRow) -> String {
         let cref = row.text(c::CLIENT_REFERENCE);
@@ -309,6 +319,10 @@ impl<'a> Matcher<'a> {
                 }
                 RowOutcome::Conflict { entries, reason } => {
                     (format!("conflict:{entries:?}|{}", Self::person_key(row)), GroupKind::Conflict { entries, reason })
+                }
+                RowOutcome::Unresolved if Self::carries_nothing(row) => {
+                    out.push(RowMatch::NothingToImport);
+                    continue;
                 }
                 RowOutcome::Unresolved => (Self::person_key(row), GroupKind::Unresolved),
             };

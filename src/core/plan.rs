@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::index::CrmIndex;
 use crate::core::matching::{GroupChoice, GroupKind, Matches, RowMatch};
 use crate::core::model::{
-    public_id_for, BeforeImage, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntryId,
-    ImportCounts, ImportRecord, Insured, Record,
+    public_id_for, BeforeImage, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind,
+    EntryId, ImportCounts, ImportRecord, Insured, Record,
 };
 use crate::core::random::SeededRandom;
 use crate::core::template::{insured_columns as c, MatchTier};
@@ -151,7 +151,12 @@ fn detail_from_row(row: &ValidatedRow, kind: DetailKind, base: Option<&DetailFie
     f
 }
 
-fn field_changes(before_kind: DetailKind, before: &DetailFields, after_kind: DetailKind, after: &DetailFields) -> Vec<FieldChange> {
+fn field_changes(
+    before_kind: DetailKind,
+    before: &DetailFields,
+    after_kind: DetailKind,
+    after: &DetailFields,
+) -> Vec<FieldChange> {
     let yn = |b: bool| if b { "Yes" } else { "No" }.to_string();
     let pairs = [
         ("Detail Type", before_kind.label().to_string(), after_kind.label().to_string()),
@@ -176,8 +181,12 @@ fn field_changes(before_kind: DetailKind, before: &DetailFields, after_kind: Det
 /// The value that identifies a detail regardless of label (for "already present" checks).
 fn detail_value_key(kind: DetailKind, f: &DetailFields) -> String {
     match kind {
-        DetailKind::Address => format!("a|{}|{}|{}", fold(&f.address_line1), fold(&f.address_line2), fold(&f.postcode)),
-        DetailKind::Phone => format!("p|{}", f.phone.chars().filter(char::is_ascii_digit).collect::<String>()),
+        DetailKind::Address => {
+            format!("a|{}|{}|{}", fold(&f.address_line1), fold(&f.address_line2), fold(&f.postcode))
+        }
+        DetailKind::Phone => {
+            format!("p|{}", f.phone.chars().filter(char::is_ascii_digit).collect::<String>())
+        }
         DetailKind::Email => format!("e|{}", f.email.trim().to_lowercase()),
     }
 }
@@ -255,9 +264,19 @@ pub fn plan_insured_contact_details(
             notes: Vec::new(),
         };
         // Which entry (and detail) the row goes to.
+        // True when the operator settled a Client Reference / SSN conflict by choosing one of
+        // its two entries: the identifier that belongs to the other entry is then expected.
+        let mut settled_conflict = false;
         let (tier, entry_id, detail_id, created_now) = match matches.rows.get(i) {
             None | Some(RowMatch::Blocked) => {
                 totals.error += 1;
+                rows.push(planned);
+                continue;
+            }
+            Some(RowMatch::NothingToImport) => {
+                planned.action = RowAction::Unchanged;
+                planned.notes.push("No CRM entry is linked and the row carries no detail: nothing to import".into());
+                totals.unchanged += 1;
                 rows.push(planned);
                 continue;
             }
@@ -267,7 +286,8 @@ pub fn plan_insured_contact_details(
                 let choice = choices.get(*g).copied().flatten().or_else(|| group.default_choice());
                 match choice {
                     None => {
-                        planned.action = RowAction::Skip("conflict not resolved: choose an entry or skip".into());
+                        planned.action =
+                            RowAction::Skip("conflict not resolved: choose an entry or skip".into());
                         if let GroupKind::Conflict { reason, .. } = &group.kind {
                             planned.notes.push(reason.clone());
                         }
@@ -281,17 +301,33 @@ pub fn plan_insured_contact_details(
                         rows.push(planned);
                         continue;
                     }
-                    Some(GroupChoice::Existing(e)) => (Some(MatchTier::OperatorChoice), e, None, false),
+                    Some(GroupChoice::Existing(e)) => {
+                        if let GroupKind::Conflict { entries, .. } = &group.kind {
+                            settled_conflict = entries.contains(&e);
+                        }
+                        (Some(MatchTier::OperatorChoice), e, None, false)
+                    }
                     Some(GroupChoice::CreateNew) => match group_entry.get(g) {
-                        Some(e) => (Some(MatchTier::OperatorChoice), *e, None, false),
+                        Some(e) => {
+                            settled_conflict = group.is_conflict();
+                            (Some(MatchTier::OperatorChoice), *e, None, false)
+                        }
                         None => {
+                            settled_conflict = group.is_conflict();
                             let id = draft.counters.next_entry_id;
                             draft.counters.next_entry_id += 1;
+                            // A Client Reference or SSN already on an existing entry (a
+                            // conflict settled as "a new person") is not copied: both are
+                            // unique, and the store would refuse the whole batch.
                             let cref = row.text(c::CLIENT_REFERENCE);
+                            let cref = (!cref.is_empty() && index.entry_by_client_reference(cref).is_none())
+                                .then(|| cref.to_string());
+                            let ssn =
+                                ssn_digits(row.text(c::SSN)).filter(|d| index.entry_by_ssn(d).is_none());
                             let new_entry = CrmEntry {
                                 id,
-                                client_reference: (!cref.is_empty()).then(|| cref.to_string()),
-                                ssn: ssn_digits(row.text(c::SSN)).map(|d| crate::core::text::ssn_canonical(&d)),
+                                client_reference: cref,
+                                ssn: ssn.map(|d| crate::core::text::ssn_canonical(&d)),
                                 first_name: row.text(c::FIRST_NAME).to_string(),
                                 last_name: row.text(c::LAST_NAME).to_string(),
                                 date_of_birth: row.date(c::DATE_OF_BIRTH),
@@ -312,15 +348,16 @@ pub fn plan_insured_contact_details(
 
         // Identity fields: fill what is missing, never overwrite silently.
         let mut identity_changes = Vec::new();
-        let mut blocked_reason = None;
+        let mut blocked_reasons: Vec<String> = Vec::new();
         if let Some(entry) = draft.entry(entry_id).cloned() {
             let mut updated = entry.clone();
             let cref = row.text(c::CLIENT_REFERENCE);
             if !cref.is_empty() {
                 match &entry.client_reference {
                     None => {
-                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id) {
-                            blocked_reason = Some(format!(
+                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
+                        {
+                            blocked_reasons.push(format!(
                                 "Client Reference {cref} already belongs to another entry ({})",
                                 draft.entry(other).map(entry_label).unwrap_or_default()
                             ));
@@ -334,8 +371,8 @@ pub fn plan_insured_contact_details(
                         }
                     }
                     Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
-                        blocked_reason =
-                            Some(format!("Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"));
+                        blocked_reasons
+                            .push(format!("Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"));
                     }
                     _ => {}
                 }
@@ -344,7 +381,7 @@ pub fn plan_insured_contact_details(
                 match entry.ssn.as_deref().and_then(ssn_digits) {
                     None => {
                         if index.entry_by_ssn(&d).filter(|o| *o != entry_id).is_some() {
-                            blocked_reason = Some("SSN already belongs to another entry".to_string());
+                            blocked_reasons.push("SSN already belongs to another entry".to_string());
                         } else {
                             let canon = crate::core::text::ssn_canonical(&d);
                             updated.ssn = Some(canon.clone());
@@ -356,7 +393,7 @@ pub fn plan_insured_contact_details(
                         }
                     }
                     Some(existing) if existing != d => {
-                        blocked_reason = Some(format!(
+                        blocked_reasons.push(format!(
                             "SSN conflict: the file says {}, the entry has {}; not overwritten",
                             crate::core::text::mask_ssn(&d),
                             crate::core::text::mask_ssn(&existing)
@@ -375,9 +412,9 @@ pub fn plan_insured_contact_details(
                             after: dob.to_string(),
                         });
                     }
-                    Some(existing) if existing != dob => planned
-                        .notes
-                        .push(format!("Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept")),
+                    Some(existing) if existing != dob => planned.notes.push(format!(
+                        "Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept"
+                    )),
                     _ => {}
                 }
             }
@@ -395,13 +432,22 @@ pub fn plan_insured_contact_details(
                     entry.display_name()
                 ));
             }
+            // A settled conflict applies the row to the chosen entry; the other entry's
+            // identifier is neither copied nor a reason to skip.
+            if settled_conflict {
+                for reason in blocked_reasons.drain(..) {
+                    planned.notes.push(format!(
+                        "{reason} (conflict settled by the operator: the file's value is not copied)"
+                    ));
+                }
+            }
             planned.entry_label = entry_label(&updated);
-            if blocked_reason.is_none() && updated != entry {
+            if blocked_reasons.is_empty() && updated != entry {
                 draft.entries.insert(entry_id, updated);
             }
         }
-        if let Some(reason) = blocked_reason {
-            planned.action = RowAction::Skip(reason);
+        if !blocked_reasons.is_empty() {
+            planned.action = RowAction::Skip(blocked_reasons.join("; "));
             totals.skip += 1;
             rows.push(planned);
             continue;
@@ -472,8 +518,11 @@ pub fn plan_insured_contact_details(
                     RowAction::Unchanged
                 } else {
                     if !changes.is_empty() {
-                        let after = ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields };
-                        draft.detail_keys.insert((after.entry_id, detail_value_key(kind, &after.fields)), pid.clone());
+                        let after =
+                            ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields };
+                        draft
+                            .detail_keys
+                            .insert((after.entry_id, detail_value_key(kind, &after.fields)), pid.clone());
                         draft.details.insert(pid.clone(), after);
                     }
                     changes.splice(0..0, identity_changes.drain(..));
@@ -573,7 +622,12 @@ pub enum ApplyRefusal {
 }
 
 /// The batch that applies a plan: its puts plus the history record with before-images.
-pub fn apply(crm: &Crm, plan: &Plan, ctx: &ApplyContext, counts: ImportCounts) -> Result<(ChangeSet, ImportRecord), ApplyRefusal> {
+pub fn apply(
+    crm: &Crm,
+    plan: &Plan,
+    ctx: &ApplyContext,
+    counts: ImportCounts,
+) -> Result<(ChangeSet, ImportRecord), ApplyRefusal> {
     if plan.pending_conflicts > 0 {
         return Err(ApplyRefusal::PendingConflicts(plan.pending_conflicts));
     }
@@ -652,14 +706,22 @@ pub struct VerificationSample {
 
 /// A random sample (seeded by the file's hash) of 10–15 applied rows, each compared with
 /// what the CRM now stores.
-pub fn verification_sample(crm: &Crm, validated: &Validated, plan: &Plan, sha256: &str) -> Vec<VerificationSample> {
+pub fn verification_sample(
+    crm: &Crm,
+    validated: &Validated,
+    plan: &Plan,
+    sha256: &str,
+) -> Vec<VerificationSample> {
     let applied: Vec<&PlannedRow> = plan
         .rows
         .iter()
         .filter(|r| {
             matches!(
                 r.action,
-                RowAction::UpdateDetail | RowAction::AddDetail | RowAction::CreateEntryAndAddDetail | RowAction::CreateEntry
+                RowAction::UpdateDetail
+                    | RowAction::AddDetail
+                    | RowAction::CreateEntryAndAddDetail
+                    | RowAction::CreateEntry
             )
         })
         .collect();
@@ -678,7 +740,17 @@ pub fn verification_sample(crm: &Crm, validated: &Validated, plan: &Plan, sha256
             let mut file_values = Vec::new();
             let mut stored_values = Vec::new();
             let mut agrees = entry.is_some();
-            for col in [c::FIRST_NAME, c::LAST_NAME, c::CLIENT_REFERENCE, c::DETAIL_TYPE, c::ADDRESS_LINE1, c::CITY, c::POSTCODE, c::PHONE, c::EMAIL] {
+            for col in [
+                c::FIRST_NAME,
+                c::LAST_NAME,
+                c::CLIENT_REFERENCE,
+                c::DETAIL_TYPE,
+                c::ADDRESS_LINE1,
+                c::CITY,
+                c::POSTCODE,
+                c::PHONE,
+                c::EMAIL,
+            ] {
                 let file = row.values[col].display();
                 let stored = match col {
                     c::FIRST_NAME => entry.map(|e| e.first_name.clone()),
@@ -696,8 +768,10 @@ pub fn verification_sample(crm: &Crm, validated: &Validated, plan: &Plan, sha256
                 if file.is_empty() && stored.is_empty() {
                     continue;
                 }
-                let compared = matches!(col, c::DETAIL_TYPE | c::ADDRESS_LINE1 | c::CITY | c::POSTCODE | c::PHONE | c::EMAIL)
-                    || (col == c::CLIENT_REFERENCE && !file.is_empty());
+                let compared = matches!(
+                    col,
+                    c::DETAIL_TYPE | c::ADDRESS_LINE1 | c::CITY | c::POSTCODE | c::PHONE | c::EMAIL
+                ) || (col == c::CLIENT_REFERENCE && !file.is_empty());
                 if compared && !file.eq_ignore_ascii_case(&stored) {
                     agrees = false;
                 }
@@ -707,7 +781,13 @@ pub fn verification_sample(crm: &Crm, validated: &Validated, plan: &Plan, sha256
             if let Some(pid) = &p.public_id {
                 stored_values.push(("Public ID".into(), pid.clone()));
             }
-            VerificationSample { sheet_row: p.sheet_row, action: p.action.label().to_string(), file_values, stored_values, agrees }
+            VerificationSample {
+                sheet_row: p.sheet_row,
+                action: p.action.label().to_string(),
+                file_values,
+                stored_values,
+                agrees,
+            }
         })
         .collect()
 }

@@ -157,7 +157,14 @@ impl<'a> Validator<'a> {
         self.mapping.columns.get(template_col).copied().flatten().map(|f| cell_name(f, sheet_row))
     }
 
-    fn issue(&self, row: usize, col: Option<usize>, code: &str, severity: Severity, message: String) -> Issue {
+    fn issue(
+        &self,
+        row: usize,
+        col: Option<usize>,
+        code: &str,
+        severity: Severity,
+        message: String,
+    ) -> Issue {
         Issue {
             row,
             column: col.map(|c| self.template.columns[c].header.to_string()),
@@ -180,7 +187,9 @@ impl<'a> Validator<'a> {
                 None => RawCell::Empty,
             };
             raw.push(match &cell {
-                RawCell::DateSerial(s) => Date::from_excel_serial(*s).map(|d| d.to_string()).unwrap_or_else(|| cell.as_text()),
+                RawCell::DateSerial(s) => {
+                    Date::from_excel_serial(*s).map(|d| d.to_string()).unwrap_or_else(|| cell.as_text())
+                }
                 other => other.as_text(),
             });
             let (value, problem) = self.typed(spec.kind, &cell);
@@ -191,7 +200,12 @@ impl<'a> Validator<'a> {
                     Some(t),
                     code,
                     Severity::Error,
-                    format!("{}: {message} — expected {}, found \"{}\"", spec.header, expected_text(spec.kind), found.trim()),
+                    format!(
+                        "{}: {message} — expected {}, found \"{}\"",
+                        spec.header,
+                        expected_text(spec.kind),
+                        found.trim()
+                    ),
                 ));
             }
             if spec.required && value.is_empty() && cell.is_empty() {
@@ -227,13 +241,21 @@ impl<'a> Validator<'a> {
                     FieldValue::Text(trimmed.to_string()),
                     Some(("identifier-as-date", "Excel turned this identifier into a date".to_string())),
                 ),
-                RawCell::Error(e) => (FieldValue::Empty, Some(("cell-error", format!("the cell holds the Excel error {e}")))),
+                RawCell::Error(e) => {
+                    (FieldValue::Empty, Some(("cell-error", format!("the cell holds the Excel error {e}"))))
+                }
                 _ => (FieldValue::Text(trimmed.to_string()), None),
             },
             ValueKind::Ssn => match ssn_digits(trimmed) {
-                None => (FieldValue::Text(trimmed.to_string()), Some(("ssn-format", "not nine digits".to_string()))),
+                None => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some(("ssn-format", "not nine digits".to_string())),
+                ),
                 Some(d) => match ssn_problem(&d) {
-                    Some(p) => (FieldValue::Text(ssn_canonical(&d)), Some(("ssn-invalid", format!("not a valid SSN: {p}")))),
+                    Some(p) => (
+                        FieldValue::Text(ssn_canonical(&d)),
+                        Some(("ssn-invalid", format!("not a valid SSN: {p}"))),
+                    ),
                     None => (FieldValue::Text(ssn_canonical(&d)), None),
                 },
             },
@@ -241,14 +263,20 @@ impl<'a> Validator<'a> {
                 if email_is_valid(trimmed) {
                     (FieldValue::Text(trimmed.to_string()), None)
                 } else {
-                    (FieldValue::Text(trimmed.to_string()), Some(("email-syntax", "not an email address".to_string())))
+                    (
+                        FieldValue::Text(trimmed.to_string()),
+                        Some(("email-syntax", "not an email address".to_string())),
+                    )
                 }
             }
             ValueKind::Phone => {
                 if phone_is_valid(trimmed) {
                     (FieldValue::Text(trimmed.to_string()), None)
                 } else {
-                    (FieldValue::Text(trimmed.to_string()), Some(("phone-syntax", "not a phone number".to_string())))
+                    (
+                        FieldValue::Text(trimmed.to_string()),
+                        Some(("phone-syntax", "not a phone number".to_string())),
+                    )
                 }
             }
             ValueKind::Date => {
@@ -269,7 +297,10 @@ impl<'a> Validator<'a> {
             },
             ValueKind::OneOf(values) => match values.iter().find(|v| v.eq_ignore_ascii_case(trimmed)) {
                 Some(v) => (FieldValue::Text(v.to_string()), None),
-                None => (FieldValue::Text(trimmed.to_string()), Some(("not-allowed", "not an allowed value".to_string()))),
+                None => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some(("not-allowed", "not an allowed value".to_string())),
+                ),
             },
         }
     }
@@ -279,9 +310,10 @@ impl<'a> Validator<'a> {
         match rule {
             RowRule::DetailValuesMatchType => {
                 let kind = DetailKind::parse(row.text(c::DETAIL_TYPE));
-                let has_address = [c::ADDRESS_LINE1, c::ADDRESS_LINE2, c::CITY, c::REGION, c::POSTCODE, c::COUNTRY]
-                    .iter()
-                    .any(|&k| !row.text(k).is_empty());
+                let has_address =
+                    [c::ADDRESS_LINE1, c::ADDRESS_LINE2, c::CITY, c::REGION, c::POSTCODE, c::COUNTRY]
+                        .iter()
+                        .any(|&k| !row.text(k).is_empty());
                 let has_phone = !row.text(c::PHONE).is_empty();
                 let has_email = !row.text(c::EMAIL).is_empty();
                 let type_cell_bad = issues.iter().any(|i| i.column.as_deref() == Some("Detail Type"));
@@ -300,15 +332,23 @@ impl<'a> Validator<'a> {
                     None => debug_assert!(type_cell_bad),
                     Some(DetailKind::Address) => {
                         if row.text(c::ADDRESS_LINE1).is_empty() {
-                            issues.push(self.issue(
-                                r,
-                                Some(c::ADDRESS_LINE1),
-                                "address-missing",
-                                Severity::Error,
-                                "Address Line 1 is empty — an Address row needs at least its first line".into(),
-                            ));
+                            issues.push(
+                                self.issue(
+                                    r,
+                                    Some(c::ADDRESS_LINE1),
+                                    "address-missing",
+                                    Severity::Error,
+                                    "Address Line 1 is empty — an Address row needs at least its first line"
+                                        .into(),
+                                ),
+                            );
                         }
-                        self.ignored_values(r, "Address", &[(c::PHONE, has_phone), (c::EMAIL, has_email)], issues);
+                        self.ignored_values(
+                            r,
+                            "Address",
+                            &[(c::PHONE, has_phone), (c::EMAIL, has_email)],
+                            issues,
+                        );
                     }
                     Some(DetailKind::Phone) => {
                         if !has_phone {
@@ -320,7 +360,12 @@ impl<'a> Validator<'a> {
                                 "Phone is empty — a Phone row needs a number".into(),
                             ));
                         }
-                        self.ignored_values(r, "Phone", &[(c::ADDRESS_LINE1, has_address), (c::EMAIL, has_email)], issues);
+                        self.ignored_values(
+                            r,
+                            "Phone",
+                            &[(c::ADDRESS_LINE1, has_address), (c::EMAIL, has_email)],
+                            issues,
+                        );
                     }
                     Some(DetailKind::Email) => {
                         if !has_email {
@@ -332,7 +377,12 @@ impl<'a> Validator<'a> {
                                 "Email is empty — an Email row needs an address".into(),
                             ));
                         }
-                        self.ignored_values(r, "Email", &[(c::ADDRESS_LINE1, has_address), (c::PHONE, has_phone)], issues);
+                        self.ignored_values(
+                            r,
+                            "Email",
+                            &[(c::ADDRESS_LINE1, has_address), (c::PHONE, has_phone)],
+                            issues,
+                        );
                     }
                 }
             }
@@ -358,10 +408,14 @@ impl<'a> Validator<'a> {
                         Some(c::CASE_REFERENCE),
                         "case-unknown",
                         Severity::Error,
-                        format!("Case Reference {case_ref} does not exist in the CRM — expected an existing case"),
+                        format!(
+                            "Case Reference {case_ref} does not exist in the CRM — expected an existing case"
+                        ),
                     )),
                     Some(case_id) => {
-                        if !insured_ref.is_empty() && self.index.insured_on_case(case_id, insured_ref).is_none() {
+                        if !insured_ref.is_empty()
+                            && self.index.insured_on_case(case_id, insured_ref).is_none()
+                        {
                             issues.push(self.issue(
                                 r,
                                 Some(c::INSURED_REFERENCE),
@@ -394,18 +448,44 @@ impl<'a> Validator<'a> {
     }
 
     /// Checks that span rows (a Public ID repeated in the file). Updates row counts.
+    ///
+    /// A repeated Public ID is an error, unless the later row says exactly what the first one
+    /// says apart from its case and insured: the Insured CRM Export writes the details of an
+    /// entry shared by two insureds once per insured, and such a file must re-import cleanly.
+    /// That repetition is a warning; both rows agree, so applying them is applying one.
     pub fn finish(&self, rows: &mut [ValidatedRow], issues: &mut Vec<Issue>) {
         if !self.template.row_rules.contains(&RowRule::PublicIdUniqueInFile) {
             return;
         }
-        let mut first_seen: HashMap<String, usize> = HashMap::new();
-        for row in rows.iter_mut() {
+        let same_detail = |a: &ValidatedRow, b: &ValidatedRow| {
+            (0..self.template.columns.len())
+                .filter(|&k| k != c::CASE_REFERENCE && k != c::INSURED_REFERENCE)
+                .all(|k| a.values.get(k) == b.values.get(k))
+        };
+        // Public ID → (sheet row, index) of its first row.
+        let mut first_seen: HashMap<String, (usize, usize)> = HashMap::new();
+        for i in 0..rows.len() {
+            let row = &rows[i];
             let id = row.text(c::PUBLIC_ID).trim().to_uppercase();
             if id.is_empty() {
                 continue;
             }
-            match first_seen.get(&id) {
-                Some(first) => {
+            match first_seen.get(&id).copied() {
+                Some((first, k)) if same_detail(&rows[k], row) => {
+                    issues.push(self.issue(
+                        row.sheet_row,
+                        Some(c::PUBLIC_ID),
+                        "public-id-repeated-same",
+                        Severity::Warning,
+                        format!(
+                            "Public ID {} is also on row {first} of this file with the same values (an entry shared by two insureds); it is applied once",
+                            row.text(c::PUBLIC_ID)
+                        ),
+                    ));
+                    rows[i].warnings += 1;
+                }
+                Some((first, _)) => {
+                    let row = &mut rows[i];
                     issues.push(self.issue(
                         row.sheet_row,
                         Some(c::PUBLIC_ID),
@@ -419,7 +499,7 @@ impl<'a> Validator<'a> {
                     row.errors += 1;
                 }
                 None => {
-                    first_seen.insert(id, row.sheet_row);
+                    first_seen.insert(id, (row.sheet_row, i));
                 }
             }
         }
