@@ -70,7 +70,6 @@ pub struct Session {
     pub template: &'static Template,
     pub file_name: String,
     pub sha256: String,
-    pub size: u64,
     pub sheet: Sheet,
     pub mapping: HeaderMapping,
 }
@@ -175,7 +174,7 @@ async fn open_session(app: AppState, state: ImportState, file_name: String, byte
     }
     let ready = mapping.is_usable() && !mapping.needs_confirmation();
     state.reset_after_upload();
-    state.session.set(Some(Arc::new(Session { template, file_name, sha256, size: bytes.len() as u64, sheet, mapping })));
+    state.session.set(Some(Arc::new(Session { template, file_name, sha256, sheet, mapping })));
     if ready {
         run_validation(app, state).await;
     } else {
