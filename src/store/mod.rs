@@ -1,1 +1,106 @@
-//! The storage boundary (being written).
+//! The storage boundary: one interface, [`CrmStore`], between the pure core and wherever the
+//! local CRM copy lives. [`memory::MemoryStore`] keeps it in a `RefCell` (native tests, and a
+//! fallback when the browser offers no IndexedDB); `indexeddb::IndexedDbStore` keeps it in the
+//! browser's IndexedDB, one object store per [`EntityKind`]. One contract suite
+//! ([`contract`]) runs against both, so they cannot drift apart.
+//!
+//! Every write is a batch that lands whole or not at all, and every failure is a
+//! [`StoreError`] whose message an operator can act on.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
+
+#[doc(hidden)]
+pub mod contract;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
+pub mod memory;
+
+/// Why the store could not do what was asked. Each message is written for the operator; in
+/// every case nothing was half-written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The browser refused to store more data (its quota for this site is used up).
+    #[error(
+        "The browser has no room left for the CRM copy. Free disk space or delete old \
+         Roundtrip data in the browser's site settings, then try again. Nothing was written."
+    )]
+    QuotaExceeded,
+    /// The connection was closed under us, normally because another tab upgraded the database.
+    #[error("The database was closed (another tab upgraded it). Reload this page.")]
+    ConnectionClosed,
+    /// Opening needs a newer schema, but another tab keeps the older one open.
+    #[error(
+        "Another Roundtrip tab is holding an older version of the database open. \
+         Close it and reload."
+    )]
+    UpgradeBlocked,
+    /// A uniqueness rule (Client Reference, SSN, case reference) would be broken by the batch.
+    #[error("A uniqueness rule would be broken: {0}. Nothing was written.")]
+    Constraint(String),
+    /// A stored record could not be read back.
+    #[error(
+        "A stored record is damaged ({store} \"{key}\": {message}). Reload the CRM from a \
+         snapshot file or the demo CRM."
+    )]
+    Corrupt {
+        /// The object store (or the memory map) that holds it.
+        store: String,
+        /// The record's key in that store.
+        key: String,
+        /// What was wrong with it.
+        message: String,
+    },
+    /// The browser offers no usable storage (IndexedDB missing, denied, or failing).
+    #[error("The browser's storage is not available: {0}")]
+    Unavailable(String),
+}
+
+/// A file uploaded for a template but not processed yet. One per template; it survives a
+/// reload until it is processed or discarded (DESIGN §6, "Stage").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StagedFile {
+    pub template_id: String,
+    pub file_name: String,
+    /// Size in bytes, as uploaded.
+    pub size: u64,
+    /// Lowercase hex SHA-256 of `bytes`.
+    pub sha256: String,
+    /// Milliseconds since the Unix epoch.
+    pub staged_at_ms: i64,
+    /// Data rows found when the file was staged.
+    pub row_count: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// The one interface to the local CRM copy and the staged files.
+///
+/// Futures are not `Send` (the browser is single-threaded), hence the lint allowance.
+#[allow(async_fn_in_trait)]
+pub trait CrmStore {
+    /// The whole CRM.
+    async fn load_all(&self) -> Result<Crm, StoreError>;
+    /// Clears every entity store and writes every record of `crm`, in one transaction.
+    /// Staged files are left alone. A CRM that breaks a uniqueness rule is refused with
+    /// [`StoreError::Constraint`] and the old copy stays.
+    async fn replace_all(&self, crm: &Crm) -> Result<(), StoreError>;
+    /// Applies the deletes, then the puts, all or nothing. A batch that would break a
+    /// uniqueness rule is refused whole with [`StoreError::Constraint`].
+    async fn commit(&self, changes: &ChangeSet) -> Result<(), StoreError>;
+    /// One record by key. The counters record always exists (its default when never written).
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+    /// Number of records of one kind (the counters record counts as 1, like [`Crm::count`]).
+    async fn count(&self, kind: EntityKind) -> Result<usize, StoreError>;
+    /// The CRM entry carrying this Client Reference, found through the unique index.
+    async fn find_entry_by_client_reference(
+        &self,
+        client_reference: &str,
+    ) -> Result<Option<CrmEntry>, StoreError>;
+    /// Stages a file, replacing any file staged earlier for the same template.
+    async fn put_staged(&self, file: &StagedFile) -> Result<(), StoreError>;
+    /// The file staged for a template, if any.
+    async fn get_staged(&self, template_id: &str) -> Result<Option<StagedFile>, StoreError>;
+    /// Discards the file staged for a template (no error if there is none).
+    async fn delete_staged(&self, template_id: &str) -> Result<(), StoreError>;
+}

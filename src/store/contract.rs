@@ -1,0 +1,467 @@
+//! The contract every [`CrmStore`] keeps, written once as async functions that panic on
+//! failure. `tests/store_memory.rs` runs them natively against the memory store and
+//! `tests/store_indexeddb.rs` runs the very same functions in a browser against IndexedDB
+//! (the matrix-rust-sdk pattern: one suite, every implementation). Each function expects a
+//! fresh, empty store.
+
+use crate::core::date::Date;
+use crate::core::model::{
+    Account, AccountContact, AccountKind, BeforeImage, Case, ChangeSet, ContactDetail, ContactType, Counters,
+    Crm, CrmEntry, DetailFields, DetailKind, Device, EntityKind, ImportCounts, ImportRecord, Insurance,
+    InsuranceStatus, Insured, Operator, Portfolio, Record, RecordKey, Role, SchoolRole, SchoolUser,
+};
+use crate::store::{CrmStore, StagedFile, StoreError};
+
+/// Every case of the contract, by name, in the order the test files list them.
+pub const CASES: [&str; 13] = [
+    "empty_store_loads_an_empty_crm",
+    "committed_puts_are_seen_by_get_count_and_load_all",
+    "find_entry_by_client_reference_uses_the_unique_index",
+    "entries_without_client_reference_or_ssn_do_not_clash",
+    "replace_all_removes_every_old_record",
+    "replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy",
+    "deletes_in_a_commit_remove_records",
+    "duplicate_client_reference_inside_one_batch_refuses_the_whole_batch",
+    "client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch",
+    "duplicate_ssn_or_case_reference_is_refused",
+    "values_freed_in_the_same_batch_can_be_reused",
+    "staged_file_put_get_replace_delete",
+    "replace_all_then_load_all_round_trips_every_kind",
+];
+
+/// A CRM entry with optional Client Reference and SSN.
+pub fn entry(
+    id: u32,
+    client_reference: Option<&str>,
+    ssn: Option<&str>,
+    first: &str,
+    last: &str,
+) -> CrmEntry {
+    CrmEntry {
+        id,
+        client_reference: client_reference.map(str::to_string),
+        ssn: ssn.map(str::to_string),
+        first_name: first.to_string(),
+        last_name: last.to_string(),
+        date_of_birth: Date::new(1980, 2, 29),
+    }
+}
+
+/// A phone detail of an entry.
+pub fn phone(number: u32, entry_id: u32, value: &str) -> ContactDetail {
+    ContactDetail {
+        public_id: crate::core::model::public_id_for(number),
+        entry_id,
+        kind: DetailKind::Phone,
+        fields: DetailFields {
+            label: "Mobile".into(),
+            primary: true,
+            phone: value.into(),
+            ..Default::default()
+        },
+    }
+}
+
+fn case(id: u32, reference: &str) -> Case {
+    Case { id, reference: reference.into(), title: format!("Case {reference}") }
+}
+
+/// A small CRM with at least one record of every kind, including an import record whose
+/// before-images hold a detail and a "created by the import" marker.
+pub fn sample_crm() -> Crm {
+    let mut crm = Crm::default();
+    crm.put(Record::Operator(Operator {
+        login: "ana".into(),
+        name: "Ana Souza".into(),
+        roles: vec![Role::ManageSettings, Role::Import],
+    }));
+    crm.put(Record::Portfolio(Portfolio {
+        id: 1,
+        name: "North".into(),
+        owner_login: Some("ana".into()),
+        temporary: false,
+        case_ids: vec![1, 2],
+    }));
+    crm.put(Record::Case(case(1, "CASE-001")));
+    crm.put(Record::Case(case(2, "CASE-002")));
+    crm.put(Record::Insured(Insured {
+        id: 1,
+        case_id: 1,
+        reference: "INS-1".into(),
+        first_name: "José".into(),
+        last_name: "Álvarez".into(),
+        entry_id: Some(1),
+    }));
+    crm.put(Record::Entry(entry(1, Some("CR-1"), Some("123-45-6789"), "José", "Álvarez")));
+    crm.put(Record::Entry(entry(2, None, None, "Mary", "O'Neil")));
+    crm.put(Record::Entry(entry(3, None, Some("987-65-4321"), "Li", "Wei")));
+    crm.put(Record::Detail(phone(1, 1, "0044 20 7946 0000")));
+    crm.put(Record::Detail(ContactDetail {
+        public_id: crate::core::model::public_id_for(2),
+        entry_id: 1,
+        kind: DetailKind::Address,
+        fields: DetailFields {
+            label: "Home".into(),
+            address_line1: "1 Rua \"A\"".into(),
+            city: "Lisboa".into(),
+            postcode: "01000-000".into(),
+            country: "PT".into(),
+            ..Default::default()
+        },
+    }));
+    crm.put(Record::Account(Account {
+        number: "12.345.678/0001-95".into(),
+        name: "Clinic".into(),
+        kind: AccountKind::Company,
+        portfolio_login: None,
+    }));
+    crm.put(Record::AccountContact(AccountContact {
+        id: 1,
+        account_number: "12.345.678/0001-95".into(),
+        identifier: "12.345.678/0001-95".into(),
+        name: "Dr House".into(),
+        contact_type: ContactType::Doctor,
+        qualifications: vec!["Cardiology".into()],
+        phone: "=1+1".into(),
+        email: "house@example.org".into(),
+    }));
+    crm.put(Record::Specialty("Cardiology".into()));
+    crm.put(Record::SchoolUser(SchoolUser {
+        user_id: "0042".into(),
+        name: "Kim".into(),
+        role: SchoolRole::Student,
+        insurance: Insurance {
+            status: Some(InsuranceStatus::Enrolled),
+            policy_number: Some("P-1".into()),
+            coverage_amount_cents: Some(150_000),
+            coverage_type: None,
+            start: Date::new(2024, 1, 1),
+            end: None,
+        },
+    }));
+    crm.put(Record::Device(Device {
+        serial: "SN-0001".into(),
+        model: "Tablet".into(),
+        insurance: Insurance::default(),
+    }));
+    crm.put(Record::Import(ImportRecord {
+        id: 1,
+        template_id: "insured-contact-details".into(),
+        operator_login: "ana".into(),
+        applied_at_ms: 1_700_000_000_000,
+        file_name: "export.xlsx".into(),
+        sha256: "ab".repeat(32),
+        counts: ImportCounts { created: 1, updated: 1, ..Default::default() },
+        before_images: vec![
+            BeforeImage {
+                key: RecordKey { kind: EntityKind::Detail, id: crate::core::model::public_id_for(1) },
+                before: Some(Record::Detail(phone(1, 1, "old number"))),
+            },
+            BeforeImage { key: RecordKey { kind: EntityKind::Entry, id: "3".into() }, before: None },
+        ],
+        undone: false,
+    }));
+    crm.counters = Counters {
+        next_entry_id: 4,
+        next_detail_number: 3,
+        next_case_id: 3,
+        next_insured_id: 2,
+        next_portfolio_id: 2,
+        next_account_contact_id: 2,
+        next_import_id: 2,
+    };
+    crm
+}
+
+fn puts(records: Vec<Record>) -> ChangeSet {
+    ChangeSet { puts: records, deletes: Vec::new() }
+}
+
+fn entry_key(id: u32) -> RecordKey {
+    RecordKey { kind: EntityKind::Entry, id: id.to_string() }
+}
+
+fn must<T>(what: &str, result: Result<T, StoreError>) -> T {
+    match result {
+        Ok(v) => v,
+        Err(e) => panic!("{what} failed: {e}"),
+    }
+}
+
+/// Applies a batch the test knows to be valid to the expected CRM.
+fn apply(expected: &mut Crm, batch: &ChangeSet) {
+    if let Err(e) = expected.apply_changes(batch) {
+        panic!("the test's own batch is invalid: {e}");
+    }
+}
+
+fn assert_constraint(result: Result<(), StoreError>, needle: &str) {
+    match result {
+        Err(StoreError::Constraint(message)) => {
+            assert!(message.contains(needle), "constraint message {message:?} should mention {needle:?}")
+        }
+        other => panic!("expected a Constraint error mentioning {needle:?}, got {other:?}"),
+    }
+}
+
+/// An empty store loads an empty CRM and finds nothing.
+pub async fn empty_store_loads_an_empty_crm<S: CrmStore>(store: &S) {
+    assert_eq!(must("load_all", store.load_all().await), Crm::default());
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 0);
+    assert_eq!(must("get", store.get(&entry_key(1)).await), None);
+    assert_eq!(
+        must(
+            "get counters",
+            store.get(&RecordKey { kind: EntityKind::Counters, id: "counters".into() }).await
+        ),
+        Some(Record::Counters(Counters::default()))
+    );
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1").await), None);
+    assert_eq!(must("get_staged", store.get_staged("any").await), None);
+}
+
+/// Puts in a commit are visible to `get`, `count` and `load_all`.
+pub async fn committed_puts_are_seen_by_get_count_and_load_all<S: CrmStore>(store: &S) {
+    let e1 = entry(1, Some("CR-1"), Some("111-11-1111"), "Ann", "Lee");
+    let e2 = entry(2, Some("CR-2"), None, "Bob", "Ray");
+    let d1 = phone(1, 1, "555-0100");
+    let batch = puts(vec![Record::Entry(e1.clone()), Record::Entry(e2.clone()), Record::Detail(d1.clone())]);
+    must("commit", store.commit(&batch).await);
+
+    assert_eq!(must("get", store.get(&entry_key(1)).await), Some(Record::Entry(e1.clone())));
+    assert_eq!(must("get", store.get(&Record::Detail(d1.clone()).key()).await), Some(Record::Detail(d1)));
+    assert_eq!(must("get", store.get(&entry_key(9)).await), None);
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 2);
+    assert_eq!(must("count", store.count(EntityKind::Detail).await), 1);
+    assert_eq!(must("count", store.count(EntityKind::Case).await), 0);
+
+    let mut expected = Crm::default();
+    apply(&mut expected, &batch);
+    assert_eq!(must("load_all", store.load_all().await), expected);
+
+    // A put of an existing key replaces the record.
+    let e1b = CrmEntry { first_name: "Anne".into(), ..e1 };
+    must("commit", store.commit(&puts(vec![Record::Entry(e1b.clone())])).await);
+    assert_eq!(must("get", store.get(&entry_key(1)).await), Some(Record::Entry(e1b)));
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 2);
+}
+
+/// `find_entry_by_client_reference` finds the entry that carries the reference, and follows
+/// updates of it.
+pub async fn find_entry_by_client_reference_uses_the_unique_index<S: CrmStore>(store: &S) {
+    let e1 = entry(1, Some("CR-1"), None, "Ann", "Lee");
+    let e2 = entry(2, Some("CR-2"), None, "Bob", "Ray");
+    must("commit", store.commit(&puts(vec![Record::Entry(e1.clone()), Record::Entry(e2.clone())])).await);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-2").await), Some(e2.clone()));
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1").await), Some(e1));
+    assert_eq!(must("find", store.find_entry_by_client_reference("cr-1").await), None);
+    assert_eq!(must("find", store.find_entry_by_client_reference("").await), None);
+
+    // Changing an entry's reference moves it in the index.
+    let e2b = CrmEntry { client_reference: Some("CR-2B".into()), ..e2 };
+    must("commit", store.commit(&puts(vec![Record::Entry(e2b.clone())])).await);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-2").await), None);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-2B").await), Some(e2b));
+}
+
+/// "Unique when present": any number of entries may lack a Client Reference or an SSN.
+pub async fn entries_without_client_reference_or_ssn_do_not_clash<S: CrmStore>(store: &S) {
+    let batch = puts(vec![
+        Record::Entry(entry(1, None, None, "A", "One")),
+        Record::Entry(entry(2, None, None, "B", "Two")),
+    ]);
+    must("commit", store.commit(&batch).await);
+    must("commit", store.commit(&puts(vec![Record::Entry(entry(3, None, None, "C", "Three"))])).await);
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 3);
+    assert_eq!(must("find", store.find_entry_by_client_reference("").await), None);
+}
+
+/// `replace_all` leaves exactly the new CRM: every old record of every kind is gone.
+pub async fn replace_all_removes_every_old_record<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let mut next = Crm::default();
+    next.put(Record::Entry(entry(10, Some("CR-1"), None, "New", "Person")));
+    next.put(Record::Case(case(5, "CASE-001")));
+    next.counters.next_entry_id = 11;
+    must("replace_all", store.replace_all(&next).await);
+
+    assert_eq!(must("load_all", store.load_all().await), next);
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 1);
+    assert_eq!(must("count", store.count(EntityKind::Detail).await), 0);
+    assert_eq!(must("count", store.count(EntityKind::Import).await), 0);
+    assert_eq!(must("get", store.get(&entry_key(1)).await), None);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1").await).map(|e| e.id), Some(10));
+}
+
+/// A CRM (say, from a damaged snapshot) in which two entries share a Client Reference is
+/// refused whole; the copy already stored stays as it was.
+pub async fn replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy<S: CrmStore>(
+    store: &S,
+) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let mut bad = Crm::default();
+    bad.put(Record::Entry(entry(10, Some("CR-SAME"), None, "One", "Person")));
+    bad.put(Record::Entry(entry(11, Some("CR-SAME"), None, "Other", "Person")));
+    assert_constraint(store.replace_all(&bad).await, "CR-SAME");
+    assert_eq!(must("load_all", store.load_all().await), sample_crm());
+}
+
+/// Deletes in a commit remove records; deleting a missing key is not an error; deletes run
+/// before puts, so a batch may delete and re-create the same key.
+pub async fn deletes_in_a_commit_remove_records<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let detail_key = RecordKey { kind: EntityKind::Detail, id: crate::core::model::public_id_for(1) };
+    let replacement = entry(2, Some("CR-NEW"), None, "Mary", "O'Neil");
+    let batch = ChangeSet {
+        puts: vec![Record::Entry(replacement.clone())],
+        deletes: vec![
+            detail_key.clone(),
+            entry_key(2),
+            entry_key(3),
+            RecordKey { kind: EntityKind::Device, id: "no such device".into() },
+        ],
+    };
+    must("commit", store.commit(&batch).await);
+
+    let mut expected = sample_crm();
+    apply(&mut expected, &batch);
+    assert_eq!(must("load_all", store.load_all().await), expected);
+    assert_eq!(must("get", store.get(&detail_key).await), None);
+    assert_eq!(must("get", store.get(&entry_key(3)).await), None);
+    assert_eq!(must("get", store.get(&entry_key(2)).await), Some(Record::Entry(replacement)));
+    assert_eq!(must("count", store.count(EntityKind::Entry).await), 2);
+}
+
+/// Two new entries with one Client Reference: the whole batch is refused and the store is
+/// exactly as it was (the valid first half is not written either).
+pub async fn duplicate_client_reference_inside_one_batch_refuses_the_whole_batch<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let before = must("load_all", store.load_all().await);
+    let batch = ChangeSet {
+        puts: vec![
+            Record::Detail(phone(3, 1, "first half")),
+            Record::Entry(entry(7, Some("CR-7"), None, "Valid", "First")),
+            Record::Entry(entry(8, Some("CR-DUP"), None, "Dup", "One")),
+            Record::Entry(entry(9, Some("CR-DUP"), None, "Dup", "Two")),
+        ],
+        deletes: vec![entry_key(2)],
+    };
+    assert_constraint(store.commit(&batch).await, "CR-DUP");
+    assert_eq!(must("load_all", store.load_all().await), before);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-7").await), None);
+}
+
+/// A new entry reusing an existing entry's Client Reference: refused whole, nothing written,
+/// including the deletes of the batch.
+pub async fn client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch<S: CrmStore>(
+    store: &S,
+) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let before = must("load_all", store.load_all().await);
+    let batch = ChangeSet {
+        puts: vec![
+            Record::Entry(entry(2, Some("CR-2"), None, "Mary", "Updated")),
+            Record::Detail(phone(3, 2, "555-0199")),
+            Record::Entry(entry(20, Some("CR-1"), None, "Someone", "Else")),
+        ],
+        deletes: vec![RecordKey { kind: EntityKind::Detail, id: crate::core::model::public_id_for(2) }],
+    };
+    assert_constraint(store.commit(&batch).await, "CR-1");
+    assert_eq!(must("load_all", store.load_all().await), before);
+    assert_eq!(must("count", store.count(EntityKind::Detail).await), 2);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1").await).map(|e| e.id), Some(1));
+}
+
+/// SSNs and case references are unique too.
+pub async fn duplicate_ssn_or_case_reference_is_refused<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let before = must("load_all", store.load_all().await);
+    let ssn_clash = puts(vec![Record::Entry(entry(30, Some("CR-30"), Some("987-65-4321"), "X", "Y"))]);
+    assert_constraint(store.commit(&ssn_clash).await, "987-65-4321");
+    let case_clash = puts(vec![Record::Case(case(3, "CASE-003")), Record::Case(case(4, "CASE-002"))]);
+    assert_constraint(store.commit(&case_clash).await, "CASE-002");
+    assert_eq!(must("load_all", store.load_all().await), before);
+}
+
+/// Values freed in the same batch (by a delete, or by the entry that held them changing) may
+/// be taken by another record of that batch: uniqueness is judged on the batch's end state.
+pub async fn values_freed_in_the_same_batch_can_be_reused<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    // Entry 1 holds CR-1 and SSN 123-45-6789; entry 3 holds SSN 987-65-4321.
+    let batch = ChangeSet {
+        puts: vec![
+            // Takes entry 1's reference before entry 1 (later in the batch) gives it up.
+            Record::Entry(entry(2, Some("CR-1"), None, "Mary", "O'Neil")),
+            Record::Entry(entry(1, Some("CR-1-OLD"), Some("123-45-6789"), "José", "Álvarez")),
+            // Takes the SSN of entry 3, which the batch deletes.
+            Record::Entry(entry(40, None, Some("987-65-4321"), "Li", "Wei")),
+        ],
+        deletes: vec![entry_key(3)],
+    };
+    must("commit", store.commit(&batch).await);
+    let mut expected = sample_crm();
+    apply(&mut expected, &batch);
+    assert_eq!(must("load_all", store.load_all().await), expected);
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1").await).map(|e| e.id), Some(2));
+    assert_eq!(must("find", store.find_entry_by_client_reference("CR-1-OLD").await).map(|e| e.id), Some(1));
+}
+
+fn staged(template_id: &str, file_name: &str, bytes: Vec<u8>) -> StagedFile {
+    StagedFile {
+        template_id: template_id.into(),
+        file_name: file_name.into(),
+        size: bytes.len() as u64,
+        sha256: "0f".repeat(32),
+        staged_at_ms: 1_700_000_000_123,
+        row_count: 2,
+        bytes,
+    }
+}
+
+/// One staged file per template: put, get, replace, delete; other templates untouched; the
+/// CRM untouched.
+pub async fn staged_file_put_get_replace_delete<S: CrmStore>(store: &S) {
+    let bytes: Vec<u8> = (0..=255u8).chain([0, 0xff, b'\n']).collect();
+    let first = staged("users", "users.csv", bytes);
+    let other = staged("devices", "devices.xlsx", vec![0x50, 0x4b, 0x03, 0x04]);
+    must("put_staged", store.put_staged(&first).await);
+    must("put_staged", store.put_staged(&other).await);
+    assert_eq!(must("get_staged", store.get_staged("users").await), Some(first));
+
+    let second = staged("users", "users (2).csv", b"User ID;Insurance Status\r\n0042;Yes\r\n".to_vec());
+    must("put_staged", store.put_staged(&second).await);
+    assert_eq!(must("get_staged", store.get_staged("users").await), Some(second));
+
+    let empty = staged("empty", "empty.csv", Vec::new());
+    must("put_staged", store.put_staged(&empty).await);
+    assert_eq!(must("get_staged", store.get_staged("empty").await), Some(empty));
+
+    must("delete_staged", store.delete_staged("users").await);
+    must("delete_staged", store.delete_staged("never staged").await);
+    assert_eq!(must("get_staged", store.get_staged("users").await), None);
+    assert_eq!(must("get_staged", store.get_staged("devices").await), Some(other.clone()));
+
+    // replace_all is about the CRM: staged files survive it.
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    assert_eq!(must("get_staged", store.get_staged("devices").await), Some(other));
+    assert_eq!(must("load_all", store.load_all().await), sample_crm());
+}
+
+/// What `replace_all` wrote, `load_all` reads back equal, for every kind, including details
+/// and import records with before-images.
+pub async fn replace_all_then_load_all_round_trips_every_kind<S: CrmStore>(store: &S) {
+    let crm = sample_crm();
+    must("replace_all", store.replace_all(&crm).await);
+    let loaded = must("load_all", store.load_all().await);
+    assert_eq!(loaded, crm);
+    for kind in EntityKind::ALL {
+        assert_eq!(must("count", store.count(kind).await), crm.count(kind), "count of {kind:?}");
+    }
+    for record in crm.records() {
+        assert_eq!(must("get", store.get(&record.key()).await), Some(record.clone()));
+    }
+    assert_eq!(
+        must("find", store.find_entry_by_client_reference("CR-1").await),
+        crm.entries.get(&1).cloned()
+    );
+}
