@@ -144,6 +144,8 @@ pub struct Matcher<'a> {
 
 /// Blocking keys for candidate search: name prefixes, dates of birth, postcodes.
 struct CandidateIndex {
+    /// First two letters of the first name and of the last name, in that order.
+    by_name_pair: HashMap<(String, String), Vec<EntryId>>,
     by_name_prefix: HashMap<String, Vec<EntryId>>,
     by_dob: HashMap<Date, Vec<EntryId>>,
     by_postcode: HashMap<String, Vec<EntryId>>,
@@ -155,6 +157,10 @@ fn prefix(name: &str) -> String {
     fold_compact(name).chars().take(3).collect()
 }
 
+fn pair_prefix(name: &str) -> String {
+    fold_compact(name).chars().take(2).collect()
+}
+
 fn postcode_key(text: &str) -> String {
     text.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_uppercase()
 }
@@ -162,6 +168,7 @@ fn postcode_key(text: &str) -> String {
 impl CandidateIndex {
     fn new(index: &CrmIndex) -> Self {
         let mut by_name_prefix: HashMap<String, Vec<EntryId>> = HashMap::new();
+        let mut by_name_pair: HashMap<(String, String), Vec<EntryId>> = HashMap::new();
         let mut by_dob: HashMap<Date, Vec<EntryId>> = HashMap::new();
         let mut folded = HashMap::new();
         for e in index.crm.entries.values() {
@@ -173,6 +180,7 @@ impl CandidateIndex {
                     }
                 }
             }
+            by_name_pair.entry((pair_prefix(&e.first_name), pair_prefix(&e.last_name))).or_default().push(e.id);
             if let Some(d) = e.date_of_birth {
                 by_dob.entry(d).or_default().push(e.id);
             }
@@ -187,8 +195,17 @@ impl CandidateIndex {
                 postcodes_of.entry(d.entry_id).or_default().push(k);
             }
         }
-        CandidateIndex { by_name_prefix, by_dob, by_postcode, postcodes_of, folded }
+        CandidateIndex { by_name_pair, by_name_prefix, by_dob, by_postcode, postcodes_of, folded }
     }
+}
+
+/// A person's folded names, postcodes and linked insured, for scoring many entries.
+struct PersonProbe {
+    first: String,
+    last: String,
+    /// (comparison key, as written)
+    postcodes: Vec<(String, String)>,
+    insured_entry: Option<EntryId>,
 }
 
 /// Most candidates shown per detected person.
@@ -196,7 +213,7 @@ pub const MAX_CANDIDATES: usize = 5;
 /// Candidates below this score are not suggested.
 pub const MIN_CANDIDATE_SCORE: u32 = 45;
 /// Most entries scored per detected person (the nearest blocks first).
-const MAX_SCORED: usize = 4000;
+const MAX_SCORED: usize = 1500;
 
 impl<'a> Matcher<'a> {
     pub fn new(template: &'a Template, index: &'a CrmIndex<'a>) -> Self {
@@ -271,7 +288,8 @@ impl<'a> Matcher<'a> {
                         }
                     }
                 }
-                MatchTier::OperatorChoice => {}
+                // The insurance tiers are resolved by `core::insurance`, not by this matcher.
+                MatchTier::OperatorChoice | MatchTier::UserId | MatchTier::DeviceSerial => {}
             }
         }
         (RowOutcome::Unresolved, note)
@@ -350,7 +368,8 @@ impl<'a> Matcher<'a> {
                 GroupKind::Conflict { entries, .. } => entries
                     .iter()
                     .map(|e| {
-                        let mut c = self.score(g, rows, *e);
+                        let probe = self.probe(g, rows);
+                        let mut c = self.score(g, &probe, *e);
                         c.score = c.score.max(MIN_CANDIDATE_SCORE);
                         c
                     })
@@ -363,6 +382,7 @@ impl<'a> Matcher<'a> {
 
     /// Ranked existing entries for an unresolved person.
     pub fn rank(&self, person: &DetectedPerson, rows: &[ValidatedRow]) -> Vec<Candidate> {
+        let probe = self.probe(person, rows);
         let mut pool: Vec<EntryId> = Vec::new();
         let mut seen: HashSet<EntryId> = HashSet::new();
         let mut add = |ids: &[EntryId], pool: &mut Vec<EntryId>| {
@@ -375,7 +395,7 @@ impl<'a> Matcher<'a> {
                 }
             }
         };
-        if let Some(e) = self.insured_entry(person) {
+        if let Some(e) = probe.insured_entry {
             add(&[e], &mut pool);
         }
         if let Some(d) = person.date_of_birth {
@@ -387,6 +407,11 @@ impl<'a> Matcher<'a> {
                 add(self.candidates.by_postcode.get(&postcode_key(pc)).map(Vec::as_slice).unwrap_or(&[]), &mut pool);
             }
         }
+        // Both names' first letters (as written, then swapped) narrow the most.
+        let (f2, l2) = (pair_prefix(&person.first_name), pair_prefix(&person.last_name));
+        for key in [(f2.clone(), l2.clone()), (l2, f2)] {
+            add(self.candidates.by_name_pair.get(&key).map(Vec::as_slice).unwrap_or(&[]), &mut pool);
+        }
         let mut blocks: Vec<&Vec<EntryId>> = [prefix(&person.first_name), prefix(&person.last_name)]
             .iter()
             .filter_map(|p| self.candidates.by_name_prefix.get(p))
@@ -395,14 +420,34 @@ impl<'a> Matcher<'a> {
         for b in blocks {
             add(b, &mut pool);
         }
-        let mut scored: Vec<Candidate> = pool
-            .into_iter()
-            .map(|e| self.score(person, rows, e))
-            .filter(|c| c.score >= MIN_CANDIDATE_SCORE)
-            .collect();
-        scored.sort_by(|a, b| b.score.cmp(&a.score).then(a.entry.cmp(&b.entry)));
-        scored.truncate(MAX_CANDIDATES);
-        scored
+        // Score every pooled entry cheaply, then explain only the few that are shown.
+        let mut quick: Vec<(u32, EntryId)> =
+            pool.into_iter().map(|e| (self.points(person, &probe, e).round() as u32, e)).collect();
+        quick.retain(|(points, _)| *points >= MIN_CANDIDATE_SCORE);
+        quick.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        quick.truncate(MAX_CANDIDATES);
+        quick.into_iter().map(|(_, e)| self.score(person, &probe, e)).collect()
+    }
+
+    /// The score of an entry for a person without the explanation (no allocation).
+    fn points(&self, person: &DetectedPerson, probe: &PersonProbe, entry: EntryId) -> f64 {
+        let (ef, el) = self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
+        let (pf, pl) = (probe.first.as_str(), probe.last.as_str());
+        let straight = (strsim::jaro_winkler(pf, ef) + strsim::jaro_winkler(pl, el)) / 2.0;
+        let swapped = (strsim::jaro_winkler(pf, el) + strsim::jaro_winkler(pl, ef)) / 2.0;
+        let mut points = straight.max(swapped) * 60.0;
+        if person.date_of_birth.is_some() && self.index.entry(entry).and_then(|e| e.date_of_birth) == person.date_of_birth {
+            points += 20.0;
+        }
+        if let Some(pcs) = self.candidates.postcodes_of.get(&entry) {
+            if probe.postcodes.iter().any(|(k, _)| pcs.contains(k)) {
+                points += 10.0;
+            }
+        }
+        if probe.insured_entry == Some(entry) {
+            points += 25.0;
+        }
+        points.clamp(0.0, 100.0)
     }
 
     fn insured_entry(&self, person: &DetectedPerson) -> Option<EntryId> {
@@ -413,13 +458,31 @@ impl<'a> Matcher<'a> {
         self.index.insured_on_case(case_id, &person.insured_reference)?.entry_id
     }
 
+    /// What scoring needs of a person, computed once per person rather than per candidate.
+    fn probe(&self, person: &DetectedPerson, rows: &[ValidatedRow]) -> PersonProbe {
+        let mut postcodes: Vec<(String, String)> = person
+            .rows
+            .iter()
+            .map(|r| rows[*r].text(c::POSTCODE))
+            .filter(|p| !p.is_empty())
+            .map(|p| (postcode_key(p), p.to_string()))
+            .collect();
+        postcodes.dedup();
+        PersonProbe {
+            first: fold_compact(&person.first_name),
+            last: fold_compact(&person.last_name),
+            postcodes,
+            insured_entry: self.insured_entry(person),
+        }
+    }
+
     /// Scores one entry against a person: names (typos and swapped first/last), date of
     /// birth, postcode, and the insured on the row's case.
-    fn score(&self, person: &DetectedPerson, rows: &[ValidatedRow], entry: EntryId) -> Candidate {
-        let (ef, el) = self.candidates.folded.get(&entry).cloned().unwrap_or_default();
-        let (pf, pl) = (fold_compact(&person.first_name), fold_compact(&person.last_name));
-        let straight = (strsim::jaro_winkler(&pf, &ef) + strsim::jaro_winkler(&pl, &el)) / 2.0;
-        let swapped = (strsim::jaro_winkler(&pf, &el) + strsim::jaro_winkler(&pl, &ef)) / 2.0;
+    fn score(&self, person: &DetectedPerson, probe: &PersonProbe, entry: EntryId) -> Candidate {
+        let (ef, el) = self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
+        let (pf, pl) = (probe.first.as_str(), probe.last.as_str());
+        let straight = (strsim::jaro_winkler(pf, ef) + strsim::jaro_winkler(pl, el)) / 2.0;
+        let swapped = (strsim::jaro_winkler(pf, el) + strsim::jaro_winkler(pl, ef)) / 2.0;
         let mut reasons = Vec::new();
         let name_sim = straight.max(swapped);
         let mut score = name_sim * 60.0;
@@ -437,19 +500,13 @@ impl<'a> Matcher<'a> {
                 reasons.push(format!("same date of birth {d}"));
             }
         }
-        let postcodes = self.candidates.postcodes_of.get(&entry);
-        if let Some(pcs) = postcodes {
-            if let Some(pc) = person
-                .rows
-                .iter()
-                .map(|r| rows[*r].text(c::POSTCODE))
-                .find(|p| !p.is_empty() && pcs.contains(&postcode_key(p)))
-            {
+        if let Some(pcs) = self.candidates.postcodes_of.get(&entry) {
+            if let Some((_, shown)) = probe.postcodes.iter().find(|(k, _)| pcs.contains(k)) {
                 score += 10.0;
-                reasons.push(format!("same postcode {pc}"));
+                reasons.push(format!("same postcode {shown}"));
             }
         }
-        if self.insured_entry(person) == Some(entry) {
+        if probe.insured_entry == Some(entry) {
             score += 25.0;
             reasons.push(format!("linked to insured {} on {}", person.insured_reference, person.case_reference));
         }
