@@ -12,6 +12,16 @@ use crate::ui::browser::{confirm, download, first_file_of_input, monotonic_ms, n
 use crate::ui::shell::load_demo;
 use crate::ui::state::use_app;
 
+/// A message as a sentence: ends with a full stop, so another sentence can follow it.
+fn sentence(message: &str) -> String {
+    let m = message.trim_end();
+    if m.ends_with(['.', '!', '?']) {
+        m.to_string()
+    } else {
+        format!("{m}.")
+    }
+}
+
 #[component]
 pub fn DataPage() -> impl IntoView {
     let app = use_app();
@@ -63,7 +73,7 @@ pub fn DataPage() -> impl IntoView {
                 Ok(c) => c,
                 Err(e) => {
                     app.clear_progress();
-                    app.error(format!("{e} The local CRM was not changed."));
+                    app.error(format!("{} The local CRM was not changed.", sentence(&e.to_string())));
                     return;
                 }
             };
@@ -85,7 +95,7 @@ pub fn DataPage() -> impl IntoView {
                     "Snapshot {name} loaded: {entries} CRM entries, in {:.1} s.",
                     (monotonic_ms() - started) / 1000.0
                 )),
-                Err(e) => app.error(format!("{e} The local CRM was not changed.")),
+                Err(e) => app.error(format!("{} The local CRM was not changed.", sentence(&e))),
             }
             app.clear_progress();
         });

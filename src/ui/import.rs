@@ -17,8 +17,8 @@ use crate::core::index::CrmIndex;
 use crate::core::matching::{GroupChoice, GroupKind, Matcher, Matches};
 use crate::core::model::{Crm, ImportCounts, Role};
 use crate::core::plan::{
-    apply, counts_of, plan_insured_contact_details, verification_sample, ApplyContext, Plan, RowAction,
-    VerificationSample,
+    apply, counts_of, last_undoable, plan_insured_contact_details, verification_sample, ApplyContext, Plan,
+    RowAction, VerificationSample,
 };
 use crate::core::read::read_sheet;
 use crate::core::report::{sha256_hex, write_error_report, write_plan_report};
@@ -1123,12 +1123,25 @@ fn VerifyStep() -> impl IntoView {
     };
     move || {
         let Some(result) = state.result.get() else { return ().into_any() };
+        // Only this import may be undone from here, and only while it is the most recent one.
+        let (undone, undoable) = app.crm.with(|crm| {
+            (
+                crm.imports.get(&result.import_id).map(|r| r.undone).unwrap_or(false),
+                last_undoable(crm).map(|r| r.id) == Some(result.import_id),
+            )
+        });
         let c = result.counts;
         let sample = result.sample.clone();
         let portfolios = result.portfolios.clone();
         view! {
             <div class="panel">
-                <h2>{format!("Import #{} applied in {:.1} s", result.import_id, result.seconds)}</h2>
+                <h2>
+                    {if undone {
+                        format!("Import #{} was undone: the CRM is back to how it was before it", result.import_id)
+                    } else {
+                        format!("Import #{} applied in {:.1} s", result.import_id, result.seconds)
+                    }}
+                </h2>
                 <div class="counters" data-testid="verify-summary">
                     <div class="counter"><span class="big" data-testid="verify-created">{c.created}</span>" created"</div>
                     <div class="counter"><span class="big" data-testid="verify-updated">{c.updated}</span>" updated"</div>
@@ -1137,7 +1150,13 @@ fn VerifyStep() -> impl IntoView {
                     <div class="counter"><span class="big" data-testid="verify-skipped">{c.skipped}</span>" skipped"</div>
                     <div class="counter error"><span class="big" data-testid="verify-errors">{c.errors}</span>" errors"</div>
                 </div>
-                <h3>{format!("Check these {} applied rows by eye", sample.len())}</h3>
+                <h3>
+                    {if undone {
+                        format!("The {} rows this import applied (as they were before the undo)", sample.len())
+                    } else {
+                        format!("Check these {} applied rows by eye", sample.len())
+                    }}
+                </h3>
                 <table class="grid compact" data-testid="verify-sample">
                     <thead>
                         <tr>
@@ -1193,7 +1212,7 @@ fn VerifyStep() -> impl IntoView {
                         .collect_view()}
                 </div>
                 <div class="actions">
-                    <button data-testid="undo-last-import" on:click=move |_| undo_last_import(app)>
+                    <button data-testid="undo-last-import" disabled=!undoable on:click=move |_| undo_last_import(app)>
                         "Undo this import"
                     </button>
                     <button

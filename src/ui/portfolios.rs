@@ -223,7 +223,7 @@ fn NewTemporaryPortfolio() -> impl IntoView {
                 <input
                     type="search"
                     data-testid="temp-portfolio-case-search"
-                    placeholder="e.g. CASE-0001"
+                    placeholder="e.g. CASE-000123"
                     prop:value=move || query.get()
                     on:input=move |ev| query.set(event_target_value(&ev))
                 />
