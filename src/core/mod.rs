@@ -8,6 +8,7 @@ pub mod demo;
 pub mod export;
 pub mod headers;
 pub mod index;
+pub mod insurance;
 pub mod matching;
 pub mod model;
 pub mod plan;

@@ -631,9 +631,22 @@ pub fn apply(
     if plan.pending_conflicts > 0 {
         return Err(ApplyRefusal::PendingConflicts(plan.pending_conflicts));
     }
+    Ok(record_import(crm, &plan.changes, plan.counters, ctx, counts))
+}
+
+/// Wraps an import's puts with its history record: a before-image of every record it writes
+/// (so [`undo`] can restore them), the counters after the import (`counters`, with the next
+/// import id handed out) and the record itself, as one batch. Every workflow's apply goes
+/// through here, so every import is undone the same way.
+pub fn record_import(
+    crm: &Crm,
+    changes: &ChangeSet,
+    counters: Counters,
+    ctx: &ApplyContext,
+    counts: ImportCounts,
+) -> (ChangeSet, ImportRecord) {
     let id = crm.counters.next_import_id;
-    let before_images = plan
-        .changes
+    let before_images = changes
         .puts
         .iter()
         .filter(|r| !matches!(r, Record::Counters(_)))
@@ -650,13 +663,13 @@ pub fn apply(
         before_images,
         undone: false,
     };
-    let mut changes = plan.changes.clone();
-    let mut counters = plan.counters;
+    let mut changes = changes.clone();
+    let mut counters = counters;
     counters.next_import_id = id + 1;
     changes.puts.retain(|r| !matches!(r, Record::Counters(_)));
     changes.puts.push(Record::Counters(counters));
     changes.puts.push(Record::Import(record.clone()));
-    Ok((changes, record))
+    (changes, record)
 }
 
 /// Counts recorded for a plan.

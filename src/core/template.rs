@@ -21,12 +21,19 @@ pub enum ValueKind {
     Ssn,
     Email,
     Phone,
-    /// A date: a real Excel date or ISO `YYYY-MM-DD` text.
+    /// A date: a real Excel date, ISO `YYYY-MM-DD` text, or text in the day/month order the
+    /// operator chose (`ValidationOptions::day_month_order`); never guessed.
     Date,
     /// `Yes` or `No` (case-insensitive; Excel TRUE/FALSE accepted).
     YesNo,
     /// One of a fixed list (case-insensitive); the canonical spelling is stored.
     OneOf(&'static [&'static str]),
+    /// An insurance status: `Yes`/`Enrolled` or `No`/`Not Enrolled` (case-insensitive) and
+    /// nothing else; stored as the canonical `Enrolled` / `Not Enrolled`.
+    InsuranceStatus,
+    /// A non-negative decimal amount with at most two decimal places (`12`, `12.5`, `12.50`);
+    /// stored as cents. No thousands separators, no decimal comma, no currency sign.
+    Amount,
 }
 
 /// One declared column.
@@ -49,6 +56,10 @@ pub enum MatchTier {
     InsuredReference,
     /// Tier 4: nothing matched; the operator's dropdown decided.
     OperatorChoice,
+    /// The school user with the row's User ID (insurance import).
+    UserId,
+    /// The device with the row's Device Serial (insurance import).
+    DeviceSerial,
 }
 
 impl MatchTier {
@@ -58,6 +69,8 @@ impl MatchTier {
             MatchTier::ClientReference => "2 · Client Reference / SSN",
             MatchTier::InsuredReference => "3 · Insured Reference + name",
             MatchTier::OperatorChoice => "4 · Operator choice",
+            MatchTier::UserId => "User ID",
+            MatchTier::DeviceSerial => "Device Serial",
         }
     }
 }
@@ -79,6 +92,9 @@ pub enum ApplyRule {
     /// Update the contact detail with the row's Public ID; add a detail when there is none;
     /// fill missing identity fields of the entry; link the insured on the row's case.
     UpsertContactDetail,
+    /// Overwrite the matched record's insurance fields named by the template's columns with
+    /// the row's values (an empty optional cell clears that field); nothing else changes.
+    OverwriteInsurance,
 }
 
 /// Checks that span several cells of a row or several rows of a file.
@@ -121,6 +137,8 @@ impl Template {
 
 pub const DETAIL_TYPES: &[&str] = &["Address", "Phone", "Email"];
 pub const YES_NO: &[&str] = &["Yes", "No"];
+/// The values an insurance status cell may hold (case-insensitive); Yes = Enrolled.
+pub const INSURANCE_STATUS_VALUES: &[&str] = &["Enrolled", "Not Enrolled", "Yes", "No"];
 
 /// Column positions of the insured contact details template (same as the export).
 pub mod insured_columns {
@@ -185,6 +203,79 @@ pub static INSURED_CONTACT_DETAILS: Template = Template {
     sheet_name: "Insured Contact Details",
 };
 
+/// Column positions of the user insurance template.
+pub mod user_insurance_columns {
+    pub const USER_ID: usize = 0;
+    pub const STATUS: usize = 1;
+    pub const POLICY_NUMBER: usize = 2;
+    pub const COVERAGE_START: usize = 3;
+    pub const COVERAGE_END: usize = 4;
+}
+
+/// Column positions of the device insurance template.
+pub mod device_insurance_columns {
+    pub const DEVICE_SERIAL: usize = 0;
+    pub const STATUS: usize = 1;
+    pub const POLICY_NUMBER: usize = 2;
+    pub const COVERAGE_AMOUNT: usize = 3;
+    pub const COVERAGE_TYPE: usize = 4;
+    pub const COVERAGE_START: usize = 5;
+}
+
+const STATUS_HELP: &str = "Yes or Enrolled; No or Not Enrolled (any case). Nothing else is accepted.";
+const CLEARS: &str = "Optional. An empty cell clears the stored value.";
+
+static USER_INSURANCE_COLUMNS: [ColumnSpec; 5] = [
+    col("User ID", true, ValueKind::Identifier, "The school user's ID exactly as in the CRM (leading zeros kept). Users not found are skipped and listed."),
+    col("Insurance Status", true, ValueKind::InsuranceStatus, STATUS_HELP),
+    col("Policy Number", false, ValueKind::Identifier, CLEARS),
+    col("Coverage Start Date", false, ValueKind::Date, "An Excel date, YYYY-MM-DD, or the day/month order chosen on the page. An empty cell clears the stored value."),
+    col("Coverage End Date", false, ValueKind::Date, "An Excel date, YYYY-MM-DD, or the day/month order chosen on the page. An empty cell clears the stored value."),
+];
+
+static DEVICE_INSURANCE_COLUMNS: [ColumnSpec; 6] = [
+    col("Device Serial", true, ValueKind::Identifier, "The device's serial exactly as in the CRM. Devices not found are skipped and listed."),
+    col("Insurance Status", true, ValueKind::InsuranceStatus, STATUS_HELP),
+    col("Policy Number", false, ValueKind::Identifier, CLEARS),
+    col("Coverage Amount", false, ValueKind::Amount, "A decimal with at most two places, like 1250 or 1250.50 (no thousands separators, no currency sign). An empty cell clears the stored value."),
+    col("Coverage Type", false, ValueKind::Text, CLEARS),
+    col("Coverage Start Date", false, ValueKind::Date, "An Excel date, YYYY-MM-DD, or the day/month order chosen on the page. An empty cell clears the stored value."),
+];
+
+/// User insurance: overwrite the insurance of existing school users (seed 002).
+pub static USER_INSURANCE: Template = Template {
+    id: "user-insurance",
+    name: "User insurance",
+    description: "Insurance of school users by User ID. For each row whose User ID exists, the insurance fields are overwritten with the row's values (an empty optional cell clears that field). Unknown User IDs are skipped and listed; users not in the file are untouched.",
+    target: EntityKind::SchoolUser,
+    columns: &USER_INSURANCE_COLUMNS,
+    cascade: &[MatchTier::UserId],
+    when_unmatched: WhenUnmatched::Skip,
+    apply: ApplyRule::OverwriteInsurance,
+    row_rules: &[],
+    sheet_name: "User Insurance",
+};
+
+/// Device insurance: overwrite the insurance of existing devices (seed 002).
+pub static DEVICE_INSURANCE: Template = Template {
+    id: "device-insurance",
+    name: "Device insurance",
+    description: "Insurance of devices by Device Serial. For each row whose serial exists, the insurance fields are overwritten with the row's values (an empty optional cell clears that field). Unknown serials are skipped and listed; devices not in the file are untouched.",
+    target: EntityKind::Device,
+    columns: &DEVICE_INSURANCE_COLUMNS,
+    cascade: &[MatchTier::DeviceSerial],
+    when_unmatched: WhenUnmatched::Skip,
+    apply: ApplyRule::OverwriteInsurance,
+    row_rules: &[],
+    sheet_name: "Device Insurance",
+};
+
+/// The templates of the bulk insurance import (System Utilities). Kept apart from
+/// [`all_templates`], whose import page drives the insured pipeline only.
+pub fn insurance_templates() -> [&'static Template; 2] {
+    [&USER_INSURANCE, &DEVICE_INSURANCE]
+}
+
 /// Every template the app offers.
 pub fn all_templates() -> [&'static Template; 1] {
     [&INSURED_CONTACT_DETAILS]
@@ -211,6 +302,7 @@ pub fn write_template_workbook(template: &Template) -> Result<Vec<u8>, ExportErr
             let list: Option<&[&str]> = match c.kind {
                 ValueKind::OneOf(values) => Some(values),
                 ValueKind::YesNo => Some(YES_NO),
+                ValueKind::InsuranceStatus => Some(INSURANCE_STATUS_VALUES),
                 _ => None,
             };
             if let Some(values) = list {
@@ -254,8 +346,10 @@ pub fn expected_text(kind: ValueKind) -> String {
         ValueKind::Ssn => "an SSN like 123-45-6789".into(),
         ValueKind::Email => "an email address like name@example.com".into(),
         ValueKind::Phone => "a phone number (7–15 digits; + ( ) - . spaces allowed)".into(),
-        ValueKind::Date => "a date (an Excel date or YYYY-MM-DD)".into(),
+        ValueKind::Date => "a date (an Excel date, YYYY-MM-DD, or the chosen day/month order)".into(),
         ValueKind::YesNo => "Yes or No".into(),
         ValueKind::OneOf(values) => format!("one of {}", values.join(", ")),
+        ValueKind::InsuranceStatus => "Yes, No, Enrolled or Not Enrolled".into(),
+        ValueKind::Amount => "an amount with at most two decimals, like 1250 or 1250.50".into(),
     }
 }

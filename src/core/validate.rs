@@ -44,6 +44,8 @@ pub enum FieldValue {
     Text(String),
     Date(Date),
     Bool(bool),
+    /// An amount in cents (`ValueKind::Amount`).
+    Cents(i64),
 }
 
 impl FieldValue {
@@ -62,7 +64,47 @@ impl FieldValue {
             FieldValue::Text(t) => t.clone(),
             FieldValue::Date(d) => d.to_string(),
             FieldValue::Bool(b) => if *b { "Yes" } else { "No" }.to_string(),
+            FieldValue::Cents(c) => cents_text(*c),
         }
+    }
+}
+
+/// An amount in cents as text with two decimals: `1250` → `12.50`.
+pub fn cents_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
+}
+
+/// Parses an amount with at most two decimal places into cents: `12`, `12.5`, `12.50`.
+/// Refuses a decimal comma, thousands separators, signs, currency symbols and a third decimal.
+pub fn parse_amount_cents(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
+    };
+    if whole.is_empty() || whole.len() > 13 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_cents = match frac {
+        None => 0,
+        Some(f) if (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let n: i64 = f.parse().ok()?;
+            if f.len() == 1 { n * 10 } else { n }
+        }
+        Some(_) => return None,
+    };
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)
+}
+
+/// An insurance status cell: `Yes`/`Enrolled` → `Enrolled`, `No`/`Not Enrolled` →
+/// `Not Enrolled` (case-insensitive, surrounding space ignored); anything else is refused.
+pub fn parse_insurance_status(text: &str) -> Option<&'static str> {
+    match text.trim().to_lowercase().as_str() {
+        "yes" | "enrolled" => Some("Enrolled"),
+        "no" | "not enrolled" => Some("Not Enrolled"),
+        _ => None,
     }
 }
 
@@ -93,6 +135,12 @@ impl ValidatedRow {
     pub fn bool(&self, col: usize) -> Option<bool> {
         match self.values.get(col) {
             Some(FieldValue::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn cents(&self, col: usize) -> Option<i64> {
+        match self.values.get(col) {
+            Some(FieldValue::Cents(c)) => Some(*c),
             _ => None,
         }
     }
@@ -295,6 +343,31 @@ impl<'a> Validator<'a> {
                 (_, "no" | "n" | "false") => (FieldValue::Bool(false), None),
                 _ => (FieldValue::Empty, Some(("yes-no", "not Yes or No".to_string()))),
             },
+            ValueKind::InsuranceStatus => match (cell, parse_insurance_status(trimmed)) {
+                (RawCell::Text(_), Some(v)) => (FieldValue::Text(v.to_string()), None),
+                _ => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some(("insurance-status", "not an insurance status".to_string())),
+                ),
+            },
+            ValueKind::Amount => {
+                let cents = match cell {
+                    RawCell::Number(n) => {
+                        let scaled = n * 100.0;
+                        (n.is_finite() && *n >= 0.0 && (scaled - scaled.round()).abs() < 1e-6 && scaled < 9e15)
+                            .then(|| scaled.round() as i64)
+                    }
+                    RawCell::Text(_) => parse_amount_cents(trimmed),
+                    _ => None,
+                };
+                match cents {
+                    Some(c) => (FieldValue::Cents(c), None),
+                    None => (
+                        FieldValue::Empty,
+                        Some(("amount", "not an amount with at most two decimals".to_string())),
+                    ),
+                }
+            }
             ValueKind::OneOf(values) => match values.iter().find(|v| v.eq_ignore_ascii_case(trimmed)) {
                 Some(v) => (FieldValue::Text(v.to_string()), None),
                 None => (

@@ -12,6 +12,7 @@ mod portfolios;
 mod shell;
 mod state;
 mod table;
+mod utilities;
 
 /// Installs the panic hook and mounts the app on `<body>`.
 pub fn start() {

@@ -41,10 +41,12 @@ pub enum Page {
     Import,
     History,
     Data,
+    Utilities,
 }
 
 impl Page {
-    pub const ALL: [Page; 6] = [Page::Browse, Page::Portfolios, Page::Export, Page::Import, Page::History, Page::Data];
+    pub const ALL: [Page; 7] =
+        [Page::Browse, Page::Portfolios, Page::Export, Page::Import, Page::History, Page::Data, Page::Utilities];
     pub fn label(self) -> &'static str {
         match self {
             Page::Browse => "Browse",
@@ -53,6 +55,7 @@ impl Page {
             Page::Import => "Import",
             Page::History => "History",
             Page::Data => "CRM data",
+            Page::Utilities => "System Utilities",
         }
     }
     pub fn test_id(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Page {
             Page::Import => "nav-import",
             Page::History => "nav-history",
             Page::Data => "nav-data",
+            Page::Utilities => "nav-utilities",
         }
     }
 }
