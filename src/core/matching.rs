@@ -321,6 +321,16 @@ impl<'a> Matcher<'a> {
 
     /// Groups unresolved and conflicting rows into detected persons and ranks candidates.
     pub fn finish(&self, rows: &[ValidatedRow], outcomes: Vec<RowOutcome>, notes: Vec<Issue>) -> Matches {
+        let mut matches = self.group(rows, outcomes, notes);
+        for g in 0..matches.groups.len() {
+            matches.groups[g].candidates = self.candidates_for(&matches.groups[g], rows);
+        }
+        matches
+    }
+
+    /// Groups unresolved and conflicting rows into detected persons, without candidates
+    /// (see [`Matcher::candidates_for`], which a caller may run in chunks).
+    pub fn group(&self, rows: &[ValidatedRow], outcomes: Vec<RowOutcome>, notes: Vec<Issue>) -> Matches {
         let mut groups: Vec<DetectedPerson> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
         let mut out = Vec::with_capacity(outcomes.len());
@@ -363,21 +373,26 @@ impl<'a> Matcher<'a> {
             groups[g].rows.push(i);
             out.push(RowMatch::Group(g));
         }
-        for g in &mut groups {
-            g.candidates = match &g.kind {
-                GroupKind::Conflict { entries, .. } => entries
+        Matches { rows: out, groups, notes }
+    }
+
+    /// The candidates of one detected person: the two entries of a conflict, or the ranked
+    /// existing entries of an unresolved person.
+    pub fn candidates_for(&self, person: &DetectedPerson, rows: &[ValidatedRow]) -> Vec<Candidate> {
+        match &person.kind {
+            GroupKind::Conflict { entries, .. } => {
+                let probe = self.probe(person, rows);
+                entries
                     .iter()
                     .map(|e| {
-                        let probe = self.probe(g, rows);
-                        let mut c = self.score(g, &probe, *e);
+                        let mut c = self.score(person, &probe, *e);
                         c.score = c.score.max(MIN_CANDIDATE_SCORE);
                         c
                     })
-                    .collect(),
-                GroupKind::Unresolved => self.rank(g, rows),
-            };
+                    .collect()
+            }
+            GroupKind::Unresolved => self.rank(person, rows),
         }
-        Matches { rows: out, groups, notes }
     }
 
     /// Ranked existing entries for an unresolved person.

@@ -684,18 +684,24 @@ impl Crm {
         let mut seen: HashMap<(EntityKind, &'static str, String), String> = HashMap::new();
         let kinds: std::collections::HashSet<EntityKind> = changes.puts.iter().map(Record::kind).collect();
         // Existing records of the touched kinds that the batch leaves in place.
-        for kind in kinds {
-            let existing: Vec<Record> = match kind {
-                EntityKind::Entry => self.entries.values().cloned().map(Record::Entry).collect(),
-                EntityKind::Case => self.cases.values().cloned().map(Record::Case).collect(),
-                _ => Vec::new(),
-            };
-            for r in existing {
-                if touched.contains(&r.key()) {
+        let kept = |kind: EntityKind, id: String| !touched.contains(&RecordKey { kind, id });
+        if kinds.contains(&EntityKind::Entry) {
+            for e in self.entries.values() {
+                if !kept(EntityKind::Entry, e.id.to_string()) {
                     continue;
                 }
-                for (index, value) in r.unique_values() {
-                    seen.insert((kind, index, value), r.id());
+                if let Some(c) = &e.client_reference {
+                    seen.insert((EntityKind::Entry, "client_reference", c.clone()), e.id.to_string());
+                }
+                if let Some(ssn) = &e.ssn {
+                    seen.insert((EntityKind::Entry, "ssn", ssn.clone()), e.id.to_string());
+                }
+            }
+        }
+        if kinds.contains(&EntityKind::Case) {
+            for c in self.cases.values() {
+                if kept(EntityKind::Case, c.id.to_string()) {
+                    seen.insert((EntityKind::Case, "reference", c.reference.clone()), c.id.to_string());
                 }
             }
         }

@@ -39,6 +39,8 @@ use crate::ui::table::VirtualTable;
 
 /// Rows handled between two yields to the browser.
 const CHUNK: usize = 2_000;
+/// Detected persons ranked between two yields.
+const RANK_CHUNK: usize = 100;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -304,9 +306,17 @@ async fn run_matching(app: AppState, state: ImportState) {
             notes.extend(note);
         }
     }
-    app.set_progress("Grouping unmatched rows and ranking candidates", total, total);
+    app.set_progress("Grouping unmatched rows into detected persons", total, total);
     yield_to_browser().await;
-    let matches = matcher.finish(&validated.rows, outcomes, notes);
+    let mut matches = matcher.group(&validated.rows, outcomes, notes);
+    let groups = matches.groups.len();
+    for start in (0..groups).step_by(RANK_CHUNK) {
+        app.set_progress("Ranking candidates for each detected person", start, groups);
+        yield_to_browser().await;
+        for g in start..(start + RANK_CHUNK).min(groups) {
+            matches.groups[g].candidates = matcher.candidates_for(&matches.groups[g], &validated.rows);
+        }
+    }
     app.clear_progress();
     state.choices.set(vec![None; matches.groups.len()]);
     let has_groups = !matches.groups.is_empty();
