@@ -16,14 +16,25 @@ pub fn BrowsePage() -> impl IntoView {
     let app = use_app();
     let query = RwSignal::new(String::new());
     let selected = RwSignal::new(None::<EntryId>);
+    // Details per entry, counted once per CRM state rather than once per search result.
+    let detail_counts = Memo::new(move |_| {
+        app.crm.with(|crm| {
+            let mut counts = std::collections::HashMap::<EntryId, usize>::new();
+            for d in crm.details.values() {
+                *counts.entry(d.entry_id).or_default() += 1;
+            }
+            std::sync::Arc::new(counts)
+        })
+    });
     let results = Memo::new(move |_| {
         let q = query.get();
+        let counts = detail_counts.get();
         app.crm.with(|crm| {
             let (total, hits) = search_entries(crm, &q, RESULT_LIMIT);
             let rows: Vec<(EntryId, String, String, String, String, usize)> = hits
                 .into_iter()
                 .map(|e| {
-                    let details = crm.details.values().filter(|d| d.entry_id == e.id).count();
+                    let details = counts.get(&e.id).copied().unwrap_or(0);
                     (
                         e.id,
                         e.display_name(),

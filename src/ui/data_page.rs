@@ -30,7 +30,7 @@ pub fn DataPage() -> impl IntoView {
             EntityKind::ALL
                 .into_iter()
                 .filter(|k| *k != EntityKind::Counters)
-                .map(|k| (k.store_name().replace('_', " "), crm.count(k)))
+                .map(|k| (entity_label(k), crm.count(k)))
                 .collect::<Vec<_>>()
         })
     });
@@ -138,5 +138,24 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
+    }
+}
+
+/// How an entity kind is named on the page.
+fn entity_label(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Operator => "Operators",
+        EntityKind::Portfolio => "Portfolios",
+        EntityKind::Case => "Cases",
+        EntityKind::Insured => "Insureds",
+        EntityKind::Entry => "CRM entries",
+        EntityKind::Detail => "Contact details",
+        EntityKind::Account => "Accounts",
+        EntityKind::AccountContact => "Account contacts",
+        EntityKind::Specialty => "Specialties",
+        EntityKind::SchoolUser => "School users",
+        EntityKind::Device => "Devices",
+        EntityKind::Import => "Imports in history",
+        EntityKind::Counters => "Counters",
     }
 }

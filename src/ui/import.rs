@@ -776,7 +776,7 @@ fn ReviewStep() -> impl IntoView {
             <div class="vcell mono">{masked}</div>
             <div class="vcell">{cell(7)}</div>
             <div class="vcell mono">{cell(18)}</div>
-            <div class="vcell errors" title=problems_title>{problems}</div>
+            <div class=if r.errors == 0 { "vcell errors warning-only" } else { "vcell errors" } title=problems_title>{problems}</div>
         }
             .into_any()
     };

@@ -67,7 +67,7 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     await shot(s, "demo-loaded");
     const countsAfterDemo = await crmCounts(page);
     assert.ok(Object.keys(countsAfterDemo).length >= 8, `CRM data lists the entities: ${JSON.stringify(countsAfterDemo)}`);
-    assert.equal(countsAfterDemo["crm entries"], 900, `CRM data shows 900 CRM entries: ${JSON.stringify(countsAfterDemo)}`);
+    assert.equal(countsAfterDemo["CRM entries"], 900, `CRM data shows 900 CRM entries: ${JSON.stringify(countsAfterDemo)}`);
     assert.equal(countsAfterDemo.portfolios, 4);
     assert.equal(countsAfterDemo.insureds, 1000);
     assert.match(await text(page, "crm-figures"), /900 CRM entries · 400 cases · 200 accounts/);
