@@ -36,7 +36,13 @@ fn main() {
 
     let t = Instant::now();
     let mut crm = demo_crm(DEMO_SEED, scale);
-    println!("CRM at scale {scale}: {} entries, {} details, {} insureds ({:.2} s)", crm.entries.len(), crm.details.len(), crm.insureds.len(), t.elapsed().as_secs_f64());
+    println!(
+        "CRM at scale {scale}: {} entries, {} details, {} insureds ({:.2} s)",
+        crm.entries.len(),
+        crm.details.len(),
+        crm.insureds.len(),
+        t.elapsed().as_secs_f64()
+    );
 
     let t = Instant::now();
     let case_ids: Vec<u32> = crm.cases.keys().copied().collect();
@@ -86,7 +92,12 @@ fn main() {
     if let Some(path) = args.get(3) {
         std::fs::write(path, &bytes).expect("write the import file");
     }
-    println!("file: {} rows, {:.1} MiB, written in {:.2} s", rows.len(), bytes.len() as f64 / 1048576.0, t.elapsed().as_secs_f64());
+    println!(
+        "file: {} rows, {:.1} MiB, written in {:.2} s",
+        rows.len(),
+        bytes.len() as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
 
     let total = Instant::now();
     let t = Instant::now();
@@ -96,8 +107,12 @@ fn main() {
     let t = Instant::now();
     let mapping = map_headers(&INSURED_CONTACT_DETAILS, &sheet.header, &Default::default());
     let index = CrmIndex::new(&crm);
-    let validator =
-        Validator { template: &INSURED_CONTACT_DETAILS, mapping: &mapping, index: &index, options: ValidationOptions::default() };
+    let validator = Validator {
+        template: &INSURED_CONTACT_DETAILS,
+        mapping: &mapping,
+        index: &index,
+        options: ValidationOptions::default(),
+    };
     let validated = validator.all(&sheet.rows);
     let mut codes = std::collections::BTreeMap::<&str, usize>::new();
     for i in &validated.issues {
@@ -147,7 +162,11 @@ fn main() {
     };
     let (changes, _record) = apply(&crm, &plan, &ctx, counts_of(&plan)).expect("apply");
     crm.apply_changes(&changes).expect("unique");
-    println!("apply      {:>7.2} s  ({} records written in memory)", t.elapsed().as_secs_f64(), changes.puts.len());
+    println!(
+        "apply      {:>7.2} s  ({} records written in memory)",
+        t.elapsed().as_secs_f64(),
+        changes.puts.len()
+    );
 
     let t = Instant::now();
     let index = CrmIndex::new(&crm);

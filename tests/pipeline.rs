@@ -1428,7 +1428,7 @@ mod validation {
         assert_eq!(v.issues.iter().find(|i| i.code == "ssn-invalid").unwrap().column.as_deref(), Some("SSN"));
 
         // An extra unknown column in front shifts every cell by one.
-        let mut s = sheet(&[bad.clone()]);
+        let mut s = sheet(std::slice::from_ref(&bad));
         s.header.insert(0, "Notes".into());
         for r in &mut s.rows {
             r.cells.insert(0, RawCell::Text("free text".into()));
@@ -1935,8 +1935,8 @@ mod whole_pipeline {
             .position(|r| !r[col("Client Reference")].is_empty() && !r[col("Public ID")].is_empty())
             .unwrap();
         let mut phone_row = rows[p].clone();
-        for k in col("Detail Type")..=col("Public ID") {
-            phone_row[k].clear();
+        for cell in &mut phone_row[col("Detail Type")..=col("Public ID")] {
+            cell.clear();
         }
         phone_row[col("Detail Type")] = "Phone".into();
         phone_row[col("Label")] = "Work".into();

@@ -34,8 +34,10 @@ pub const INSURED_EXPORT_COLUMNS: [&str; 19] = [
     "Public ID",
 ];
 
-const WIDTHS: [f64; 19] =
-    [16.0, 17.0, 16.0, 18.0, 16.0, 13.0, 13.0, 12.0, 10.0, 9.0, 28.0, 18.0, 16.0, 10.0, 10.0, 14.0, 18.0, 28.0, 12.0];
+const WIDTHS: [f64; 19] = [
+    16.0, 17.0, 16.0, 18.0, 16.0, 13.0, 13.0, 12.0, 10.0, 9.0, 28.0, 18.0, 16.0, 10.0, 10.0, 14.0, 18.0,
+    28.0, 12.0,
+];
 
 /// One row of the export, as text (dates kept typed).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -258,15 +260,28 @@ mod tests {
             (
                 2,
                 DetailKind::Phone,
-                DetailFields { label: "Mobile".into(), phone: "+1 617 555 0142".into(), ..Default::default() },
+                DetailFields {
+                    label: "Mobile".into(),
+                    phone: "+1 617 555 0142".into(),
+                    ..Default::default()
+                },
             ),
             (
                 3,
                 DetailKind::Email,
-                DetailFields { label: "@work".into(), email: "jose@example.com".into(), ..Default::default() },
+                DetailFields {
+                    label: "@work".into(),
+                    email: "jose@example.com".into(),
+                    ..Default::default()
+                },
             ),
         ] {
-            crm.put(Record::Detail(ContactDetail { public_id: public_id_for(n), entry_id: 7, kind, fields: f }));
+            crm.put(Record::Detail(ContactDetail {
+                public_id: public_id_for(n),
+                entry_id: 7,
+                kind,
+                fields: f,
+            }));
         }
         crm
     }

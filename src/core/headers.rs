@@ -94,7 +94,11 @@ fn similarity(a: &str, b: &str) -> f64 {
 
 /// Maps `header` (the file's header cells) onto `template`. `remembered` holds confirmed
 /// pairs from earlier files: folded file header → template header.
-pub fn map_headers(template: &Template, header: &[String], remembered: &BTreeMap<String, String>) -> HeaderMapping {
+pub fn map_headers(
+    template: &Template,
+    header: &[String],
+    remembered: &BTreeMap<String, String>,
+) -> HeaderMapping {
     let n = template.columns.len();
     let mut columns: Vec<Option<usize>> = vec![None; n];
     let mut mapped = Vec::new();
@@ -102,7 +106,11 @@ pub fn map_headers(template: &Template, header: &[String], remembered: &BTreeMap
 
     // Exact (case- and space-insensitive).
     for (t, spec) in template.columns.iter().enumerate() {
-        if let Some(f) = header.iter().enumerate().position(|(f, h)| !used[f] && h.trim().eq_ignore_ascii_case(spec.header)) {
+        if let Some(f) = header
+            .iter()
+            .enumerate()
+            .position(|(f, h)| !used[f] && h.trim().eq_ignore_ascii_case(spec.header))
+        {
             columns[t] = Some(f);
             used[f] = true;
             mapped.push(MappedColumn {
@@ -181,8 +189,12 @@ pub fn map_headers(template: &Template, header: &[String], remembered: &BTreeMap
         .filter(|(c, m)| !c.required && m.is_none())
         .map(|(c, _)| c.header.to_string())
         .collect();
-    let ignored =
-        header.iter().enumerate().filter(|(f, h)| !used[*f] && !h.trim().is_empty()).map(|(_, h)| h.clone()).collect();
+    let ignored = header
+        .iter()
+        .enumerate()
+        .filter(|(f, h)| !used[*f] && !h.trim().is_empty())
+        .map(|(_, h)| h.clone())
+        .collect();
     HeaderMapping { columns, mapped, missing_required, missing_optional, ignored }
 }
 
@@ -214,7 +226,8 @@ mod tests {
 
     #[test]
     fn similar_headers_are_suggested_and_unknown_ones_ignored() {
-        let m = map_headers(&T, &h(&["First Name", "Lastname", "E-mail", "Favourite Colour"]), &BTreeMap::new());
+        let m =
+            map_headers(&T, &h(&["First Name", "Lastname", "E-mail", "Favourite Colour"]), &BTreeMap::new());
         assert_eq!(m.columns[3], Some(1));
         assert_eq!(m.columns[17], Some(2));
         assert!(m.needs_confirmation());

@@ -180,7 +180,10 @@ impl CandidateIndex {
                     }
                 }
             }
-            by_name_pair.entry((pair_prefix(&e.first_name), pair_prefix(&e.last_name))).or_default().push(e.id);
+            by_name_pair
+                .entry((pair_prefix(&e.first_name), pair_prefix(&e.last_name)))
+                .or_default()
+                .push(e.id);
             if let Some(d) = e.date_of_birth {
                 by_dob.entry(d).or_default().push(e.id);
             }
@@ -233,10 +236,20 @@ impl<'a> Matcher<'a> {
                     if id.is_empty() {
                         continue;
                     }
-                    match self.index.crm.details.get(&id.trim().to_uppercase()).or_else(|| self.index.crm.details.get(id)) {
+                    match self
+                        .index
+                        .crm
+                        .details
+                        .get(&id.trim().to_uppercase())
+                        .or_else(|| self.index.crm.details.get(id))
+                    {
                         Some(d) => {
                             return (
-                                RowOutcome::Matched { tier: *tier, entry: d.entry_id, detail: Some(d.public_id.clone()) },
+                                RowOutcome::Matched {
+                                    tier: *tier,
+                                    entry: d.entry_id,
+                                    detail: Some(d.public_id.clone()),
+                                },
                                 None,
                             )
                         }
@@ -257,11 +270,14 @@ impl<'a> Matcher<'a> {
                 MatchTier::ClientReference => {
                     let cref = row.text(c::CLIENT_REFERENCE);
                     let ssn = row.text(c::SSN);
-                    let by_cref = (!cref.is_empty()).then(|| self.index.entry_by_client_reference(cref)).flatten();
+                    let by_cref =
+                        (!cref.is_empty()).then(|| self.index.entry_by_client_reference(cref)).flatten();
                     let by_ssn = (!ssn.is_empty()).then(|| self.index.entry_by_ssn(ssn)).flatten();
                     match (by_cref, by_ssn) {
                         (Some(a), Some(b)) if a != b => {
-                            let name = |id: EntryId| self.index.entry(id).map(|e| e.display_name()).unwrap_or_default();
+                            let name = |id: EntryId| {
+                                self.index.entry(id).map(|e| e.display_name()).unwrap_or_default()
+                            };
                             let reason = format!(
                                 "Client Reference {cref} is on {} but SSN {} is on {}",
                                 name(a),
@@ -281,10 +297,19 @@ impl<'a> Matcher<'a> {
                     if case_ref.is_empty() || ins_ref.is_empty() {
                         continue;
                     }
-                    let insured = self.index.case_id(case_ref).and_then(|cid| self.index.insured_on_case(cid, ins_ref));
+                    let insured =
+                        self.index.case_id(case_ref).and_then(|cid| self.index.insured_on_case(cid, ins_ref));
                     if let Some(entry) = insured.and_then(|i| i.entry_id).and_then(|e| self.index.entry(e)) {
-                        if names_match(&entry.first_name, &entry.last_name, row.text(c::FIRST_NAME), row.text(c::LAST_NAME)) {
-                            return (RowOutcome::Matched { tier: *tier, entry: entry.id, detail: None }, note);
+                        if names_match(
+                            &entry.first_name,
+                            &entry.last_name,
+                            row.text(c::FIRST_NAME),
+                            row.text(c::LAST_NAME),
+                        ) {
+                            return (
+                                RowOutcome::Matched { tier: *tier, entry: entry.id, detail: None },
+                                note,
+                            );
                         }
                     }
                 }
@@ -345,9 +370,10 @@ impl<'a> Matcher<'a> {
                     out.push(RowMatch::Matched { tier, entry, detail });
                     continue;
                 }
-                RowOutcome::Conflict { entries, reason } => {
-                    (format!("conflict:{entries:?}|{}", Self::person_key(row)), GroupKind::Conflict { entries, reason })
-                }
+                RowOutcome::Conflict { entries, reason } => (
+                    format!("conflict:{entries:?}|{}", Self::person_key(row)),
+                    GroupKind::Conflict { entries, reason },
+                ),
                 RowOutcome::Unresolved if Self::carries_nothing(row) => {
                     out.push(RowMatch::NothingToImport);
                     continue;
@@ -419,7 +445,10 @@ impl<'a> Matcher<'a> {
         for r in &person.rows {
             let pc = rows[*r].text(c::POSTCODE);
             if !pc.is_empty() {
-                add(self.candidates.by_postcode.get(&postcode_key(pc)).map(Vec::as_slice).unwrap_or(&[]), &mut pool);
+                add(
+                    self.candidates.by_postcode.get(&postcode_key(pc)).map(Vec::as_slice).unwrap_or(&[]),
+                    &mut pool,
+                );
             }
         }
         // Both names' first letters (as written, then swapped) narrow the most.
@@ -446,12 +475,15 @@ impl<'a> Matcher<'a> {
 
     /// The score of an entry for a person without the explanation (no allocation).
     fn points(&self, person: &DetectedPerson, probe: &PersonProbe, entry: EntryId) -> f64 {
-        let (ef, el) = self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
+        let (ef, el) =
+            self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
         let (pf, pl) = (probe.first.as_str(), probe.last.as_str());
         let straight = (strsim::jaro_winkler(pf, ef) + strsim::jaro_winkler(pl, el)) / 2.0;
         let swapped = (strsim::jaro_winkler(pf, el) + strsim::jaro_winkler(pl, ef)) / 2.0;
         let mut points = straight.max(swapped) * 60.0;
-        if person.date_of_birth.is_some() && self.index.entry(entry).and_then(|e| e.date_of_birth) == person.date_of_birth {
+        if person.date_of_birth.is_some()
+            && self.index.entry(entry).and_then(|e| e.date_of_birth) == person.date_of_birth
+        {
             points += 20.0;
         }
         if let Some(pcs) = self.candidates.postcodes_of.get(&entry) {
@@ -494,7 +526,8 @@ impl<'a> Matcher<'a> {
     /// Scores one entry against a person: names (typos and swapped first/last), date of
     /// birth, postcode, and the insured on the row's case.
     fn score(&self, person: &DetectedPerson, probe: &PersonProbe, entry: EntryId) -> Candidate {
-        let (ef, el) = self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
+        let (ef, el) =
+            self.candidates.folded.get(&entry).map(|(f, l)| (f.as_str(), l.as_str())).unwrap_or(("", ""));
         let (pf, pl) = (probe.first.as_str(), probe.last.as_str());
         let straight = (strsim::jaro_winkler(pf, ef) + strsim::jaro_winkler(pl, el)) / 2.0;
         let swapped = (strsim::jaro_winkler(pf, el) + strsim::jaro_winkler(pl, ef)) / 2.0;
@@ -523,7 +556,8 @@ impl<'a> Matcher<'a> {
         }
         if probe.insured_entry == Some(entry) {
             score += 25.0;
-            reasons.push(format!("linked to insured {} on {}", person.insured_reference, person.case_reference));
+            reasons
+                .push(format!("linked to insured {} on {}", person.insured_reference, person.case_reference));
         }
         if let (Some(e), false) = (e, person.client_reference.is_empty()) {
             if e.client_reference.is_none() {

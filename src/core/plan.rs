@@ -275,7 +275,9 @@ pub fn plan_insured_contact_details(
             }
             Some(RowMatch::NothingToImport) => {
                 planned.action = RowAction::Unchanged;
-                planned.notes.push("No CRM entry is linked and the row carries no detail: nothing to import".into());
+                planned
+                    .notes
+                    .push("No CRM entry is linked and the row carries no detail: nothing to import".into());
                 totals.unchanged += 1;
                 rows.push(planned);
                 continue;

@@ -14,7 +14,9 @@ use crate::core::model::Crm;
 use crate::core::plan::{Plan, RowAction};
 use crate::core::template::Template;
 use crate::core::validate::{Severity, Validated};
-use crate::core::xlsx::{check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats};
+use crate::core::xlsx::{
+    check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats,
+};
 
 /// Lower-case hex SHA-256 of a file's bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -33,7 +35,8 @@ pub fn write_error_report(template: &Template, validated: &Validated) -> Result<
     let mut headers = template.headers();
     headers.push("Errors");
     let required: Vec<bool> = template.columns.iter().map(|c| c.required).chain([false]).collect();
-    let mut widths: Vec<f64> = template.columns.iter().map(|c| (c.header.len() as f64 + 4.0).max(12.0)).collect();
+    let mut widths: Vec<f64> =
+        template.columns.iter().map(|c| (c.header.len() as f64 + 4.0).max(12.0)).collect();
     widths.push(80.0);
     write_header(sheet, &formats, &headers, &required, &widths, validated.rows.len())?;
     let by_row = validated.issues_by_row();
@@ -72,15 +75,28 @@ pub fn write_error_report(template: &Template, validated: &Validated) -> Result<
 }
 
 /// One line per row: what the plan does with it and why.
-pub fn write_plan_report(crm: &Crm, validated: &Validated, matches: &Matches, plan: &Plan) -> Result<Vec<u8>, ExportError> {
+pub fn write_plan_report(
+    crm: &Crm,
+    validated: &Validated,
+    matches: &Matches,
+    plan: &Plan,
+) -> Result<Vec<u8>, ExportError> {
     const SHEET: &str = "Import Plan";
     check_rows_fit(SHEET, plan.rows.len())?;
     let formats = Formats::default();
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(SHEET)?;
-    let headers = ["Row", "Status", "Match tier", "CRM entry", "Action", "Changes", "Issues", "Top candidates"];
-    write_header(sheet, &formats, &headers, &[], &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0], plan.rows.len())?;
+    let headers =
+        ["Row", "Status", "Match tier", "CRM entry", "Action", "Changes", "Issues", "Top candidates"];
+    write_header(
+        sheet,
+        &formats,
+        &headers,
+        &[],
+        &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0],
+        plan.rows.len(),
+    )?;
     let by_row = validated.issues_by_row();
     let notes_by_row: HashMap<usize, Vec<&str>> = matches.notes.iter().fold(HashMap::new(), |mut m, n| {
         m.entry(n.row).or_default().push(n.message.as_str());
@@ -103,12 +119,17 @@ pub fn write_plan_report(crm: &Crm, validated: &Validated, matches: &Matches, pl
             other => other.label().to_string(),
         };
         write_text(sheet, &formats, r, 4, &action)?;
-        let changes: Vec<String> =
-            p.changes.iter().map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after))).collect();
+        let changes: Vec<String> = p
+            .changes
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after)))
+            .collect();
         write_text(sheet, &formats, r, 5, &changes.join("\n"))?;
         let mut issues: Vec<String> = by_row
             .get(&p.sheet_row)
-            .map(|v| v.iter().map(|i| format!("{}: {}", i.cell.clone().unwrap_or_default(), i.message)).collect())
+            .map(|v| {
+                v.iter().map(|i| format!("{}: {}", i.cell.clone().unwrap_or_default(), i.message)).collect()
+            })
             .unwrap_or_default();
         issues.extend(notes_by_row.get(&p.sheet_row).into_iter().flatten().map(|s| s.to_string()));
         issues.extend(p.notes.iter().cloned());

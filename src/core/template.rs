@@ -168,14 +168,34 @@ const fn col(header: &'static str, required: bool, kind: ValueKind, help: &'stat
 }
 
 static INSURED_CONTACT_COLUMNS: [ColumnSpec; 19] = [
-    col(INSURED_EXPORT_COLUMNS[0], false, ValueKind::Identifier, "The case the insured is on. Must exist when given."),
-    col(INSURED_EXPORT_COLUMNS[1], false, ValueKind::Identifier, "The insured on that case. Used for matching tier 3 and for linking a new CRM entry."),
+    col(
+        INSURED_EXPORT_COLUMNS[0],
+        false,
+        ValueKind::Identifier,
+        "The case the insured is on. Must exist when given.",
+    ),
+    col(
+        INSURED_EXPORT_COLUMNS[1],
+        false,
+        ValueKind::Identifier,
+        "The insured on that case. Used for matching tier 3 and for linking a new CRM entry.",
+    ),
     col(INSURED_EXPORT_COLUMNS[2], true, ValueKind::Text, "First name of the person on the CRM entry."),
     col(INSURED_EXPORT_COLUMNS[3], true, ValueKind::Text, "Last name of the person on the CRM entry."),
-    col(INSURED_EXPORT_COLUMNS[4], false, ValueKind::Identifier, "External identifier of the CRM entry (tier 2). A new entry keeps it."),
+    col(
+        INSURED_EXPORT_COLUMNS[4],
+        false,
+        ValueKind::Identifier,
+        "External identifier of the CRM entry (tier 2). A new entry keeps it.",
+    ),
     col(INSURED_EXPORT_COLUMNS[5], false, ValueKind::Ssn, "123-45-6789. Used for matching tier 2."),
     col(INSURED_EXPORT_COLUMNS[6], false, ValueKind::Date, "An Excel date or YYYY-MM-DD."),
-    col(INSURED_EXPORT_COLUMNS[7], false, ValueKind::OneOf(DETAIL_TYPES), "Address, Phone or Email. Leave the detail columns empty for a row without a detail."),
+    col(
+        INSURED_EXPORT_COLUMNS[7],
+        false,
+        ValueKind::OneOf(DETAIL_TYPES),
+        "Address, Phone or Email. Leave the detail columns empty for a row without a detail.",
+    ),
     col(INSURED_EXPORT_COLUMNS[8], false, ValueKind::Text, "Home, Work, Mobile…"),
     col(INSURED_EXPORT_COLUMNS[9], false, ValueKind::YesNo, "Yes or No."),
     col(INSURED_EXPORT_COLUMNS[10], false, ValueKind::Text, "Required for an Address."),
@@ -184,9 +204,19 @@ static INSURED_CONTACT_COLUMNS: [ColumnSpec; 19] = [
     col(INSURED_EXPORT_COLUMNS[13], false, ValueKind::Text, ""),
     col(INSURED_EXPORT_COLUMNS[14], false, ValueKind::Identifier, "Kept as text: leading zeros stay."),
     col(INSURED_EXPORT_COLUMNS[15], false, ValueKind::Text, ""),
-    col(INSURED_EXPORT_COLUMNS[16], false, ValueKind::Phone, "Required for a Phone. Digits with + ( ) - . and spaces."),
+    col(
+        INSURED_EXPORT_COLUMNS[16],
+        false,
+        ValueKind::Phone,
+        "Required for a Phone. Digits with + ( ) - . and spaces.",
+    ),
     col(INSURED_EXPORT_COLUMNS[17], false, ValueKind::Email, "Required for an Email."),
-    col(INSURED_EXPORT_COLUMNS[18], false, ValueKind::Identifier, "Keep it exactly as exported to update that detail; leave it blank to add a new detail."),
+    col(
+        INSURED_EXPORT_COLUMNS[18],
+        false,
+        ValueKind::Identifier,
+        "Keep it exactly as exported to update that detail; leave it blank to add a new detail.",
+    ),
 ];
 
 /// Insured contact details: the Insured CRM Export read back (seed 000).
@@ -309,7 +339,7 @@ pub fn write_template_workbook(template: &Template) -> Result<Vec<u8>, ExportErr
                 let dv = DataValidation::new()
                     .allow_list_strings(values)?
                     .set_error_title("Not an allowed value")?
-                    .set_error_message(&format!("{} must be one of: {}", c.header, values.join(", ")))?;
+                    .set_error_message(format!("{} must be one of: {}", c.header, values.join(", ")))?;
                 sheet.add_data_validation(1, col, 1_048_575, col, &dv)?;
             }
             if matches!(c.kind, ValueKind::Identifier | ValueKind::Ssn | ValueKind::Phone) {
@@ -322,19 +352,30 @@ pub fn write_template_workbook(template: &Template) -> Result<Vec<u8>, ExportErr
     }
     let sheet = workbook.add_worksheet();
     sheet.set_name("Instructions")?;
-    write_header(sheet, &formats, &["Column", "Required", "Expected", "Help"], &[], &[22.0, 10.0, 36.0, 80.0], 0)?;
+    write_header(
+        sheet,
+        &formats,
+        &["Column", "Required", "Expected", "Help"],
+        &[],
+        &[22.0, 10.0, 36.0, 80.0],
+        0,
+    )?;
     let mut row = 1u32;
     for c in template.columns {
         sheet.write_string(row, 0, c.header)?;
         sheet.write_string(row, 1, if c.required { "Yes" } else { "No" })?;
-        sheet.write_string(row, 2, &expected_text(c.kind))?;
+        sheet.write_string(row, 2, expected_text(c.kind))?;
         sheet.write_string(row, 3, c.help)?;
         row += 1;
     }
     row += 1;
     sheet.write_string(row, 0, template.name)?;
     sheet.write_string(row + 1, 0, template.description)?;
-    sheet.write_string(row + 2, 0, "Headers highlighted red are required. Keep the headers exactly as they are.")?;
+    sheet.write_string(
+        row + 2,
+        0,
+        "Headers highlighted red are required. Keep the headers exactly as they are.",
+    )?;
     save(workbook)
 }
 

@@ -91,7 +91,11 @@ pub fn parse_amount_cents(text: &str) -> Option<i64> {
         None => 0,
         Some(f) if (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
             let n: i64 = f.parse().ok()?;
-            if f.len() == 1 { n * 10 } else { n }
+            if f.len() == 1 {
+                n * 10
+            } else {
+                n
+            }
         }
         Some(_) => return None,
     };
@@ -354,7 +358,10 @@ impl<'a> Validator<'a> {
                 let cents = match cell {
                     RawCell::Number(n) => {
                         let scaled = n * 100.0;
-                        (n.is_finite() && *n >= 0.0 && (scaled - scaled.round()).abs() < 1e-6 && scaled < 9e15)
+                        (n.is_finite()
+                            && *n >= 0.0
+                            && (scaled - scaled.round()).abs() < 1e-6
+                            && scaled < 9e15)
                             .then(|| scaled.round() as i64)
                     }
                     RawCell::Text(_) => parse_amount_cents(trimmed),

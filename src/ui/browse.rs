@@ -236,7 +236,7 @@ fn EntryCard(id: EntryId) -> impl IntoView {
                     </ul>
                 </div>
             }
-                .into_any()
+            .into_any()
         })
     }
 }
@@ -282,7 +282,11 @@ fn AccountsAndEnrollees() -> impl IntoView {
             let devices = crm
                 .devices
                 .values()
-                .filter(|d| q.is_empty() || d.serial.to_lowercase().contains(&q) || d.model.to_lowercase().contains(&q))
+                .filter(|d| {
+                    q.is_empty()
+                        || d.serial.to_lowercase().contains(&q)
+                        || d.model.to_lowercase().contains(&q)
+                })
                 .take(30)
                 .map(|d| {
                     (
@@ -296,7 +300,11 @@ fn AccountsAndEnrollees() -> impl IntoView {
             let users = crm
                 .school_users
                 .values()
-                .filter(|u| q.is_empty() || u.user_id.to_lowercase().contains(&q) || u.name.to_lowercase().contains(&q))
+                .filter(|u| {
+                    q.is_empty()
+                        || u.user_id.to_lowercase().contains(&q)
+                        || u.name.to_lowercase().contains(&q)
+                })
                 .take(30)
                 .map(|u| {
                     (

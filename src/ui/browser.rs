@@ -26,7 +26,8 @@ pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String>
     parts.push(&Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_error_text(&e))?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .map_err(|e| js_error_text(&e))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_error_text(&e))?;
     let anchor: web_sys::HtmlAnchorElement =
         document.create_element("a").map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "no anchor")?;
@@ -114,7 +115,9 @@ thread_local! {
 
 /// True where the File System Access API can save to a picked file.
 pub fn can_sync_to_file() -> bool {
-    web_sys::window().map(|w| Reflect::has(&w, &JsValue::from_str("showSaveFilePicker")).unwrap_or(false)).unwrap_or(false)
+    web_sys::window()
+        .map(|w| Reflect::has(&w, &JsValue::from_str("showSaveFilePicker")).unwrap_or(false))
+        .unwrap_or(false)
 }
 
 /// True once the operator has picked a file to sync to.
@@ -125,12 +128,17 @@ pub fn has_sync_target() -> bool {
 /// Asks the operator to pick the file that each apply rewrites.
 pub async fn pick_sync_target(suggested_name: &str) -> Result<(), String> {
     let window = web_sys::window().ok_or("no window")?;
-    let picker = Reflect::get(&window, &JsValue::from_str("showSaveFilePicker")).map_err(|e| js_error_text(&e))?;
-    let picker: js_sys::Function = picker.dyn_into().map_err(|_| "This browser cannot save to a chosen file.")?;
+    let picker =
+        Reflect::get(&window, &JsValue::from_str("showSaveFilePicker")).map_err(|e| js_error_text(&e))?;
+    let picker: js_sys::Function =
+        picker.dyn_into().map_err(|_| "This browser cannot save to a chosen file.")?;
     let options = Object::new();
     Reflect::set(&options, &"suggestedName".into(), &JsValue::from_str(suggested_name)).ok();
-    let promise: js_sys::Promise =
-        picker.call1(&window, &options).map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "no promise")?;
+    let promise: js_sys::Promise = picker
+        .call1(&window, &options)
+        .map_err(|e| js_error_text(&e))?
+        .dyn_into()
+        .map_err(|_| "no promise")?;
     let handle = JsFuture::from(promise).await.map_err(|e| js_error_text(&e))?;
     SYNC_TARGET.with(|t| *t.borrow_mut() = Some(handle));
     Ok(())
@@ -143,16 +151,23 @@ pub async fn write_sync_target(bytes: &[u8]) -> Result<(), String> {
         .map_err(|e| js_error_text(&e))?
         .dyn_into()
         .map_err(|_| "the chosen file cannot be written")?;
-    let writable = JsFuture::from(js_sys::Promise::from(create.call0(&handle).map_err(|e| js_error_text(&e))?))
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    let write: js_sys::Function =
-        Reflect::get(&writable, &"write".into()).map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "no write")?;
-    JsFuture::from(js_sys::Promise::from(write.call1(&writable, &Uint8Array::from(bytes)).map_err(|e| js_error_text(&e))?))
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    let close: js_sys::Function =
-        Reflect::get(&writable, &"close".into()).map_err(|e| js_error_text(&e))?.dyn_into().map_err(|_| "no close")?;
+    let writable =
+        JsFuture::from(js_sys::Promise::from(create.call0(&handle).map_err(|e| js_error_text(&e))?))
+            .await
+            .map_err(|e| js_error_text(&e))?;
+    let write: js_sys::Function = Reflect::get(&writable, &"write".into())
+        .map_err(|e| js_error_text(&e))?
+        .dyn_into()
+        .map_err(|_| "no write")?;
+    JsFuture::from(js_sys::Promise::from(
+        write.call1(&writable, &Uint8Array::from(bytes)).map_err(|e| js_error_text(&e))?,
+    ))
+    .await
+    .map_err(|e| js_error_text(&e))?;
+    let close: js_sys::Function = Reflect::get(&writable, &"close".into())
+        .map_err(|e| js_error_text(&e))?
+        .dyn_into()
+        .map_err(|_| "no close")?;
     JsFuture::from(js_sys::Promise::from(close.call0(&writable).map_err(|e| js_error_text(&e))?))
         .await
         .map_err(|e| js_error_text(&e))?;

@@ -8,7 +8,9 @@ use leptos::task::spawn_local;
 use crate::core::date::Date;
 use crate::core::model::EntityKind;
 use crate::core::snapshot::{read_snapshot, write_snapshot};
-use crate::ui::browser::{confirm, download, first_file_of_input, monotonic_ms, now_ms, read_file, yield_to_browser, XLSX_MIME};
+use crate::ui::browser::{
+    confirm, download, first_file_of_input, monotonic_ms, now_ms, read_file, yield_to_browser, XLSX_MIME,
+};
 use crate::ui::shell::load_demo;
 use crate::ui::state::use_app;
 
@@ -36,7 +38,9 @@ pub fn DataPage() -> impl IntoView {
     });
     let on_demo = move |_| {
         let empty = app.crm.with_untracked(|c| c.is_empty());
-        if !empty && !confirm("Replace the whole local CRM with the demo CRM? Everything stored now is replaced.") {
+        if !empty
+            && !confirm("Replace the whole local CRM with the demo CRM? Everything stored now is replaced.")
+        {
             return;
         }
         spawn_local(load_demo(app));

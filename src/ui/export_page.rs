@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::core::date::Date;
-use crate::core::export::{insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export};
+use crate::core::export::{
+    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export,
+};
 use crate::core::index::CrmIndex;
 use crate::ui::browser::{download, now_ms, XLSX_MIME};
 use crate::ui::state::use_app;
@@ -25,7 +27,9 @@ pub fn ExportPage() -> impl IntoView {
     let app = use_app();
     let chosen = RwSignal::new(app.crm.with_untracked(|c| c.portfolios.keys().next().copied()));
     let portfolios = Memo::new(move |_| {
-        app.crm.with(|crm| crm.portfolios.values().map(|p| (p.id, p.name.clone(), p.case_ids.len())).collect::<Vec<_>>())
+        app.crm.with(|crm| {
+            crm.portfolios.values().map(|p| (p.id, p.name.clone(), p.case_ids.len())).collect::<Vec<_>>()
+        })
     });
     let preview = Memo::new(move |_| {
         let id = chosen.get()?;

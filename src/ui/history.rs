@@ -40,7 +40,8 @@ pub fn undo_last_import(app: AppState) {
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let app = use_app();
-    let imports = Memo::new(move |_| app.crm.with(|crm| crm.imports.values().rev().cloned().collect::<Vec<_>>()));
+    let imports =
+        Memo::new(move |_| app.crm.with(|crm| crm.imports.values().rev().cloned().collect::<Vec<_>>()));
     let can_undo = move || app.crm.with(|crm| last_undoable(crm).is_some());
     view! {
         <section class="panel">

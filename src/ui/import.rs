@@ -23,14 +23,16 @@ use crate::core::plan::{
 use crate::core::read::read_sheet;
 use crate::core::report::{sha256_hex, write_error_report, write_plan_report};
 use crate::core::sheet::Sheet;
-use crate::core::template::{all_templates, template_by_id, write_template_workbook, Template, INSURED_CONTACT_DETAILS};
+use crate::core::template::{
+    all_templates, template_by_id, write_template_workbook, Template, INSURED_CONTACT_DETAILS,
+};
 use crate::core::text::mask_ssn;
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
 use crate::ui::browser::{
-    can_sync_to_file, confirm, download, first_file_of_drop, first_file_of_input, has_sync_target, local_time_text,
-    load_setting, monotonic_ms, now_ms, pick_sync_target, read_file, save_setting, write_sync_target,
-    yield_to_browser, XLSX_MIME,
+    can_sync_to_file, confirm, download, first_file_of_drop, first_file_of_input, has_sync_target,
+    load_setting, local_time_text, monotonic_ms, now_ms, pick_sync_target, read_file, save_setting,
+    write_sync_target, yield_to_browser, XLSX_MIME,
 };
 use crate::ui::export_page::download_portfolio_export;
 use crate::ui::history::undo_last_import;
@@ -53,7 +55,8 @@ pub enum Step {
 }
 
 impl Step {
-    const ORDER: [Step; 6] = [Step::Upload, Step::Headers, Step::Review, Step::Resolve, Step::Plan, Step::Done];
+    const ORDER: [Step; 6] =
+        [Step::Upload, Step::Headers, Step::Review, Step::Resolve, Step::Plan, Step::Done];
     fn label(self) -> &'static str {
         match self {
             Step::Upload => "1 Stage file",
@@ -86,11 +89,21 @@ pub struct ApplyResult {
     pub seconds: f64,
 }
 
+/// What the page shows of a staged file (its bytes stay in the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedCard {
+    pub file_name: String,
+    pub size: u64,
+    pub row_count: usize,
+    pub staged_at_ms: i64,
+    pub sha256: String,
+}
+
 /// Import state kept across page switches.
 #[derive(Clone, Copy)]
 pub struct ImportState {
     pub template_id: RwSignal<String>,
-    pub staged: RwSignal<Option<(String, u64, usize, i64, String)>>,
+    pub staged: RwSignal<Option<StagedCard>>,
     pub step: RwSignal<Step>,
     pub session: RwSignal<Option<Arc<Session>>>,
     pub validated: RwSignal<Option<Arc<Validated>>>,
@@ -145,13 +158,22 @@ fn remembered_mapping(template: &Template) -> BTreeMap<String, String> {
 }
 
 /// Refreshes the "file staged" card from the store.
-async fn refresh_staged(state: ImportState) {
+async fn refresh_staged(app: AppState, state: ImportState) {
     let Ok(store) = store() else { return };
     let template = state.template();
     match store.get_staged(template.id).await {
-        Ok(Some(f)) => state.staged.set(Some((f.file_name, f.size, f.row_count, f.staged_at_ms, f.sha256))),
+        Ok(Some(f)) => state.staged.set(Some(StagedCard {
+            file_name: f.file_name,
+            size: f.size,
+            row_count: f.row_count,
+            staged_at_ms: f.staged_at_ms,
+            sha256: f.sha256,
+        })),
         Ok(None) => state.staged.set(None),
-        Err(_) => state.staged.set(None),
+        Err(e) => {
+            state.staged.set(None);
+            app.error(format!("The staged file could not be read: {e}"));
+        }
     }
     state.checked_staged.set(true);
 }
@@ -202,7 +224,7 @@ async fn stage_file(app: AppState, state: ImportState, file: web_sys::File) {
         }
     };
     let template = state.template();
-    if let Some((old, ..)) = state.staged.get_untracked() {
+    if let Some(StagedCard { file_name: old, .. }) = state.staged.get_untracked() {
         if !confirm(&format!(
             "A file is already staged for {}: {old}. Replace it with {file_name}?",
             template.name
@@ -228,7 +250,7 @@ async fn stage_file(app: AppState, state: ImportState, file: web_sys::File) {
         app.error(format!("{e} The file was not staged."));
         return;
     }
-    refresh_staged(state).await;
+    refresh_staged(app, state).await;
     app.success(format!("{file_name} is staged: {} rows. Nothing has been applied.", sheet.rows.len()));
     open_session(app, state, file_name, bytes, sha256).await;
 }
@@ -250,7 +272,7 @@ async fn discard_staged(app: AppState, state: ImportState) {
             state.session.set(None);
             state.reset_after_upload();
             state.step.set(Step::Upload);
-            refresh_staged(state).await;
+            refresh_staged(app, state).await;
             app.info("The staged file was discarded. Nothing was applied.");
         }
         Err(e) => app.error(e.to_string()),
@@ -262,8 +284,12 @@ async fn run_validation(app: AppState, state: ImportState) {
     let Some(session) = state.session.get_untracked() else { return };
     let crm: Arc<Crm> = app.crm.get_untracked();
     let index = CrmIndex::new(&crm);
-    let validator =
-        Validator { template: session.template, mapping: &session.mapping, index: &index, options: ValidationOptions::default() };
+    let validator = Validator {
+        template: session.template,
+        mapping: &session.mapping,
+        index: &index,
+        options: ValidationOptions::default(),
+    };
     let total = session.sheet.rows.len();
     let mut rows = Vec::with_capacity(total);
     let mut issues = Vec::new();
@@ -286,7 +312,8 @@ async fn run_validation(app: AppState, state: ImportState) {
 
 /// Runs the match cascade in chunks, then groups unresolved rows.
 async fn run_matching(app: AppState, state: ImportState) {
-    let (Some(session), Some(validated)) = (state.session.get_untracked(), state.validated.get_untracked()) else {
+    let (Some(session), Some(validated)) = (state.session.get_untracked(), state.validated.get_untracked())
+    else {
         return;
     };
     let crm: Arc<Crm> = app.crm.get_untracked();
@@ -329,13 +356,15 @@ async fn run_matching(app: AppState, state: ImportState) {
 }
 
 async fn compute_plan(app: AppState, state: ImportState) {
-    let (Some(validated), Some(matches)) = (state.validated.get_untracked(), state.matches.get_untracked()) else {
+    let (Some(validated), Some(matches)) = (state.validated.get_untracked(), state.matches.get_untracked())
+    else {
         return;
     };
     app.set_progress("Planning the changes (nothing is written)", 0, 1);
     yield_to_browser().await;
     let choices = state.choices.get_untracked();
-    let plan = app.crm.with_untracked(|crm| plan_insured_contact_details(crm, &validated, &matches, &choices));
+    let plan =
+        app.crm.with_untracked(|crm| plan_insured_contact_details(crm, &validated, &matches, &choices));
     app.clear_progress();
     state.plan.set(Some(Arc::new(plan)));
     state.step.set(Step::Plan);
@@ -349,7 +378,11 @@ async fn apply_plan(app: AppState, state: ImportState) {
     };
     let operator = app.operator.get_untracked();
     let already = app.crm.with_untracked(|crm| {
-        crm.imports.values().filter(|r| r.sha256 == session.sha256 && !r.undone).map(|r| (r.id, r.applied_at_ms)).last()
+        crm.imports
+            .values()
+            .filter(|r| r.sha256 == session.sha256 && !r.undone)
+            .map(|r| (r.id, r.applied_at_ms))
+            .next_back()
     });
     if let Some((id, at)) = already {
         if !confirm(&format!(
@@ -402,7 +435,10 @@ async fn apply_plan(app: AppState, state: ImportState) {
     app.clear_progress();
     if has_sync_target() {
         if let Some((pid, _)) = portfolios.first() {
-            let rows = crate::core::export::insured_export_rows(&index, &crate::core::export::portfolio_case_ids(&crm, *pid));
+            let rows = crate::core::export::insured_export_rows(
+                &index,
+                &crate::core::export::portfolio_case_ids(&crm, *pid),
+            );
             match crate::core::export::write_insured_export(&rows) {
                 Ok(bytes) => match write_sync_target(&bytes).await {
                     Ok(()) => app.info("The synced export file was rewritten."),
@@ -412,7 +448,13 @@ async fn apply_plan(app: AppState, state: ImportState) {
             }
         }
     }
-    state.result.set(Some(Arc::new(ApplyResult { import_id: record.id, counts, sample, portfolios, seconds })));
+    state.result.set(Some(Arc::new(ApplyResult {
+        import_id: record.id,
+        counts,
+        sample,
+        portfolios,
+        seconds,
+    })));
     state.step.set(Step::Done);
     app.success(format!(
         "Import #{} applied: {} created, {} updated, {} added, {} unchanged, {} skipped.",
@@ -425,7 +467,7 @@ pub fn ImportPage() -> impl IntoView {
     let app = use_app();
     let state = expect_context::<ImportState>();
     if !state.checked_staged.get_untracked() {
-        spawn_local(refresh_staged(state));
+        spawn_local(refresh_staged(app, state));
     }
     let may_import = move || app.current_operator().map(|o| o.has(Role::Import)).unwrap_or(false);
     view! {
@@ -479,7 +521,7 @@ fn UploadStep() -> impl IntoView {
     let on_template = move |ev| {
         state.template_id.set(event_target_value(&ev));
         state.checked_staged.set(false);
-        spawn_local(refresh_staged(state));
+        spawn_local(refresh_staged(app, state));
     };
     let on_file = move |ev: web_sys::Event| {
         if let Some(f) = first_file_of_input(&ev) {
@@ -529,7 +571,7 @@ fn UploadStep() -> impl IntoView {
             <div data-testid="import-stage-status">
                 {move || match state.staged.get() {
                     None => view! { <p class="muted">"No file is staged for this template."</p> }.into_any(),
-                    Some((name, size, rows, at, sha)) => {
+                    Some(StagedCard { file_name: name, size, row_count: rows, staged_at_ms: at, sha256: sha }) => {
                         view! {
                             <div class="staged-card" data-testid="import-staged">
                                 <strong>"Staged: "</strong>
@@ -738,15 +780,26 @@ fn ReviewStep() -> impl IntoView {
             if !e.is_empty() {
                 e.push_str(" · ");
             }
-            e.push_str(&format!("{}{}", i.cell.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(), i.message));
+            e.push_str(&format!(
+                "{}{}",
+                i.cell.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(),
+                i.message
+            ));
         }
         Arc::new(m)
     });
     let on_error_report = move |_| {
-        let (Some(session), Some(v)) = (state.session.get_untracked(), state.validated.get_untracked()) else { return };
+        let (Some(session), Some(v)) = (state.session.get_untracked(), state.validated.get_untracked())
+        else {
+            return;
+        };
         match write_error_report(session.template, &v) {
             Ok(bytes) => {
-                let stem = session.file_name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(session.file_name.clone());
+                let stem = session
+                    .file_name
+                    .rsplit_once('.')
+                    .map(|(s, _)| s.to_string())
+                    .unwrap_or(session.file_name.clone());
                 if let Err(e) = download(&bytes, &format!("{stem}-errors.xlsx"), XLSX_MIME) {
                     app.error(e);
                 }
@@ -764,7 +817,13 @@ fn ReviewStep() -> impl IntoView {
         let cell = |c: usize| r.raw.get(c).cloned().unwrap_or_default();
         let problems = texts.get(&r.sheet_row).cloned().unwrap_or_default();
         let problems_title = problems.clone();
-        let status = if r.errors > 0 { "error" } else if r.warnings > 0 { "warning" } else { "ok" };
+        let status = if r.errors > 0 {
+            "error"
+        } else if r.warnings > 0 {
+            "warning"
+        } else {
+            "ok"
+        };
         let masked = if cell(5).is_empty() { String::new() } else { mask_ssn(&cell(5)) };
         view! {
             <div class="vcell">{r.sheet_row}</div>
@@ -926,7 +985,8 @@ fn ResolveStep() -> impl IntoView {
                 }
             })
             .collect_view();
-        let tier_line = tiers.iter().map(|(t, n)| format!("{}: {n}", t.label())).collect::<Vec<_>>().join(" · ");
+        let tier_line =
+            tiers.iter().map(|(t, n)| format!("{}: {n}", t.label())).collect::<Vec<_>>().join(" · ");
         view! {
             <div class="panel">
                 <h2>"Resolve detected persons"</h2>
@@ -967,7 +1027,11 @@ fn PlanStep() -> impl IntoView {
         let bytes = app.crm.with_untracked(|crm| write_plan_report(crm, &v, &m, &p));
         match bytes {
             Ok(bytes) => {
-                let stem = session.file_name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or(session.file_name.clone());
+                let stem = session
+                    .file_name
+                    .rsplit_once('.')
+                    .map(|(s, _)| s.to_string())
+                    .unwrap_or(session.file_name.clone());
                 if let Err(e) = download(&bytes, &format!("{stem}-plan.xlsx"), XLSX_MIME) {
                     app.error(e);
                 }
@@ -982,7 +1046,8 @@ fn PlanStep() -> impl IntoView {
             RowAction::Skip(r) => format!("Skip: {r}"),
             a => a.label().to_string(),
         };
-        let mut detail: Vec<String> = p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
+        let mut detail: Vec<String> =
+            p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
         detail.extend(p.notes.iter().cloned());
         let text = detail.join(" · ");
         let text_title = text.clone();
@@ -1000,7 +1065,7 @@ fn PlanStep() -> impl IntoView {
             <div class="vcell mono">{p.public_id.clone().unwrap_or_default()}</div>
             <div class="vcell" title=text_title>{text}</div>
         }
-            .into_any()
+        .into_any()
     };
     view! {
         <div class="panel">
@@ -1112,19 +1177,27 @@ fn VerifyStep() -> impl IntoView {
     };
     let on_sync = move |pid: u32, name: String| {
         spawn_local(async move {
-            let file_name = crate::core::export::insured_export_file_name(&name, crate::core::date::Date::from_unix_ms(now_ms()));
+            let file_name = crate::core::export::insured_export_file_name(
+                &name,
+                crate::core::date::Date::from_unix_ms(now_ms()),
+            );
             if let Err(e) = pick_sync_target(&file_name).await {
                 app.error(format!("No file was chosen: {e}"));
                 return;
             }
             let bytes = app.crm.with_untracked(|crm| {
                 let index = CrmIndex::new(crm);
-                let rows = crate::core::export::insured_export_rows(&index, &crate::core::export::portfolio_case_ids(crm, pid));
+                let rows = crate::core::export::insured_export_rows(
+                    &index,
+                    &crate::core::export::portfolio_case_ids(crm, pid),
+                );
                 crate::core::export::write_insured_export(&rows)
             });
             match bytes {
                 Ok(b) => match write_sync_target(&b).await {
-                    Ok(()) => app.success("The export is synced to the chosen file; each later apply rewrites it."),
+                    Ok(()) => {
+                        app.success("The export is synced to the chosen file; each later apply rewrites it.")
+                    }
                     Err(e) => app.error(e),
                 },
                 Err(e) => app.error(e.to_string()),
@@ -1232,7 +1305,7 @@ fn VerifyStep() -> impl IntoView {
                             state.reset_after_upload();
                             state.step.set(Step::Upload);
                             state.checked_staged.set(false);
-                            spawn_local(refresh_staged(state));
+                            spawn_local(refresh_staged(app, state));
                         }
                     >
                         "Import another file"

@@ -39,10 +39,15 @@ pub fn PortfoliosPage() -> impl IntoView {
         spawn_local(async move {
             let changes = ChangeSet {
                 puts: vec![],
-                deletes: vec![RecordKey { kind: crate::core::model::EntityKind::Portfolio, id: id.to_string() }],
+                deletes: vec![RecordKey {
+                    kind: crate::core::model::EntityKind::Portfolio,
+                    id: id.to_string(),
+                }],
             };
             match app.commit(changes).await {
-                Ok(()) => app.success(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged.")),
+                Ok(()) => {
+                    app.success(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged."))
+                }
                 Err(e) => app.error(e),
             }
         });
@@ -118,7 +123,8 @@ fn PortfolioCases(id: u32) -> impl IntoView {
             let Some(p) = crm.portfolios.get(&id) else { return ().into_any() };
             let mut cases: Vec<_> = p.case_ids.iter().filter_map(|c| crm.cases.get(c)).collect();
             cases.sort_by(|a, b| a.reference.cmp(&b.reference));
-            let insureds_per_case = |case_id: u32| crm.insureds.values().filter(|i| i.case_id == case_id).count();
+            let insureds_per_case =
+                |case_id: u32| crm.insureds.values().filter(|i| i.case_id == case_id).count();
             view! {
                 <h3>{format!("Cases in {} ({})", p.name, cases.len())}</h3>
                 <div class="scroll-box">
@@ -147,7 +153,7 @@ fn PortfolioCases(id: u32) -> impl IntoView {
                     </table>
                 </div>
             }
-                .into_any()
+            .into_any()
         })
     }
 }
@@ -191,10 +197,16 @@ fn NewTemporaryPortfolio() -> impl IntoView {
                 temporary: true,
                 case_ids: cases.clone(),
             };
-            let changes = ChangeSet { puts: vec![Record::Portfolio(portfolio), Record::Counters(counters)], deletes: vec![] };
+            let changes = ChangeSet {
+                puts: vec![Record::Portfolio(portfolio), Record::Counters(counters)],
+                deletes: vec![],
+            };
             match app.commit(changes).await {
                 Ok(()) => {
-                    app.success(format!("Temporary portfolio \"{title}\" created with {} cases.", cases.len()));
+                    app.success(format!(
+                        "Temporary portfolio \"{title}\" created with {} cases.",
+                        cases.len()
+                    ));
                     name.set(String::new());
                     chosen.set(BTreeSet::new());
                     query.set(String::new());

@@ -45,8 +45,15 @@ pub enum Page {
 }
 
 impl Page {
-    pub const ALL: [Page; 7] =
-        [Page::Browse, Page::Portfolios, Page::Export, Page::Import, Page::History, Page::Data, Page::Utilities];
+    pub const ALL: [Page; 7] = [
+        Page::Browse,
+        Page::Portfolios,
+        Page::Export,
+        Page::Import,
+        Page::History,
+        Page::Data,
+        Page::Utilities,
+    ];
     pub fn label(self) -> &'static str {
         match self {
             Page::Browse => "Browse",
