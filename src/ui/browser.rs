@@ -18,6 +18,11 @@ fn js_error_text(e: &JsValue) -> String {
         .unwrap_or_else(|| "unknown browser error".to_string())
 }
 
+/// A file name without its extension (`contacts.xlsx` → `contacts`).
+pub fn file_stem(file_name: &str) -> &str {
+    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
+}
+
 /// Offers `bytes` to the operator as a downloaded file.
 pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
     let window = web_sys::window().ok_or("no window")?;

@@ -30,9 +30,9 @@ use crate::core::text::mask_ssn;
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
 use crate::ui::browser::{
-    can_sync_to_file, confirm, download, first_file_of_drop, first_file_of_input, has_sync_target,
+    can_sync_to_file, confirm, file_stem, first_file_of_drop, first_file_of_input, has_sync_target,
     load_setting, local_time_text, monotonic_ms, now_ms, pick_sync_target, read_file, save_setting,
-    write_sync_target, yield_to_browser, XLSX_MIME,
+    write_sync_target, yield_to_browser,
 };
 use crate::ui::export_page::download_portfolio_export;
 use crate::ui::history::undo_last_import;
@@ -537,14 +537,7 @@ fn UploadStep() -> impl IntoView {
     };
     let on_template_download = move |_| {
         let t = state.template();
-        match write_template_workbook(t) {
-            Ok(bytes) => {
-                if let Err(e) = download(&bytes, &format!("{}-template.xlsx", t.id), XLSX_MIME) {
-                    app.error(e);
-                }
-            }
-            Err(e) => app.error(e.to_string()),
-        }
+        app.offer_workbook(write_template_workbook(t), &format!("{}-template.xlsx", t.id));
     };
     view! {
         <div class="panel">
@@ -793,19 +786,8 @@ fn ReviewStep() -> impl IntoView {
         else {
             return;
         };
-        match write_error_report(session.template, &v) {
-            Ok(bytes) => {
-                let stem = session
-                    .file_name
-                    .rsplit_once('.')
-                    .map(|(s, _)| s.to_string())
-                    .unwrap_or(session.file_name.clone());
-                if let Err(e) = download(&bytes, &format!("{stem}-errors.xlsx"), XLSX_MIME) {
-                    app.error(e);
-                }
-            }
-            Err(e) => app.error(e.to_string()),
-        }
+        let name = format!("{}-errors.xlsx", file_stem(&session.file_name));
+        app.offer_workbook(write_error_report(session.template, &v), &name);
     };
     let render = move |k: usize| {
         let v = state.validated.get_untracked();
@@ -1024,20 +1006,8 @@ fn PlanStep() -> impl IntoView {
         ) else {
             return;
         };
-        let bytes = app.crm.with_untracked(|crm| write_plan_report(crm, &v, &m, &p));
-        match bytes {
-            Ok(bytes) => {
-                let stem = session
-                    .file_name
-                    .rsplit_once('.')
-                    .map(|(s, _)| s.to_string())
-                    .unwrap_or(session.file_name.clone());
-                if let Err(e) = download(&bytes, &format!("{stem}-plan.xlsx"), XLSX_MIME) {
-                    app.error(e);
-                }
-            }
-            Err(e) => app.error(e.to_string()),
-        }
+        let written = app.crm.with_untracked(|crm| write_plan_report(crm, &v, &m, &p));
+        app.offer_workbook(written, &format!("{}-plan.xlsx", file_stem(&session.file_name)));
     };
     let render = move |i: usize| {
         let Some(plan) = state.plan.get_untracked() else { return ().into_any() };

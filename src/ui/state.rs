@@ -145,6 +145,16 @@ impl AppState {
         self.progress.set(None);
     }
 
+    /// Offers a written workbook as a download, or tells the operator why it could not be.
+    pub fn offer_workbook(&self, written: Result<Vec<u8>, crate::core::xlsx::ExportError>, file_name: &str) {
+        let result = written
+            .map_err(|e| format!("{file_name} could not be written: {e}"))
+            .and_then(|bytes| crate::ui::browser::download(&bytes, file_name, crate::ui::browser::XLSX_MIME));
+        if let Err(e) = result {
+            self.error(e);
+        }
+    }
+
     /// Chooses the current operator (remembered locally).
     pub fn set_operator(&self, login: &str) {
         save_setting(OPERATOR_KEY, &login.to_string());
