@@ -16,7 +16,8 @@ import ExcelJS from "exceljs";
 import { startServer } from "../../scripts/static-server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DIST = resolve(here, "../../dist");
+// ROUNDTRIP_DIST points the tests at another build (e.g. one made with `trunk build --dist`).
+export const DIST = process.env.ROUNDTRIP_DIST ? resolve(process.env.ROUNDTRIP_DIST) : resolve(here, "../../dist");
 export const ARTIFACTS = resolve(here, "artifacts");
 
 /** The 19 columns of the Insured CRM Export, in order (issue 2, item 8). */
