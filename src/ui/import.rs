@@ -968,11 +968,11 @@ fn ResolveStep() -> impl IntoView {
             })
             .collect_view();
         let tier_line =
-            tiers.iter().map(|(t, n)| format!("{}: {n}", t.label())).collect::<Vec<_>>().join(" · ");
+            tiers.iter().map(|(t, n)| format!("{n} by tier {}", t.label())).collect::<Vec<_>>().join(", ");
         view! {
             <div class="panel">
                 <h2>"Resolve detected persons"</h2>
-                <p class="muted">{format!("Matched by the cascade — {tier_line}.")}</p>
+                <p class="muted">{format!("Rows matched so far: {tier_line}.")}</p>
                 <p>
                     {format!(
                         "{} detected persons were not matched{}. Each has one dropdown: leave it on \"Create new CRM entry\" or pick the existing entry. Suggestions are ranked, with the reason.",
@@ -1009,8 +1009,22 @@ fn PlanStep() -> impl IntoView {
         let written = app.crm.with_untracked(|crm| write_plan_report(crm, &v, &m, &p));
         app.offer_workbook(written, &format!("{}-plan.xlsx", file_stem(&session.file_name)));
     };
-    let render = move |i: usize| {
+    let only_changes = RwSignal::new(false);
+    // Indexes of the plan rows shown: all, or only those that change something or are skipped.
+    let shown = Memo::new(move |_| {
+        let only = only_changes.get();
+        state.plan.with(|p| {
+            let Some(p) = p else { return Arc::new(Vec::new()) };
+            Arc::new(
+                (0..p.rows.len())
+                    .filter(|i| !only || !matches!(p.rows[*i].action, RowAction::Unchanged))
+                    .collect::<Vec<usize>>(),
+            )
+        })
+    });
+    let render = move |k: usize| {
         let Some(plan) = state.plan.get_untracked() else { return ().into_any() };
+        let Some(i) = shown.get_untracked().get(k).copied() else { return ().into_any() };
         let Some(p) = plan.rows.get(i) else { return ().into_any() };
         let action = match &p.action {
             RowAction::Skip(r) => format!("Skip: {r}"),
@@ -1099,10 +1113,18 @@ fn PlanStep() -> impl IntoView {
                 }
                     .into_any()
             }}
+            <label class="actions">
+                <input
+                    type="checkbox"
+                    data-testid="plan-only-changes"
+                    on:change=move |_| only_changes.update(|b| *b = !*b)
+                />
+                " Show only rows that change something, are skipped or have errors"
+            </label>
             <VirtualTable
                 headers=vec!["Row", "Action", "Match tier", "CRM entry", "Public ID", "Changes (before → after) and notes"]
                 columns="56px 200px 190px 220px 100px 1fr"
-                row_count=Signal::derive(move || state.plan.with(|p| p.as_ref().map(|p| p.rows.len()).unwrap_or(0)))
+                row_count=Signal::derive(move || shown.with(|v| v.len()))
                 render_row=render
                 test_id="plan-table"
             />
@@ -1224,8 +1246,14 @@ fn VerifyStep() -> impl IntoView {
                         {sample
                             .into_iter()
                             .map(|s| {
-                                let file = s.file_values.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ");
-                                let stored = s.stored_values.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ");
+                                let show = |values: &[(String, String)]| {
+                                    values
+                                        .iter()
+                                        .map(|(k, v)| format!("{k}: {}", if v.is_empty() { "—" } else { v }))
+                                        .collect::<Vec<_>>()
+                                        .join(" · ")
+                                };
+                                let (file, stored) = (show(&s.file_values), show(&s.stored_values));
                                 view! {
                                     <tr>
                                         <td>{s.sheet_row}</td>
