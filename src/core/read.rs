@@ -468,7 +468,7 @@ fn first_worksheet(zip: &mut Zip<'_>, names: &HashMap<String, String>) -> Option
 /// Everything checked before calamine is given the bytes: the zip is readable, no entry is a
 /// zip bomb, the shared-string counts are believable, and the first worksheet's declared
 /// dimension fits Excel. Only small prefixes of entries are unpacked.
-fn check_workbook_declarations(file: &str, bytes: &[u8]) -> Result<(), ReadError> {
+pub(crate) fn check_workbook_declarations(file: &str, bytes: &[u8]) -> Result<(), ReadError> {
     let not_a_workbook =
         |e: zip::result::ZipError| ReadError::NotAWorkbook { file: file.to_string(), detail: e.to_string() };
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(not_a_workbook)?;

@@ -39,13 +39,6 @@ pub const FORMAT_NAME: &str = "Roundtrip CRM snapshot";
 /// The layout version written in `About!B3`; this code reads and writes version 1 only.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The most a snapshot's zip entries may declare uncompressed, in total (400 MiB).
-pub const MAX_UNCOMPRESSED_BYTES: u64 = 400 * 1024 * 1024;
-
-/// The most distinct strings a snapshot may declare (calamine reserves memory for each before
-/// reading one). Sheets stop at 1,048,575 rows long before a real snapshot gets near it.
-pub const MAX_SHARED_STRINGS: u64 = 5_000_000;
-
 /// The longest JSON part written in one cell, in UTF-16 code units (Excel's cell limit is
 /// 32,767 characters).
 pub const JSON_PART_LENGTH: usize = 32_000;
@@ -253,16 +246,11 @@ pub enum SnapshotError {
     /// The bytes are not a zip, or calamine cannot open the workbook in them.
     #[error("Snapshot \"{file}\" is not a readable XLSX workbook: {reason}")]
     NotAWorkbook { file: String, reason: String },
-    /// The zip entries declare more than [`MAX_UNCOMPRESSED_BYTES`] uncompressed in total
-    /// (checked before calamine reads anything, against zip bombs).
-    #[error(
-        "Snapshot \"{file}\" would expand to {declared_mib} MiB; a snapshot may hold at most 400 MiB uncompressed"
-    )]
-    TooLarge { file: String, declared_mib: u64 },
-    /// The shared-string table declares more strings than [`MAX_SHARED_STRINGS`], or more than
-    /// its declared size can hold (checked before calamine reserves memory for them).
-    #[error("Snapshot \"{file}\" declares {declared} distinct strings; at most {limit} fit in this file")]
-    TooManySharedStrings { file: String, declared: u64, limit: u64 },
+    /// The workbook failed the checks every upload gets before calamine reads it (zip bombs,
+    /// over 400 MiB unpacked, unbelievable shared-string counts or dimensions): see
+    /// [`crate::core::read::ReadError`].
+    #[error("Snapshot \"{file}\" was refused before reading: {reason}")]
+    Refused { file: String, reason: String },
     /// The workbook is not a Roundtrip CRM snapshot (no About sheet, or another format name).
     #[error("Snapshot \"{file}\" is not a Roundtrip CRM snapshot: {reason}")]
     NotASnapshot { file: String, reason: String },
@@ -718,7 +706,12 @@ fn format_cents(cents: i64) -> String {
 /// value is touched.
 pub fn read_snapshot(file_name: &str, bytes: &[u8]) -> Result<Crm, SnapshotError> {
     let file = file_name;
-    check_declarations(file, bytes)?;
+    crate::core::read::check_workbook_declarations(file, bytes).map_err(|e| match e {
+        crate::core::read::ReadError::NotAWorkbook { detail, .. } => {
+            SnapshotError::NotAWorkbook { file: file.to_string(), reason: detail }
+        }
+        other => SnapshotError::Refused { file: file.to_string(), reason: other.to_string() },
+    })?;
     let mut xlsx: Xlsx<Cursor<&[u8]>> = Xlsx::new(Cursor::new(bytes))
         .map_err(|e| SnapshotError::NotAWorkbook { file: file.to_string(), reason: e.to_string() })?;
     let sheet_names = xlsx.sheet_names();
@@ -1053,55 +1046,6 @@ fn read_imports(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), Sn
     }
     Ok(())
 }
-
-/// Checks what the zip declares before calamine allocates anything: the total uncompressed
-/// size, and the shared-string count (calamine reserves room for every declared string).
-fn check_declarations(file: &str, bytes: &[u8]) -> Result<(), SnapshotError> {
-    let not_a_workbook = |e: zip::result::ZipError| SnapshotError::NotAWorkbook {
-        file: file.to_string(),
-        reason: e.to_string(),
-    };
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(not_a_workbook)?;
-    let mut total: u64 = 0;
-    let mut shared_strings_size = None;
-    for i in 0..archive.len() {
-        let entry = archive.by_index_raw(i).map_err(not_a_workbook)?;
-        total = total.saturating_add(entry.size());
-        if entry.name().is_ok_and(|n| n == SHARED_STRINGS_PART) {
-            shared_strings_size = Some(entry.size());
-        }
-    }
-    if total > MAX_UNCOMPRESSED_BYTES {
-        return Err(SnapshotError::TooLarge {
-            file: file.to_string(),
-            declared_mib: total.div_ceil(1 << 20),
-        });
-    }
-    let Some(size) = shared_strings_size else {
-        return Ok(());
-    };
-    // The declaration is in the `<sst>` start tag, within the part's first few hundred bytes.
-    let mut head = Vec::new();
-    if let Ok(entry) = archive.by_name(SHARED_STRINGS_PART) {
-        let _ = entry.take(4096).read_to_end(&mut head);
-    }
-    let head = String::from_utf8_lossy(&head);
-    let declared = head
-        .split_once("uniqueCount=\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .and_then(|(n, _)| n.trim().parse::<u64>().ok());
-    // Every string takes at least `<si><t/></si>` (13 bytes) of the part.
-    let limit = MAX_SHARED_STRINGS.min(size / 13 + 1);
-    match declared {
-        Some(n) if n > limit => {
-            Err(SnapshotError::TooManySharedStrings { file: file.to_string(), declared: n, limit })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// The zip part holding the shared-string table.
-const SHARED_STRINGS_PART: &str = "xl/sharedStrings.xml";
 
 /// What the About sheet says: counters, declared row counts and where each item stands.
 struct About {
@@ -2116,6 +2060,7 @@ mod tests {
 
     #[test]
     fn a_shared_string_table_declaring_billions_of_strings_is_refused_before_calamine() {
+        const SHARED_STRINGS_PART: &str = "xl/sharedStrings.xml";
         let bytes = write_snapshot(&demo()).expect("written");
         let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).expect("a zip");
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
@@ -2136,10 +2081,8 @@ mod tests {
         }
         let bomb = out.finish().expect("finished").into_inner();
         let message = read_snapshot("strings.xlsx", &bomb).map(|_| ()).unwrap_err().to_string();
-        assert!(
-            message.starts_with(r#"Snapshot "strings.xlsx" declares 4000000000 distinct strings; at most "#),
-            "{message}"
-        );
+        assert!(message.starts_with(r#"Snapshot "strings.xlsx" was refused before reading: "#), "{message}");
+        assert!(message.contains(r#"uniqueCount="4,000,000,000""#), "{message}");
     }
 
     #[test]
@@ -2158,7 +2101,7 @@ mod tests {
         let at = bytes.windows(4).position(|w| w == [0x50, 0x4b, 0x01, 0x02]).expect("a central directory");
         bytes[at + 24..at + 28].copy_from_slice(&(450u32 << 20).to_le_bytes());
         let message = read_snapshot("bomb.xlsx", &bytes).map(|_| ()).unwrap_err().to_string();
-        assert!(message.starts_with(r#"Snapshot "bomb.xlsx" would expand to 45"#), "{message}");
-        assert!(message.ends_with("MiB; a snapshot may hold at most 400 MiB uncompressed"), "{message}");
+        assert!(message.starts_with(r#"Snapshot "bomb.xlsx" was refused before reading: "#), "{message}");
+        assert!(message.contains("zip bomb"), "{message}");
     }
 }
