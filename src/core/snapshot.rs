@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use calamine::{DataRef, Reader, Xlsx};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
