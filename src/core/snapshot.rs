@@ -2060,6 +2060,7 @@ mod tests {
 
     #[test]
     fn a_shared_string_table_declaring_billions_of_strings_is_refused_before_calamine() {
+        use std::io::Read;
         const SHARED_STRINGS_PART: &str = "xl/sharedStrings.xml";
         let bytes = write_snapshot(&demo()).expect("written");
         let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).expect("a zip");
