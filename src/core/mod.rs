@@ -2,6 +2,7 @@
 //! bytes to export bytes. It is a function of bytes and data: it names no browser crate and
 //! does no I/O, so it is tested natively with `cargo test`.
 
+pub mod accounts;
 pub mod cnpj;
 pub mod date;
 pub mod demo;

@@ -95,6 +95,11 @@ pub enum ApplyRule {
     /// Overwrite the matched record's insurance fields named by the template's columns with
     /// the row's values (an empty optional cell clears that field); nothing else changes.
     OverwriteInsurance,
+    /// Match an account by Account Number: update it or create it; the row's contact (F–I)
+    /// is created with it, or updated when a contact of that name is on it.
+    UpsertAccount,
+    /// Match an account contact by Identifier and name: update it or create it.
+    UpsertAccountContact,
 }
 
 /// Checks that span several cells of a row or several rows of a file.
@@ -306,6 +311,68 @@ pub fn insurance_templates() -> [&'static Template; 2] {
     [&USER_INSURANCE, &DEVICE_INSURANCE]
 }
 
+/// The values of an account's Kind cell.
+pub const ACCOUNT_KINDS: &[&str] = &["Medical", "Company", "Insurance"];
+/// The values of an account contact's Type cell.
+pub const CONTACT_TYPES: &[&str] = &["DOCTOR", "SECRETARY", "OTHERS"];
+
+const ACCOUNT_NUMBER_HELP: &str = "Medical: the CRM registration, number/state like 123456/SP. Company and Insurance: the CNPJ with valid check digits, with or without punctuation (stored as 12.345.678/0001-95).";
+
+static ACCOUNT_COLUMNS: [ColumnSpec; 9] = [
+    col("Account Number", true, ValueKind::Identifier, ACCOUNT_NUMBER_HELP),
+    col("Account Name", true, ValueKind::Text, "The account's name."),
+    col("Kind", true, ValueKind::OneOf(ACCOUNT_KINDS), "Medical, Company or Insurance. Decides what the Account Number must be."),
+    col("Portfolio", true, ValueKind::Text, "The login of the operator whose portfolio holds the account, or Without Portfolio (the account becomes inactive)."),
+    col("Active", false, ValueKind::YesNo, "Yes or No; must agree with the Portfolio (Without Portfolio = No). May be left empty."),
+    col("Contact Name", false, ValueKind::Text, "A contact created with the account (or updated when a contact of that name is already on it). Leave F–I empty for none."),
+    col("Contact Type", false, ValueKind::OneOf(CONTACT_TYPES), "DOCTOR, SECRETARY or OTHERS (OTHERS when empty)."),
+    col("Contact Email", false, ValueKind::Email, "The contact's email."),
+    col("Contact Phone", false, ValueKind::Phone, "The contact's phone."),
+];
+
+static ACCOUNT_CONTACT_COLUMNS: [ColumnSpec; 7] = [
+    col("Account Number", true, ValueKind::Identifier, "The account the contact belongs to; it must exist. " ),
+    col("Contact Name", true, ValueKind::Text, "The doctor's name or the person responsible at the company/insurer."),
+    col("Identifier", true, ValueKind::Identifier, "Repeat the Account Number. An existing contact with this Identifier and name is updated; otherwise a new contact is created."),
+    col("Type", true, ValueKind::OneOf(CONTACT_TYPES), "DOCTOR, SECRETARY or OTHERS."),
+    col("Qualifications", false, ValueKind::Text, "Specialties separated by ; each as in the specialty registry (case and accents ignored). Empty keeps the stored ones."),
+    col("Phone", false, ValueKind::Phone, "Empty keeps the stored phone."),
+    col("Email", false, ValueKind::Email, "Empty keeps the stored email."),
+];
+
+/// Accounts in agents' portfolios (seed 001): A–E the account, F–I a contact created with it.
+pub static ACCOUNTS: Template = Template {
+    id: "accounts",
+    name: "Accounts",
+    description: "Accounts by Account Number: found → updated, not found → created. Columns F–I describe a contact created with the account (or updated when a contact of that name is on it). Changing the Portfolio moves the account to another operator's portfolio.",
+    target: EntityKind::Account,
+    columns: &ACCOUNT_COLUMNS,
+    cascade: &[],
+    when_unmatched: WhenUnmatched::Create,
+    apply: ApplyRule::UpsertAccount,
+    row_rules: &[],
+    sheet_name: "Accounts",
+};
+
+/// Account contacts by Identifier (seed 001).
+pub static ACCOUNT_CONTACTS: Template = Template {
+    id: "account-contacts",
+    name: "Account contacts",
+    description: "Contacts of existing accounts. The Identifier repeats the Account Number; a contact with that Identifier and name is updated, otherwise a new one is created.",
+    target: EntityKind::AccountContact,
+    columns: &ACCOUNT_CONTACT_COLUMNS,
+    cascade: &[],
+    when_unmatched: WhenUnmatched::Create,
+    apply: ApplyRule::UpsertAccountContact,
+    row_rules: &[],
+    sheet_name: "Account Contacts",
+};
+
+/// The templates of the Accounts page. Kept apart from [`all_templates`].
+pub fn account_templates() -> [&'static Template; 2] {
+    [&ACCOUNTS, &ACCOUNT_CONTACTS]
+}
+
 /// Every template the app offers.
 pub fn all_templates() -> [&'static Template; 1] {
     [&INSURED_CONTACT_DETAILS]
@@ -318,6 +385,16 @@ pub fn template_by_id(id: &str) -> Option<&'static Template> {
 /// The downloadable template workbook: the data sheet with required headers highlighted red
 /// and dropdowns on enumerated columns, and an Instructions sheet describing every column.
 pub fn write_template_workbook(template: &Template) -> Result<Vec<u8>, ExportError> {
+    write_template_workbook_with_lists(template, &[])
+}
+
+/// [`write_template_workbook`] with extra dropdowns: `(header, allowed values)` for columns
+/// whose values come from the CRM (the Portfolio column's logins plus "Without Portfolio").
+/// A list too long for an Excel dropdown is left out (the import still checks the values).
+pub fn write_template_workbook_with_lists(
+    template: &Template,
+    lists: &[(&str, Vec<String>)],
+) -> Result<Vec<u8>, ExportError> {
     let formats = Formats::default();
     let mut workbook = Workbook::new();
     let headers = template.headers();
@@ -341,6 +418,16 @@ pub fn write_template_workbook(template: &Template) -> Result<Vec<u8>, ExportErr
                     .set_error_title("Not an allowed value")?
                     .set_error_message(format!("{} must be one of: {}", c.header, values.join(", ")))?;
                 sheet.add_data_validation(1, col, 1_048_575, col, &dv)?;
+            }
+            if let Some((_, values)) = lists.iter().find(|(h, _)| *h == c.header) {
+                let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+                let dv = DataValidation::new().allow_list_strings(&refs).and_then(|dv| {
+                    dv.set_error_title("Not an allowed value")?
+                        .set_error_message(format!("{} must be one of the listed values", c.header))
+                });
+                if let Ok(dv) = dv {
+                    sheet.add_data_validation(1, col, 1_048_575, col, &dv)?;
+                }
             }
             if matches!(c.kind, ValueKind::Identifier | ValueKind::Ssn | ValueKind::Phone) {
                 sheet.set_column_format(col, &formats.text)?;

@@ -2,6 +2,7 @@
 //! its results; they compute nothing themselves (DESIGN §8). The store is reached through
 //! [`state`]; browser APIs through [`browser`].
 
+mod accounts;
 mod browse;
 mod browser;
 mod data_page;

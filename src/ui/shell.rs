@@ -9,7 +9,7 @@ use crate::store::indexeddb::IndexedDbStore;
 use crate::store::CrmStore;
 use crate::ui::browser::meta_content;
 use crate::ui::state::{set_store, use_app, AppState, NoticeKind, Page, DATABASE_NAME};
-use crate::ui::{browse, data_page, export_page, history, import, portfolios, utilities};
+use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities};
 
 async fn open_and_load(app: AppState) {
     let closed = app.database_closed;
@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                         Page::History => view! { <history::HistoryPage/> }.into_any(),
                         Page::Data => view! { <data_page::DataPage/> }.into_any(),
                         Page::Utilities => view! { <utilities::UtilitiesPage/> }.into_any(),
+                        Page::Accounts => view! { <accounts::AccountsPage/> }.into_any(),
                     }
                 }}
             </main>

@@ -42,10 +42,11 @@ pub enum Page {
     History,
     Data,
     Utilities,
+    Accounts,
 }
 
 impl Page {
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Browse,
         Page::Portfolios,
         Page::Export,
@@ -53,6 +54,7 @@ impl Page {
         Page::History,
         Page::Data,
         Page::Utilities,
+        Page::Accounts,
     ];
     pub fn label(self) -> &'static str {
         match self {
@@ -63,6 +65,7 @@ impl Page {
             Page::History => "History",
             Page::Data => "CRM data",
             Page::Utilities => "System Utilities",
+            Page::Accounts => "Accounts",
         }
     }
     pub fn test_id(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Page {
             Page::History => "nav-history",
             Page::Data => "nav-data",
             Page::Utilities => "nav-utilities",
+            Page::Accounts => "nav-accounts",
         }
     }
 }

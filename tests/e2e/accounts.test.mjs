@@ -1,0 +1,182 @@
+// Issue 4 end to end: build an export profile on the Accounts page (columns reordered, default
+// filters), see it survive a reload, export a portfolio's Medical accounts, edit the workbook
+// with exceljs (move one account to another portfolio, add a row with a bad CNPJ), import it,
+// see the read summary with exactly one error and the warning, apply only the valid rows,
+// and find the moved account in a new export of the other portfolio. Then change a contact's
+// qualifications through a contacts profile export, import it and see the registry spelling
+// in the next export. Model spreadsheets download with red required headers and an
+// Instructions sheet. No request leaves the test server's origin.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+
+import {
+  assertClean,
+  download,
+  loadDemo,
+  loadWorkbook,
+  number,
+  openApp,
+  openSession,
+  readXlsx,
+  shot,
+  startApp,
+  uploadFile,
+  waitForNotice,
+} from "./harness.mjs";
+
+let app;
+before(async () => {
+  app = await startApp();
+});
+after(async () => {
+  await app?.close();
+});
+
+const ACCOUNT_HEADERS = [
+  "Account Number",
+  "Account Name",
+  "Kind",
+  "Portfolio",
+  "Active",
+  "Contact Name",
+  "Contact Type",
+  "Contact Email",
+  "Contact Phone",
+];
+
+async function gotoAccounts(page) {
+  await page.getByTestId("nav-accounts").click();
+  await page.getByTestId("accounts-page").waitFor();
+}
+
+/** Writes a new workbook from rows (header first) with exceljs, every cell as text. */
+async function editRows(buffer, edit) {
+  const wb = await loadWorkbook(buffer);
+  const ws = wb.worksheets[0];
+  edit(ws);
+  return Buffer.from(await wb.xlsx.writeBuffer());
+}
+
+async function createProfile(page, name, kind) {
+  await page.getByTestId("profile-name").fill(name);
+  await page.getByTestId("profile-kind").selectOption(kind);
+  await page.getByTestId("profile-new").click();
+  await waitForNotice(page, new RegExp(`Profile "${name}" created`));
+  await page.getByTestId("profile-editor").waitFor();
+}
+
+test("accounts: profile → export → edit → import with one error → apply valid rows → export shows the move", async () => {
+  const s = await openSession(app, "accounts");
+  const { page } = s;
+  try {
+    await openApp(page, app);
+    await loadDemo(page);
+    await gotoAccounts(page);
+
+    // Model spreadsheets.
+    for (const [id, sheet] of [
+      ["accounts-template-download", "Accounts"],
+      ["contacts-template-download", "Account Contacts"],
+    ]) {
+      const buf = await download(page, id);
+      const wb = await loadWorkbook(buf);
+      assert.deepEqual(wb.worksheets.map((w) => w.name), [sheet, "Instructions"]);
+      const a1 = wb.worksheets[0].getCell("A1");
+      assert.equal(a1.fill?.fgColor?.argb?.toUpperCase().slice(-6), "C0392B", "required header is red");
+    }
+
+    // A profile: all columns, Portfolio moved before Kind, default filters amartin + Medical.
+    await createProfile(page, "Medical of amartin", "accounts");
+    assert.equal(await page.getByTestId("profile-column").count(), 9, "every template column is listed");
+    await page.getByTestId("profile-up-portfolio").click();
+    const listed = (await page.getByTestId("profile-column").allTextContents()).map((t) => t.replace(/[↑↓]/g, "").trim());
+    assert.match(listed[2], /^3\s*Portfolio$/, `Portfolio is third: ${listed}`);
+    await page.getByTestId("profile-filter-portfolio").selectOption("amartin");
+    await page.getByTestId("profile-filter-kind").selectOption("Medical");
+    await shot(s, "profile");
+
+    // It survives a reload.
+    await page.reload();
+    await page.getByTestId("nav-accounts").waitFor();
+    await gotoAccounts(page);
+    const options = await page.getByTestId("profile-select").locator("option").allTextContents();
+    assert.ok(options.some((o) => o.includes("Medical of amartin")), `profile kept: ${options}`);
+    assert.equal(await page.getByTestId("accounts-export-portfolio").inputValue(), "amartin");
+    assert.equal(await page.getByTestId("accounts-export-kind").inputValue(), "Medical");
+
+    const exported = await download(page, "accounts-export-download");
+    const rows = await readXlsx(exported);
+    const header = rows[0];
+    const order = [...ACCOUNT_HEADERS];
+    order.splice(3, 1);
+    order.splice(2, 0, "Portfolio");
+    assert.deepEqual(header, order, "the profile's column order");
+    const col = Object.fromEntries(header.map((h, i) => [h, i + 1]));
+    assert.ok(rows.length > 2, "amartin has Medical accounts");
+    for (const r of rows.slice(1)) {
+      assert.equal(r[col.Portfolio - 1], "amartin");
+      assert.equal(r[col.Kind - 1], "Medical");
+    }
+    const moved = rows[1][col["Account Number"] - 1];
+
+    const edited = await editRows(exported, (ws) => {
+      ws.getRow(2).getCell(col.Portfolio).value = "bsilva";
+      ws.getRow(2).getCell(col.Active).value = "Yes";
+      const bad = ws.getRow(rows.length + 1);
+      bad.getCell(col["Account Number"]).value = "12.345.678/0001-00";
+      bad.getCell(col["Account Name"]).value = "Bad CNPJ Ltda";
+      bad.getCell(col.Kind).value = "Company";
+      bad.getCell(col.Portfolio).value = "amartin";
+      bad.commit();
+    });
+    await uploadFile(page, "accounts-import-file", "accounts-edited.xlsx", edited);
+    await page.getByTestId("accounts-import-summary").waitFor();
+    assert.equal(await number(page, "accounts-import-error-count"), 1);
+    assert.equal(await number(page, "accounts-import-correct"), rows.length - 1);
+    await page.getByTestId("accounts-import-warning").waitFor();
+    const errors = (await page.getByTestId("accounts-import-errors").allTextContents()).filter((t) => t !== "OK");
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /check digits/);
+    assert.ok(await page.getByTestId("accounts-import-next").isDisabled(), "Next waits for the operator's choice");
+    await shot(s, "summary");
+    await page.getByTestId("accounts-import-valid-only").check();
+    await page.getByTestId("accounts-import-next").click();
+    await waitForNotice(page, /Import #\d+ of accounts-edited\.xlsx: 0 created, 1 updated/);
+    await page.getByTestId("accounts-import-result").waitFor();
+
+    // A new export of bsilva's Medical accounts holds the moved account.
+    await page.getByTestId("accounts-export-portfolio").selectOption("bsilva");
+    const after = await readXlsx(await download(page, "accounts-export-download"));
+    assert.ok(after.slice(1).some((r) => r[col["Account Number"] - 1] === moved), `${moved} is now bsilva's`);
+
+    // Contacts: a profile, change one doctor's qualifications (no accents, any case).
+    await createProfile(page, "Contacts", "contacts");
+    await page.getByTestId("accounts-export-portfolio").selectOption("bsilva");
+    const contacts = await download(page, "accounts-export-download");
+    const crows = await readXlsx(contacts);
+    const ccol = Object.fromEntries(crows[0].map((h, i) => [h, i + 1]));
+    const target = crows.findIndex((r, i) => i > 0 && r[ccol["Account Number"] - 1] === moved);
+    assert.ok(target > 0, "the moved account's contact is exported");
+    const editedContacts = await editRows(contacts, (ws) => {
+      ws.getRow(target + 1).getCell(ccol.Qualifications).value = "clinica medica; CARDIOLOGY";
+    });
+    await uploadFile(page, "accounts-import-file", "contacts-edited.xlsx", editedContacts);
+    await page.getByTestId("accounts-import-ok").waitFor();
+    assert.equal(await number(page, "accounts-import-error-count"), 0);
+    await page.getByTestId("accounts-import-next").click();
+    await waitForNotice(page, /Import #\d+ of contacts-edited\.xlsx/);
+    const again = await readXlsx(await download(page, "accounts-export-download"));
+    assert.equal(again[target][ccol.Qualifications - 1], "Clínica Médica; Cardiology");
+
+    // Re-importing that export changes nothing.
+    await uploadFile(page, "accounts-import-file", "contacts-again.xlsx", await download(page, "accounts-export-download"));
+    await page.getByTestId("accounts-import-ok").waitFor();
+    await page.getByTestId("accounts-import-next").click();
+    await waitForNotice(page, /Nothing to change/);
+    await shot(s, "done");
+    assertClean(s);
+  } finally {
+    await s.close();
+  }
+});
