@@ -68,8 +68,8 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     const countsAfterDemo = await crmCounts(page);
     assert.ok(Object.keys(countsAfterDemo).length >= 8, `CRM data lists the entities: ${JSON.stringify(countsAfterDemo)}`);
     assert.equal(countsAfterDemo["CRM entries"], 900, `CRM data shows 900 CRM entries: ${JSON.stringify(countsAfterDemo)}`);
-    assert.equal(countsAfterDemo.portfolios, 4);
-    assert.equal(countsAfterDemo.insureds, 1000);
+    assert.equal(countsAfterDemo.Portfolios, 4);
+    assert.equal(countsAfterDemo.Insureds, 1000);
     assert.match(await text(page, "crm-figures"), /900 CRM entries · 400 cases · 200 accounts/);
 
     // --- Browse ---------------------------------------------------------------------------
@@ -137,7 +137,7 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     const caseRefs = (await caseCells.allTextContents()).map((t) => t.trim());
     assert.ok(caseRefs.length >= 2, "the first portfolio lists its cases");
     await shot(s, "portfolios");
-    const casesBefore = (await crmCounts(page)).cases;
+    const casesBefore = (await crmCounts(page)).Cases;
     assert.equal(casesBefore, 400);
 
     await gotoPage(page, "portfolios");
@@ -186,7 +186,7 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="portfolio-row"]').length === 4);
     assert.ok(s.dialogs.some((m) => /Delete the temporary portfolio "E2E temporary"/.test(m)), "deleting asked first");
     const countsAfterDelete = await crmCounts(page);
-    assert.equal(countsAfterDelete.cases, casesBefore, "deleting the temporary portfolio left the cases alone");
+    assert.equal(countsAfterDelete.Cases, casesBefore, "deleting the temporary portfolio left the cases alone");
     assert.deepEqual(countsAfterDelete, countsAfterDemo, "every count is back to the demo CRM's");
     await shot(s, "temp-portfolio-deleted");
 
