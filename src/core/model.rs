@@ -35,6 +35,14 @@ impl Role {
     pub fn parse(text: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.label().eq_ignore_ascii_case(text.trim()))
     }
+    /// How the role is named on screen.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Role::ManageSettings => "Manage Settings",
+            Role::Import => "Import",
+            Role::Export => "Export",
+        }
+    }
 }
 
 /// An operator (agent) of the CRM. Account portfolios belong to a login.

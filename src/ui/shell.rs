@@ -148,7 +148,7 @@ fn Header() -> impl IntoView {
                         operators()
                             .into_iter()
                             .map(|o| {
-                                let roles = o.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+                                let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
                                 let login = o.login.clone();
                                 let selected = app.operator.get_untracked() == login;
                                 view! {

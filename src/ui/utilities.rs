@@ -15,8 +15,8 @@ use crate::core::date::DayMonthOrder;
 use crate::core::index::CrmIndex;
 use crate::core::insurance::{
     apply_insurance, detect_template, exact_mapping, insurance_sample, recognise, status_counts,
-    template_csv, write_insurance_results_report, write_insurance_status_report, InsurancePlan,
-    InsurancePlanner,
+    template_csv, write_insurance_results_report, write_insurance_status_report, InsuranceAction,
+    InsurancePlan, InsurancePlanner,
 };
 use crate::core::model::{Crm, Role};
 use crate::core::plan::{ApplyContext, VerificationSample};
@@ -86,6 +86,18 @@ fn order_from(v: &str) -> DayMonthOrder {
         _ => DayMonthOrder::IsoOnly,
     }
 }
+
+/// A duration for people: two decimals under a second (never "0.0 s"), one above.
+fn seconds_text(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{seconds:.2} s")
+    } else {
+        format!("{seconds:.1} s")
+    }
+}
+
+/// How many skipped IDs and invalid rows the result panel lists; the XLSX has them all.
+const LISTED: usize = 20;
 
 fn chosen_template(id: &str) -> Option<&'static Template> {
     insurance_templates().into_iter().find(|t| t.id == id)
@@ -332,8 +344,13 @@ async fn process(app: AppState, st: UtilitiesState) {
     st.busy.set(false);
     let c = plan.counts;
     app.success(format!(
-        "Import #{} processed in {seconds:.1} s: {} updated, {} unchanged, {} skipped, {} invalid.",
-        record.id, c.updated, c.unchanged, c.skipped, c.invalid
+        "Import #{} processed in {}: {} updated, {} unchanged, {} skipped, {} invalid.",
+        record.id,
+        seconds_text(seconds),
+        c.updated,
+        c.unchanged,
+        c.skipped,
+        c.invalid
     ));
     st.result.set(Some(Arc::new(ProcessResult {
         import_id: record.id,
@@ -407,16 +424,16 @@ fn Locked() -> impl IntoView {
     view! {
         <div class="panel warning" data-testid="utilities-locked">
             <p>
-                <strong>"Bulk Insurance Import and Process needs the ManageSettings permission. "</strong>
+                <strong>"Bulk Insurance Import and Process needs the Manage Settings permission. "</strong>
                 {move || format!("{} does not have it.", who())}
             </p>
             <p>
                 {move || {
                     let h = holders();
                     if h.is_empty() {
-                        "No operator in this CRM has ManageSettings.".to_string()
+                        "No operator in this CRM has Manage Settings.".to_string()
                     } else {
-                        format!("Operators with ManageSettings: {}. Choose one of them in the Operator list at the top right.", h.join(", "))
+                        format!("Operators with Manage Settings: {}. Choose one of them in the Operator list at the top right.", h.join(", "))
                     }
                 }}
             </p>
@@ -547,7 +564,7 @@ fn BulkInsurance() -> impl IntoView {
             {move || {
                 let (u, d) = counts();
                 view! {
-                    <table class="grid compact" data-testid="insurance-status-summary">
+                    <table class="grid compact" style="width:auto" data-testid="insurance-status-summary">
                         <thead>
                             <tr>
                                 <th>"Record type"</th>
@@ -573,9 +590,11 @@ fn BulkInsurance() -> impl IntoView {
                     </table>
                 }
             }}
-            <button data-testid="insurance-status-report" on:click=move |_| download_status_report(app)>
-                "Download the insurance status report (XLSX)"
-            </button>
+            <div class="actions">
+                <button data-testid="insurance-status-report" on:click=move |_| download_status_report(app)>
+                    "Download the insurance status report (XLSX)"
+                </button>
+            </div>
         </div>
     }
 }
@@ -602,15 +621,44 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
         .plan
         .rows
         .iter()
-        .filter(|r| matches!(r.action, crate::core::insurance::InsuranceAction::Skipped { .. }))
-        .take(50)
+        .filter(|r| matches!(r.action, InsuranceAction::Skipped { .. }))
+        .take(LISTED)
         .map(|r| format!("{} (row {})", r.id, r.sheet_row))
         .collect();
+    let invalid_rows: Vec<String> = result
+        .plan
+        .rows
+        .iter()
+        .filter_map(|r| match &r.action {
+            InsuranceAction::Invalid { issues } => {
+                Some(format!("row {} ({}): {}", r.sheet_row, r.id, issues.join("; ")))
+            }
+            _ => None,
+        })
+        .take(LISTED)
+        .collect();
+    // "Skipped (the first 20 of 19700; the XLSX below lists them all): …" when the list is cut.
+    let listed = |shown: usize, total: usize, what: &str| {
+        if total > shown {
+            format!("{what} (the first {shown} of {total}; the XLSX below lists them all): ")
+        } else {
+            format!("{what}: ")
+        }
+    };
+    let skipped_label = listed(skipped_ids.len(), c.skipped, "Skipped");
+    let invalid_label = listed(invalid_rows.len(), c.invalid, "Invalid");
     let sample = result.sample.clone();
     let headers: Vec<String> = result.template.headers().iter().map(|h| h.to_string()).collect();
     view! {
         <div class="panel" data-testid="insurance-result">
-            <h3>{format!("Processed {} as import #{} ({:.1} s)", result.file_name, result.import_id, result.seconds)}</h3>
+            <h3>
+                {format!(
+                    "Processed {} as import #{} ({})",
+                    result.file_name,
+                    result.import_id,
+                    seconds_text(result.seconds)
+                )}
+            </h3>
             <div class="counters">
                 <div class="counter ok">
                     <span class="big" data-testid="ins-updated">{c.updated}</span>
@@ -633,8 +681,18 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
                 .then(|| {
                     view! {
                         <p data-testid="insurance-skipped-list">
-                            "Skipped: " {skipped_ids.join(", ")} {(c.skipped > 50).then_some(" …")}
+                            <strong>{skipped_label}</strong>
+                            {skipped_ids.join(", ")}
                         </p>
+                    }
+                })}
+            {(!invalid_rows.is_empty())
+                .then(|| {
+                    view! {
+                        <div data-testid="insurance-invalid-list">
+                            <strong>{invalid_label}</strong>
+                            <ul class="plain">{invalid_rows.into_iter().map(|t| view! { <li>{t}</li> }).collect_view()}</ul>
+                        </div>
                     }
                 })}
             <div class="actions">

@@ -159,7 +159,7 @@ export async function openApp(page, app) {
   });
 }
 
-const PAGES = ["browse", "portfolios", "export", "import", "history", "data"];
+const PAGES = ["browse", "portfolios", "export", "import", "history", "data", "accounts", "utilities"];
 
 /** Clicks the navigation button of a page: browse, portfolios, export, import, history, data. */
 export async function gotoPage(page, name) {
