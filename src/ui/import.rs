@@ -31,8 +31,8 @@ use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
 use crate::ui::browser::{
     can_sync_to_file, confirm, file_stem, first_file_of_drop, first_file_of_input, has_sync_target,
-    load_setting, local_time_text, monotonic_ms, now_ms, pick_sync_target, read_file, save_setting,
-    write_sync_target, yield_to_browser,
+    load_setting, local_time_text, monotonic_ms, now_ms, pick_sync_target, save_setting, write_sync_target,
+    yield_to_browser,
 };
 use crate::ui::export_page::download_portfolio_export;
 use crate::ui::history::undo_last_import;
@@ -208,21 +208,7 @@ async fn open_session(app: AppState, state: ImportState, file_name: String, byte
 
 /// Stages a newly picked file: format check, one staged file per template, then reading.
 async fn stage_file(app: AppState, state: ImportState, file: web_sys::File) {
-    let file_name = file.name();
-    let bytes = match read_file(&file).await {
-        Ok(b) => b,
-        Err(e) => {
-            app.error(format!("{file_name} could not be read: {e}"));
-            return;
-        }
-    };
-    let sheet = match read_sheet(&file_name, &bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            app.error(format!("{e} Nothing was staged."));
-            return;
-        }
-    };
+    let Some((file_name, bytes, sheet)) = app.read_upload(&file).await else { return };
     let template = state.template();
     if let Some(StagedCard { file_name: old, .. }) = state.staged.get_untracked() {
         if !confirm(&format!(

@@ -149,6 +149,29 @@ impl AppState {
         self.progress.set(None);
     }
 
+    /// Reads a file the operator picked and parses it with the core reader. On failure the
+    /// operator is told why (and that nothing was staged) and `None` is returned.
+    pub async fn read_upload(
+        &self,
+        file: &web_sys::File,
+    ) -> Option<(String, Vec<u8>, crate::core::sheet::Sheet)> {
+        let file_name = file.name();
+        let bytes = match crate::ui::browser::read_file(file).await {
+            Ok(b) => b,
+            Err(e) => {
+                self.error(format!("{file_name} could not be read: {e}"));
+                return None;
+            }
+        };
+        match crate::core::read::read_sheet(&file_name, &bytes) {
+            Ok(sheet) => Some((file_name, bytes, sheet)),
+            Err(e) => {
+                self.error(format!("{e} Nothing was staged."));
+                None
+            }
+        }
+    }
+
     /// Offers a written workbook as a download, or tells the operator why it could not be.
     pub fn offer_workbook(&self, written: Result<Vec<u8>, crate::core::xlsx::ExportError>, file_name: &str) {
         let result = written

@@ -29,7 +29,7 @@ use crate::core::template::{
 use crate::core::validate::{Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
 use crate::ui::browser::{
-    confirm, download, first_file_of_input, load_setting, local_time_text, monotonic_ms, now_ms, read_file,
+    confirm, download, first_file_of_input, load_setting, local_time_text, monotonic_ms, now_ms,
     save_setting, yield_to_browser, XLSX_MIME,
 };
 use crate::ui::history::undo_last_import;
@@ -164,21 +164,7 @@ async fn validate_chunked(
 
 /// Step 1: format check, exact headers, validation, then staging (replacing after a confirm).
 async fn stage_file(app: AppState, st: UtilitiesState, file: web_sys::File) {
-    let file_name = file.name();
-    let bytes = match read_file(&file).await {
-        Ok(b) => b,
-        Err(e) => {
-            app.error(format!("{file_name} could not be read: {e}"));
-            return;
-        }
-    };
-    let sheet = match read_sheet(&file_name, &bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            app.error(format!("{e} Nothing was staged."));
-            return;
-        }
-    };
+    let Some((file_name, bytes, sheet)) = app.read_upload(&file).await else { return };
     let template = match recognise(chosen_template(&st.chosen.get_untracked()), &sheet.header) {
         Ok(t) => t,
         Err(problem) => {
