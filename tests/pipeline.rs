@@ -1123,6 +1123,13 @@ mod apply_and_undo {
             Some(Some(Record::Detail(detail(&crm_fixture(), 1).clone())))
         );
         assert_eq!(image_of(EntityKind::Entry, "8"), Some(None), "a created entry has no before-image");
+        // The same file is recognised by its fingerprint until its import is undone.
+        use roundtrip::core::plan::{last_import_of_file, undo};
+        assert_eq!(last_import_of_file(&crm, &record.sha256).map(|r| r.id), Some(1));
+        assert_eq!(last_import_of_file(&crm, "another file"), None);
+        let back = undo(&crm).unwrap();
+        crm.apply_changes(&back).unwrap();
+        assert_eq!(last_import_of_file(&crm, &record.sha256), None);
         assert_eq!(
             image_of(EntityKind::Insured, "4"),
             Some(Some(Record::Insured(crm_fixture().insureds[&4].clone())))

@@ -686,6 +686,12 @@ pub fn counts_of(plan: &Plan) -> ImportCounts {
     }
 }
 
+/// The most recent applied (not undone) import of a file with this SHA-256, if any: the
+/// operator is asked before the same file is applied again.
+pub fn last_import_of_file<'a>(crm: &'a Crm, sha256: &str) -> Option<&'a ImportRecord> {
+    crm.imports.values().rev().find(|r| r.sha256 == sha256 && !r.undone)
+}
+
 /// The most recent import that has not been undone.
 pub fn last_undoable(crm: &Crm) -> Option<&ImportRecord> {
     crm.imports.values().rev().find(|r| !r.undone)

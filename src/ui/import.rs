@@ -364,11 +364,7 @@ async fn apply_plan(app: AppState, state: ImportState) {
     };
     let operator = app.operator.get_untracked();
     let already = app.crm.with_untracked(|crm| {
-        crm.imports
-            .values()
-            .filter(|r| r.sha256 == session.sha256 && !r.undone)
-            .map(|r| (r.id, r.applied_at_ms))
-            .next_back()
+        crate::core::plan::last_import_of_file(crm, &session.sha256).map(|r| (r.id, r.applied_at_ms))
     });
     if let Some((id, at)) = already {
         if !confirm(&format!(

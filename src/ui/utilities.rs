@@ -257,11 +257,7 @@ async fn process(app: AppState, st: UtilitiesState) {
         }
     };
     let already = app.crm.with_untracked(|crm| {
-        crm.imports
-            .values()
-            .filter(|r| r.sha256 == staged.sha256 && !r.undone)
-            .map(|r| (r.id, r.applied_at_ms))
-            .next_back()
+        crate::core::plan::last_import_of_file(crm, &staged.sha256).map(|r| (r.id, r.applied_at_ms))
     });
     if let Some((id, at)) = already {
         if !confirm(&format!(
