@@ -18,7 +18,7 @@ use roundtrip::core::plan::{
 };
 use roundtrip::core::sheet::{RawCell, Sheet, SheetRow, SourceFormat};
 use roundtrip::core::template::{insured_columns as c, MatchTier, INSURED_CONTACT_DETAILS as T};
-use roundtrip::core::validate::{Severity, Validated, ValidationOptions, Validator};
+use roundtrip::core::validate::{IssueCode, Severity, Validated, ValidationOptions, Validator};
 
 // ----------------------------------------------------------------------------------------
 // Fixtures
@@ -379,10 +379,7 @@ mod tier1_public_id {
         let r = run(&crm, &sheet(&[row]), &[]);
         assert_eq!(r.matches.notes.len(), 1);
         let note = &r.matches.notes[0];
-        assert_eq!(
-            (note.code.as_str(), note.severity, note.row),
-            ("public-id-unknown", Severity::Warning, 2)
-        );
+        assert_eq!((note.code, note.severity, note.row), (IssueCode::PublicIdUnknown, Severity::Warning, 2));
         assert!(note.message.contains("CD-9999999"), "{}", note.message);
         assert_eq!(r.matches.rows, vec![matched(MatchTier::ClientReference, 3, None)]);
         let planned = &r.plan.rows[0];
@@ -406,7 +403,7 @@ mod tier1_public_id {
             .phone("Home", "617-555-0111")
             .public_id("CD-0000999");
         let r = run(&crm, &sheet(&[row]), &[]);
-        assert_eq!(r.matches.notes[0].code, "public-id-unknown");
+        assert_eq!(r.matches.notes[0].code, IssueCode::PublicIdUnknown);
         assert_eq!(r.matches.rows, vec![matched(MatchTier::InsuredReference, 2, None)]);
         assert_eq!(r.plan.rows[0].action, RowAction::AddDetail);
         assert_eq!(r.plan.rows[0].entry, Some(2));
@@ -1238,82 +1235,112 @@ mod validation {
     fn each_rule_raises_its_issue_on_its_cell() {
         type Edit = fn(Row) -> Row;
         // (what, edit, code, severity, cell)
-        let table: &[(&str, Edit, &str, Severity, &str)] = &[
+        let table: &[(&str, Edit, IssueCode, Severity, &str)] = &[
             (
                 "detail type not allowed",
                 |r| r.set(c::DETAIL_TYPE, "Fax"),
-                "not-allowed",
+                IssueCode::NotAllowed,
                 Severity::Error,
                 "H2",
             ),
             (
                 "address without line 1",
                 |r| r.set(c::PHONE, "").set(c::DETAIL_TYPE, "Address").set(c::CITY, "Boston"),
-                "address-missing",
+                IssueCode::AddressMissing,
                 Severity::Error,
                 "K2",
             ),
-            ("phone row without phone", |r| r.set(c::PHONE, ""), "phone-missing", Severity::Error, "Q2"),
+            (
+                "phone row without phone",
+                |r| r.set(c::PHONE, ""),
+                IssueCode::PhoneMissing,
+                Severity::Error,
+                "Q2",
+            ),
             (
                 "email row without email",
                 |r| r.set(c::PHONE, "").set(c::DETAIL_TYPE, "Email"),
-                "email-missing",
+                IssueCode::EmailMissing,
                 Severity::Error,
                 "R2",
             ),
             (
                 "email syntax",
                 |r| r.set(c::PHONE, "").set(c::DETAIL_TYPE, "Email").set(c::EMAIL, "jose@@example"),
-                "email-syntax",
+                IssueCode::EmailSyntax,
                 Severity::Error,
                 "R2",
             ),
             (
                 "email with a space",
                 |r| r.set(c::PHONE, "").email("Home", "jose alvarez@example.com"),
-                "email-syntax",
+                IssueCode::EmailSyntax,
                 Severity::Error,
                 "R2",
             ),
-            ("phone syntax", |r| r.set(c::PHONE, "555-CALL-NOW"), "phone-syntax", Severity::Error, "Q2"),
-            ("phone too short", |r| r.set(c::PHONE, "555-01"), "phone-syntax", Severity::Error, "Q2"),
-            ("ssn format", |r| r.set(c::SSN, "12-345-678"), "ssn-format", Severity::Error, "F2"),
-            ("ssn letters", |r| r.set(c::SSN, "12a-45-6789"), "ssn-format", Severity::Error, "F2"),
-            ("ssn area 000", |r| r.set(c::SSN, "000-12-3456"), "ssn-invalid", Severity::Error, "F2"),
-            ("ssn area 666", |r| r.set(c::SSN, "666-12-3456"), "ssn-invalid", Severity::Error, "F2"),
-            ("ssn area 9xx", |r| r.set(c::SSN, "912-34-5678"), "ssn-invalid", Severity::Error, "F2"),
-            ("ssn group 00", |r| r.set(c::SSN, "123-00-4567"), "ssn-invalid", Severity::Error, "F2"),
-            ("ssn serial 0000", |r| r.set(c::SSN, "123-45-0000"), "ssn-invalid", Severity::Error, "F2"),
-            ("primary not yes/no", |r| r.set(c::PRIMARY, "Maybe"), "yes-no", Severity::Error, "J2"),
-            ("unknown case", |r| r.set(c::CASE_REFERENCE, "CASE-999"), "case-unknown", Severity::Error, "A2"),
+            (
+                "phone syntax",
+                |r| r.set(c::PHONE, "555-CALL-NOW"),
+                IssueCode::PhoneSyntax,
+                Severity::Error,
+                "Q2",
+            ),
+            ("phone too short", |r| r.set(c::PHONE, "555-01"), IssueCode::PhoneSyntax, Severity::Error, "Q2"),
+            ("ssn format", |r| r.set(c::SSN, "12-345-678"), IssueCode::SsnFormat, Severity::Error, "F2"),
+            ("ssn letters", |r| r.set(c::SSN, "12a-45-6789"), IssueCode::SsnFormat, Severity::Error, "F2"),
+            ("ssn area 000", |r| r.set(c::SSN, "000-12-3456"), IssueCode::SsnInvalid, Severity::Error, "F2"),
+            ("ssn area 666", |r| r.set(c::SSN, "666-12-3456"), IssueCode::SsnInvalid, Severity::Error, "F2"),
+            ("ssn area 9xx", |r| r.set(c::SSN, "912-34-5678"), IssueCode::SsnInvalid, Severity::Error, "F2"),
+            ("ssn group 00", |r| r.set(c::SSN, "123-00-4567"), IssueCode::SsnInvalid, Severity::Error, "F2"),
+            (
+                "ssn serial 0000",
+                |r| r.set(c::SSN, "123-45-0000"),
+                IssueCode::SsnInvalid,
+                Severity::Error,
+                "F2",
+            ),
+            ("primary not yes/no", |r| r.set(c::PRIMARY, "Maybe"), IssueCode::YesNo, Severity::Error, "J2"),
+            (
+                "unknown case",
+                |r| r.set(c::CASE_REFERENCE, "CASE-999"),
+                IssueCode::CaseUnknown,
+                Severity::Error,
+                "A2",
+            ),
             (
                 "insured of another case",
                 |r| r.set(c::INSURED_REFERENCE, "INS-3"),
-                "insured-unknown",
+                IssueCode::InsuredUnknown,
                 Severity::Error,
                 "B2",
             ),
-            ("insured without case", |r| r.set(c::CASE_REFERENCE, ""), "case-missing", Severity::Error, "A2"),
-            ("missing first name", |r| r.set(c::FIRST_NAME, ""), "required", Severity::Error, "C2"),
-            ("blank last name", |r| r.set(c::LAST_NAME, "   "), "required", Severity::Error, "D2"),
+            (
+                "insured without case",
+                |r| r.set(c::CASE_REFERENCE, ""),
+                IssueCode::CaseMissing,
+                Severity::Error,
+                "A2",
+            ),
+            ("missing first name", |r| r.set(c::FIRST_NAME, ""), IssueCode::Required, Severity::Error, "C2"),
+            ("blank last name", |r| r.set(c::LAST_NAME, "   "), IssueCode::Required, Severity::Error, "D2"),
             (
                 "date of birth not a date",
                 |r| r.set(c::DATE_OF_BIRTH, "17 May"),
-                "date",
+                IssueCode::Date,
                 Severity::Error,
                 "G2",
             ),
             (
                 "detail values without type",
                 |r| r.set(c::DETAIL_TYPE, ""),
-                "detail-type-missing",
+                IssueCode::DetailTypeMissing,
                 Severity::Error,
                 "H2",
             ),
             (
                 "value of another kind",
                 |r| r.set(c::EMAIL, "jose@example.com"),
-                "value-ignored",
+                IssueCode::ValueIgnored,
                 Severity::Warning,
                 "R2",
             ),
@@ -1344,9 +1371,9 @@ mod validation {
     #[test]
     fn messages_say_what_was_expected() {
         let v = validate(&crm(), &sheet(&[base().set(c::SSN, "666-12-3456").set(c::PRIMARY, "Maybe")]));
-        let ssn = v.issues.iter().find(|i| i.code == "ssn-invalid").unwrap();
+        let ssn = v.issues.iter().find(|i| i.code == IssueCode::SsnInvalid).unwrap();
         assert!(ssn.message.contains("666") && ssn.message.contains("expected"), "{}", ssn.message);
-        let yn = v.issues.iter().find(|i| i.code == "yes-no").unwrap();
+        let yn = v.issues.iter().find(|i| i.code == IssueCode::YesNo).unwrap();
         assert!(yn.message.contains("Yes or No") && yn.message.contains("Maybe"), "{}", yn.message);
         assert_eq!(v.rows[0].errors, 2);
     }
@@ -1361,7 +1388,7 @@ mod validation {
             jose_address().set(c::CITY, "Lynn"),
         ];
         let v = validate(&crm, &sheet(&rows));
-        let repeated: Vec<_> = v.issues.iter().filter(|i| i.code == "public-id-repeated").collect();
+        let repeated: Vec<_> = v.issues.iter().filter(|i| i.code == IssueCode::PublicIdRepeated).collect();
         assert_eq!(repeated.len(), 2, "{:#?}", v.issues);
         assert_eq!((repeated[0].row, repeated[1].row), (4, 5));
         for i in &repeated {
@@ -1397,8 +1424,8 @@ mod validation {
         assert_eq!(r.validated.error_count(), 0, "{:#?}", r.validated.issues);
         let issue = &r.validated.issues[0];
         assert_eq!(
-            (issue.code.as_str(), issue.severity, issue.row),
-            ("public-id-repeated-same", Severity::Warning, 3)
+            (issue.code, issue.severity, issue.row),
+            (IssueCode::PublicIdRepeatedSame, Severity::Warning, 3)
         );
         assert!(issue.message.contains("row 2"), "{}", issue.message);
         assert!(!r.validated.rows[1].blocked());
@@ -1411,8 +1438,8 @@ mod validation {
         let r = run(&crm, &sheet(&[edited, twin.set(c::CITY, "Lynn")]), &[]);
         assert_eq!(r.validated.issues.len(), 1);
         assert_eq!(
-            (r.validated.issues[0].code.as_str(), r.validated.issues[0].severity),
-            ("public-id-repeated", Severity::Error)
+            (r.validated.issues[0].code, r.validated.issues[0].severity),
+            (IssueCode::PublicIdRepeated, Severity::Error)
         );
         assert!(r.validated.rows[1].blocked());
     }
@@ -1425,14 +1452,17 @@ mod validation {
             base().set(c::SSN, "000-12-3456").set(c::PRIMARY, "Maybe").set(c::CASE_REFERENCE, "CASE-999");
         let v = validate(&crm(), &sheet_in_order(&[base(), bad.clone()], &order));
         assert!(v.rows[0].errors == 0, "{:?}", v.issues);
-        let cell_of = |code: &str| v.issues.iter().find(|i| i.code == code).and_then(|i| i.cell.clone());
+        let cell_of = |code: IssueCode| v.issues.iter().find(|i| i.code == code).and_then(|i| i.cell.clone());
         // SSN (template F) is file column 18 - 5 = 13 → N; Primary (J) → 18 - 9 = 9 → J;
         // Case Reference (A) → 18 → S.
-        assert_eq!(cell_of("ssn-invalid").as_deref(), Some("N3"));
-        assert_eq!(cell_of("yes-no").as_deref(), Some("J3"));
-        assert_eq!(cell_of("case-unknown").as_deref(), Some("S3"));
+        assert_eq!(cell_of(IssueCode::SsnInvalid).as_deref(), Some("N3"));
+        assert_eq!(cell_of(IssueCode::YesNo).as_deref(), Some("J3"));
+        assert_eq!(cell_of(IssueCode::CaseUnknown).as_deref(), Some("S3"));
         // The column names the template header, whatever its position.
-        assert_eq!(v.issues.iter().find(|i| i.code == "ssn-invalid").unwrap().column.as_deref(), Some("SSN"));
+        assert_eq!(
+            v.issues.iter().find(|i| i.code == IssueCode::SsnInvalid).unwrap().column.as_deref(),
+            Some("SSN")
+        );
 
         // An extra unknown column in front shifts every cell by one.
         let mut s = sheet(std::slice::from_ref(&bad));
@@ -1441,9 +1471,9 @@ mod validation {
             r.cells.insert(0, RawCell::Text("free text".into()));
         }
         let v = validate(&crm(), &s);
-        let cell_of = |code: &str| v.issues.iter().find(|i| i.code == code).and_then(|i| i.cell.clone());
-        assert_eq!(cell_of("ssn-invalid").as_deref(), Some("G2"));
-        assert_eq!(cell_of("case-unknown").as_deref(), Some("B2"));
+        let cell_of = |code: IssueCode| v.issues.iter().find(|i| i.code == code).and_then(|i| i.cell.clone());
+        assert_eq!(cell_of(IssueCode::SsnInvalid).as_deref(), Some("G2"));
+        assert_eq!(cell_of(IssueCode::CaseUnknown).as_deref(), Some("B2"));
     }
 
     #[test]
@@ -1479,7 +1509,7 @@ mod validation {
         let v = validate(&crm, &s);
         assert_eq!(v.rows.len(), 2);
         assert!(v.rows[1].blocked());
-        assert!(v.issues.iter().any(|i| i.code == "cell-error" && i.cell.as_deref() == Some("A3")));
+        assert!(v.issues.iter().any(|i| i.code == IssueCode::CellError && i.cell.as_deref() == Some("A3")));
     }
 }
 
@@ -1831,8 +1861,8 @@ mod files {
         let r = run(&crm, &s, &[]);
         // Row 3 is a phone row without a phone (G3: the file's Phone column is absent, so no
         // cell); row 5 (after a blank line) an email row without email and no identifier.
-        let codes: Vec<(usize, &str)> = r.validated.issues.iter().map(|i| (i.row, i.code.as_str())).collect();
-        assert_eq!(codes, vec![(3, "phone-missing"), (5, "email-missing")]);
+        let codes: Vec<(usize, IssueCode)> = r.validated.issues.iter().map(|i| (i.row, i.code)).collect();
+        assert_eq!(codes, vec![(3, IssueCode::PhoneMissing), (5, IssueCode::EmailMissing)]);
         assert!(r.validated.issues.iter().all(|i| i.cell.is_none()), "absent columns have no cell");
         assert_eq!(r.plan.rows[0].action, RowAction::UpdateDetail);
         assert_eq!(r.plan.rows[0].changes, vec![change("Address Line 1", "1 Main St", "1 Main St, Apt 2")]);

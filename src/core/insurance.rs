@@ -647,7 +647,7 @@ mod tests {
     use crate::core::plan::undo;
     use crate::core::read::read_sheet;
     use crate::core::template::{DEVICE_INSURANCE, USER_INSURANCE};
-    use crate::core::validate::{parse_amount_cents, parse_insurance_status};
+    use crate::core::validate::{parse_amount_cents, parse_insurance_status, IssueCode};
 
     fn crm() -> Crm {
         let mut crm = Crm::default();
@@ -745,7 +745,7 @@ mod tests {
         assert!(validated
             .issues
             .iter()
-            .any(|i| i.code == "insurance-status" && i.cell.as_deref() == Some("B3")));
+            .any(|i| i.code == IssueCode::InsuranceStatus && i.cell.as_deref() == Some("B3")));
         assert_eq!(plan.counts, InsuranceCounts { updated: 1, unchanged: 0, skipped: 0, invalid: 2 });
     }
 
@@ -767,7 +767,7 @@ mod tests {
         assert_eq!(&cents[..3], &[Some(1200), Some(1250), Some(1250)]);
         assert!(validated.rows[..3].iter().all(|r| !r.blocked()));
         assert!(validated.rows[3..].iter().all(|r| r.blocked()));
-        assert_eq!(validated.issues.iter().filter(|i| i.code == "amount").count(), 3);
+        assert_eq!(validated.issues.iter().filter(|i| i.code == IssueCode::Amount).count(), 3);
     }
 
     #[test]
@@ -780,7 +780,7 @@ mod tests {
         assert!(iso_only
             .issues
             .iter()
-            .any(|i| i.code == "date" && i.column.as_deref() == Some("Coverage End Date")));
+            .any(|i| i.code == IssueCode::Date && i.column.as_deref() == Some("Coverage End Date")));
         let (day_first, _) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::DayFirst);
         assert_eq!(day_first.rows[0].date(4), Date::new(2024, 6, 5));
         let (month_first, _) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::MonthFirst);

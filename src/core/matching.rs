@@ -15,7 +15,7 @@ use crate::core::index::{client_reference_key, names_match, reference_key, CrmIn
 use crate::core::model::{DetailKind, EntryId};
 use crate::core::template::{insured_columns as c, MatchTier, Template};
 use crate::core::text::{fold, fold_compact, ssn_digits};
-use crate::core::validate::{Issue, Severity, ValidatedRow};
+use crate::core::validate::{Issue, IssueCode, Severity, ValidatedRow};
 
 /// How one row was matched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,7 +258,7 @@ impl<'a> Matcher<'a> {
                                 row: row.sheet_row,
                                 column: Some("Public ID".into()),
                                 cell: None,
-                                code: "public-id-unknown".into(),
+                                code: IssueCode::PublicIdUnknown,
                                 severity: Severity::Warning,
                                 message: format!(
                                     "Public ID {id} exists nowhere in the CRM; the row becomes a new detail for the entry the next tiers find"

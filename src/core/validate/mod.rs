@@ -8,6 +8,9 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+mod codes;
+pub use codes::IssueCode;
+
 use crate::core::date::{Date, DayMonthOrder};
 use crate::core::headers::HeaderMapping;
 use crate::core::index::CrmIndex;
@@ -31,7 +34,7 @@ pub struct Issue {
     pub column: Option<String>,
     /// Excel-style cell name (`B12`) in the uploaded file, when known.
     pub cell: Option<String>,
-    pub code: String,
+    pub code: IssueCode,
     pub severity: Severity,
     pub message: String,
 }
@@ -213,7 +216,7 @@ impl<'a> Validator<'a> {
         &self,
         row: usize,
         col: Option<usize>,
-        code: &str,
+        code: IssueCode,
         severity: Severity,
         message: String,
     ) -> Issue {
@@ -221,7 +224,7 @@ impl<'a> Validator<'a> {
             row,
             column: col.map(|c| self.template.columns[c].header.to_string()),
             cell: col.and_then(|c| self.cell_of(c, row)),
-            code: code.to_string(),
+            code,
             severity,
             message,
         }
@@ -264,7 +267,7 @@ impl<'a> Validator<'a> {
                 issues.push(self.issue(
                     row.sheet_row,
                     Some(t),
-                    "required",
+                    IssueCode::Required,
                     Severity::Error,
                     format!("{} is required — expected {}", spec.header, expected_text(spec.kind)),
                 ));
@@ -281,7 +284,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Types one cell; `Some((code, message))` when it is not what the column expects.
-    fn typed(&self, kind: ValueKind, cell: &RawCell) -> (FieldValue, Option<(&'static str, String)>) {
+    fn typed(&self, kind: ValueKind, cell: &RawCell) -> (FieldValue, Option<(IssueCode, String)>) {
         if cell.is_empty() {
             return (FieldValue::Empty, None);
         }
@@ -291,22 +294,26 @@ impl<'a> Validator<'a> {
             ValueKind::Text | ValueKind::Identifier => match cell {
                 RawCell::DateSerial(_) if kind == ValueKind::Identifier => (
                     FieldValue::Text(trimmed.to_string()),
-                    Some(("identifier-as-date", "Excel turned this identifier into a date".to_string())),
+                    Some((
+                        IssueCode::IdentifierAsDate,
+                        "Excel turned this identifier into a date".to_string(),
+                    )),
                 ),
-                RawCell::Error(e) => {
-                    (FieldValue::Empty, Some(("cell-error", format!("the cell holds the Excel error {e}"))))
-                }
+                RawCell::Error(e) => (
+                    FieldValue::Empty,
+                    Some((IssueCode::CellError, format!("the cell holds the Excel error {e}"))),
+                ),
                 _ => (FieldValue::Text(trimmed.to_string()), None),
             },
             ValueKind::Ssn => match ssn_digits(trimmed) {
                 None => (
                     FieldValue::Text(trimmed.to_string()),
-                    Some(("ssn-format", "not nine digits".to_string())),
+                    Some((IssueCode::SsnFormat, "not nine digits".to_string())),
                 ),
                 Some(d) => match ssn_problem(&d) {
                     Some(p) => (
                         FieldValue::Text(ssn_canonical(&d)),
-                        Some(("ssn-invalid", format!("not a valid SSN: {p}"))),
+                        Some((IssueCode::SsnInvalid, format!("not a valid SSN: {p}"))),
                     ),
                     None => (FieldValue::Text(ssn_canonical(&d)), None),
                 },
@@ -317,7 +324,7 @@ impl<'a> Validator<'a> {
                 } else {
                     (
                         FieldValue::Text(trimmed.to_string()),
-                        Some(("email-syntax", "not an email address".to_string())),
+                        Some((IssueCode::EmailSyntax, "not an email address".to_string())),
                     )
                 }
             }
@@ -327,7 +334,7 @@ impl<'a> Validator<'a> {
                 } else {
                     (
                         FieldValue::Text(trimmed.to_string()),
-                        Some(("phone-syntax", "not a phone number".to_string())),
+                        Some((IssueCode::PhoneSyntax, "not a phone number".to_string())),
                     )
                 }
             }
@@ -338,20 +345,20 @@ impl<'a> Validator<'a> {
                 };
                 match parsed {
                     Some(d) => (FieldValue::Date(d), None),
-                    None => (FieldValue::Empty, Some(("date", "not a date".to_string()))),
+                    None => (FieldValue::Empty, Some((IssueCode::Date, "not a date".to_string()))),
                 }
             }
             ValueKind::YesNo => match (cell, trimmed.to_ascii_lowercase().as_str()) {
                 (RawCell::Bool(b), _) => (FieldValue::Bool(*b), None),
                 (_, "yes" | "y" | "true") => (FieldValue::Bool(true), None),
                 (_, "no" | "n" | "false") => (FieldValue::Bool(false), None),
-                _ => (FieldValue::Empty, Some(("yes-no", "not Yes or No".to_string()))),
+                _ => (FieldValue::Empty, Some((IssueCode::YesNo, "not Yes or No".to_string()))),
             },
             ValueKind::InsuranceStatus => match (cell, parse_insurance_status(trimmed)) {
                 (RawCell::Text(_), Some(v)) => (FieldValue::Text(v.to_string()), None),
                 _ => (
                     FieldValue::Text(trimmed.to_string()),
-                    Some(("insurance-status", "not an insurance status".to_string())),
+                    Some((IssueCode::InsuranceStatus, "not an insurance status".to_string())),
                 ),
             },
             ValueKind::Amount => {
@@ -371,7 +378,7 @@ impl<'a> Validator<'a> {
                     Some(c) => (FieldValue::Cents(c), None),
                     None => (
                         FieldValue::Empty,
-                        Some(("amount", "not an amount with at most two decimals".to_string())),
+                        Some((IssueCode::Amount, "not an amount with at most two decimals".to_string())),
                     ),
                 }
             }
@@ -379,7 +386,7 @@ impl<'a> Validator<'a> {
                 Some(v) => (FieldValue::Text(v.to_string()), None),
                 None => (
                     FieldValue::Text(trimmed.to_string()),
-                    Some(("not-allowed", "not an allowed value".to_string())),
+                    Some((IssueCode::NotAllowed, "not an allowed value".to_string())),
                 ),
             },
         }
@@ -403,7 +410,7 @@ impl<'a> Validator<'a> {
                             issues.push(self.issue(
                                 r,
                                 Some(c::DETAIL_TYPE),
-                                "detail-type-missing",
+                                IssueCode::DetailTypeMissing,
                                 Severity::Error,
                                 "Detail Type is empty but the row has detail values — expected Address, Phone or Email".into(),
                             ));
@@ -416,7 +423,7 @@ impl<'a> Validator<'a> {
                                 self.issue(
                                     r,
                                     Some(c::ADDRESS_LINE1),
-                                    "address-missing",
+                                    IssueCode::AddressMissing,
                                     Severity::Error,
                                     "Address Line 1 is empty — an Address row needs at least its first line"
                                         .into(),
@@ -435,7 +442,7 @@ impl<'a> Validator<'a> {
                             issues.push(self.issue(
                                 r,
                                 Some(c::PHONE),
-                                "phone-missing",
+                                IssueCode::PhoneMissing,
                                 Severity::Error,
                                 "Phone is empty — a Phone row needs a number".into(),
                             ));
@@ -452,7 +459,7 @@ impl<'a> Validator<'a> {
                             issues.push(self.issue(
                                 r,
                                 Some(c::EMAIL),
-                                "email-missing",
+                                IssueCode::EmailMissing,
                                 Severity::Error,
                                 "Email is empty — an Email row needs an address".into(),
                             ));
@@ -475,7 +482,7 @@ impl<'a> Validator<'a> {
                         issues.push(self.issue(
                             r,
                             Some(c::CASE_REFERENCE),
-                            "case-missing",
+                            IssueCode::CaseMissing,
                             Severity::Error,
                             format!("Insured Reference {insured_ref} is given without a Case Reference — expected the case it is on"),
                         ));
@@ -486,7 +493,7 @@ impl<'a> Validator<'a> {
                     None => issues.push(self.issue(
                         r,
                         Some(c::CASE_REFERENCE),
-                        "case-unknown",
+                        IssueCode::CaseUnknown,
                         Severity::Error,
                         format!(
                             "Case Reference {case_ref} does not exist in the CRM — expected an existing case"
@@ -499,7 +506,7 @@ impl<'a> Validator<'a> {
                             issues.push(self.issue(
                                 r,
                                 Some(c::INSURED_REFERENCE),
-                                "insured-unknown",
+                                IssueCode::InsuredUnknown,
                                 Severity::Error,
                                 format!(
                                     "Insured Reference {insured_ref} is not an insured on case {case_ref} — expected an insured of that case"
@@ -519,7 +526,7 @@ impl<'a> Validator<'a> {
                 issues.push(self.issue(
                     r,
                     Some(*col),
-                    "value-ignored",
+                    IssueCode::ValueIgnored,
                     Severity::Warning,
                     format!("{header} is filled on an {kind} row; it is ignored"),
                 ));
@@ -555,7 +562,7 @@ impl<'a> Validator<'a> {
                     issues.push(self.issue(
                         row.sheet_row,
                         Some(c::PUBLIC_ID),
-                        "public-id-repeated-same",
+                        IssueCode::PublicIdRepeatedSame,
                         Severity::Warning,
                         format!(
                             "Public ID {} is also on row {first} of this file with the same values (an entry shared by two insureds); it is applied once",
@@ -569,7 +576,7 @@ impl<'a> Validator<'a> {
                     issues.push(self.issue(
                         row.sheet_row,
                         Some(c::PUBLIC_ID),
-                        "public-id-repeated",
+                        IssueCode::PublicIdRepeated,
                         Severity::Error,
                         format!(
                             "Public ID {} is already used on row {first} of this file — expected each Public ID once",
