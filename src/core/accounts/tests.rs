@@ -314,3 +314,105 @@ fn model_spreadsheets_have_instructions_and_portfolio_list() {
         assert!(text > 0);
     }
 }
+
+#[test]
+fn plans_read_the_accounts_and_contacts_they_matched_and_every_key_they_put() {
+    use crate::core::model::{EntityKind, RecordKey};
+    let k = |kind, id: &str| RecordKey { kind, id: id.to_string() };
+    let crm = crm();
+    let new_cnpj = cnpj::with_check_digits("445556660001").unwrap();
+    let plan = plan_csv(
+        &crm,
+        &format!(
+            "{ACC_HEADER}\n123456/SP,Dr. Ana,Medical,bob,,Ana Lima,DOCTOR,ana.new@example.com,\n\
+             {new_cnpj},Nova Seguros,Insurance,bob,,Carla Dias,OTHERS,,\n\
+             999999/XX,Bad,Medical,bob,,,,,\n"
+        ),
+    );
+    assert_eq!(plan.tally().errors, 1);
+    assert_eq!(
+        plan.reads,
+        [
+            k(EntityKind::Account, "123456/SP"),
+            k(EntityKind::AccountContact, "1"),
+            k(EntityKind::Account, &new_cnpj),
+            k(EntityKind::AccountContact, "2"),
+            k(EntityKind::Counters, "counters"),
+        ]
+        .into_iter()
+        .collect()
+    );
+    let plan = plan_csv(&crm, &format!("{CON_HEADER}\n123456/SP,ana lima,123456/SP,DOCTOR,,,\n"));
+    assert_eq!(plan.rows[0].action, RowAction::Unchanged);
+    assert_eq!(
+        plan.reads,
+        [k(EntityKind::Account, "123456/SP"), k(EntityKind::AccountContact, "1")].into_iter().collect()
+    );
+}
+
+#[test]
+fn the_history_counts_accounts_and_contacts_and_the_summary_counts_rows() {
+    let mut crm = crm();
+    let plan = plan_csv(
+        &crm,
+        &format!(
+            "{ACC_HEADER}\n123456/SP,Dr. Ana,Medical,alice,,Bia Costa,SECRETARY,,\n\
+             777/MG,Dr. Zé,Medical,alice,,Caio Reis,DOCTOR,,\n"
+        ),
+    );
+    let rows = plan.tally();
+    assert_eq!((rows.created, rows.updated, rows.unchanged), (1, 1, 0));
+    assert_eq!(plan.contacts(), (2, 0));
+    assert_eq!((plan.counts.created, plan.counts.updated), (3, 1), "one account and two contacts created");
+    apply(&mut crm, &plan, "h1");
+    let record = crm.imports.values().last().unwrap();
+    assert_eq!((record.counts.created, record.counts.updated), (3, 1));
+}
+
+#[test]
+fn the_sample_checks_account_rows_against_the_stored_account_and_contact() {
+    use crate::core::plan::verify::verification_sample;
+    let mut crm = crm();
+    let sheet = read_sheet(
+        "f.csv",
+        format!("{ACC_HEADER}\n123456/SP,Dr. Ana Souza,Medical,BOB,Yes,Ana Lima,,ana.new@example.com,\n")
+            .as_bytes(),
+    )
+    .unwrap();
+    let r = recognise(&templates(), None, &sheet.header, &BTreeMap::new()).unwrap();
+    let index = CrmIndex::new(&crm);
+    let validated =
+        Validator::new(r.template, &r.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
+    drop(index);
+    let plan = plan_file(&crm, r.template, &validated);
+    apply(&mut crm, &plan, "s1");
+    let sample = verification_sample(&crm, &ACCOUNTS, &validated, &plan, "s1");
+    assert_eq!(sample.len(), 1);
+    assert!(sample[0].agrees, "{sample:#?}");
+    assert!(sample[0].stored_values.contains(&("Portfolio".to_string(), "bob".to_string())));
+    assert!(sample[0]
+        .stored_values
+        .contains(&("Contact Email".to_string(), "ana.new@example.com".to_string())));
+    crm.accounts.get_mut("123456/SP").unwrap().name = "Someone else".into();
+    assert!(!verification_sample(&crm, &ACCOUNTS, &validated, &plan, "s1")[0].agrees);
+}
+
+#[test]
+fn an_unrecognised_account_file_is_named_as_before() {
+    let e = recognise(&templates(), None, &["Account Number".into(), "Whatever".into()], &BTreeMap::new())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "The headers do not fit a template: not an accounts file (missing: Account Name, Kind, Portfolio; not in the template: whatever); not an account contacts file (missing: Contact Name, Identifier, Type; not in the template: whatever). Download a model spreadsheet and keep its headers."
+    );
+    let repeated = recognise(
+        &templates(),
+        None,
+        &["Account Number".into(), "Account Name".into(), "Kind".into(), "Portfolio".into(), "kind".into()],
+        &BTreeMap::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(repeated.starts_with("The headers do not fit a template: not an accounts file (missing: nothing; not in the template: a repeated header)"), "{repeated}");
+}

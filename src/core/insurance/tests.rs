@@ -368,3 +368,60 @@ fn twenty_thousand_rows_plan_and_apply() {
     assert_eq!(record.before_images.len(), 20_000);
     assert_eq!(c.devices["BULK-19999"].insurance.policy_number.as_deref(), Some("POL-19999"));
 }
+
+#[test]
+fn the_plan_reads_every_record_its_keys_found_and_nothing_it_skipped() {
+    use crate::core::model::{EntityKind, RecordKey};
+    let c = crm();
+    let csv = format!("{DEVICE_HEADER}SN-1,Yes,NEW-1,500,Full,2025-01-01\nSN-2,No,P-SN-2,100,Basic,2024-01-01\nSN-404,Yes,X,1,,\nSN-3,Maybe,,,,\n");
+    let (_, plan) = plan_csv(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    assert_eq!(plan.counts, counts(1, 1, 1, 1));
+    let device = |id: &str| RecordKey { kind: EntityKind::Device, id: id.into() };
+    // SN-1 is updated (read and put), SN-2 unchanged (read); SN-404 exists nowhere and SN-3's
+    // row is invalid: neither decided anything from a stored record.
+    assert_eq!(plan.reads, [device("SN-1"), device("SN-2")].into_iter().collect());
+}
+
+#[test]
+fn the_sample_names_a_key_found_and_compares_every_column_exactly() {
+    let c = crm();
+    let csv = format!("{USER_HEADER}0001,Enrolled,POL-1,2025-01-01,\n");
+    let (validated, plan) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    let (changes, _) = apply(&c, &plan, &ctx("ghi")).unwrap();
+    let mut after = c.clone();
+    after.apply_changes(&changes).unwrap();
+    let sample = verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi");
+    assert_eq!(sample.len(), 1);
+    let headers: Vec<&str> = sample[0].file_values.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(headers, USER_INSURANCE.headers(), "every column, empty ones included, in order");
+    assert_eq!(sample[0].stored_values[0], ("User ID".to_string(), "0001".to_string()));
+    assert_eq!(sample[0].action, "Updated");
+    assert!(sample[0].agrees);
+    // The CRM changed behind the import: the sample says so.
+    after.school_users.get_mut("0001").unwrap().insurance.policy_number = Some("OTHER".into());
+    assert!(!verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi")[0].agrees);
+    after.school_users.remove("0001");
+    let gone = verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi");
+    assert_eq!(gone[0].stored_values[0].1, "(not found)");
+    assert!(!gone[0].agrees);
+}
+
+#[test]
+fn header_problems_read_as_before() {
+    let short = sheet("User ID,Insurance Status\n");
+    assert_eq!(
+        recognise_header(None, &short.header).unwrap_err().to_string(),
+        "These headers (User ID, Insurance Status) are neither a user insurance file (User ID, Insurance Status, Policy Number, Coverage Start Date, Coverage End Date) nor a device insurance file (Device Serial, Insurance Status, Policy Number, Coverage Amount, Coverage Type, Coverage Start Date). Download a template and keep its headers exactly."
+    );
+    let repeated =
+        sheet("User ID,Insurance Status,Policy Number,Coverage Start Date,Coverage End Date,user id,Notes\n");
+    assert_eq!(
+        recognise_header(Some(&USER_INSURANCE), &repeated.header).unwrap_err().to_string(),
+        "The headers do not match the User insurance exactly. Not in the template: Notes. Repeated: User ID. Expected exactly: User ID, Insurance Status, Policy Number, Coverage Start Date, Coverage End Date."
+    );
+    let user = sheet(USER_HEADER);
+    assert_eq!(
+        recognise_header(Some(&DEVICE_INSURANCE), &user.header).unwrap_err().to_string(),
+        "This is a user insurance file (User ID, Insurance Status, Policy Number, Coverage Start Date, Coverage End Date), not a device insurance file. Choose User insurance or upload the device insurance file (Device Serial, Insurance Status, Policy Number, Coverage Amount, Coverage Type, Coverage Start Date)."
+    );
+}
