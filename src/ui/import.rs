@@ -290,7 +290,7 @@ async fn run_validation(app: AppState, state: ImportState) {
     }
     validator.finish(&mut rows, &mut issues);
     app.clear_progress();
-    state.validated.set(Some(Arc::new(Validated { rows, issues })));
+    state.validated.set(Some(Arc::new(validator.validated(rows, issues))));
     state.matches.set(None);
     state.plan.set(None);
     state.step.set(Step::Review);

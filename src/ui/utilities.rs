@@ -162,7 +162,7 @@ async fn validate_chunked(
         }
     }
     validator.finish(&mut rows, &mut issues);
-    Validated { rows, issues }
+    validator.validated(rows, issues)
 }
 
 /// Step 1: format check, exact headers, validation, then staging (replacing after a confirm).

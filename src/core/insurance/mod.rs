@@ -125,12 +125,21 @@ pub fn insurance_field_text(ins: &Insurance, field: Field) -> String {
     }
 }
 
-/// `base` with every insurance field the template has a column for overwritten by the row's
-/// value; an empty cell clears the field. Fields the template does not name are kept.
-pub fn insurance_from_row(template: &Template, row: &ValidatedRow, base: &Insurance) -> Insurance {
+/// `base` with every insurance field the file has a column for (`present[k]`: the file has
+/// template column `k`; empty: every column) overwritten by the row's value; an empty cell
+/// clears the field. Fields the template does not name, or the file leaves out, are kept.
+pub fn insurance_from_row(
+    template: &Template,
+    row: &ValidatedRow,
+    base: &Insurance,
+    present: &[bool],
+) -> Insurance {
     let mut ins = base.clone();
     let text = |k: usize| Some(row.text(k).to_string()).filter(|t| !t.is_empty());
     for (k, c) in template.columns.iter().enumerate() {
+        if !present.get(k).copied().unwrap_or(true) {
+            continue;
+        }
         match c.field {
             Field::InsuranceStatus => {
                 ins.status = match row.text(k) {

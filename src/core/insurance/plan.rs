@@ -72,6 +72,8 @@ pub struct Planner<'a> {
     target: Target,
     /// Error messages by sheet row.
     errors: HashMap<usize, Vec<String>>,
+    /// Which template columns the file has.
+    present: Vec<bool>,
     /// Key → sheet row of its first row in the file.
     seen: HashMap<String, usize>,
     plan: ImportPlan,
@@ -86,6 +88,7 @@ impl<'a> Planner<'a> {
             template,
             target: Target::of(template),
             errors: errors_by_row(validated),
+            present: validated.present.clone(),
             seen: HashMap::new(),
             plan,
         }
@@ -119,7 +122,7 @@ impl<'a> Planner<'a> {
             return;
         };
         self.plan.reads.insert(key(self.target.kind, &id));
-        let after = insurance_from_row(self.template, row, before);
+        let after = insurance_from_row(self.template, row, before, &self.present);
         if &after == before {
             counts.unchanged += 1;
             planned.action = RowAction::Unchanged;

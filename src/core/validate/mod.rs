@@ -257,7 +257,8 @@ impl<'a> Validator<'a> {
         (validated, issues)
     }
 
-    /// Validates a whole sheet at once (the chunked path calls `row` and `finish`).
+    /// Validates a whole sheet at once (the chunked path calls `row`, then `finish` and
+    /// `validated`).
     pub fn all(&self, rows: &[SheetRow]) -> Validated {
         let mut out_rows = Vec::with_capacity(rows.len());
         let mut issues = Vec::new();
@@ -267,7 +268,13 @@ impl<'a> Validator<'a> {
             issues.append(&mut i);
         }
         self.finish(&mut out_rows, &mut issues);
-        Validated { rows: out_rows, issues }
+        self.validated(out_rows, issues)
+    }
+
+    /// The rows and issues of a file, with which template columns the file has.
+    pub fn validated(&self, rows: Vec<ValidatedRow>, issues: Vec<Issue>) -> Validated {
+        let present = self.mapping.columns.iter().map(Option::is_some).collect();
+        Validated { rows, issues, present }
     }
 }
 
@@ -276,9 +283,17 @@ impl<'a> Validator<'a> {
 pub struct Validated {
     pub rows: Vec<ValidatedRow>,
     pub issues: Vec<Issue>,
+    /// For each template column, whether the file has it (empty: every column). A column the
+    /// file lacks reads as empty cells; a planner that overwrites fields leaves its field alone.
+    #[serde(default)]
+    pub present: Vec<bool>,
 }
 
 impl Validated {
+    /// Whether the file has template column `col`.
+    pub fn has_column(&self, col: usize) -> bool {
+        self.present.get(col).copied().unwrap_or(true)
+    }
     pub fn error_count(&self) -> usize {
         self.issues.iter().filter(|i| i.severity == Severity::Error).count()
     }
