@@ -62,9 +62,10 @@ impl<'a> Work<'a> {
         self.next_contact_id += 1;
         id
     }
-    /// Writes the plan's changes and counters; the counts of the history record are the
-    /// accounts and contacts created and updated.
-    fn finish(self, mut plan: ImportPlan) -> ImportPlan {
+    /// Writes the plan's changes and counters. The counts of the history record are the
+    /// records created and updated: the accounts (when the rows are accounts) and the contacts
+    /// (the F–I contact of an account row, or the row itself in a contact file).
+    fn finish(self, mut plan: ImportPlan, rows_are_accounts: bool) -> ImportPlan {
         let mut puts: Vec<Record> = self.accounts.into_values().map(Record::Account).collect();
         puts.extend(self.contacts.into_values().map(Record::AccountContact));
         if self.next_contact_id != self.crm.counters.next_account_contact_id {
@@ -74,8 +75,10 @@ impl<'a> Work<'a> {
         plan.changes = ChangeSet { puts, deletes: Vec::new() };
         let rows = plan.tally();
         let (contacts_created, contacts_updated) = plan.contacts();
-        plan.counts.created = rows.created + contacts_created;
-        plan.counts.updated = rows.updated + contacts_updated;
+        let (accounts_created, accounts_updated) =
+            if rows_are_accounts { (rows.created, rows.updated) } else { (0, 0) };
+        plan.counts.created = accounts_created + contacts_created;
+        plan.counts.updated = accounts_updated + contacts_updated;
         plan.counts.unchanged = rows.unchanged;
         plan.counts.errors = rows.errors;
         plan.read_puts();
@@ -251,7 +254,7 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
         planned.changes = changes;
         plan.rows.push(planned);
     }
-    work.finish(plan)
+    work.finish(plan, true)
 }
 
 /// Plans a contact file (the ACCOUNT_CONTACTS template's fields). Nothing is written.
@@ -373,5 +376,5 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
         planned.facts = RowFacts::Account(facts);
         plan.rows.push(planned);
     }
-    work.finish(plan)
+    work.finish(plan, false)
 }

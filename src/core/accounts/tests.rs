@@ -196,6 +196,12 @@ fn contact_import_creates_new_and_updates_by_identifier_and_name() {
         ("Bia Costa", "123456/SP", ContactType::Secretary)
     );
     assert_eq!(crm.counters.next_account_contact_id, 3);
+    let record = crm.imports.values().last().unwrap();
+    assert_eq!(
+        (record.counts.created, record.counts.unchanged),
+        (1, 1),
+        "one contact created is counted once in the history"
+    );
 }
 
 #[test]
