@@ -86,7 +86,7 @@ impl<'a> Work<'a> {
     }
 }
 
-fn opt_text(row: &RowFields, field: Field) -> Option<String> {
+fn opt_text(row: &RowFields<'_>, field: Field) -> Option<String> {
     Some(row.text(field).trim().to_string()).filter(|t| !t.is_empty())
 }
 

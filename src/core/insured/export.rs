@@ -118,7 +118,7 @@ pub fn portfolio_case_ids(crm: &Crm, portfolio_id: u32) -> Vec<u32> {
 /// Rows of the export for these cases: per case (in the given order), per insured (by
 /// reference), one row per detail of the insured's CRM entry, or one row with empty detail
 /// columns when the entry has no details or no entry is linked.
-pub fn insured_export_rows(index: &CrmIndex, case_ids: &[u32]) -> Vec<InsuredExportRow> {
+pub fn insured_export_rows(index: &CrmIndex<'_>, case_ids: &[u32]) -> Vec<InsuredExportRow> {
     let mut rows = Vec::new();
     for case_id in case_ids {
         let Some(case) = index.crm.cases.get(case_id) else { continue };

@@ -31,7 +31,7 @@ pub fn entry_label(e: &CrmEntry) -> String {
 
 /// The detail a row describes. The row is the whole detail: an empty cell is an empty
 /// field. Only Primary falls back to the stored value when its cell is empty.
-fn detail_from_row(row: &RowFields, kind: DetailKind, base: Option<&DetailFields>) -> DetailFields {
+fn detail_from_row(row: &RowFields<'_>, kind: DetailKind, base: Option<&DetailFields>) -> DetailFields {
     let text = |field: Field| row.text(field).to_string();
     let mut f = DetailFields {
         label: text(Field::Label),

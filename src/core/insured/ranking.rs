@@ -39,7 +39,7 @@ fn postcode_key(text: &str) -> String {
 }
 
 impl CandidateIndex {
-    pub(super) fn new(index: &CrmIndex) -> Self {
+    pub(super) fn new(index: &CrmIndex<'_>) -> Self {
         let mut by_name_prefix: HashMap<String, Vec<EntryId>> = HashMap::new();
         let mut by_name_pair: HashMap<(String, String), Vec<EntryId>> = HashMap::new();
         let mut by_dob: HashMap<Date, Vec<EntryId>> = HashMap::new();
