@@ -2,8 +2,8 @@
 //! list of [`Issue`]s, each naming its row, column, Excel cell, code, severity and what was
 //! expected. Validation never fails as a whole; errors block their own row, warnings do not.
 //! Work is per row ([`Validator::row`]) so a caller can validate in chunks and show progress;
-//! [`Validator::finish`] runs the checks that span rows. Cell values are typed in [`values`],
-//! the row and file rules a template declares live in [`rules`], and every issue carries an
+//! [`Validator::finish`] runs the checks that span rows. Cell values are typed in `values`,
+//! the row and file rules a template declares live in `rules`, and every issue carries an
 //! [`IssueCode`].
 
 use std::collections::HashMap;
