@@ -9,13 +9,14 @@
 use std::time::Instant;
 
 use roundtrip::core::demo::{demo_crm, DEMO_SEED};
-use roundtrip::core::export::{insured_export_rows, write_insured_export, InsuredExportRow};
 use roundtrip::core::headers::map_headers;
 use roundtrip::core::index::CrmIndex;
-use roundtrip::core::matching::Matcher;
-use roundtrip::core::plan::{apply, counts_of, plan_insured_contact_details, ApplyContext};
+use roundtrip::core::insured::export::{insured_export_rows, write_insured_export, InsuredExportRow};
+use roundtrip::core::insured::matching::Matcher;
+use roundtrip::core::insured::plan::plan;
+use roundtrip::core::insured::INSURED_CONTACT_DETAILS;
+use roundtrip::core::plan::history::{apply, ApplyContext};
 use roundtrip::core::read::read_sheet;
-use roundtrip::core::template::INSURED_CONTACT_DETAILS;
 use roundtrip::core::validate::{ValidationOptions, Validator};
 
 fn peak_memory_mib() -> String {
@@ -107,12 +108,7 @@ fn main() {
     let t = Instant::now();
     let mapping = map_headers(&INSURED_CONTACT_DETAILS, &sheet.header, &Default::default());
     let index = CrmIndex::new(&crm);
-    let validator = Validator {
-        template: &INSURED_CONTACT_DETAILS,
-        mapping: &mapping,
-        index: &index,
-        options: ValidationOptions::default(),
-    };
+    let validator = Validator::new(&INSURED_CONTACT_DETAILS, &mapping, &index, ValidationOptions::default());
     let validated = validator.all(&sheet.rows);
     let mut codes = std::collections::BTreeMap::<&str, usize>::new();
     for i in &validated.issues {
@@ -148,8 +144,8 @@ fn main() {
 
     let t = Instant::now();
     let choices = matches.default_choices();
-    let plan = plan_insured_contact_details(&crm, &validated, &matches, &choices);
-    println!("plan       {:>7.2} s  ({:?})", t.elapsed().as_secs_f64(), plan.totals);
+    let plan = plan(&crm, &INSURED_CONTACT_DETAILS, &validated, &matches, &choices);
+    println!("plan       {:>7.2} s  ({:?})", t.elapsed().as_secs_f64(), plan.counts);
     drop(index);
 
     let t = Instant::now();
@@ -160,7 +156,7 @@ fn main() {
         file_name: "bench.xlsx".into(),
         sha256: "0".repeat(64),
     };
-    let (changes, _record) = apply(&crm, &plan, &ctx, counts_of(&plan)).expect("apply");
+    let (changes, _record) = apply(&crm, &plan, &ctx).expect("apply");
     crm.apply_changes(&changes).expect("unique");
     println!(
         "apply      {:>7.2} s  ({} records written in memory)",
@@ -170,7 +166,7 @@ fn main() {
 
     let t = Instant::now();
     let index = CrmIndex::new(&crm);
-    let out = write_insured_export(&insured_export_rows(&index, &plan.affected_case_ids)).expect("export");
+    let out = write_insured_export(&insured_export_rows(&index, &plan.affected_case_ids())).expect("export");
     println!("export     {:>7.2} s  ({:.1} MiB)", t.elapsed().as_secs_f64(), out.len() as f64 / 1048576.0);
     println!("total      {:>7.2} s; peak memory {}", total.elapsed().as_secs_f64(), peak_memory_mib());
 }

@@ -16,6 +16,13 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 step() { printf '\n== %s\n' "$*"; }
 
+step "rustfmt and clippy"
+if cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1; then
+  echo "present"
+else
+  rustup component add rustfmt clippy
+fi
+
 step "wasm32 target"
 if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "present"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up whatever is missing and runs every test tier:
+# Sets up whatever is missing, checks the habits (rustfmt, clippy with warnings as errors,
+# native and wasm32), then runs every test tier:
 #   1. native cargo tests of the pure core and the in-memory store;
 #   2. browser tests (wasm-bindgen-test in headless Chromium) of the IndexedDB store;
 #   3. end-to-end tests (Playwright driving headless Chromium against the built app).
@@ -7,6 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh --test
+
+echo
+echo "== Habits: rustfmt, clippy (native and wasm32) with warnings as errors"
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 echo
 echo "== Tier 1: native tests (core, in-memory store)"

@@ -1,13 +1,17 @@
-//! Header mapping: which file column feeds which template column. Exact headers (ignoring
-//! case and surrounding space) map by themselves; other headers are suggested by similarity
-//! for the operator to confirm, and a confirmed pair is remembered for next time (the caller
-//! keeps the memory). Missing required columns and ignored extra columns are reported.
+//! Headers: which template a file is, and which file column feeds which template column.
+//! [`recognise`] is the one header check of every workflow: it applies each candidate
+//! template's [`HeaderPolicy`] — suggest-and-confirm (exact headers, ignoring case and
+//! surrounding space, map by themselves; others are suggested by similarity for the operator
+//! to confirm, and a confirmed pair is remembered for next time, the caller keeping the
+//! memory), exact, or required subset — and returns the template with its [`HeaderMapping`],
+//! or a [`HeaderProblem`] saying what is missing, extra or repeated, or which other template
+//! the file is. Missing required columns and ignored extra columns are reported on the mapping.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::template::Template;
+use crate::core::template::{HeaderPolicy, Template};
 use crate::core::text::fold_compact;
 
 /// How a template column found its file column.
@@ -198,10 +202,235 @@ pub fn map_headers(
     HeaderMapping { columns, mapped, missing_required, missing_optional, ignored }
 }
 
+/// A file's template and how its columns map onto it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognised {
+    pub template: &'static Template,
+    pub mapping: HeaderMapping,
+}
+
+/// Why a candidate template does not fit a file's headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misfit {
+    pub template: &'static Template,
+    /// Template headers the file lacks (every one for [`HeaderPolicy::Exact`], the required
+    /// ones otherwise).
+    pub missing: Vec<String>,
+    /// File headers the template does not have.
+    pub extra: Vec<String>,
+    /// File headers given more than once.
+    pub repeated: Vec<String>,
+}
+
+/// Why a file's headers are not a template's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderProblem {
+    /// The headers are not the chosen template's but exactly another candidate's.
+    OtherTemplate { chosen: &'static Template, found: &'static Template },
+    /// The headers are not exactly the chosen template's: what is missing, extra or repeated.
+    Mismatch { template: &'static Template, missing: Vec<String>, extra: Vec<String>, repeated: Vec<String> },
+    /// No template was chosen and the headers fit none of the candidates.
+    Unrecognised { header: Vec<String>, misfits: Vec<Misfit> },
+}
+
+/// "user insurance file": how a template's files are named in messages.
+fn file_phrase(t: &Template) -> String {
+    format!("{} file", t.name.to_lowercase())
+}
+
+impl std::fmt::Display for HeaderProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HeaderProblem::OtherTemplate { chosen, found } => write!(
+                f,
+                "This is a {} ({}), not a {}. Choose {} or upload the {} ({}).",
+                file_phrase(found),
+                found.headers().join(", "),
+                file_phrase(chosen),
+                found.name,
+                file_phrase(chosen),
+                chosen.headers().join(", ")
+            ),
+            HeaderProblem::Mismatch { template, missing, extra, repeated } => {
+                write!(f, "The headers do not match the {} exactly.", template.name)?;
+                if !missing.is_empty() {
+                    write!(f, " Missing: {}.", missing.join(", "))?;
+                }
+                if !extra.is_empty() {
+                    write!(f, " Not in the template: {}.", extra.join(", "))?;
+                }
+                if !repeated.is_empty() {
+                    write!(f, " Repeated: {}.", repeated.join(", "))?;
+                }
+                write!(f, " Expected exactly: {}.", template.headers().join(", "))
+            }
+            HeaderProblem::Unrecognised { header, misfits }
+                if misfits.iter().all(|m| m.template.header_policy == HeaderPolicy::Exact) =>
+            {
+                let given: Vec<&str> =
+                    header.iter().map(|h| h.as_str()).filter(|h| !h.trim().is_empty()).collect();
+                let each: Vec<String> = misfits
+                    .iter()
+                    .map(|m| format!("a {} ({})", file_phrase(m.template), m.template.headers().join(", ")))
+                    .collect();
+                let what = match each.as_slice() {
+                    [one] => format!("not {one}"),
+                    [a, b] => format!("neither {a} nor {b}"),
+                    many => format!("none of {}", many.join(", ")),
+                };
+                write!(
+                    f,
+                    "These headers ({}) are {what}. Download a template and keep its headers exactly.",
+                    given.join(", ")
+                )
+            }
+            HeaderProblem::Unrecognised { misfits, .. } => {
+                let each: Vec<String> = misfits
+                    .iter()
+                    .map(|m| {
+                        let missing =
+                            if m.missing.is_empty() { "nothing".to_string() } else { m.missing.join(", ") };
+                        let extra = match (m.extra.is_empty(), m.repeated.is_empty()) {
+                            (false, _) => m.extra.join(", "),
+                            (true, false) => "a repeated header".to_string(),
+                            (true, true) => "nothing".to_string(),
+                        };
+                        format!(
+                            "not an {} (missing: {missing}; not in the template: {extra})",
+                            file_phrase(m.template)
+                        )
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "The headers do not fit a template: {}. Download a model spreadsheet and keep its headers.",
+                    each.join("; ")
+                )
+            }
+        }
+    }
+}
+
+/// Folded header for exact comparison: trimmed, case-insensitive.
+fn fold_header(h: &str) -> String {
+    h.trim().to_lowercase()
+}
+
+/// How `header` misses `template` under the template's policy; `None` when it fits.
+fn misfit(template: &'static Template, header: &[String]) -> Option<Misfit> {
+    let file: Vec<String> = header.iter().map(|h| fold_header(h)).filter(|h| !h.is_empty()).collect();
+    let known: Vec<String> = template.columns.iter().map(|c| fold_header(c.header)).collect();
+    match template.header_policy {
+        HeaderPolicy::Exact => {
+            let (mut have, mut want) = (file.clone(), known.clone());
+            have.sort();
+            want.sort();
+            if have == want {
+                return None;
+            }
+            let missing = template
+                .columns
+                .iter()
+                .filter(|c| !file.contains(&fold_header(c.header)))
+                .map(|c| c.header.to_string())
+                .collect();
+            let extra = header
+                .iter()
+                .filter(|h| !h.trim().is_empty() && !known.contains(&fold_header(h)))
+                .map(|h| h.trim().to_string())
+                .collect();
+            let mut counts: BTreeMap<String, (usize, String)> = BTreeMap::new();
+            for h in header.iter().filter(|h| !h.trim().is_empty()) {
+                counts.entry(fold_header(h)).or_insert((0, h.trim().to_string())).0 += 1;
+            }
+            let repeated = counts.into_values().filter(|(n, _)| *n > 1).map(|(_, h)| h).collect();
+            Some(Misfit { template, missing, extra, repeated })
+        }
+        HeaderPolicy::RequiredSubset => {
+            let extra: Vec<String> = file.iter().filter(|h| !known.contains(h)).cloned().collect();
+            let missing: Vec<String> = template
+                .columns
+                .iter()
+                .filter(|c| c.required && !file.contains(&fold_header(c.header)))
+                .map(|c| c.header.to_string())
+                .collect();
+            let mut seen = HashSet::new();
+            let repeated: Vec<String> = file.iter().filter(|h| !seen.insert(h.as_str())).cloned().collect();
+            if extra.is_empty() && missing.is_empty() && repeated.is_empty() {
+                return None;
+            }
+            Some(Misfit { template, missing, extra, repeated })
+        }
+        HeaderPolicy::SuggestAndConfirm => {
+            let mapping = map_headers(template, header, &BTreeMap::new());
+            if mapping.is_usable() {
+                return None;
+            }
+            Some(Misfit {
+                template,
+                missing: mapping.missing_required,
+                extra: mapping.ignored,
+                repeated: Vec::new(),
+            })
+        }
+    }
+}
+
+/// Recognises a file's template by its header row. With `chosen`, the file must fit that
+/// template under its policy (a [`HeaderPolicy::SuggestAndConfirm`] template always does: its
+/// mapping says what is missing or waits for confirmation); a file that instead fits another
+/// of the `candidates` is named as such. Without `chosen`, the first candidate the headers fit
+/// is the file's template. `remembered` holds the confirmed pairs of earlier files (folded file
+/// header → template header) for suggest-and-confirm templates.
+pub fn recognise(
+    candidates: &[&'static Template],
+    chosen: Option<&'static Template>,
+    header: &[String],
+    remembered: &BTreeMap<String, String>,
+) -> Result<Recognised, HeaderProblem> {
+    let none = BTreeMap::new();
+    let recognised = |t: &'static Template| {
+        let memory = if t.header_policy == HeaderPolicy::SuggestAndConfirm { remembered } else { &none };
+        Recognised { template: t, mapping: map_headers(t, header, memory) }
+    };
+    match chosen {
+        Some(t) if t.header_policy == HeaderPolicy::SuggestAndConfirm => Ok(recognised(t)),
+        Some(t) => match misfit(t, header) {
+            None => Ok(recognised(t)),
+            Some(m) => {
+                if let Some(found) =
+                    candidates.iter().copied().find(|c| c.id != t.id && misfit(c, header).is_none())
+                {
+                    return Err(HeaderProblem::OtherTemplate { chosen: t, found });
+                }
+                match t.header_policy {
+                    HeaderPolicy::Exact => Err(HeaderProblem::Mismatch {
+                        template: t,
+                        missing: m.missing,
+                        extra: m.extra,
+                        repeated: m.repeated,
+                    }),
+                    _ => Err(HeaderProblem::Unrecognised { header: header.to_vec(), misfits: vec![m] }),
+                }
+            }
+        },
+        None => {
+            let mut misfits = Vec::new();
+            for t in candidates.iter().copied() {
+                match misfit(t, header) {
+                    None => return Ok(recognised(t)),
+                    Some(m) => misfits.push(m),
+                }
+            }
+            Err(HeaderProblem::Unrecognised { header: header.to_vec(), misfits })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::template::INSURED_CONTACT_DETAILS as T;
+    use crate::core::insured::INSURED_CONTACT_DETAILS as T;
 
     fn h(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

@@ -30,6 +30,15 @@ pub fn reference_key(text: &str) -> String {
     text.trim().to_uppercase()
 }
 
+impl std::fmt::Debug for CrmIndex<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CrmIndex")
+            .field("entries", &self.crm.entries.len())
+            .field("cases", &self.case_by_reference.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a> CrmIndex<'a> {
     pub fn new(crm: &'a Crm) -> Self {
         let mut entry_by_client_reference = HashMap::new();

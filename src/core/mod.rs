@@ -1,16 +1,26 @@
 //! The pure core of Roundtrip: the CRM model, templates, and every pipeline stage from file
 //! bytes to export bytes. It is a function of bytes and data: it names no browser crate and
 //! does no I/O, so it is tested natively with `cargo test`.
+//!
+//! - The stages every workflow shares: [`sheet`] and [`read`] (bytes → `Sheet`), [`headers`]
+//!   (which template, which column), [`validate`] (rows + issues), [`plan`] (the one
+//!   `ImportPlan` shape, the import history with undo, the verification sample).
+//! - The workflows, each a template plus what is particular to it: [`insured`] (contact
+//!   details of the insureds on cases, matched by a 4-tier cascade), [`insurance`] (bulk
+//!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
+//! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
+//!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
+//! - Data and support: [`model`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
+//!   [`index`], [`demo`].
 
 pub mod accounts;
 pub mod cnpj;
 pub mod date;
 pub mod demo;
-pub mod export;
 pub mod headers;
 pub mod index;
 pub mod insurance;
-pub mod matching;
+pub mod insured;
 pub mod model;
 pub mod plan;
 pub mod random;

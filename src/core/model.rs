@@ -1,4 +1,6 @@
-//! The local CRM as plain data: every entity of DESIGN §3, the [`Crm`] that holds them keyed
+//! The local CRM as plain data: operators, portfolios, cases, insureds, CRM entries and their
+//! contact details, accounts and their contacts, the specialty registry, school users,
+//! devices and the import history (README, "What it is"); the [`Crm`] that holds them keyed
 //! by their identities, and the [`Record`] / [`ChangeSet`] vocabulary in which the store
 //! persists them. Nothing here knows about storage or the browser; the store writes
 //! `Record`s, and the import pipeline produces `ChangeSet`s.

@@ -1,17 +1,17 @@
 //! Report workbooks of an import: the error report (the uploaded rows in template order with
 //! an Errors column and every cell that has an issue highlighted, to fix and re-upload) and
-//! the plan report (one row per input row: status, match tier, entry, action, changes,
-//! issues, top candidates). Also the file fingerprint (SHA-256) kept with staged files and
-//! the import history.
+//! the plan report (one row per input row of any workflow's plan: status, match tier, record,
+//! action, changes, issues, top candidates). Also the file fingerprint (SHA-256) kept with
+//! staged files and the import history.
 
 use std::collections::HashMap;
 
 use rust_xlsxwriter::Workbook;
 use sha2::{Digest, Sha256};
 
-use crate::core::matching::{Matches, RowMatch};
+use crate::core::insured::matching::{Matches, RowMatch};
 use crate::core::model::Crm;
-use crate::core::plan::{Plan, RowAction};
+use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::template::Template;
 use crate::core::validate::{Severity, Validated};
 use crate::core::xlsx::{
@@ -74,12 +74,13 @@ pub fn write_error_report(template: &Template, validated: &Validated) -> Result<
     save(workbook)
 }
 
-/// One line per row: what the plan does with it and why.
+/// One line per row: what the plan does with it and why. `matches` (the insured workflow's)
+/// adds each unmatched row's top candidates.
 pub fn write_plan_report(
     crm: &Crm,
     validated: &Validated,
-    matches: &Matches,
-    plan: &Plan,
+    matches: Option<&Matches>,
+    plan: &ImportPlan,
 ) -> Result<Vec<u8>, ExportError> {
     const SHEET: &str = "Import Plan";
     check_rows_fit(SHEET, plan.rows.len())?;
@@ -98,7 +99,8 @@ pub fn write_plan_report(
         plan.rows.len(),
     )?;
     let by_row = validated.issues_by_row();
-    let notes_by_row: HashMap<usize, Vec<&str>> = matches.notes.iter().fold(HashMap::new(), |mut m, n| {
+    let notes = matches.map(|m| m.notes.as_slice()).unwrap_or_default();
+    let notes_by_row: HashMap<usize, Vec<&str>> = notes.iter().fold(HashMap::new(), |mut m, n| {
         m.entry(n.row).or_default().push(n.message.as_str());
         m
     });
@@ -112,13 +114,10 @@ pub fn write_plan_report(
             _ => "Will change",
         };
         write_text(sheet, &formats, r, 1, status)?;
-        write_text(sheet, &formats, r, 2, p.tier.map(|t| t.label()).unwrap_or(""))?;
-        write_text(sheet, &formats, r, 3, &p.entry_label)?;
-        let action = match &p.action {
-            RowAction::Skip(reason) => format!("Skip: {reason}"),
-            other => other.label().to_string(),
-        };
-        write_text(sheet, &formats, r, 4, &action)?;
+        let tier = p.insured().and_then(|f| f.tier).map(|t| t.label()).unwrap_or("");
+        write_text(sheet, &formats, r, 2, tier)?;
+        write_text(sheet, &formats, r, 3, p.record_label())?;
+        write_text(sheet, &formats, r, 4, &p.action_text())?;
         let changes: Vec<String> = p
             .changes
             .iter()
@@ -134,8 +133,8 @@ pub fn write_plan_report(
         issues.extend(notes_by_row.get(&p.sheet_row).into_iter().flatten().map(|s| s.to_string()));
         issues.extend(p.notes.iter().cloned());
         write_text(sheet, &formats, r, 6, &issues.join("\n"))?;
-        if let Some(RowMatch::Group(g)) = matches.rows.get(p.index) {
-            let tops: Vec<String> = matches.groups[*g]
+        if let Some((RowMatch::Group(g), m)) = matches.and_then(|m| m.rows.get(p.index).map(|r| (r, m))) {
+            let tops: Vec<String> = m.groups[*g]
                 .candidates
                 .iter()
                 .take(3)

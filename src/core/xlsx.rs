@@ -22,6 +22,7 @@ pub enum ExportError {
 pub const MAX_DATA_ROWS: usize = 1_048_575;
 
 /// The formats every sheet shares.
+#[derive(Debug)]
 pub struct Formats {
     pub header: Format,
     pub required_header: Format,

@@ -1,4 +1,4 @@
-//! Accounts (seed 001): export profiles (kept in local storage, shared as JSON files), the
+//! Accounts: export profiles (kept in local storage, shared as JSON files), the
 //! account/contact export by portfolio and kind, the model spreadsheets, and the account and
 //! contact import: read → summary with an Errors column per row → "Next" applies the valid
 //! rows in one transaction recorded in the import history (undoable). Everything is computed by
@@ -9,16 +9,20 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::accounts::{
-    apply_account_plan, plan_account_file, recognise_account_file, validate_account_sheet,
-    write_account_model, write_accounts_export, AccountFilters, AccountPlan, ExportProfile, ProfileKind,
-};
+use std::collections::BTreeMap;
+
+use crate::core::accounts::export::{write_account_model, write_accounts_export};
+use crate::core::accounts::profiles::{AccountFilters, ExportProfile, ProfileKind};
+use crate::core::accounts::{templates, ACCOUNTS, ACCOUNT_CONTACTS, WITHOUT_PORTFOLIO};
+use crate::core::headers::recognise;
+use crate::core::index::CrmIndex;
 use crate::core::model::AccountKind;
-use crate::core::plan::ApplyContext;
+use crate::core::plan::history::{apply, last_undoable, ApplyContext};
+use crate::core::plan::{plan_file, ImportPlan};
 use crate::core::read::read_sheet;
 use crate::core::report::sha256_hex;
-use crate::core::snapshot::WITHOUT_PORTFOLIO;
-use crate::core::template::{Template, ACCOUNTS, ACCOUNT_CONTACTS};
+use crate::core::template::Template;
+use crate::core::validate::{ValidationOptions, Validator};
 use crate::ui::browser::{
     confirm, download, first_file_of_input, load_setting, now_ms, read_file, save_setting, yield_to_browser,
 };
@@ -32,7 +36,7 @@ struct ReadFile {
     file_name: String,
     sha256: String,
     template: &'static Template,
-    plan: AccountPlan,
+    plan: ImportPlan,
 }
 
 #[derive(Clone, Copy)]
@@ -93,10 +97,14 @@ async fn read_import(app: AppState, st: PageState, file: web_sys::File) {
     app.set_progress("Reading the file", 0, 1);
     yield_to_browser().await;
     let result = read_sheet(&file_name, &bytes).map_err(|e| e.to_string()).and_then(|sheet| {
-        let template = recognise_account_file(&sheet.header)?;
+        let recognised =
+            recognise(&templates(), None, &sheet.header, &BTreeMap::new()).map_err(|e| e.to_string())?;
+        let template = recognised.template;
         let crm = app.crm.get_untracked();
-        let validated = validate_account_sheet(&crm, template, &sheet);
-        let plan = plan_account_file(&crm, template, &validated);
+        let index = CrmIndex::new(&crm);
+        let validated = Validator::new(template, &recognised.mapping, &index, ValidationOptions::default())
+            .all(&sheet.rows);
+        let plan = plan_file(&crm, template, &validated);
         Ok(ReadFile { file_name: file_name.clone(), sha256: sha256_hex(&bytes), template, plan })
     });
     app.clear_progress();
@@ -106,7 +114,7 @@ async fn read_import(app: AppState, st: PageState, file: web_sys::File) {
             if r.plan.has_errors() {
                 app.info(format!(
                     "Warning: {} of {} rows of {} have errors (see the Errors column).",
-                    r.plan.counts.invalid,
+                    r.plan.counts.errors,
                     r.plan.rows.len(),
                     r.file_name
                 ));
@@ -143,12 +151,20 @@ async fn apply_read(app: AppState, st: PageState) {
         file_name: r.file_name.clone(),
         sha256: r.sha256.clone(),
     };
-    let (changes, record) = apply_account_plan(&crm, &r.plan, &ctx);
+    let (changes, record) = match apply(&crm, &r.plan, &ctx) {
+        Ok(built) => built,
+        Err(e) => {
+            st.busy.set(false);
+            app.error(e.to_string());
+            return;
+        }
+    };
     let result = app.commit(changes).await;
     st.busy.set(false);
     match result {
         Ok(()) => {
-            let c = r.plan.counts;
+            let c = r.plan.tally();
+            let (contacts_created, contacts_updated) = r.plan.contacts();
             let text = format!(
                 "Import #{} of {}: {} created, {} updated, {} unchanged, {} contacts created, {} contacts updated{}.",
                 record.id,
@@ -156,9 +172,9 @@ async fn apply_read(app: AppState, st: PageState) {
                 c.created,
                 c.updated,
                 c.unchanged,
-                c.contacts_created,
-                c.contacts_updated,
-                if c.invalid > 0 { format!(", {} rows with errors not applied", c.invalid) } else { String::new() }
+                contacts_created,
+                contacts_updated,
+                if c.errors > 0 { format!(", {} rows with errors not applied", c.errors) } else { String::new() }
             );
             app.success(text.clone());
             st.applied.set(Some((record.id, text)));
@@ -185,7 +201,7 @@ async fn import_profile(app: AppState, st: PageState, file: web_sys::File) {
             save_profiles(st);
             app.success(format!("Profile \"{name}\" imported."));
         }
-        Err(e) => app.error(e),
+        Err(e) => app.error(e.to_string()),
     }
 }
 
@@ -400,7 +416,8 @@ pub fn AccountsPage() -> impl IntoView {
 
     let summary = move || {
         st.read.get().map(|r| {
-            let c = r.plan.counts;
+            let c = r.plan.tally();
+            let correct = c.created + c.updated + c.unchanged;
             let has_errors = r.plan.has_errors();
             let rows = r
                 .plan
@@ -409,13 +426,14 @@ pub fn AccountsPage() -> impl IntoView {
                 .take(2_000)
                 .map(|o| {
                     let errors = o.errors_text();
+                    let facts = o.account().cloned().unwrap_or_default();
                     let class = if errors.is_empty() { "" } else { "error-row" };
                     view! {
                         <tr class=class data-testid="accounts-import-row">
                             <td class="num">{o.sheet_row}</td>
-                            <td>{o.number.clone()}</td>
-                            <td>{o.name.clone()}</td>
-                            <td>{o.action_label()}</td>
+                            <td>{facts.number}</td>
+                            <td>{facts.name}</td>
+                            <td>{o.label()}</td>
                             <td>{o.changes_text()}</td>
                             <td data-testid="accounts-import-errors">{if errors.is_empty() { "OK".to_string() } else { errors }}</td>
                         </tr>
@@ -427,8 +445,8 @@ pub fn AccountsPage() -> impl IntoView {
                     <p>
                         <strong>{r.file_name.clone()}</strong> " — " {r.template.name} " file, "
                         {r.plan.rows.len()} " rows: "
-                        <span data-testid="accounts-import-correct">{c.correct()}</span> " correct, "
-                        <span data-testid="accounts-import-error-count">{c.invalid}</span> " with errors ("
+                        <span data-testid="accounts-import-correct">{correct}</span> " correct, "
+                        <span data-testid="accounts-import-error-count">{c.errors}</span> " with errors ("
                         {c.created} " to create, " {c.updated} " to update, " {c.unchanged} " unchanged)."
                     </p>
                     {has_errors.then(|| view! {
@@ -441,7 +459,7 @@ pub fn AccountsPage() -> impl IntoView {
                                     prop:checked=move || st.valid_only.get()
                                     on:change=move |ev| st.valid_only.set(event_target_checked(&ev))
                                 />
-                                " Apply only the " {c.correct()} " valid rows"
+                                " Apply only the " {correct} " valid rows"
                             </label>
                         </div>
                     })}
@@ -471,7 +489,7 @@ pub fn AccountsPage() -> impl IntoView {
     let applied = move || {
         st.applied.get().map(|(id, text)| {
             let can_undo =
-                move || app.crm.with(|crm| crate::core::plan::last_undoable(crm).map(|r| r.id) == Some(id));
+                move || app.crm.with(|crm| last_undoable(crm).map(|r| r.id) == Some(id));
             view! {
                 <div class="staged-card" data-testid="accounts-import-result">
                     <p>{text}</p>

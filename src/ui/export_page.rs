@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 
 use crate::core::date::Date;
-use crate::core::export::{
+use crate::core::index::CrmIndex;
+use crate::core::insured::export::{
     insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export,
 };
-use crate::core::index::CrmIndex;
 use crate::ui::browser::{download, now_ms, XLSX_MIME};
 use crate::ui::state::use_app;
 

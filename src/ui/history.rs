@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::plan::{last_undoable, undo};
+use crate::core::plan::history::{last_undoable, undo};
 use crate::ui::browser::{confirm, local_time_text};
 use crate::ui::state::{use_app, AppState};
 

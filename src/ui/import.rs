@@ -12,20 +12,18 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::headers::{map_headers, HeaderMapping, HeaderSource};
+use crate::core::headers::{recognise, HeaderMapping, HeaderSource};
 use crate::core::index::CrmIndex;
-use crate::core::matching::{GroupChoice, GroupKind, Matcher, Matches};
+use crate::core::insured::matching::{GroupChoice, GroupKind, Matcher, Matches};
+use crate::core::insured::{template_by_id, templates, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, ImportCounts, Role};
-use crate::core::plan::{
-    apply, counts_of, last_undoable, plan_insured_contact_details, verification_sample, ApplyContext, Plan,
-    RowAction, VerificationSample,
-};
+use crate::core::plan::history::{apply, last_import_of_file, last_undoable, ApplyContext};
+use crate::core::plan::verify::{verification_sample, VerificationSample};
+use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::report::{sha256_hex, write_error_report, write_plan_report};
 use crate::core::sheet::Sheet;
-use crate::core::template::{
-    all_templates, template_by_id, write_template_workbook, Template, INSURED_CONTACT_DETAILS,
-};
+use crate::core::template::{write_template_workbook, Field, Template};
 use crate::core::text::mask_ssn;
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
@@ -109,7 +107,7 @@ pub struct ImportState {
     pub validated: RwSignal<Option<Arc<Validated>>>,
     pub matches: RwSignal<Option<Arc<Matches>>>,
     pub choices: RwSignal<Vec<Option<GroupChoice>>>,
-    pub plan: RwSignal<Option<Arc<Plan>>>,
+    pub plan: RwSignal<Option<Arc<ImportPlan>>>,
     pub result: RwSignal<Option<Arc<ApplyResult>>>,
     pub checked_staged: RwSignal<bool>,
 }
@@ -192,7 +190,14 @@ async fn open_session(app: AppState, state: ImportState, file_name: String, byte
         }
     };
     app.clear_progress();
-    let mapping = map_headers(template, &sheet.header, &remembered_mapping(template));
+    let recognised = recognise(&templates(), Some(template), &sheet.header, &remembered_mapping(template));
+    let mapping = match recognised {
+        Ok(r) => r.mapping,
+        Err(problem) => {
+            app.error(problem.to_string());
+            return;
+        }
+    };
     for w in &sheet.warnings {
         app.info(w.message.clone());
     }
@@ -270,12 +275,7 @@ async fn run_validation(app: AppState, state: ImportState) {
     let Some(session) = state.session.get_untracked() else { return };
     let crm: Arc<Crm> = app.crm.get_untracked();
     let index = CrmIndex::new(&crm);
-    let validator = Validator {
-        template: session.template,
-        mapping: &session.mapping,
-        index: &index,
-        options: ValidationOptions::default(),
-    };
+    let validator = Validator::new(session.template, &session.mapping, &index, ValidationOptions::default());
     let total = session.sheet.rows.len();
     let mut rows = Vec::with_capacity(total);
     let mut issues = Vec::new();
@@ -290,7 +290,7 @@ async fn run_validation(app: AppState, state: ImportState) {
     }
     validator.finish(&mut rows, &mut issues);
     app.clear_progress();
-    state.validated.set(Some(Arc::new(Validated { rows, issues })));
+    state.validated.set(Some(Arc::new(validator.validated(rows, issues))));
     state.matches.set(None);
     state.plan.set(None);
     state.step.set(Step::Review);
@@ -342,15 +342,17 @@ async fn run_matching(app: AppState, state: ImportState) {
 }
 
 async fn compute_plan(app: AppState, state: ImportState) {
-    let (Some(validated), Some(matches)) = (state.validated.get_untracked(), state.matches.get_untracked())
+    let (Some(session), Some(validated), Some(matches)) =
+        (state.session.get_untracked(), state.validated.get_untracked(), state.matches.get_untracked())
     else {
         return;
     };
     app.set_progress("Planning the changes (nothing is written)", 0, 1);
     yield_to_browser().await;
     let choices = state.choices.get_untracked();
-    let plan =
-        app.crm.with_untracked(|crm| plan_insured_contact_details(crm, &validated, &matches, &choices));
+    let plan = app.crm.with_untracked(|crm| {
+        crate::core::insured::plan::plan(crm, session.template, &validated, &matches, &choices)
+    });
     app.clear_progress();
     state.plan.set(Some(Arc::new(plan)));
     state.step.set(Step::Plan);
@@ -363,9 +365,9 @@ async fn apply_plan(app: AppState, state: ImportState) {
         return;
     };
     let operator = app.operator.get_untracked();
-    let already = app.crm.with_untracked(|crm| {
-        crate::core::plan::last_import_of_file(crm, &session.sha256).map(|r| (r.id, r.applied_at_ms))
-    });
+    let already = app
+        .crm
+        .with_untracked(|crm| last_import_of_file(crm, &session.sha256).map(|r| (r.id, r.applied_at_ms)));
     if let Some((id, at)) = already {
         if !confirm(&format!(
             "This exact file (same SHA-256) was already applied as import #{id} on {}. Apply it again?",
@@ -382,8 +384,8 @@ async fn apply_plan(app: AppState, state: ImportState) {
         file_name: session.file_name.clone(),
         sha256: session.sha256.clone(),
     };
-    let counts = counts_of(&plan);
-    let built = app.crm.with_untracked(|crm| apply(crm, &plan, &ctx, counts));
+    let counts = plan.counts;
+    let built = app.crm.with_untracked(|crm| apply(crm, &plan, &ctx));
     let (changes, record) = match built {
         Ok(x) => x,
         Err(e) => {
@@ -403,10 +405,10 @@ async fn apply_plan(app: AppState, state: ImportState) {
     }
     state.staged.set(None);
     let crm = app.crm.get_untracked();
-    let sample = verification_sample(&crm, &validated, &plan, &session.sha256);
+    let sample = verification_sample(&crm, session.template, &validated, &plan, &session.sha256);
     let index = CrmIndex::new(&crm);
     let mut portfolios: Vec<(u32, String)> = plan
-        .affected_case_ids
+        .affected_case_ids()
         .iter()
         .flat_map(|c| index.portfolios_by_case.get(c).cloned().unwrap_or_default())
         .filter_map(|p| crm.portfolios.get(&p).map(|p| (p.id, p.name.clone())))
@@ -417,11 +419,11 @@ async fn apply_plan(app: AppState, state: ImportState) {
     app.clear_progress();
     if has_sync_target() {
         if let Some((pid, _)) = portfolios.first() {
-            let rows = crate::core::export::insured_export_rows(
+            let rows = crate::core::insured::export::insured_export_rows(
                 &index,
-                &crate::core::export::portfolio_case_ids(&crm, *pid),
+                &crate::core::insured::export::portfolio_case_ids(&crm, *pid),
             );
-            match crate::core::export::write_insured_export(&rows) {
+            match crate::core::insured::export::write_insured_export(&rows) {
                 Ok(bytes) => match write_sync_target(&bytes).await {
                     Ok(()) => app.info("The synced export file was rewritten."),
                     Err(e) => app.error(format!("The synced file could not be written: {e}")),
@@ -527,7 +529,7 @@ fn UploadStep() -> impl IntoView {
             <label class="field">
                 "Template"
                 <select data-testid="import-template-select" on:change=on_template>
-                    {all_templates()
+                    {templates()
                         .into_iter()
                         .map(|t| {
                             view! {
@@ -778,7 +780,8 @@ fn ReviewStep() -> impl IntoView {
         let Some(v) = v else { return ().into_any() };
         let Some(i) = rows.get(k).copied() else { return ().into_any() };
         let r = &v.rows[i];
-        let cell = |c: usize| r.raw.get(c).cloned().unwrap_or_default();
+        let template = state.template();
+        let cell = |f: Field| template.col(f).and_then(|c| r.raw.get(c)).cloned().unwrap_or_default();
         let problems = texts.get(&r.sheet_row).cloned().unwrap_or_default();
         let problems_title = problems.clone();
         let status = if r.errors > 0 {
@@ -788,17 +791,17 @@ fn ReviewStep() -> impl IntoView {
         } else {
             "ok"
         };
-        let masked = if cell(5).is_empty() { String::new() } else { mask_ssn(&cell(5)) };
+        let masked = if cell(Field::Ssn).is_empty() { String::new() } else { mask_ssn(&cell(Field::Ssn)) };
         view! {
             <div class="vcell">{r.sheet_row}</div>
             <div class=format!("vcell status {status}")>{status}</div>
-            <div class="vcell">{cell(0)}</div>
-            <div class="vcell">{cell(1)}</div>
-            <div class="vcell">{format!("{} {}", cell(2), cell(3))}</div>
-            <div class="vcell mono">{cell(4)}</div>
+            <div class="vcell">{cell(Field::CaseReference)}</div>
+            <div class="vcell">{cell(Field::InsuredReference)}</div>
+            <div class="vcell">{format!("{} {}", cell(Field::FirstName), cell(Field::LastName))}</div>
+            <div class="vcell mono">{cell(Field::ClientReference)}</div>
             <div class="vcell mono">{masked}</div>
-            <div class="vcell">{cell(7)}</div>
-            <div class="vcell mono">{cell(18)}</div>
+            <div class="vcell">{cell(Field::DetailType)}</div>
+            <div class="vcell mono">{cell(Field::PublicId)}</div>
             <div class=if r.errors == 0 { "vcell errors warning-only" } else { "vcell errors" } title=problems_title>{problems}</div>
         }
             .into_any()
@@ -988,7 +991,7 @@ fn PlanStep() -> impl IntoView {
         ) else {
             return;
         };
-        let written = app.crm.with_untracked(|crm| write_plan_report(crm, &v, &m, &p));
+        let written = app.crm.with_untracked(|crm| write_plan_report(crm, &v, Some(&m), &p));
         app.offer_workbook(written, &format!("{}-plan.xlsx", file_stem(&session.file_name)));
     };
     let only_changes = RwSignal::new(false);
@@ -1008,10 +1011,8 @@ fn PlanStep() -> impl IntoView {
         let Some(plan) = state.plan.get_untracked() else { return ().into_any() };
         let Some(i) = shown.get_untracked().get(k).copied() else { return ().into_any() };
         let Some(p) = plan.rows.get(i) else { return ().into_any() };
-        let action = match &p.action {
-            RowAction::Skip(r) => format!("Skip: {r}"),
-            a => a.label().to_string(),
-        };
+        let action = p.action_text();
+        let facts = p.insured().cloned().unwrap_or_default();
         let mut detail: Vec<String> =
             p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
         detail.extend(p.notes.iter().cloned());
@@ -1026,9 +1027,9 @@ fn PlanStep() -> impl IntoView {
         view! {
             <div class="vcell">{p.sheet_row}</div>
             <div class=class>{action}</div>
-            <div class="vcell">{p.tier.map(|t| t.label()).unwrap_or("")}</div>
-            <div class="vcell">{p.entry_label.clone()}</div>
-            <div class="vcell mono">{p.public_id.clone().unwrap_or_default()}</div>
+            <div class="vcell">{facts.tier.map(|t| t.label()).unwrap_or("")}</div>
+            <div class="vcell">{facts.entry_label}</div>
+            <div class="vcell mono">{facts.public_id.unwrap_or_default()}</div>
             <div class="vcell" title=text_title>{text}</div>
         }
         .into_any()
@@ -1037,8 +1038,8 @@ fn PlanStep() -> impl IntoView {
         <div class="panel">
             {move || {
                 let Some(plan) = state.plan.get() else { return ().into_any() };
-                let t = plan.totals;
-                let relinks = plan.relinks.clone();
+                let t = plan.counts;
+                let relinks: Vec<_> = plan.relinks().into_iter().cloned().collect();
                 let crm = app.crm.get_untracked();
                 let name = |e: Option<u32>| {
                     e.and_then(|e| crm.entries.get(&e)).map(|e| e.display_name()).unwrap_or_else(|| "a new entry".into())
@@ -1046,12 +1047,12 @@ fn PlanStep() -> impl IntoView {
                 view! {
                     <h2>"The plan — nothing has been written yet"</h2>
                     <div class="counters" data-testid="plan-summary">
-                        <div class="counter"><span class="big" data-testid="plan-create">{t.create}</span>" entries to create"</div>
-                        <div class="counter"><span class="big" data-testid="plan-update">{t.update}</span>" details to update"</div>
-                        <div class="counter"><span class="big" data-testid="plan-add">{t.add}</span>" details to add"</div>
+                        <div class="counter"><span class="big" data-testid="plan-create">{t.created}</span>" entries to create"</div>
+                        <div class="counter"><span class="big" data-testid="plan-update">{t.updated}</span>" details to update"</div>
+                        <div class="counter"><span class="big" data-testid="plan-add">{t.added}</span>" details to add"</div>
                         <div class="counter"><span class="big" data-testid="plan-unchanged">{t.unchanged}</span>" unchanged"</div>
-                        <div class="counter"><span class="big" data-testid="plan-skip">{t.skip}</span>" skipped"</div>
-                        <div class="counter error"><span class="big" data-testid="plan-error">{t.error}</span>" rows with errors"</div>
+                        <div class="counter"><span class="big" data-testid="plan-skip">{t.skipped}</span>" skipped"</div>
+                        <div class="counter error"><span class="big" data-testid="plan-error">{t.errors}</span>" rows with errors"</div>
                     </div>
                     {(plan.pending_conflicts > 0)
                         .then(|| {
@@ -1122,7 +1123,7 @@ fn PlanStep() -> impl IntoView {
                     class="primary"
                     data-testid="apply-button"
                     disabled=move || {
-                        state.plan.with(|p| p.as_ref().map(|p| p.pending_conflicts > 0 || p.totals.changes() == 0).unwrap_or(true))
+                        state.plan.with(|p| p.as_ref().map(|p| p.pending_conflicts > 0 || p.change_count() == 0).unwrap_or(true))
                     }
                     on:click=move |_| spawn_local(apply_plan(app, state))
                 >
@@ -1130,8 +1131,8 @@ fn PlanStep() -> impl IntoView {
                         state
                             .plan
                             .with(|p| match p {
-                                Some(p) if p.totals.changes() == 0 => "Nothing to apply".to_string(),
-                                Some(p) => format!("Apply {} changes", p.totals.changes()),
+                                Some(p) if p.change_count() == 0 => "Nothing to apply".to_string(),
+                                Some(p) => format!("Apply {} changes", p.change_count()),
                                 None => "Apply".to_string(),
                             })
                     }}
@@ -1151,7 +1152,7 @@ fn VerifyStep() -> impl IntoView {
     };
     let on_sync = move |pid: u32, name: String| {
         spawn_local(async move {
-            let file_name = crate::core::export::insured_export_file_name(
+            let file_name = crate::core::insured::export::insured_export_file_name(
                 &name,
                 crate::core::date::Date::from_unix_ms(now_ms()),
             );
@@ -1161,11 +1162,11 @@ fn VerifyStep() -> impl IntoView {
             }
             let bytes = app.crm.with_untracked(|crm| {
                 let index = CrmIndex::new(crm);
-                let rows = crate::core::export::insured_export_rows(
+                let rows = crate::core::insured::export::insured_export_rows(
                     &index,
-                    &crate::core::export::portfolio_case_ids(crm, pid),
+                    &crate::core::insured::export::portfolio_case_ids(crm, pid),
                 );
-                crate::core::export::write_insured_export(&rows)
+                crate::core::insured::export::write_insured_export(&rows)
             });
             match bytes {
                 Ok(b) => match write_sync_target(&b).await {

@@ -1,6 +1,6 @@
 //! The Leptos application, built only for the browser. Components call the core and render
-//! its results; they compute nothing themselves (DESIGN §8). The store is reached through
-//! [`state`]; browser APIs through [`browser`].
+//! its results; they compute nothing themselves (ARCHITECTURE.md, invariant 3). The store is
+//! reached through [`state`]; browser APIs through [`browser`].
 
 mod accounts;
 mod browse;

@@ -1,4 +1,4 @@
-//! System Utilities: the bulk insurance import and process (seed 002). Open only while the
+//! System Utilities: the bulk insurance import and process. Open only while the
 //! current operator's role has Manage Settings. Step 1 stages one file (exact headers of the
 //! user or device insurance template, validated, nothing applied; one staged file at a time
 //! across both templates, surviving a reload). Step 2 processes it through the core
@@ -11,21 +11,24 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use std::collections::BTreeMap;
+
 use crate::core::date::DayMonthOrder;
+use crate::core::headers::{recognise, HeaderProblem, Recognised};
 use crate::core::index::CrmIndex;
-use crate::core::insurance::{
-    apply_insurance, detect_template, exact_mapping, insurance_sample, recognise, status_counts,
-    template_csv, write_insurance_results_report, write_insurance_status_report, InsuranceAction,
-    InsurancePlan, InsurancePlanner,
+use crate::core::insurance::plan::Planner;
+use crate::core::insurance::report::{
+    status_counts, write_insurance_results_report, write_insurance_status_report,
 };
+use crate::core::insurance::{template_by_id, template_csv, templates, DEVICE_INSURANCE, USER_INSURANCE};
 use crate::core::model::{Crm, Role};
-use crate::core::plan::{ApplyContext, VerificationSample};
+use crate::core::plan::history::{apply, last_import_of_file, last_undoable, ApplyContext};
+use crate::core::plan::verify::{verification_sample, VerificationSample};
+use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::report::sha256_hex;
 use crate::core::sheet::Sheet;
-use crate::core::template::{
-    insurance_templates, write_template_workbook, Template, DEVICE_INSURANCE, USER_INSURANCE,
-};
+use crate::core::template::{write_template_workbook, Template};
 use crate::core::validate::{Validated, ValidationOptions, Validator};
 use crate::store::{CrmStore, StagedFile};
 use crate::ui::browser::{
@@ -56,7 +59,7 @@ struct ProcessResult {
     import_id: u32,
     file_name: String,
     template: &'static Template,
-    plan: InsurancePlan,
+    plan: ImportPlan,
     sample: Vec<VerificationSample>,
     seconds: f64,
 }
@@ -99,8 +102,10 @@ fn seconds_text(seconds: f64) -> String {
 /// How many skipped IDs and invalid rows the result panel lists; the XLSX has them all.
 const LISTED: usize = 20;
 
-fn chosen_template(id: &str) -> Option<&'static Template> {
-    insurance_templates().into_iter().find(|t| t.id == id)
+/// The insurance template of a file's headers: the chosen one (checked exactly) or, with none
+/// chosen, the one its headers are.
+fn recognise_file(chosen: Option<&'static Template>, header: &[String]) -> Result<Recognised, HeaderProblem> {
+    recognise(&templates(), chosen, header, &BTreeMap::new())
 }
 
 /// Reads the staged file back from the store (on mount: it survives a reload).
@@ -108,7 +113,10 @@ async fn load_staged(app: AppState, st: UtilitiesState) {
     let Ok(store) = store() else { return };
     match store.get_staged(STAGED_ID).await {
         Ok(Some(f)) => {
-            let template = read_sheet(&f.file_name, &f.bytes).ok().and_then(|s| detect_template(&s.header));
+            let template = read_sheet(&f.file_name, &f.bytes)
+                .ok()
+                .and_then(|s| recognise_file(None, &s.header).ok())
+                .map(|r| r.template);
             match template {
                 Some(template) => st.staged.set(Some(StagedInfo {
                     file_name: f.file_name,
@@ -134,18 +142,13 @@ async fn load_staged(app: AppState, st: UtilitiesState) {
 async fn validate_chunked(
     app: AppState,
     crm: &Crm,
-    template: &'static Template,
+    recognised: &Recognised,
     sheet: &Sheet,
     order: DayMonthOrder,
 ) -> Validated {
-    let mapping = exact_mapping(template, &sheet.header);
     let index = CrmIndex::new(crm);
-    let validator = Validator {
-        template,
-        mapping: &mapping,
-        index: &index,
-        options: ValidationOptions { day_month_order: order },
-    };
+    let options = ValidationOptions { day_month_order: order };
+    let validator = Validator::new(recognised.template, &recognised.mapping, &index, options);
     let total = sheet.rows.len();
     let mut rows = Vec::with_capacity(total);
     let mut issues = Vec::new();
@@ -159,19 +162,20 @@ async fn validate_chunked(
         }
     }
     validator.finish(&mut rows, &mut issues);
-    Validated { rows, issues }
+    validator.validated(rows, issues)
 }
 
 /// Step 1: format check, exact headers, validation, then staging (replacing after a confirm).
 async fn stage_file(app: AppState, st: UtilitiesState, file: web_sys::File) {
     let Some((file_name, bytes, sheet)) = app.read_upload(&file).await else { return };
-    let template = match recognise(chosen_template(&st.chosen.get_untracked()), &sheet.header) {
-        Ok(t) => t,
+    let recognised = match recognise_file(template_by_id(&st.chosen.get_untracked()), &sheet.header) {
+        Ok(r) => r,
         Err(problem) => {
             app.error(format!("{problem} Nothing was staged."));
             return;
         }
     };
+    let template = recognised.template;
     if let Some(old) = st.staged.get_untracked() {
         if !confirm(&format!(
             "A file is already staged: {} ({}). Only one file can be staged at a time. Replace it with {file_name}?",
@@ -182,7 +186,7 @@ async fn stage_file(app: AppState, st: UtilitiesState, file: web_sys::File) {
     }
     st.busy.set(true);
     let crm = app.crm.get_untracked();
-    let validated = validate_chunked(app, &crm, template, &sheet, st.order.get_untracked()).await;
+    let validated = validate_chunked(app, &crm, &recognised, &sheet, st.order.get_untracked()).await;
     app.clear_progress();
     let invalid = validated.rows.iter().filter(|r| r.blocked()).count();
     let staged = StagedFile {
@@ -256,9 +260,9 @@ async fn process(app: AppState, st: UtilitiesState) {
             return;
         }
     };
-    let already = app.crm.with_untracked(|crm| {
-        crate::core::plan::last_import_of_file(crm, &staged.sha256).map(|r| (r.id, r.applied_at_ms))
-    });
+    let already = app
+        .crm
+        .with_untracked(|crm| last_import_of_file(crm, &staged.sha256).map(|r| (r.id, r.applied_at_ms)));
     if let Some((id, at)) = already {
         if !confirm(&format!(
             "This exact file (same SHA-256) was already processed as import #{id} on {}. Process it again? Records that already hold its values stay unchanged.",
@@ -280,8 +284,8 @@ async fn process(app: AppState, st: UtilitiesState) {
             return;
         }
     };
-    let template = match recognise(None, &sheet.header) {
-        Ok(t) => t,
+    let recognised = match recognise_file(None, &sheet.header) {
+        Ok(r) => r,
         Err(problem) => {
             st.busy.set(false);
             app.clear_progress();
@@ -289,10 +293,11 @@ async fn process(app: AppState, st: UtilitiesState) {
             return;
         }
     };
+    let template = recognised.template;
     let crm = app.crm.get_untracked();
-    let validated = validate_chunked(app, &crm, template, &sheet, st.order.get_untracked()).await;
+    let validated = validate_chunked(app, &crm, &recognised, &sheet, st.order.get_untracked()).await;
     let total = validated.rows.len();
-    let mut planner = InsurancePlanner::new(&crm, template, &validated);
+    let mut planner = Planner::new(&crm, template, &validated);
     for (n, chunk) in validated.rows.chunks(CHUNK).enumerate() {
         app.set_progress("Planning the changes", n * CHUNK, total);
         yield_to_browser().await;
@@ -308,7 +313,15 @@ async fn process(app: AppState, st: UtilitiesState) {
         file_name: staged.file_name.clone(),
         sha256: staged.sha256.clone(),
     };
-    let (changes, record) = apply_insurance(&crm, &plan, &ctx);
+    let (changes, record) = match apply(&crm, &plan, &ctx) {
+        Ok(built) => built,
+        Err(e) => {
+            st.busy.set(false);
+            app.clear_progress();
+            app.error(e.to_string());
+            return;
+        }
+    };
     app.set_progress(&format!("Writing {} records in one transaction", changes.puts.len()), 0, 1);
     yield_to_browser().await;
     if let Err(e) = app.commit(changes).await {
@@ -320,7 +333,7 @@ async fn process(app: AppState, st: UtilitiesState) {
     let _ = store.delete_staged(STAGED_ID).await;
     st.staged.set(None);
     let after = app.crm.get_untracked();
-    let sample = insurance_sample(&after, template, &validated, &plan, &staged.sha256);
+    let sample = verification_sample(&after, template, &validated, &plan, &staged.sha256);
     let seconds = (monotonic_ms() - started) / 1000.0;
     app.clear_progress();
     st.busy.set(false);
@@ -332,7 +345,7 @@ async fn process(app: AppState, st: UtilitiesState) {
         c.updated,
         c.unchanged,
         c.skipped,
-        c.invalid
+        c.errors
     ));
     st.result.set(Some(Arc::new(ProcessResult {
         import_id: record.id,
@@ -586,8 +599,7 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
     let app = use_app();
     let c = result.plan.counts;
     let import_id = result.import_id;
-    let can_undo =
-        move || app.crm.with(|crm| crate::core::plan::last_undoable(crm).map(|r| r.id) == Some(import_id));
+    let can_undo = move || app.crm.with(|crm| last_undoable(crm).map(|r| r.id) == Some(import_id));
     let report_result = result.clone();
     let on_report = move |_| {
         let r = &report_result;
@@ -603,20 +615,16 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
         .plan
         .rows
         .iter()
-        .filter(|r| matches!(r.action, InsuranceAction::Skipped { .. }))
+        .filter(|r| matches!(r.action, RowAction::Skip(_)))
         .take(LISTED)
-        .map(|r| format!("{} (row {})", r.id, r.sheet_row))
+        .map(|r| format!("{} (row {})", r.record_label(), r.sheet_row))
         .collect();
     let invalid_rows: Vec<String> = result
         .plan
         .rows
         .iter()
-        .filter_map(|r| match &r.action {
-            InsuranceAction::Invalid { issues } => {
-                Some(format!("row {} ({}): {}", r.sheet_row, r.id, issues.join("; ")))
-            }
-            _ => None,
-        })
+        .filter(|r| r.action == RowAction::Error)
+        .map(|r| format!("row {} ({}): {}", r.sheet_row, r.record_label(), r.errors.join("; ")))
         .take(LISTED)
         .collect();
     // "Skipped (the first 20 of 19700; the XLSX below lists them all): …" when the list is cut.
@@ -628,7 +636,7 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
         }
     };
     let skipped_label = listed(skipped_ids.len(), c.skipped, "Skipped");
-    let invalid_label = listed(invalid_rows.len(), c.invalid, "Invalid");
+    let invalid_label = listed(invalid_rows.len(), c.errors, "Invalid");
     let sample = result.sample.clone();
     let headers: Vec<String> = result.template.headers().iter().map(|h| h.to_string()).collect();
     view! {
@@ -655,7 +663,7 @@ fn ResultPanel(result: Arc<ProcessResult>) -> impl IntoView {
                     "skipped (ID not found)"
                 </div>
                 <div class="counter error">
-                    <span class="big" data-testid="ins-invalid">{c.invalid}</span>
+                    <span class="big" data-testid="ins-invalid">{c.errors}</span>
                     "invalid"
                 </div>
             </div>

@@ -1,5 +1,5 @@
 //! The Insured CRM Export: one row per contact detail per insured on the chosen cases, in the
-//! column order the import template reads back. Rows are computed as data first
+//! columns of the [`INSURED_CONTACT_DETAILS`] template, so the file reads back as an import. Rows are computed as data first
 //! ([`insured_export_rows`]) so the page can show what the file will hold, then written
 //! ([`write_insured_export`]).
 
@@ -8,36 +8,27 @@ use rust_xlsxwriter::Workbook;
 use crate::core::date::Date;
 use crate::core::index::CrmIndex;
 use crate::core::model::{ContactDetail, Crm};
+use crate::core::template::{Field, ValueKind};
 use crate::core::text::slug;
+
+use super::INSURED_CONTACT_DETAILS;
 use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
 
-/// The export's columns, in order; the insured contact details template uses the same.
-pub const INSURED_EXPORT_COLUMNS: [&str; 19] = [
-    "Case Reference",
-    "Insured Reference",
-    "First Name",
-    "Last Name",
-    "Client Reference",
-    "SSN",
-    "Date of Birth",
-    "Detail Type",
-    "Label",
-    "Primary",
-    "Address Line 1",
-    "Address Line 2",
-    "City",
-    "Region",
-    "Postcode",
-    "Country",
-    "Phone",
-    "Email",
-    "Public ID",
-];
-
-const WIDTHS: [f64; 19] = [
-    16.0, 17.0, 16.0, 18.0, 16.0, 13.0, 13.0, 12.0, 10.0, 9.0, 28.0, 18.0, 16.0, 10.0, 10.0, 14.0, 18.0,
-    28.0, 12.0,
-];
+/// The export's column widths, by field.
+fn width(field: Field) -> f64 {
+    match field {
+        Field::CaseReference | Field::ClientReference | Field::FirstName | Field::City => 16.0,
+        Field::InsuredReference => 17.0,
+        Field::LastName | Field::AddressLine2 | Field::Phone => 18.0,
+        Field::Ssn | Field::DateOfBirth => 13.0,
+        Field::DetailType | Field::PublicId => 12.0,
+        Field::Label | Field::Region | Field::Postcode => 10.0,
+        Field::Primary => 9.0,
+        Field::AddressLine1 | Field::Email => 28.0,
+        Field::Country => 14.0,
+        _ => 14.0,
+    }
+}
 
 /// One row of the export, as text (dates kept typed).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -64,29 +55,36 @@ pub struct InsuredExportRow {
 }
 
 impl InsuredExportRow {
-    /// The row's cells in column order (the date as ISO text).
-    pub fn cells(&self) -> [String; 19] {
-        [
-            self.case_reference.clone(),
-            self.insured_reference.clone(),
-            self.first_name.clone(),
-            self.last_name.clone(),
-            self.client_reference.clone(),
-            self.ssn.clone(),
-            self.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-            self.detail_type.clone(),
-            self.label.clone(),
-            self.primary.clone(),
-            self.address_line1.clone(),
-            self.address_line2.clone(),
-            self.city.clone(),
-            self.region.clone(),
-            self.postcode.clone(),
-            self.country.clone(),
-            self.phone.clone(),
-            self.email.clone(),
-            self.public_id.clone(),
-        ]
+    /// The row's cell under a column of the insured contact details template (the date as
+    /// ISO text).
+    pub fn cell(&self, field: Field) -> String {
+        match field {
+            Field::CaseReference => self.case_reference.clone(),
+            Field::InsuredReference => self.insured_reference.clone(),
+            Field::FirstName => self.first_name.clone(),
+            Field::LastName => self.last_name.clone(),
+            Field::ClientReference => self.client_reference.clone(),
+            Field::Ssn => self.ssn.clone(),
+            Field::DateOfBirth => self.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+            Field::DetailType => self.detail_type.clone(),
+            Field::Label => self.label.clone(),
+            Field::Primary => self.primary.clone(),
+            Field::AddressLine1 => self.address_line1.clone(),
+            Field::AddressLine2 => self.address_line2.clone(),
+            Field::City => self.city.clone(),
+            Field::Region => self.region.clone(),
+            Field::Postcode => self.postcode.clone(),
+            Field::Country => self.country.clone(),
+            Field::Phone => self.phone.clone(),
+            Field::Email => self.email.clone(),
+            Field::PublicId => self.public_id.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// The row's cells in the export's column order (the date as ISO text).
+    pub fn cells(&self) -> Vec<String> {
+        INSURED_CONTACT_DETAILS.columns.iter().map(|c| self.cell(c.field)).collect()
     }
 
     fn fill_detail(&mut self, d: &ContactDetail) {
@@ -120,7 +118,7 @@ pub fn portfolio_case_ids(crm: &Crm, portfolio_id: u32) -> Vec<u32> {
 /// Rows of the export for these cases: per case (in the given order), per insured (by
 /// reference), one row per detail of the insured's CRM entry, or one row with empty detail
 /// columns when the entry has no details or no entry is linked.
-pub fn insured_export_rows(index: &CrmIndex, case_ids: &[u32]) -> Vec<InsuredExportRow> {
+pub fn insured_export_rows(index: &CrmIndex<'_>, case_ids: &[u32]) -> Vec<InsuredExportRow> {
     let mut rows = Vec::new();
     for case_id in case_ids {
         let Some(case) = index.crm.cases.get(case_id) else { continue };
@@ -165,17 +163,20 @@ pub fn write_insured_export(rows: &[InsuredExportRow]) -> Result<Vec<u8>, Export
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(SHEET)?;
-    write_header(sheet, &formats, &INSURED_EXPORT_COLUMNS, &[], &WIDTHS, rows.len())?;
+    let columns = INSURED_CONTACT_DETAILS.columns;
+    let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
+    let widths: Vec<f64> = columns.iter().map(|c| width(c.field)).collect();
+    write_header(sheet, &formats, &headers, &[], &widths, rows.len())?;
     for (i, r) in rows.iter().enumerate() {
         let row = (i + 1) as u32;
-        for (col, value) in r.cells().iter().enumerate() {
-            if col == 6 {
+        for (col, spec) in columns.iter().enumerate() {
+            if spec.kind == ValueKind::Date {
                 if let Some(d) = r.date_of_birth {
                     write_date(sheet, &formats, row, col as u16, d)?;
                 }
                 continue;
             }
-            write_text(sheet, &formats, row, col as u16, value)?;
+            write_text(sheet, &formats, row, col as u16, &r.cell(spec.field))?;
         }
     }
     save(workbook)
@@ -315,14 +316,14 @@ mod tests {
         let bytes = write_insured_export(&rows).unwrap();
         let cells = read_back(&bytes);
         assert_eq!(cells.len(), rows.len() + 1);
-        for (col, h) in INSURED_EXPORT_COLUMNS.iter().enumerate() {
+        for (col, h) in INSURED_CONTACT_DETAILS.headers().iter().enumerate() {
             assert_eq!(cells[0][col], Data::String(h.to_string()));
         }
         for (i, r) in rows.iter().enumerate() {
             let got = &cells[i + 1];
             for (col, expected) in r.cells().iter().enumerate() {
                 let cell = got.get(col).cloned().unwrap_or(Data::Empty);
-                if col == 6 {
+                if INSURED_CONTACT_DETAILS.col(Field::DateOfBirth) == Some(col) {
                     match (&cell, r.date_of_birth) {
                         (Data::DateTime(dt), Some(d)) => assert_eq!(dt.as_f64(), d.to_excel_serial()),
                         (Data::Empty, None) => {}

@@ -1,0 +1,526 @@
+//! The insured contact details planner: matched rows and the operator's choices become
+//! exactly what will change — per row an action with field-level before → after (detail
+//! updated, detail added, entry created, insured linked), the counts, and the [`ChangeSet`]
+//! that performs it. Non-destructive by construction: the plan only ever puts records.
+//! Identity fields of an existing entry are filled when missing and never overwritten; a
+//! Client Reference or SSN that belongs to another entry skips the row instead.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::core::index::{names_match, CrmIndex};
+use crate::core::model::{
+    public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
+    EntryId, Insured, Record, RecordKey,
+};
+use crate::core::plan::{
+    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
+};
+use crate::core::template::{Field, MatchTier, Template};
+use crate::core::text::{fold, mask_ssn, ssn_canonical, ssn_digits};
+use crate::core::validate::{RowFields, Severity, Validated};
+
+use super::matching::{GroupChoice, GroupKind, Matches, RowMatch};
+
+/// "CR-00012345 · José Álvarez": an entry as the plan names it.
+pub fn entry_label(e: &CrmEntry) -> String {
+    match &e.client_reference {
+        Some(cr) => format!("{cr} · {}", e.display_name()),
+        None => e.display_name(),
+    }
+}
+
+/// The detail a row describes. The row is the whole detail: an empty cell is an empty
+/// field. Only Primary falls back to the stored value when its cell is empty.
+fn detail_from_row(row: &RowFields<'_>, kind: DetailKind, base: Option<&DetailFields>) -> DetailFields {
+    let text = |field: Field| row.text(field).to_string();
+    let mut f = DetailFields {
+        label: text(Field::Label),
+        primary: row.bool(Field::Primary).unwrap_or(base.map(|b| b.primary).unwrap_or(false)),
+        ..Default::default()
+    };
+    match kind {
+        DetailKind::Address => {
+            f.address_line1 = text(Field::AddressLine1);
+            f.address_line2 = text(Field::AddressLine2);
+            f.city = text(Field::City);
+            f.region = text(Field::Region);
+            f.postcode = text(Field::Postcode);
+            f.country = text(Field::Country);
+        }
+        DetailKind::Phone => f.phone = text(Field::Phone),
+        DetailKind::Email => f.email = text(Field::Email),
+    }
+    f
+}
+
+fn field_changes(
+    before_kind: DetailKind,
+    before: &DetailFields,
+    after_kind: DetailKind,
+    after: &DetailFields,
+) -> Vec<FieldChange> {
+    let yn = |b: bool| if b { "Yes" } else { "No" }.to_string();
+    let pairs = [
+        ("Detail Type", before_kind.label().to_string(), after_kind.label().to_string()),
+        ("Label", before.label.clone(), after.label.clone()),
+        ("Primary", yn(before.primary), yn(after.primary)),
+        ("Address Line 1", before.address_line1.clone(), after.address_line1.clone()),
+        ("Address Line 2", before.address_line2.clone(), after.address_line2.clone()),
+        ("City", before.city.clone(), after.city.clone()),
+        ("Region", before.region.clone(), after.region.clone()),
+        ("Postcode", before.postcode.clone(), after.postcode.clone()),
+        ("Country", before.country.clone(), after.country.clone()),
+        ("Phone", before.phone.clone(), after.phone.clone()),
+        ("Email", before.email.clone(), after.email.clone()),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, b, a)| b != a)
+        .map(|(f, b, a)| FieldChange { field: f.to_string(), before: b, after: a })
+        .collect()
+}
+
+/// The value that identifies a detail regardless of label (for "already present" checks).
+fn detail_value_key(kind: DetailKind, f: &DetailFields) -> String {
+    match kind {
+        DetailKind::Address => {
+            format!("a|{}|{}|{}", fold(&f.address_line1), fold(&f.address_line2), fold(&f.postcode))
+        }
+        DetailKind::Phone => {
+            format!("p|{}", f.phone.chars().filter(char::is_ascii_digit).collect::<String>())
+        }
+        DetailKind::Email => format!("e|{}", f.email.trim().to_lowercase()),
+    }
+}
+
+/// Working state while planning: the CRM as the plan has changed it so far.
+struct Draft<'a> {
+    crm: &'a Crm,
+    entries: BTreeMap<EntryId, CrmEntry>,
+    details: BTreeMap<String, ContactDetail>,
+    insureds: BTreeMap<u32, Insured>,
+    created_entries: Vec<EntryId>,
+    counters: Counters,
+    /// Existing and planned details by (entry, value key).
+    detail_keys: HashMap<(EntryId, String), String>,
+}
+
+impl<'a> Draft<'a> {
+    fn entry(&self, id: EntryId) -> Option<&CrmEntry> {
+        self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
+    }
+    fn detail(&self, id: &str) -> Option<&ContactDetail> {
+        self.details.get(id).or_else(|| self.crm.details.get(id))
+    }
+    fn insured(&self, id: u32) -> Option<&Insured> {
+        self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
+    }
+    /// The key of a record, when it exists in the CRM (not only in this plan).
+    fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
+        self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    }
+}
+
+/// The validator's errors of each row, as "Cell: message".
+pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>> {
+    let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
+    for i in validated.issues.iter().filter(|i| i.severity == Severity::Error) {
+        errors.entry(i.row).or_default().push(match &i.cell {
+            Some(cell) => format!("{cell}: {}", i.message),
+            None => i.message.clone(),
+        });
+    }
+    errors
+}
+
+/// Plans an insured contact details import. `choices[g]` is the operator's choice for
+/// group `g` (`None` = not chosen: the default applies, and a conflict stays pending).
+pub fn plan(
+    crm: &Crm,
+    template: &Template,
+    validated: &Validated,
+    matches: &Matches,
+    choices: &[Option<GroupChoice>],
+) -> ImportPlan {
+    let index = CrmIndex::new(crm);
+    let mut draft = Draft {
+        crm,
+        entries: BTreeMap::new(),
+        details: BTreeMap::new(),
+        insureds: BTreeMap::new(),
+        created_entries: Vec::new(),
+        counters: crm.counters,
+        detail_keys: crm
+            .details
+            .values()
+            .map(|d| ((d.entry_id, detail_value_key(d.kind, &d.fields)), d.public_id.clone()))
+            .collect(),
+    };
+    let mut out = ImportPlan::new(template, crm.counters);
+    let mut errors = errors_by_row(validated);
+    let totals = &mut out.counts;
+    let reads = &mut out.reads;
+    let mut rows = Vec::with_capacity(validated.rows.len());
+    let mut group_entry: HashMap<usize, EntryId> = HashMap::new();
+
+    for (g, group) in matches.groups.iter().enumerate() {
+        let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
+        if choice.is_none() && matches!(group.kind, GroupKind::Conflict { .. }) {
+            out.pending_conflicts += 1;
+        }
+    }
+
+    for (i, row) in validated.rows.iter().enumerate() {
+        let f = row.fields(template);
+        let mut planned = PlannedRow::new(i, row.sheet_row, RowFacts::Insured(InsuredFacts::default()));
+        let mut facts = InsuredFacts::default();
+        // Which entry (and detail) the row goes to.
+        // True when the operator settled a Client Reference / SSN conflict by choosing one of
+        // its two entries: the identifier that belongs to the other entry is then expected.
+        let mut settled_conflict = false;
+        let (tier, entry_id, detail_id, created_now) = match matches.rows.get(i) {
+            None | Some(RowMatch::Blocked) => {
+                planned.errors = errors.remove(&row.sheet_row).unwrap_or_default();
+                totals.errors += 1;
+                rows.push(planned);
+                continue;
+            }
+            Some(RowMatch::NothingToImport) => {
+                planned.action = RowAction::Unchanged;
+                planned
+                    .notes
+                    .push("No CRM entry is linked and the row carries no detail: nothing to import".into());
+                totals.unchanged += 1;
+                rows.push(planned);
+                continue;
+            }
+            Some(RowMatch::Matched { tier, entry, detail }) => (Some(*tier), *entry, detail.clone(), false),
+            Some(RowMatch::Group(g)) => {
+                let group = &matches.groups[*g];
+                let choice = choices.get(*g).copied().flatten().or_else(|| group.default_choice());
+                if let GroupKind::Conflict { entries, .. } = &group.kind {
+                    reads.extend(entries.iter().filter_map(|e| draft.existing_entry(*e)));
+                }
+                match choice {
+                    None => {
+                        planned.action =
+                            RowAction::Skip("conflict not resolved: choose an entry or skip".into());
+                        if let GroupKind::Conflict { reason, .. } = &group.kind {
+                            planned.notes.push(reason.clone());
+                        }
+                        totals.skipped += 1;
+                        rows.push(planned);
+                        continue;
+                    }
+                    Some(GroupChoice::Skip) => {
+                        planned.action = RowAction::Skip("skipped by the operator".into());
+                        totals.skipped += 1;
+                        rows.push(planned);
+                        continue;
+                    }
+                    Some(GroupChoice::Existing(e)) => {
+                        if let GroupKind::Conflict { entries, .. } = &group.kind {
+                            settled_conflict = entries.contains(&e);
+                        }
+                        (Some(MatchTier::OperatorChoice), e, None, false)
+                    }
+                    Some(GroupChoice::CreateNew) => match group_entry.get(g) {
+                        Some(e) => {
+                            settled_conflict = group.is_conflict();
+                            (Some(MatchTier::OperatorChoice), *e, None, false)
+                        }
+                        None => {
+                            settled_conflict = group.is_conflict();
+                            let id = draft.counters.next_entry_id;
+                            draft.counters.next_entry_id += 1;
+                            // A Client Reference or SSN already on an existing entry (a
+                            // conflict settled as "a new person") is not copied: both are
+                            // unique, and the store would refuse the whole batch.
+                            let cref = f.text(Field::ClientReference);
+                            let cref_owner =
+                                (!cref.is_empty()).then(|| index.entry_by_client_reference(cref)).flatten();
+                            let ssn = ssn_digits(f.text(Field::Ssn));
+                            let ssn_owner = ssn.as_deref().and_then(|d| index.entry_by_ssn(d));
+                            reads.extend(
+                                [cref_owner, ssn_owner]
+                                    .into_iter()
+                                    .flatten()
+                                    .map(|e| key(EntityKind::Entry, e)),
+                            );
+                            let new_entry = CrmEntry {
+                                id,
+                                client_reference: (!cref.is_empty() && cref_owner.is_none())
+                                    .then(|| cref.to_string()),
+                                ssn: ssn.filter(|_| ssn_owner.is_none()).map(|d| ssn_canonical(&d)),
+                                first_name: f.text(Field::FirstName).to_string(),
+                                last_name: f.text(Field::LastName).to_string(),
+                                date_of_birth: f.date(Field::DateOfBirth),
+                            };
+                            draft.entries.insert(id, new_entry);
+                            draft.created_entries.push(id);
+                            group_entry.insert(*g, id);
+                            totals.created += 1;
+                            (Some(MatchTier::OperatorChoice), id, None, true)
+                        }
+                    },
+                }
+            }
+        };
+        facts.tier = tier;
+        facts.entry = Some(entry_id);
+        reads.extend(draft.existing_entry(entry_id));
+        if let Some(pid) = &detail_id {
+            reads.insert(key(EntityKind::Detail, pid));
+        }
+        let is_new_entry = draft.created_entries.contains(&entry_id);
+
+        // Identity fields: fill what is missing, never overwrite silently.
+        let mut identity_changes = Vec::new();
+        let mut blocked_reasons: Vec<String> = Vec::new();
+        if let Some(entry) = draft.entry(entry_id).cloned() {
+            let mut updated = entry.clone();
+            let cref = f.text(Field::ClientReference);
+            if !cref.is_empty() {
+                match &entry.client_reference {
+                    None => {
+                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
+                        {
+                            reads.insert(key(EntityKind::Entry, other));
+                            blocked_reasons.push(format!(
+                                "Client Reference {cref} already belongs to another entry ({})",
+                                draft.entry(other).map(entry_label).unwrap_or_default()
+                            ));
+                        } else {
+                            updated.client_reference = Some(cref.to_string());
+                            identity_changes.push(FieldChange {
+                                field: "Client Reference".into(),
+                                before: String::new(),
+                                after: cref.to_string(),
+                            });
+                        }
+                    }
+                    Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
+                        blocked_reasons
+                            .push(format!("Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"));
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(d) = ssn_digits(f.text(Field::Ssn)) {
+                match entry.ssn.as_deref().and_then(ssn_digits) {
+                    None => {
+                        if let Some(other) = index.entry_by_ssn(&d).filter(|o| *o != entry_id) {
+                            reads.insert(key(EntityKind::Entry, other));
+                            blocked_reasons.push("SSN already belongs to another entry".to_string());
+                        } else {
+                            let canon = ssn_canonical(&d);
+                            updated.ssn = Some(canon.clone());
+                            identity_changes.push(FieldChange {
+                                field: "SSN".into(),
+                                before: String::new(),
+                                after: mask_ssn(&canon),
+                            });
+                        }
+                    }
+                    Some(existing) if existing != d => {
+                        blocked_reasons.push(format!(
+                            "SSN conflict: the file says {}, the entry has {}; not overwritten",
+                            mask_ssn(&d),
+                            mask_ssn(&existing)
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(dob) = f.date(Field::DateOfBirth) {
+                match entry.date_of_birth {
+                    None => {
+                        updated.date_of_birth = Some(dob);
+                        identity_changes.push(FieldChange {
+                            field: "Date of Birth".into(),
+                            before: String::new(),
+                            after: dob.to_string(),
+                        });
+                    }
+                    Some(existing) if existing != dob => planned.notes.push(format!(
+                        "Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept"
+                    )),
+                    _ => {}
+                }
+            }
+            let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
+            if !names_match(&entry.first_name, &entry.last_name, first, last) && !is_new_entry {
+                planned.notes.push(format!(
+                    "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
+                    entry.display_name()
+                ));
+            }
+            // A settled conflict applies the row to the chosen entry; the other entry's
+            // identifier is neither copied nor a reason to skip.
+            if settled_conflict {
+                for reason in blocked_reasons.drain(..) {
+                    planned.notes.push(format!(
+                        "{reason} (conflict settled by the operator: the file's value is not copied)"
+                    ));
+                }
+            }
+            facts.entry_label = entry_label(&updated);
+            if blocked_reasons.is_empty() && updated != entry {
+                draft.entries.insert(entry_id, updated);
+            }
+        }
+        if !blocked_reasons.is_empty() {
+            planned.action = RowAction::Skip(blocked_reasons.join("; "));
+            planned.facts = RowFacts::Insured(facts);
+            totals.skipped += 1;
+            rows.push(planned);
+            continue;
+        }
+        if is_new_entry {
+            identity_changes.clear();
+        }
+
+        // Link the insured on the row's case.
+        let (case_ref, ins_ref) = (f.text(Field::CaseReference), f.text(Field::InsuredReference));
+        if let Some(case_id) = index.case_id(case_ref) {
+            facts.case_id = Some(case_id);
+            if let Some(ins) = index.insured_on_case(case_id, ins_ref) {
+                reads.insert(key(EntityKind::Insured, ins.id));
+                let current = draft.insured(ins.id).cloned();
+                if let Some(mut current) = current {
+                    let explicit = matches!(tier, Some(MatchTier::OperatorChoice));
+                    if current.entry_id != Some(entry_id) && (current.entry_id.is_none() || explicit) {
+                        facts.relink = Some(Relink {
+                            case_reference: case_ref.to_string(),
+                            insured_reference: current.reference.clone(),
+                            old_entry: current.entry_id,
+                            new_entry: entry_id,
+                        });
+                        identity_changes.push(FieldChange {
+                            field: format!("Insured {} link", current.reference),
+                            before: current
+                                .entry_id
+                                .and_then(|e| draft.entry(e))
+                                .map(entry_label)
+                                .unwrap_or_else(|| "(none)".into()),
+                            after: facts.entry_label.clone(),
+                        });
+                        current.entry_id = Some(entry_id);
+                        draft.insureds.insert(current.id, current);
+                    } else if current.entry_id != Some(entry_id) {
+                        planned.notes.push(format!(
+                            "Insured {} stays linked to its current entry; this row updates {}",
+                            current.reference, facts.entry_label
+                        ));
+                    }
+                }
+            }
+        }
+
+        // The detail.
+        let kind = DetailKind::parse(f.text(Field::DetailType));
+        let action = match (kind, detail_id) {
+            (None, _) => {
+                if created_now {
+                    RowAction::Create
+                } else if identity_changes.is_empty() {
+                    RowAction::Unchanged
+                } else {
+                    RowAction::Update
+                }
+            }
+            (Some(kind), Some(pid)) => {
+                let Some(before) = draft.detail(&pid).cloned() else {
+                    planned.action = RowAction::Skip(format!("detail {pid} vanished"));
+                    planned.facts = RowFacts::Insured(facts);
+                    totals.skipped += 1;
+                    rows.push(planned);
+                    continue;
+                };
+                let fields = detail_from_row(&f, kind, Some(&before.fields));
+                let mut changes = field_changes(before.kind, &before.fields, kind, &fields);
+                facts.public_id = Some(pid.clone());
+                if changes.is_empty() && identity_changes.is_empty() {
+                    RowAction::Unchanged
+                } else {
+                    if !changes.is_empty() {
+                        let after =
+                            ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields };
+                        draft
+                            .detail_keys
+                            .insert((after.entry_id, detail_value_key(kind, &after.fields)), pid.clone());
+                        draft.details.insert(pid.clone(), after);
+                    }
+                    changes.splice(0..0, identity_changes.drain(..));
+                    planned.changes = changes;
+                    RowAction::Update
+                }
+            }
+            (Some(kind), None) => {
+                let fields = detail_from_row(&f, kind, None);
+                let value_key = (entry_id, detail_value_key(kind, &fields));
+                if let Some(existing) = draft.detail_keys.get(&value_key).cloned() {
+                    if crm.details.contains_key(&existing) {
+                        reads.insert(key(EntityKind::Detail, &existing));
+                    }
+                    facts.public_id = Some(existing.clone());
+                    planned.notes.push(format!("Already present as {existing}"));
+                    if identity_changes.is_empty() {
+                        RowAction::Unchanged
+                    } else {
+                        planned.changes = std::mem::take(&mut identity_changes);
+                        RowAction::Update
+                    }
+                } else {
+                    let pid = public_id_for(draft.counters.next_detail_number);
+                    draft.counters.next_detail_number += 1;
+                    let new = ContactDetail { public_id: pid.clone(), entry_id, kind, fields };
+                    planned.changes = field_changes(kind, &DetailFields::default(), kind, &new.fields)
+                        .into_iter()
+                        .map(|mut f| {
+                            f.before = String::new();
+                            f
+                        })
+                        .filter(|f| !f.after.is_empty() && f.after != "No")
+                        .collect();
+                    planned.changes.splice(0..0, identity_changes.drain(..));
+                    draft.detail_keys.insert(value_key, pid.clone());
+                    draft.details.insert(pid.clone(), new);
+                    facts.public_id = Some(pid);
+                    if created_now || is_new_entry {
+                        RowAction::Create
+                    } else {
+                        RowAction::Add
+                    }
+                }
+            }
+        };
+        match (&action, facts.public_id.is_some()) {
+            (RowAction::Update, _) => totals.updated += 1,
+            (RowAction::Add, _) | (RowAction::Create, true) => totals.added += 1,
+            (RowAction::Unchanged, _) => totals.unchanged += 1,
+            (RowAction::Create, false) => {}
+            (RowAction::Skip(_), _) => totals.skipped += 1,
+            (RowAction::Error, _) => totals.errors += 1,
+        }
+        if action == RowAction::Update && planned.changes.is_empty() {
+            planned.changes = identity_changes;
+        }
+        planned.action = action;
+        planned.facts = RowFacts::Insured(facts);
+        rows.push(planned);
+    }
+
+    let mut changes = ChangeSet::default();
+    changes.puts.extend(draft.entries.values().cloned().map(Record::Entry));
+    changes.puts.extend(draft.details.values().cloned().map(Record::Detail));
+    changes.puts.extend(draft.insureds.values().cloned().map(Record::Insured));
+    if !changes.is_empty() {
+        changes.puts.push(Record::Counters(draft.counters));
+    }
+    out.rows = rows;
+    out.changes = changes;
+    out.counters = draft.counters;
+    out.read_puts();
+    out
+}

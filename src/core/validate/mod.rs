@@ -1,0 +1,311 @@
+//! Validation: `Sheet` rows (raw cells) become [`ValidatedRow`]s (typed values) plus a flat
+//! list of [`Issue`]s, each naming its row, column, Excel cell, code, severity and what was
+//! expected. Validation never fails as a whole; errors block their own row, warnings do not.
+//! Work is per row ([`Validator::row`]) so a caller can validate in chunks and show progress;
+//! [`Validator::finish`] runs the checks that span rows. Cell values are typed in `values`,
+//! the row and file rules a template declares live in `rules`, and every issue carries an
+//! [`IssueCode`].
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+mod codes;
+mod rules;
+mod values;
+
+pub use codes::IssueCode;
+pub use values::{
+    cents_text, email_is_valid, parse_amount_cents, parse_insurance_status, phone_is_valid, ssn_problem,
+};
+
+use crate::core::date::{Date, DayMonthOrder};
+use crate::core::headers::HeaderMapping;
+use crate::core::index::CrmIndex;
+use crate::core::sheet::{RawCell, SheetRow};
+use crate::core::template::{expected_text, Field, Template};
+use crate::core::text::cell_name;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem found in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issue {
+    /// 1-based sheet row (0 for the file as a whole).
+    pub row: usize,
+    /// Template column header, when the issue is about one column.
+    pub column: Option<String>,
+    /// Excel-style cell name (`B12`) in the uploaded file, when known.
+    pub cell: Option<String>,
+    pub code: IssueCode,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// A typed cell value.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub enum FieldValue {
+    #[default]
+    Empty,
+    Text(String),
+    Date(Date),
+    Bool(bool),
+    /// An amount in cents (`ValueKind::Amount`).
+    Cents(i64),
+}
+
+impl FieldValue {
+    pub fn text(&self) -> &str {
+        match self {
+            FieldValue::Text(t) => t,
+            _ => "",
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        matches!(self, FieldValue::Empty)
+    }
+    pub fn display(&self) -> String {
+        match self {
+            FieldValue::Empty => String::new(),
+            FieldValue::Text(t) => t.clone(),
+            FieldValue::Date(d) => d.to_string(),
+            FieldValue::Bool(b) => if *b { "Yes" } else { "No" }.to_string(),
+            FieldValue::Cents(c) => cents_text(*c),
+        }
+    }
+}
+
+/// One row after validation: typed values in template column order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidatedRow {
+    pub sheet_row: usize,
+    pub values: Vec<FieldValue>,
+    /// The cells as the file showed them, in template column order (for reports).
+    pub raw: Vec<String>,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl ValidatedRow {
+    pub fn blocked(&self) -> bool {
+        self.errors > 0
+    }
+    pub fn text(&self, col: usize) -> &str {
+        self.values.get(col).map(FieldValue::text).unwrap_or("")
+    }
+    pub fn date(&self, col: usize) -> Option<Date> {
+        match self.values.get(col) {
+            Some(FieldValue::Date(d)) => Some(*d),
+            _ => None,
+        }
+    }
+    pub fn bool(&self, col: usize) -> Option<bool> {
+        match self.values.get(col) {
+            Some(FieldValue::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn cents(&self, col: usize) -> Option<i64> {
+        match self.values.get(col) {
+            Some(FieldValue::Cents(c)) => Some(*c),
+            _ => None,
+        }
+    }
+    /// The row's values addressed by [`Field`] through its template's columns.
+    pub fn fields<'a>(&'a self, template: &'a Template) -> RowFields<'a> {
+        RowFields { template, row: self }
+    }
+}
+
+/// A validated row read by [`Field`]: a field the template has no column for reads as empty.
+#[derive(Debug, Clone, Copy)]
+pub struct RowFields<'a> {
+    pub template: &'a Template,
+    pub row: &'a ValidatedRow,
+}
+
+impl<'a> RowFields<'a> {
+    /// The typed value of a field (`Empty` when the template has no column for it).
+    pub fn value(&self, field: Field) -> &'a FieldValue {
+        static EMPTY: FieldValue = FieldValue::Empty;
+        self.template.col(field).and_then(|c| self.row.values.get(c)).unwrap_or(&EMPTY)
+    }
+    pub fn text(&self, field: Field) -> &'a str {
+        self.value(field).text()
+    }
+    pub fn date(&self, field: Field) -> Option<Date> {
+        match self.value(field) {
+            FieldValue::Date(d) => Some(*d),
+            _ => None,
+        }
+    }
+    pub fn bool(&self, field: Field) -> Option<bool> {
+        match self.value(field) {
+            FieldValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn cents(&self, field: Field) -> Option<i64> {
+        match self.value(field) {
+            FieldValue::Cents(c) => Some(*c),
+            _ => None,
+        }
+    }
+}
+
+/// Options the operator sets for reading values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationOptions {
+    pub day_month_order: DayMonthOrder,
+}
+
+/// Validates rows of one file against one template.
+#[derive(Debug, Clone, Copy)]
+pub struct Validator<'a> {
+    pub template: &'a Template,
+    pub mapping: &'a HeaderMapping,
+    pub index: &'a CrmIndex<'a>,
+    pub options: ValidationOptions,
+}
+
+impl<'a> Validator<'a> {
+    pub fn new(
+        template: &'a Template,
+        mapping: &'a HeaderMapping,
+        index: &'a CrmIndex<'a>,
+        options: ValidationOptions,
+    ) -> Self {
+        Validator { template, mapping, index, options }
+    }
+
+    fn cell_of(&self, template_col: usize, sheet_row: usize) -> Option<String> {
+        self.mapping.columns.get(template_col).copied().flatten().map(|f| cell_name(f, sheet_row))
+    }
+
+    fn issue(
+        &self,
+        row: usize,
+        col: Option<usize>,
+        code: IssueCode,
+        severity: Severity,
+        message: String,
+    ) -> Issue {
+        Issue {
+            row,
+            column: col.map(|c| self.template.columns[c].header.to_string()),
+            cell: col.and_then(|c| self.cell_of(c, row)),
+            code,
+            severity,
+            message,
+        }
+    }
+
+    /// Validates one row: every cell by its column's kind, then the row rules.
+    pub fn row(&self, row: &SheetRow) -> (ValidatedRow, Vec<Issue>) {
+        let mut issues = Vec::new();
+        let n = self.template.columns.len();
+        let mut values = Vec::with_capacity(n);
+        let mut raw = Vec::with_capacity(n);
+        for (t, spec) in self.template.columns.iter().enumerate() {
+            let cell = match self.mapping.columns.get(t).copied().flatten() {
+                Some(f) => row.cell(f).clone(),
+                None => RawCell::Empty,
+            };
+            raw.push(match &cell {
+                RawCell::DateSerial(s) => {
+                    Date::from_excel_serial(*s).map(|d| d.to_string()).unwrap_or_else(|| cell.as_text())
+                }
+                other => other.as_text(),
+            });
+            let (value, problem) = self.typed(spec.kind, &cell);
+            if let Some((code, message)) = problem {
+                let found = cell.as_text();
+                issues.push(self.issue(
+                    row.sheet_row,
+                    Some(t),
+                    code,
+                    Severity::Error,
+                    format!(
+                        "{}: {message} — expected {}, found \"{}\"",
+                        spec.header,
+                        expected_text(spec.kind),
+                        found.trim()
+                    ),
+                ));
+            }
+            if spec.required && value.is_empty() && cell.is_empty() {
+                issues.push(self.issue(
+                    row.sheet_row,
+                    Some(t),
+                    IssueCode::Required,
+                    Severity::Error,
+                    format!("{} is required — expected {}", spec.header, expected_text(spec.kind)),
+                ));
+            }
+            values.push(value);
+        }
+        let mut validated = ValidatedRow { sheet_row: row.sheet_row, values, raw, errors: 0, warnings: 0 };
+        for rule in self.template.row_rules {
+            self.row_rule(*rule, &validated, &mut issues);
+        }
+        validated.errors = issues.iter().filter(|i| i.severity == Severity::Error).count();
+        validated.warnings = issues.len() - validated.errors;
+        (validated, issues)
+    }
+
+    /// Validates a whole sheet at once (the chunked path calls `row`, then `finish` and
+    /// `validated`).
+    pub fn all(&self, rows: &[SheetRow]) -> Validated {
+        let mut out_rows = Vec::with_capacity(rows.len());
+        let mut issues = Vec::new();
+        for r in rows {
+            let (v, mut i) = self.row(r);
+            out_rows.push(v);
+            issues.append(&mut i);
+        }
+        self.finish(&mut out_rows, &mut issues);
+        self.validated(out_rows, issues)
+    }
+
+    /// The rows and issues of a file, with which template columns the file has.
+    pub fn validated(&self, rows: Vec<ValidatedRow>, issues: Vec<Issue>) -> Validated {
+        let present = self.mapping.columns.iter().map(Option::is_some).collect();
+        Validated { rows, issues, present }
+    }
+}
+
+/// All rows and issues of a file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Validated {
+    pub rows: Vec<ValidatedRow>,
+    pub issues: Vec<Issue>,
+    /// For each template column, whether the file has it (empty: every column). A column the
+    /// file lacks reads as empty cells; a planner that overwrites fields leaves its field alone.
+    #[serde(default)]
+    pub present: Vec<bool>,
+}
+
+impl Validated {
+    /// Whether the file has template column `col`.
+    pub fn has_column(&self, col: usize) -> bool {
+        self.present.get(col).copied().unwrap_or(true)
+    }
+    pub fn error_count(&self) -> usize {
+        self.issues.iter().filter(|i| i.severity == Severity::Error).count()
+    }
+    pub fn warning_count(&self) -> usize {
+        self.issues.iter().filter(|i| i.severity == Severity::Warning).count()
+    }
+    /// Issues grouped by sheet row.
+    pub fn issues_by_row(&self) -> HashMap<usize, Vec<&Issue>> {
+        let mut m: HashMap<usize, Vec<&Issue>> = HashMap::new();
+        for i in &self.issues {
+            m.entry(i.row).or_default().push(i);
+        }
+        m
+    }
+}

@@ -1,0 +1,205 @@
+//! Cell values: how a raw cell becomes a typed [`FieldValue`] for its column's [`ValueKind`],
+//! and the value checks behind each kind (SSN digits, email and phone syntax, amounts with at
+//! most two decimals, insurance statuses). A value that is not what the column expects is
+//! reported with its [`IssueCode`] and a message saying what was expected.
+
+use crate::core::date::Date;
+use crate::core::sheet::RawCell;
+use crate::core::template::ValueKind;
+use crate::core::text::{ssn_canonical, ssn_digits};
+
+use super::{FieldValue, IssueCode, Validator};
+
+/// An amount in cents as text with two decimals: `1250` → `12.50`.
+pub fn cents_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", c / 100, c % 100)
+}
+
+/// Parses an amount with at most two decimal places into cents: `12`, `12.5`, `12.50`.
+/// Refuses a decimal comma, thousands separators, signs, currency symbols and a third decimal.
+pub fn parse_amount_cents(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (whole, frac) = match t.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (t, None),
+    };
+    if whole.is_empty() || whole.len() > 13 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let frac_cents = match frac {
+        None => 0,
+        Some(f) if (1..=2).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()) => {
+            let n: i64 = f.parse().ok()?;
+            if f.len() == 1 {
+                n * 10
+            } else {
+                n
+            }
+        }
+        Some(_) => return None,
+    };
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(frac_cents)
+}
+
+/// An insurance status cell: `Yes`/`Enrolled` → `Enrolled`, `No`/`Not Enrolled` →
+/// `Not Enrolled` (case-insensitive, surrounding space ignored); anything else is refused.
+pub fn parse_insurance_status(text: &str) -> Option<&'static str> {
+    match text.trim().to_lowercase().as_str() {
+        "yes" | "enrolled" => Some("Enrolled"),
+        "no" | "not enrolled" => Some("Not Enrolled"),
+        _ => None,
+    }
+}
+
+/// Checks an SSN's digits: area not 000, 666 or 900–999; group not 00; serial not 0000.
+pub fn ssn_problem(digits: &str) -> Option<&'static str> {
+    let area = &digits[0..3];
+    if area == "000" || area == "666" || area.starts_with('9') {
+        return Some("its area (first three digits) cannot be 000, 666 or 900–999");
+    }
+    if &digits[3..5] == "00" {
+        return Some("its group (middle two digits) cannot be 00");
+    }
+    if &digits[5..9] == "0000" {
+        return Some("its serial (last four digits) cannot be 0000");
+    }
+    None
+}
+
+/// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
+pub fn email_is_valid(text: &str) -> bool {
+    let t = text.trim();
+    let Some((local, domain)) = t.split_once('@') else { return false };
+    !local.is_empty()
+        && !domain.contains('@')
+        && !t.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// A plausible phone number: 7–15 digits; only digits, spaces and `+ ( ) - .`; `+` only
+/// first; an optional extension `x123` / `ext 123`.
+pub fn phone_is_valid(text: &str) -> bool {
+    let t = text.trim();
+    let lower = t.to_lowercase();
+    let main = lower.split(" ext").next().unwrap_or("").split('x').next().unwrap_or("").trim();
+    let digits = main.chars().filter(char::is_ascii_digit).count();
+    let chars_ok = main.chars().all(|ch| ch.is_ascii_digit() || " ()-.+".contains(ch));
+    let plus_ok = main.chars().skip(1).all(|ch| ch != '+');
+    chars_ok && plus_ok && (7..=15).contains(&digits)
+}
+
+impl Validator<'_> {
+    /// Types one cell; `Some((code, message))` when it is not what the column expects.
+    pub(super) fn typed(&self, kind: ValueKind, cell: &RawCell) -> (FieldValue, Option<(IssueCode, String)>) {
+        if cell.is_empty() {
+            return (FieldValue::Empty, None);
+        }
+        let text = cell.as_text();
+        let trimmed = text.trim();
+        match kind {
+            ValueKind::Text | ValueKind::Identifier => match cell {
+                RawCell::DateSerial(_) if kind == ValueKind::Identifier => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some((
+                        IssueCode::IdentifierAsDate,
+                        "Excel turned this identifier into a date".to_string(),
+                    )),
+                ),
+                RawCell::Error(e) => (
+                    FieldValue::Empty,
+                    Some((IssueCode::CellError, format!("the cell holds the Excel error {e}"))),
+                ),
+                _ => (FieldValue::Text(trimmed.to_string()), None),
+            },
+            ValueKind::Ssn => match ssn_digits(trimmed) {
+                None => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some((IssueCode::SsnFormat, "not nine digits".to_string())),
+                ),
+                Some(d) => match ssn_problem(&d) {
+                    Some(p) => (
+                        FieldValue::Text(ssn_canonical(&d)),
+                        Some((IssueCode::SsnInvalid, format!("not a valid SSN: {p}"))),
+                    ),
+                    None => (FieldValue::Text(ssn_canonical(&d)), None),
+                },
+            },
+            ValueKind::Email => {
+                if email_is_valid(trimmed) {
+                    (FieldValue::Text(trimmed.to_string()), None)
+                } else {
+                    (
+                        FieldValue::Text(trimmed.to_string()),
+                        Some((IssueCode::EmailSyntax, "not an email address".to_string())),
+                    )
+                }
+            }
+            ValueKind::Phone => {
+                if phone_is_valid(trimmed) {
+                    (FieldValue::Text(trimmed.to_string()), None)
+                } else {
+                    (
+                        FieldValue::Text(trimmed.to_string()),
+                        Some((IssueCode::PhoneSyntax, "not a phone number".to_string())),
+                    )
+                }
+            }
+            ValueKind::Date => {
+                let parsed = match cell {
+                    RawCell::DateSerial(s) | RawCell::Number(s) => Date::from_excel_serial(*s),
+                    _ => Date::parse_with_order(trimmed, self.options.day_month_order),
+                };
+                match parsed {
+                    Some(d) => (FieldValue::Date(d), None),
+                    None => (FieldValue::Empty, Some((IssueCode::Date, "not a date".to_string()))),
+                }
+            }
+            ValueKind::YesNo => match (cell, trimmed.to_ascii_lowercase().as_str()) {
+                (RawCell::Bool(b), _) => (FieldValue::Bool(*b), None),
+                (_, "yes" | "y" | "true") => (FieldValue::Bool(true), None),
+                (_, "no" | "n" | "false") => (FieldValue::Bool(false), None),
+                _ => (FieldValue::Empty, Some((IssueCode::YesNo, "not Yes or No".to_string()))),
+            },
+            ValueKind::InsuranceStatus => match (cell, parse_insurance_status(trimmed)) {
+                (RawCell::Text(_), Some(v)) => (FieldValue::Text(v.to_string()), None),
+                _ => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some((IssueCode::InsuranceStatus, "not an insurance status".to_string())),
+                ),
+            },
+            ValueKind::Amount => {
+                let cents = match cell {
+                    RawCell::Number(n) => {
+                        let scaled = n * 100.0;
+                        (n.is_finite()
+                            && *n >= 0.0
+                            && (scaled - scaled.round()).abs() < 1e-6
+                            && scaled < 9e15)
+                            .then(|| scaled.round() as i64)
+                    }
+                    RawCell::Text(_) => parse_amount_cents(trimmed),
+                    _ => None,
+                };
+                match cents {
+                    Some(c) => (FieldValue::Cents(c), None),
+                    None => (
+                        FieldValue::Empty,
+                        Some((IssueCode::Amount, "not an amount with at most two decimals".to_string())),
+                    ),
+                }
+            }
+            ValueKind::OneOf(values) => match values.iter().find(|v| v.eq_ignore_ascii_case(trimmed)) {
+                Some(v) => (FieldValue::Text(v.to_string()), None),
+                None => (
+                    FieldValue::Text(trimmed.to_string()),
+                    Some((IssueCode::NotAllowed, "not an allowed value".to_string())),
+                ),
+            },
+        }
+    }
+}
