@@ -1,6 +1,7 @@
 //! The store contract (`roundtrip::store::contract`) run in a real browser against IndexedDB,
-//! plus what only IndexedDB can do wrong: another tab upgrading the database, a blocked
-//! upgrade, a damaged row, and the time a large snapshot takes.
+//! plus what only IndexedDB can do wrong: two tabs (two stores on one database) committing,
+//! another tab upgrading the database, a blocked upgrade, a damaged row, a database written by
+//! version 1, the log's compaction, and the time a large CRM takes.
 //!
 //! Run with `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown
 //! --test store_indexeddb`. Every case uses a database with a random name and deletes it.
@@ -13,10 +14,13 @@ use std::rc::Rc;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
-use roundtrip::core::model::{ChangeSet, Crm, EntityKind, Record};
+use roundtrip::core::model::{ChangeSet, Counters, Crm, EntityKind, Record, RecordKey};
+use roundtrip::core::revision::CheckedBatch;
 use roundtrip::store::contract;
-use roundtrip::store::indexeddb::{bucket_number, delete_database, IndexedDbStore, SCHEMA_VERSION};
-use roundtrip::store::{CrmStore, StoreError};
+use roundtrip::store::indexeddb::{
+    bucket_number, delete_database, IndexedDbStore, COMPACT_SEGMENTS, SCHEMA_VERSION, SEGMENTS_STORE,
+};
+use roundtrip::store::{CrmStore, StoreError, StoredCrm};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -61,6 +65,14 @@ indexeddb_contract!(
     values_freed_in_the_same_batch_can_be_reused,
     staged_file_put_get_replace_delete,
     replace_all_then_load_all_round_trips_every_kind,
+    every_write_gets_the_next_sequence_number_and_stamps_its_records,
+    a_batch_expecting_a_record_that_moved_is_refused_whole,
+    a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists,
+    a_batch_planned_before_a_replace_all_is_refused,
+    two_batches_racing_for_the_next_identities_get_different_ones,
+    undo_is_refused_after_a_later_change_and_allowed_before,
+    get_many_returns_records_with_their_revisions,
+    a_refused_batch_leaves_the_sequence_number_alone,
 );
 
 #[wasm_bindgen_test]
@@ -68,9 +80,23 @@ async fn data_survives_closing_and_reopening_the_database() {
     let name = fresh_name();
     let store = IndexedDbStore::open(&name, || {}).await.unwrap();
     store.replace_all(&contract::sample_crm()).await.unwrap();
+    let stored = store.load_all().await.unwrap();
+    let batch = CheckedBatch::new(
+        stored.sequence,
+        &stored.revisions,
+        stored.crm.counters,
+        [],
+        ChangeSet { puts: vec![Record::Specialty("Oncology".into())], deletes: vec![] },
+    );
+    store.commit(&batch).await.unwrap();
     drop(store);
     let store = IndexedDbStore::open(&name, || {}).await.unwrap();
-    assert_eq!(store.load_all().await.unwrap(), contract::sample_crm());
+    let mut expected = contract::sample_crm();
+    expected.put(Record::Specialty("Oncology".into()));
+    let reopened = store.load_all().await.unwrap();
+    assert_eq!(reopened.crm, expected);
+    assert_eq!(reopened.sequence, 2);
+    assert_eq!(reopened.revisions.get(&Record::Specialty("Oncology".into()).key()), Some(2));
     drop(store);
     delete_database(&name).await.unwrap();
 }
@@ -88,10 +114,10 @@ async fn another_tab_upgrading_closes_the_store_and_tells_the_ui() {
     // "Another tab" opens a newer version; it is not blocked because the store closes itself.
     let newer = Database::open(name.as_str()).with_version(SCHEMA_VERSION + 1).await.unwrap();
     assert_eq!(told.get(), 1);
-    assert_eq!(store.count(EntityKind::Entry).await, Err(StoreError::ConnectionClosed));
+    assert_eq!(store.sequence().await, Err(StoreError::ConnectionClosed));
     assert_eq!(store.load_all().await, Err(StoreError::ConnectionClosed));
     let batch = ChangeSet { puts: vec![Record::Specialty("Oncology".into())], deletes: Vec::new() };
-    assert_eq!(store.commit(&batch).await, Err(StoreError::ConnectionClosed));
+    assert_eq!(store.commit(&CheckedBatch::unchecked(batch)).await, Err(StoreError::ConnectionClosed));
     assert_eq!(told.get(), 1, "the UI is told once");
     newer.close();
     drop(store);
@@ -110,135 +136,223 @@ async fn an_upgrade_blocked_by_an_old_tab_is_reported() {
     delete_database(&name).await.unwrap();
 }
 
-#[wasm_bindgen_test]
-async fn a_damaged_row_is_reported_as_corrupt() {
-    let name = fresh_name();
-    let store = IndexedDbStore::open(&name, || {}).await.unwrap();
-    store.replace_all(&contract::sample_crm()).await.unwrap();
-
-    let raw = Database::open(name.as_str()).await.unwrap();
-    let tx = raw.transaction("crm_entries").with_mode(TransactionMode::Readwrite).build().unwrap();
-    let row = js_sys::Object::new();
-    js_sys::Reflect::set(&row, &"id".into(), &"b0005".into()).unwrap();
-    js_sys::Reflect::set(&row, &"json".into(), &"{\"Entry\":{\"id\":".into()).unwrap();
-    tx.object_store("crm_entries").unwrap().put(JsValue::from(row)).primitive().unwrap();
+/// Writes a raw row into an object store of the database `name`.
+async fn put_raw(name: &str, store: &str, row: &[(&str, JsValue)]) {
+    let raw = Database::open(name).await.unwrap();
+    let tx = raw.transaction(store).with_mode(TransactionMode::Readwrite).build().unwrap();
+    let object = js_sys::Object::new();
+    for (key, value) in row {
+        js_sys::Reflect::set(&object, &JsValue::from_str(key), value).unwrap();
+    }
+    tx.object_store(store).unwrap().put(JsValue::from(object)).primitive().unwrap();
     tx.commit().await.unwrap();
     raw.close();
-
-    match store.load_all().await {
-        Err(StoreError::Corrupt { store, key, .. }) => {
-            assert_eq!((store.as_str(), key.as_str()), ("crm_entries", "b0005"));
-        }
-        other => panic!("expected Corrupt, got {other:?}"),
-    }
-    // The rest of the store still reads.
-    assert_eq!(store.count(EntityKind::Case).await.unwrap(), 2);
-    drop(store);
-    delete_database(&name).await.unwrap();
 }
 
-/// An entry id above 100 whose bucket is (or is not) the bucket of `other`.
-fn id_with_bucket(other: u32, same: bool) -> u32 {
-    let bucket = bucket_number(&other.to_string());
-    (100..).find(|id: &u32| *id != other && (bucket_number(&id.to_string()) == bucket) == same).unwrap()
-}
-
-async fn open_sample() -> (String, IndexedDbStore) {
+#[wasm_bindgen_test]
+async fn a_damaged_row_is_reported_as_corrupt_and_a_replacement_repairs_it() {
     let name = fresh_name();
     let store = IndexedDbStore::open(&name, || {}).await.unwrap();
     store.replace_all(&contract::sample_crm()).await.unwrap();
-    (name, store)
-}
+    put_raw(&name, "crm_entries", &[("id", "b0005".into()), ("json", "{\"Entry\":{\"id\":".into())]).await;
 
-#[wasm_bindgen_test]
-async fn a_clash_with_an_entry_in_another_bucket_is_refused_by_the_index() {
-    let (name, store) = open_sample().await;
-    // Entry 1 holds CR-1; the newcomer lives in another bucket, so only the index sees it.
-    let newcomer = id_with_bucket(1, false);
-    let batch = ChangeSet {
-        puts: vec![
-            Record::Detail(contract::phone(50, 2, "555-0150")),
-            Record::Entry(contract::entry(newcomer, Some("CR-1"), None, "New", "Comer")),
-        ],
-        deletes: vec![],
-    };
-    match store.commit(&batch).await {
-        Err(StoreError::Constraint(message)) => {
-            assert!(message.contains("\"CR-1\"") && message.contains("(1 and "), "{message}")
-        }
-        other => panic!("expected Constraint, got {other:?}"),
-    }
-    assert_eq!(store.load_all().await.unwrap(), contract::sample_crm());
-    assert_eq!(store.count(EntityKind::Detail).await.unwrap(), 2);
-    drop(store);
-    delete_database(&name).await.unwrap();
-}
-
-#[wasm_bindgen_test]
-async fn a_clash_inside_one_bucket_is_refused_before_writing() {
-    let (name, store) = open_sample().await;
-    let newcomer = id_with_bucket(1, true);
-    let batch = ChangeSet {
-        puts: vec![Record::Entry(contract::entry(newcomer, Some("CR-1"), None, "New", "Comer"))],
-        deletes: vec![],
-    };
-    match store.commit(&batch).await {
-        Err(StoreError::Constraint(message)) => assert!(message.contains("\"CR-1\""), "{message}"),
-        other => panic!("expected Constraint, got {other:?}"),
-    }
-    assert_eq!(store.load_all().await.unwrap(), contract::sample_crm());
-    drop(store);
-    delete_database(&name).await.unwrap();
-}
-
-#[wasm_bindgen_test]
-async fn references_can_swap_between_entries_in_different_buckets() {
-    let (name, store) = open_sample().await;
-    let a = id_with_bucket(1, false);
-    let b = id_with_bucket(a, false);
-    let setup = ChangeSet {
-        puts: vec![
-            Record::Entry(contract::entry(a, Some("CR-A"), Some("SSN-A"), "A", "A")),
-            Record::Entry(contract::entry(b, Some("CR-B"), Some("SSN-B"), "B", "B")),
-        ],
-        deletes: vec![],
-    };
-    store.commit(&setup).await.unwrap();
-    let swap = ChangeSet {
-        puts: vec![
-            Record::Entry(contract::entry(a, Some("CR-B"), Some("SSN-B"), "A", "A")),
-            Record::Entry(contract::entry(b, Some("CR-A"), Some("SSN-A"), "B", "B")),
-        ],
-        deletes: vec![],
-    };
-    store.commit(&swap).await.unwrap();
-    assert_eq!(store.find_entry_by_client_reference("CR-A").await.unwrap().map(|e| e.id), Some(b));
-    assert_eq!(store.find_entry_by_client_reference("CR-B").await.unwrap().map(|e| e.id), Some(a));
-    let mut expected = contract::sample_crm();
-    expected.apply_changes(&setup).unwrap();
-    expected.apply_changes(&swap).unwrap();
-    assert_eq!(store.load_all().await.unwrap(), expected);
-    drop(store);
-    delete_database(&name).await.unwrap();
-}
-
-#[wasm_bindgen_test]
-async fn a_commit_touching_every_bucket_keeps_counts_and_records_right() {
-    let (name, store) = open_sample().await;
-    let mut batch = ChangeSet::default();
-    for id in 10_000..15_000u32 {
-        batch.puts.push(Record::Entry(contract::entry(id, Some(&format!("CR-{id}")), None, "Bulk", "Entry")));
-        for k in 0..4 {
-            batch.puts.push(Record::Detail(contract::phone(id * 4 + k, id, "555-0000")));
+    // A fresh store (a reload) cannot read the copy: every read says so, naming the row.
+    let reloaded = IndexedDbStore::open(&name, || {}).await.unwrap();
+    for result in [reloaded.load_all().await.map(|_| ()), reloaded.count(EntityKind::Case).await.map(|_| ())]
+    {
+        match result {
+            Err(StoreError::Corrupt { store, key, .. }) => {
+                assert_eq!((store.as_str(), key.as_str()), ("crm_entries", "b0005"))
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
         }
     }
-    batch.deletes.push(Record::Entry(contract::entry(2, None, None, "", "")).key());
-    store.commit(&batch).await.unwrap();
-    let mut expected = contract::sample_crm();
-    expected.apply_changes(&batch).unwrap();
-    assert_eq!(store.count(EntityKind::Entry).await.unwrap(), expected.entries.len());
-    assert_eq!(store.count(EntityKind::Detail).await.unwrap(), expected.details.len());
-    assert!(store.load_all().await.unwrap() == expected);
+    // Loading a snapshot (replace_all) writes the whole copy again and repairs it.
+    reloaded.replace_all(&contract::sample_crm()).await.unwrap();
+    assert_eq!(reloaded.load_all().await.unwrap().crm, contract::sample_crm());
+    drop(store);
+    drop(reloaded);
+    delete_database(&name).await.unwrap();
+}
+
+fn planned(stored: &StoredCrm, reads: Vec<RecordKey>, puts: Vec<Record>) -> CheckedBatch {
+    CheckedBatch::new(
+        stored.sequence,
+        &stored.revisions,
+        stored.crm.counters,
+        reads,
+        ChangeSet { puts, deletes: vec![] },
+    )
+}
+
+#[wasm_bindgen_test]
+async fn two_tabs_on_one_database_never_overwrite_each_other() {
+    let name = fresh_name();
+    let tab_a = IndexedDbStore::open(&name, || {}).await.unwrap();
+    tab_a.replace_all(&contract::sample_crm()).await.unwrap();
+    let tab_b = IndexedDbStore::open(&name, || {}).await.unwrap();
+    // Both tabs hold their copy (as the app does after start).
+    let copy_a = tab_a.current().await.unwrap();
+    let copy_b = tab_b.current().await.unwrap();
+    assert_eq!(copy_a.crm, copy_b.crm);
+
+    // Both create a person with the next identities, from the same counters.
+    let person = |copy: &StoredCrm, first: &str, reference: &str| {
+        let c = copy.crm.counters;
+        let entry = contract::entry(c.next_entry_id, Some(reference), None, first, "Tab");
+        let detail = contract::phone(c.next_detail_number, c.next_entry_id, "555-0101");
+        let counters = Counters {
+            next_entry_id: c.next_entry_id + 1,
+            next_detail_number: c.next_detail_number + 1,
+            ..c
+        };
+        planned(copy, vec![], vec![Record::Entry(entry), Record::Detail(detail), Record::Counters(counters)])
+    };
+    let a = tab_a.commit(&person(&copy_a, "Alice", "CR-A")).await.unwrap();
+    let b = tab_b.commit(&person(&copy_b, "Bruno", "CR-B")).await.unwrap();
+    assert_eq!(b.sequence, a.sequence + 1);
+
+    let reopened = IndexedDbStore::open(&name, || {}).await.unwrap();
+    let crm = reopened.load_all().await.unwrap().crm;
+    let ids: Vec<u32> = ["CR-A", "CR-B"]
+        .iter()
+        .map(|r| crm.entries.values().find(|e| e.client_reference.as_deref() == Some(*r)).unwrap().id)
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(crm.details.len(), contract::sample_crm().details.len() + 2);
+    assert_eq!(crm.counters.next_entry_id, contract::sample_crm().counters.next_entry_id + 2);
+
+    // Tab A now edits entry 2 from its copy; tab B's copy still has the old one: B's edit is
+    // refused, and B, refreshed, sees A's change.
+    let copy_a = tab_a.current().await.unwrap();
+    let edit = |copy: &StoredCrm, last: &str| {
+        planned(copy, vec![], vec![Record::Entry(contract::entry(2, None, None, "Mary", last))])
+    };
+    tab_a.commit(&edit(&copy_a, "From A")).await.unwrap();
+    let stale_b = copy_b; // planned before A's edit
+    match tab_b.commit(&edit(&stale_b, "From B")).await {
+        Err(StoreError::Stale(stale)) => {
+            assert_eq!(stale.changed, vec![Record::Entry(contract::entry(2, None, None, "", "")).key()])
+        }
+        other => panic!("expected Stale, got {other:?}"),
+    }
+    let refreshed = tab_b.refresh().await.unwrap();
+    assert!(!refreshed.moved(), "the refused commit already brought tab B up to date");
+    let copy_b = tab_b.current().await.unwrap();
+    assert_eq!(copy_b.crm.entries[&2].last_name, "From A");
+    // A uniqueness rule is judged against what every tab wrote: B cannot reuse CR-A.
+    let c = copy_b.crm.counters;
+    let clash = planned(
+        &copy_b,
+        vec![],
+        vec![
+            Record::Entry(contract::entry(c.next_entry_id, Some("CR-A"), None, "Dup", "B")),
+            Record::Counters(Counters { next_entry_id: c.next_entry_id + 1, ..c }),
+        ],
+    );
+    match tab_b.commit(&clash).await {
+        Err(StoreError::Constraint(message)) => assert!(message.contains("CR-A"), "{message}"),
+        other => panic!("expected Constraint, got {other:?}"),
+    }
+    // Tab A learns of tab B's commits by refreshing.
+    tab_b.commit(&edit(&copy_b, "From B")).await.unwrap();
+    let refreshed = tab_a.refresh().await.unwrap();
+    assert!(refreshed.moved());
+    assert_eq!(refreshed.changed, vec![Record::Entry(contract::entry(2, None, None, "", "")).key()]);
+    assert_eq!(tab_a.current().await.unwrap().crm.entries[&2].last_name, "From B");
+    for store in [tab_a, tab_b, reopened] {
+        drop(store);
+    }
+    delete_database(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_loaded_in_another_tab_refuses_this_tabs_plan_and_is_read_whole() {
+    let name = fresh_name();
+    let tab_a = IndexedDbStore::open(&name, || {}).await.unwrap();
+    tab_a.replace_all(&contract::sample_crm()).await.unwrap();
+    let tab_b = IndexedDbStore::open(&name, || {}).await.unwrap();
+    let copy_b = tab_b.current().await.unwrap();
+    let mut other = Crm::default();
+    other.put(Record::Specialty("Only this".into()));
+    tab_a.replace_all(&other).await.unwrap();
+    let batch = planned(&copy_b, vec![], vec![Record::Specialty("Oncology".into())]);
+    match tab_b.commit(&batch).await {
+        Err(StoreError::Stale(stale)) => assert!(stale.replaced),
+        result => panic!("expected Stale, got {result:?}"),
+    }
+    let refreshed = tab_b.refresh().await.unwrap();
+    assert!(refreshed.replaced);
+    assert_eq!(tab_b.current().await.unwrap().crm, other);
+    drop(tab_a);
+    drop(tab_b);
+    delete_database(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_database_written_by_version_1_opens_upgraded_with_revision_0() {
+    let name = fresh_name();
+    // Version 1's schema, and a bucket row as version 1 wrote it (no revisions, a count row,
+    // unique-index arrays).
+    let v1 = IndexedDbStore::open_with_version(&name, 1, || {}).await.unwrap();
+    drop(v1);
+    let e = contract::entry(1, Some("CR-1"), None, "Ann", "Lee");
+    let json = serde_json::to_string(&vec![Record::Entry(e.clone())]).unwrap();
+    let refs = js_sys::Array::of1(&JsValue::from_str("CR-1"));
+    let bucket = format!("b{:04}", bucket_number("1"));
+    put_raw(
+        &name,
+        "crm_entries",
+        &[
+            ("id", JsValue::from_str(&bucket)),
+            ("json", JsValue::from_str(&json)),
+            ("n", JsValue::from(1)),
+            ("client_reference", refs.into()),
+            ("ssn", js_sys::Array::new().into()),
+        ],
+    )
+    .await;
+    put_raw(&name, "crm_entries", &[("id", "~count".into()), ("n", JsValue::from(1))]).await;
+
+    let store = IndexedDbStore::open(&name, || {}).await.unwrap();
+    let stored = store.load_all().await.unwrap();
+    let mut expected = Crm::default();
+    expected.put(Record::Entry(e.clone()));
+    assert_eq!(stored.crm, expected);
+    assert_eq!(stored.sequence, 0);
+    assert_eq!(stored.revisions.get(&Record::Entry(e.clone()).key()), Some(0));
+    // It takes commits as any database does.
+    let renamed = contract::entry(1, Some("CR-1"), None, "Anne", "Lee");
+    store.commit(&planned(&stored, vec![], vec![Record::Entry(renamed.clone())])).await.unwrap();
+    assert_eq!(store.load_all().await.unwrap().crm.entries[&1], renamed);
+    drop(store);
+    delete_database(&name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn compaction_folds_the_log_into_the_base_and_keeps_every_record_and_revision() {
+    let name = fresh_name();
+    let store = IndexedDbStore::open(&name, || {}).await.unwrap();
+    store.replace_all(&contract::sample_crm()).await.unwrap();
+    for k in 0..(COMPACT_SEGMENTS as u32 + 3) {
+        let copy = store.current().await.unwrap();
+        let puts = vec![
+            Record::Entry(contract::entry(2, None, None, "Mary", &format!("Change {k}"))),
+            Record::Detail(contract::phone(100 + k, 1, "555-0100")),
+        ];
+        store.commit(&planned(&copy, vec![], puts)).await.unwrap();
+    }
+    let before = store.load_all().await.unwrap();
+    assert!(store.compact().await.unwrap(), "there was a log to fold");
+    assert!(!store.compact().await.unwrap(), "nothing is left to fold");
+    let raw = Database::open(name.as_str()).await.unwrap();
+    let tx = raw.transaction(SEGMENTS_STORE).with_mode(TransactionMode::Readonly).build().unwrap();
+    let left = tx.object_store(SEGMENTS_STORE).unwrap().count().await.unwrap();
+    assert_eq!(left, 0, "the folded segments are deleted");
+    drop(tx);
+    raw.close();
+    let after = IndexedDbStore::open(&name, || {}).await.unwrap().load_all().await.unwrap();
+    assert_eq!(after, before, "records, revisions and sequence survive compaction");
     drop(store);
     delete_database(&name).await.unwrap();
 }
@@ -257,6 +371,8 @@ fn large_crm(entries: u32, details_per_entry: u32) -> Crm {
             number += 1;
         }
     }
+    crm.counters.next_entry_id = 1_000 + entries;
+    crm.counters.next_detail_number = number;
     crm
 }
 
@@ -274,13 +390,45 @@ async fn a_500_000_record_crm_round_trips_through_indexeddb() {
     let written = js_sys::Date::now();
     let loaded = store.load_all().await.unwrap();
     let read = js_sys::Date::now();
+    assert_eq!(loaded.crm.entries.len(), crm.entries.len());
+    assert!(loaded.crm == crm, "what was loaded differs from what was written");
+
+    // An import-sized commit: 16,000 records (4,000 new entries with 3 details each).
+    let copy = store.current().await.unwrap();
+    let mut puts = Vec::new();
+    let c = copy.crm.counters;
+    for k in 0..4_000u32 {
+        let id = c.next_entry_id + k;
+        puts.push(Record::Entry(contract::entry(id, Some(&format!("NEW-{id}")), None, "New", "Person")));
+        for j in 0..3 {
+            puts.push(Record::Detail(contract::phone(c.next_detail_number + k * 3 + j, id, "555-0199")));
+        }
+    }
+    puts.push(Record::Counters(Counters {
+        next_entry_id: c.next_entry_id + 4_000,
+        next_detail_number: c.next_detail_number + 12_000,
+        ..c
+    }));
+    let batch = planned(&copy, vec![], puts);
+    drop(copy);
+    let commit_started = js_sys::Date::now();
+    store.commit(&batch).await.unwrap();
+    let committed = js_sys::Date::now();
+    let reloaded = IndexedDbStore::open(&name, || {}).await.unwrap().load_all().await.unwrap();
+    let reload_done = js_sys::Date::now();
+    store.compact().await.unwrap();
+    let compacted = js_sys::Date::now();
     console_log!(
-        "replace_all of {records} records: {:.1} s; load_all: {:.1} s",
+        "{records} records: replace_all {:.2} s; load_all {:.2} s; commit of 16,001 records {:.2} s; \
+         load with that commit in the log {:.2} s; compaction {:.2} s",
         (written - started) / 1000.0,
-        (read - written) / 1000.0
+        (read - written) / 1000.0,
+        (committed - commit_started) / 1000.0,
+        (reload_done - committed) / 1000.0,
+        (compacted - reload_done) / 1000.0,
     );
-    assert_eq!(loaded.entries.len(), crm.entries.len());
-    assert!(loaded == crm, "what was loaded differs from what was written");
+    assert_eq!(reloaded.crm.entries.len(), crm.entries.len() + 4_000);
+    assert_eq!(reloaded.revisions.len(), records + 16_000);
     let found = store.find_entry_by_client_reference("CR-00050000").await.unwrap();
     assert_eq!(found.map(|e| e.id), Some(50_000));
     drop(store);

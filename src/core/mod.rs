@@ -26,6 +26,7 @@ pub mod plan;
 pub mod random;
 pub mod read;
 pub mod report;
+pub mod revision;
 pub mod sheet;
 pub mod snapshot;
 pub mod template;

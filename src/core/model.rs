@@ -676,6 +676,27 @@ impl Crm {
         out
     }
 
+    /// Every record of one kind, in key order.
+    pub fn records_of(&self, kind: EntityKind) -> Vec<Record> {
+        match kind {
+            EntityKind::Operator => self.operators.values().cloned().map(Record::Operator).collect(),
+            EntityKind::Portfolio => self.portfolios.values().cloned().map(Record::Portfolio).collect(),
+            EntityKind::Case => self.cases.values().cloned().map(Record::Case).collect(),
+            EntityKind::Insured => self.insureds.values().cloned().map(Record::Insured).collect(),
+            EntityKind::Entry => self.entries.values().cloned().map(Record::Entry).collect(),
+            EntityKind::Detail => self.details.values().cloned().map(Record::Detail).collect(),
+            EntityKind::Account => self.accounts.values().cloned().map(Record::Account).collect(),
+            EntityKind::AccountContact => {
+                self.account_contacts.values().cloned().map(Record::AccountContact).collect()
+            }
+            EntityKind::Specialty => self.specialties.keys().cloned().map(Record::Specialty).collect(),
+            EntityKind::SchoolUser => self.school_users.values().cloned().map(Record::SchoolUser).collect(),
+            EntityKind::Device => self.devices.values().cloned().map(Record::Device).collect(),
+            EntityKind::Import => self.imports.values().cloned().map(Record::Import).collect(),
+            EntityKind::Counters => vec![Record::Counters(self.counters)],
+        }
+    }
+
     /// Builds a CRM from records (the inverse of [`Crm::records`]).
     pub fn from_records(records: impl IntoIterator<Item = Record>) -> Crm {
         let mut crm = Crm::default();

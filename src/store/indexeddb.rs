@@ -1,40 +1,46 @@
 //! The IndexedDB [`CrmStore`] (browser only): the local CRM copy survives reloads and never
 //! leaves the machine.
 //!
-//! Schema ([`SCHEMA_VERSION`] 1): one object store per [`EntityKind::store_name`] with key
-//! path `id`, plus `staged` (key path `template_id`, one row per template, the bytes as a
-//! `Uint8Array`).
+//! Schema ([`SCHEMA_VERSION`] 2):
+//! - one object store per [`EntityKind::store_name`] (key path `id`) holding the **base**: the
+//!   records in buckets, a record living in bucket `fnv1a(id) % BUCKETS`, the bucket row
+//!   `{ id: "b0042", json: "[<Record JSON>, …]", revs: "[<revision>, …]" }` (`revs` parallel to
+//!   `json`; rows written by version 1 have none, their records read as revision 0, and may
+//!   carry `n` and unique-index arrays that are no longer read);
+//! - `segments` (key path `id`, the commit's sequence number): the **log**, one row per commit
+//!   since the last compaction, `{ id, json: "<ChangeSet JSON>" }`;
+//! - `meta` (key path `id`): the row `sequence` with the last commit's sequence number `n`,
+//!   `replaced_at` (the sequence of the last `replace_all`) and `compacted_through` (segments
+//!   up to it are folded into the base and deleted);
+//! - `staged` (key path `template_id`): one staged file per template, bytes as a `Uint8Array`.
 //!
-//! Records are stored in buckets, not one row each. A record lives in bucket
-//! `fnv1a(id) % BUCKETS` of its kind's store; the bucket row is
-//! `{ id: "b0042", json: "[<Record JSON>, …]", n, client_reference: [..], ssn: [..] }`
-//! (`reference: [..]` on `cases`), and a `~count` row keeps the store's record count. The
-//! arrays feed **unique multi-entry indexes** (`client_reference` and `ssn` on
-//! `crm_entries`, `reference` on `cases`), so the database itself still refuses a value held
-//! by another bucket; a value repeated inside one bucket is checked in Rust before writing.
-//! Absent values are not in the arrays, so they are not indexed ("unique when present").
-//! Why buckets: in Chromium every stored row costs about 0.2 ms whatever its size, so one row
-//! per record put a 500,000-record snapshot at well over a minute; a few thousand bucket rows
-//! take seconds. A commit reads the buckets it touches, changes them in memory, and writes
-//! them back.
+//! Why a log: in Chromium every stored row costs about 0.2 ms whatever its size, and a
+//! bucket holds hundreds of records, so rewriting the buckets an import touches costs seconds
+//! at 100,000 entries. A commit writes one segment row and the `meta` row instead. Loading
+//! reads the base and replays the segments; [`IndexedDbStore::compact`] folds the segments
+//! into the buckets they touch when the log grows long (at load, or when the caller is idle).
 //!
-//! Writes follow the one rule of IndexedDB transactions (DESIGN §9): open one transaction,
-//! issue every request, then `commit().await`. Nothing but IndexedDB requests is awaited
-//! while a transaction is open, so the browser cannot auto-commit half a batch; a failing
-//! request (a unique index refusing a value, a full disk) aborts the whole transaction.
+//! The store keeps a **mirror**: the whole CRM with its revisions, read once and kept up to
+//! date. A commit opens one readwrite transaction on `meta` and `segments`, reads `meta`,
+//! replays the segments other tabs wrote since the mirror's sequence (so the mirror is current
+//! inside the transaction), moves the batch's new identities onto the stored counters, checks
+//! its expectations and the uniqueness rules (Client Reference, SSN, case reference) against
+//! the mirror, and writes the segment and `meta`. IndexedDB serializes readwrite transactions
+//! on the same stores, so two tabs' commits can never interleave; the check happens inside the
+//! transaction that writes. Nothing but IndexedDB requests is awaited while a transaction is
+//! open, so the browser cannot auto-commit half a batch.
 //!
-//! Most of the work goes through `indexed_db_futures` 0.6. Three pieces use `web_sys`
-//! directly: index creation and index lookups (the crate is built without its `indices`
-//! feature), the `versionchange`/`close` listeners (likewise without `version-change`), and
-//! awaiting an index request (the crate cannot wrap a request it did not make).
+//! Most of the work goes through `indexed_db_futures` 0.6. Key-range reads, the
+//! `versionchange`/`close` listeners and index creation of the version-1 schema use `web_sys`
+//! directly (the crate is built without those features).
 
 use std::cell::Cell;
-use std::collections::hash_map::Entry as MapEntry;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::rc::Rc;
 
 use futures::channel::oneshot;
 use futures::future::{select, Either};
+use futures::lock::Mutex;
 use indexed_db_futures::database::{Database, VersionChangeEvent};
 use indexed_db_futures::error::{Error as IdbError, OpenDbError};
 use indexed_db_futures::internals::SystemRepr;
@@ -46,34 +52,95 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{CrmStore, StagedFile, StoreError};
-use crate::core::model::{
-    ChangeSet, Counters, Crm, CrmEntry, EntityKind, Record, RecordKey, UniquenessViolation,
-};
+use super::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
+use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
+use crate::core::revision::{check, rebase_identities, CheckedBatch, Revision, Revisions, Staleness};
 
 /// The schema version this build writes. Raise it and add a step to `upgrade` to change
 /// the schema; another tab still on the old version is told to reload.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The object store of staged files.
 pub const STAGED_STORE: &str = "staged";
 
-/// The unique indexes, by entity kind. Index name = key path = the name used by
-/// [`Record::unique_values`].
-const UNIQUE_INDEXES: [(EntityKind, &str); 3] =
+/// The object store of the store's bookkeeping (version 2 on).
+pub const META_STORE: &str = "meta";
+
+/// The object store of the commit log (version 2 on).
+pub const SEGMENTS_STORE: &str = "segments";
+
+/// The key of the `meta` row holding the sequence numbers.
+const SEQUENCE_ROW: &str = "sequence";
+
+/// The unique indexes of the version-1 schema. Version 2 checks uniqueness against the
+/// mirror; the indexes stay (dropping them would need the upgrade transaction) but are fed
+/// nothing.
+const V1_UNIQUE_INDEXES: [(EntityKind, &str); 3] =
     [(EntityKind::Entry, "client_reference"), (EntityKind::Entry, "ssn"), (EntityKind::Case, "reference")];
 
 /// The number of buckets per entity kind. A record lives in bucket `fnv1a(id) % BUCKETS`.
 pub const BUCKETS: u32 = 1024;
 
-/// The key of the row that holds a store's record count.
-const COUNT_ROW: &str = "~count";
+/// The key of the row in which version 1 kept a store's record count (skipped when read).
+const V1_COUNT_ROW: &str = "~count";
+
+/// The log is folded into the base at load once it holds this many segments…
+pub const COMPACT_SEGMENTS: usize = 64;
+/// …or this many records.
+pub const COMPACT_RECORDS: usize = 60_000;
+
+/// The sequence numbers kept in the `meta` row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sequence {
+    /// The last commit's sequence number (0 before any).
+    n: Revision,
+    /// The sequence number of the last `replace_all`.
+    replaced_at: Revision,
+    /// Segments up to this sequence are folded into the base.
+    compacted_through: Revision,
+}
+
+/// The whole CRM as stored, kept in memory and up to date, with what compaction needs.
+#[derive(Debug)]
+struct Mirror {
+    stored: Rc<StoredCrm>,
+    sequence: Sequence,
+    /// Segments in the log and the records they hold.
+    segments: usize,
+    segment_records: usize,
+    /// Buckets whose base row is older than the log (what compaction rewrites).
+    dirty: BTreeSet<(EntityKind, u32)>,
+}
+
+impl Mirror {
+    /// Follows one committed segment.
+    fn replay(&mut self, sequence: Revision, changes: &ChangeSet) -> Result<(), StoreError> {
+        let stored = Rc::make_mut(&mut self.stored);
+        stored.crm.apply_changes(changes).map_err(|v| {
+            corrupt(SEGMENTS_STORE, &sequence.to_string(), format!("the logged commit breaks a rule: {v}"))
+        })?;
+        stored.revisions.apply(changes, sequence);
+        stored.sequence = sequence;
+        self.sequence.n = sequence;
+        self.segments += 1;
+        self.segment_records += changes.puts.len() + changes.deletes.len();
+        self.dirty.extend(changes.deletes.iter().map(|k| (k.kind, bucket_number(&k.id))));
+        self.dirty.extend(changes.puts.iter().map(|r| (r.kind(), bucket_number(&r.id()))));
+        Ok(())
+    }
+
+    fn wants_compaction(&self) -> bool {
+        self.segments >= COMPACT_SEGMENTS || self.segment_records >= COMPACT_RECORDS
+    }
+}
 
 /// The CRM copy in one IndexedDB database.
 pub struct IndexedDbStore {
     db: Database,
     /// Set once the connection is closed under us (versionchange, or the browser closed it).
     closed: Rc<Cell<bool>>,
+    /// The mirror, loaded on first use; the lock serializes this store's operations.
+    mirror: Mutex<Option<Mirror>>,
     /// The `versionchange` and `close` handlers, kept alive while they are installed.
     _on_version_change: Closure<dyn FnMut(web_sys::Event)>,
     _on_close: Closure<dyn FnMut(web_sys::Event)>,
@@ -143,7 +210,13 @@ impl IndexedDbStore {
         let raw: &web_sys::IdbDatabase = db.as_sys();
         raw.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
         raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Ok(IndexedDbStore { db, closed, _on_version_change: on_version_change, _on_close: on_close })
+        Ok(IndexedDbStore {
+            db,
+            closed,
+            mirror: Mutex::new(None),
+            _on_version_change: on_version_change,
+            _on_close: on_close,
+        })
     }
 
     /// The database name.
@@ -198,6 +271,17 @@ impl IndexedDbStore {
         }
     }
 
+    fn js_error(&self, error: JsValue) -> StoreError {
+        match error.dyn_into::<web_sys::DomException>() {
+            Ok(e) => self.dom_error(&e.name(), &e.message()),
+            Err(other) if self.closed.get() => {
+                let _ = other;
+                StoreError::ConnectionClosed
+            }
+            Err(other) => StoreError::Unavailable(format!("{other:?}")),
+        }
+    }
+
     fn dom_error(&self, name: &str, message: &str) -> StoreError {
         match name {
             "QuotaExceededError" => StoreError::QuotaExceeded,
@@ -210,43 +294,219 @@ impl IndexedDbStore {
         }
     }
 
-    /// After the database refused a batch with ConstraintError (a value already held in a
-    /// bucket the batch did not touch), finds which record holds it, to tell the operator in
-    /// the core's words.
-    async fn explain_clash(&self, changes: &ChangeSet) -> Option<String> {
-        let touched: HashSet<RecordKey> =
-            changes.puts.iter().map(Record::key).chain(changes.deletes.iter().cloned()).collect();
-        let names: BTreeSet<&str> = UNIQUE_INDEXES.iter().map(|(kind, _)| kind.store_name()).collect();
-        let names: Vec<&str> = names.into_iter().collect();
-        let tx = self.transaction(&names, TransactionMode::Readonly).ok()?;
-        let mut lookups = Vec::new();
-        for record in &changes.puts {
-            for (index, value) in record.unique_values() {
-                let store = self.object_store(&tx, record.kind().store_name()).ok()?;
-                let request = store.as_sys().index(index).ok()?.get(&JsValue::from_str(&value)).ok()?;
-                lookups.push((record, index, value, request));
-            }
+    /// Reads the whole database in one transaction: the base, replayed with every segment.
+    async fn read_everything(&self) -> Result<Mirror, StoreError> {
+        let mut names: Vec<&str> = EntityKind::ALL.iter().map(|k| k.store_name()).collect();
+        names.push(META_STORE);
+        names.push(SEGMENTS_STORE);
+        let tx = self.transaction(&names, TransactionMode::Readonly)?;
+        let meta = self.object_store(&tx, META_STORE)?;
+        let sequence_request =
+            meta.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let segments = self.object_store(&tx, SEGMENTS_STORE)?;
+        let segment_request = segments.get_all::<JsValue>().primitive().map_err(|e| self.error(e))?;
+        let mut requests = Vec::with_capacity(EntityKind::ALL.len());
+        for kind in EntityKind::ALL {
+            let store = self.object_store(&tx, kind.store_name())?;
+            let request = store.get_all::<JsValue>().primitive().map_err(|e| self.error(e))?;
+            requests.push((kind, request));
         }
         let keys = RowKeys::new();
-        for (record, index, value, request) in lookups {
-            let Some(row) = present(await_request(&request).await.ok()?) else { continue };
-            let (_, stored) = parse_bucket(record.kind(), &row, &keys).ok()?;
-            let holder = stored
-                .into_iter()
-                .find(|r| r.unique_values().iter().any(|(i, v)| *i == index && *v == value));
-            let Some(holder) = holder else { continue };
-            if holder.id() != record.id() && !touched.contains(&holder.key()) {
-                let violation = UniquenessViolation {
-                    kind: record.kind(),
-                    index,
-                    value,
-                    first: holder.id(),
-                    second: record.id(),
-                };
-                return Some(violation.to_string());
+        let sequence = read_sequence(sequence_request.await.map_err(|e| self.error(e))?.as_ref(), &keys)?;
+        let mut stored = StoredCrm { sequence: sequence.compacted_through, ..StoredCrm::default() };
+        for (kind, request) in requests {
+            let rows = request.await.map_err(|e| self.error(e))?;
+            for row in rows {
+                let row = row.map_err(|e| self.error(e))?;
+                if js_sys::Reflect::get(&row, &keys.id).ok().and_then(|v| v.as_string()).as_deref()
+                    == Some(V1_COUNT_ROW)
+                {
+                    continue;
+                }
+                let (_, records) = parse_bucket(kind, &row, &keys)?;
+                for (record, revision) in records {
+                    stored.revisions.set(record.key(), revision);
+                    stored.crm.put(record);
+                }
             }
         }
-        None
+        let mut mirror = Mirror {
+            stored: Rc::new(stored),
+            sequence: Sequence { n: sequence.compacted_through, ..sequence },
+            segments: 0,
+            segment_records: 0,
+            dirty: BTreeSet::new(),
+        };
+        let mut logged = Vec::new();
+        for row in segment_request.await.map_err(|e| self.error(e))? {
+            let row = row.map_err(|e| self.error(e))?;
+            logged.push(parse_segment(&row, &keys)?);
+        }
+        logged.sort_by_key(|(n, _)| *n);
+        for (n, changes) in logged {
+            if n > sequence.compacted_through && n <= sequence.n {
+                mirror.replay(n, &changes)?;
+            }
+        }
+        if mirror.sequence.n != sequence.n {
+            // A segment is missing from the log: the copy cannot be trusted.
+            return Err(corrupt(
+                SEGMENTS_STORE,
+                &sequence.n.to_string(),
+                format!("the log ends at commit {} but the database says {}", mirror.sequence.n, sequence.n),
+            ));
+        }
+        Rc::make_mut(&mut mirror.stored).sequence = sequence.n;
+        Ok(mirror)
+    }
+
+    /// Brings `mirror` up to the database: replays the segments written since (by another
+    /// tab), or reads everything again if a replacement or a compaction passed it by.
+    async fn catch_up(&self, mirror: &mut Option<Mirror>) -> Result<Refreshed, StoreError> {
+        let tx = self.transaction(&[META_STORE, SEGMENTS_STORE], TransactionMode::Readonly)?;
+        let meta = self.object_store(&tx, META_STORE)?;
+        let request = meta.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let keys = RowKeys::new();
+        let sequence = read_sequence(request.await.map_err(|e| self.error(e))?.as_ref(), &keys)?;
+        let Some(current) = mirror.as_mut() else {
+            drop(meta);
+            drop(tx);
+            let fresh = self.read_everything().await?;
+            let to = fresh.sequence.n;
+            *mirror = Some(fresh);
+            return Ok(Refreshed { from: 0, to, changed: Vec::new(), replaced: true });
+        };
+        let from = current.sequence.n;
+        if sequence.n == from {
+            return Ok(Refreshed { from, to: from, changed: Vec::new(), replaced: false });
+        }
+        if sequence.replaced_at > from || sequence.compacted_through > from || sequence.n < from {
+            drop(meta);
+            drop(tx);
+            let fresh = self.read_everything().await?;
+            let to = fresh.sequence.n;
+            *mirror = Some(fresh);
+            return Ok(Refreshed { from, to, changed: Vec::new(), replaced: true });
+        }
+        let segments = self.object_store(&tx, SEGMENTS_STORE)?;
+        let logged = self.read_segments_after(&segments, from).await?;
+        let mut changed = BTreeSet::new();
+        for (n, changes) in logged {
+            if n > from && n <= sequence.n {
+                changed.extend(changes.deletes.iter().cloned());
+                changed.extend(changes.puts.iter().map(Record::key));
+                current.replay(n, &changes)?;
+            }
+        }
+        Ok(Refreshed {
+            from,
+            to: current.sequence.n,
+            changed: changed.into_iter().collect(),
+            replaced: false,
+        })
+    }
+
+    /// The segments with a sequence number above `after`, in order.
+    async fn read_segments_after(
+        &self,
+        segments: &ObjectStore<'_>,
+        after: Revision,
+    ) -> Result<Vec<(Revision, ChangeSet)>, StoreError> {
+        let range = web_sys::IdbKeyRange::lower_bound_with_open(&JsValue::from_f64(after as f64), true)
+            .map_err(|e| self.js_error(e))?;
+        let request = segments.as_sys().get_all_with_key(&range).map_err(|e| self.js_error(e))?;
+        let rows = await_request(&request).await.map_err(|e| self.js_error(e))?;
+        let rows: js_sys::Array =
+            rows.dyn_into().map_err(|_| corrupt(SEGMENTS_STORE, "?", "the log could not be read"))?;
+        let keys = RowKeys::new();
+        let mut logged = Vec::with_capacity(rows.length() as usize);
+        for row in rows.iter() {
+            logged.push(parse_segment(&row, &keys)?);
+        }
+        logged.sort_by_key(|(n, _)| *n);
+        Ok(logged)
+    }
+
+    /// The mirror, loaded if need be and caught up with the database.
+    async fn current_mirror<'m>(
+        &self,
+        mirror: &'m mut Option<Mirror>,
+    ) -> Result<(&'m mut Mirror, Refreshed), StoreError> {
+        let refreshed = self.catch_up(mirror).await?;
+        match mirror.as_mut() {
+            Some(m) => Ok((m, refreshed)),
+            None => Err(StoreError::Unavailable("the CRM copy could not be read".into())),
+        }
+    }
+
+    /// Folds the log into the base: rewrites every bucket a segment touched from the mirror
+    /// and deletes the segments, in one transaction; does nothing if another tab committed
+    /// in between (it will be done later). Returns whether it compacted.
+    pub async fn compact(&self) -> Result<bool, StoreError> {
+        let mut guard = self.mirror.lock().await;
+        let (mirror, _) = self.current_mirror(&mut guard).await?;
+        if mirror.segments == 0 {
+            return Ok(false);
+        }
+        // Serialize before the transaction opens, so it stays short.
+        let mut contents = Vec::with_capacity(mirror.dirty.len());
+        for ((kind, number), records) in records_in_buckets(&mirror.stored.crm, &mirror.dirty) {
+            let revisions: Vec<Revision> =
+                records.iter().map(|r| mirror.stored.revisions.get(&r.key()).unwrap_or(0)).collect();
+            contents.push((kind, number, bucket_json(kind, &records)?, revisions));
+        }
+        let kinds: BTreeSet<EntityKind> = mirror.dirty.iter().map(|(k, _)| *k).collect();
+        let mut names: Vec<&str> = kinds.iter().map(|k| k.store_name()).collect();
+        names.push(META_STORE);
+        names.push(SEGMENTS_STORE);
+        let tx = self.transaction(&names, TransactionMode::Readwrite)?;
+        let raw: web_sys::IdbTransaction = (**tx.as_sys()).clone();
+        let meta = self.object_store(&tx, META_STORE)?;
+        let segments = self.object_store(&tx, SEGMENTS_STORE)?;
+        let mut stores = BTreeMap::new();
+        for kind in &kinds {
+            stores.insert(*kind, self.object_store(&tx, kind.store_name())?);
+        }
+        let keys = RowKeys::new();
+        let request = meta.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let sequence = read_sequence(request.await.map_err(|e| self.failure(&raw, e))?.as_ref(), &keys)?;
+        if sequence != mirror.sequence {
+            return Ok(false);
+        }
+        let mut rows = Vec::with_capacity(contents.len());
+        for (kind, number, content, revisions) in &contents {
+            rows.push((
+                *kind,
+                *number,
+                (content.n > 0).then(|| bucket_row(*kind, *number, content, revisions, &keys)).transpose()?,
+            ));
+        }
+        let through = Sequence { compacted_through: sequence.n, ..sequence };
+        let meta_row = sequence_row(through, &keys)?;
+        let upper = web_sys::IdbKeyRange::upper_bound(&JsValue::from_f64(sequence.n as f64))
+            .map_err(|e| self.js_error(e))?;
+        let issue = || -> Result<(), JsValue> {
+            for (kind, number, row) in &rows {
+                let Some(store) = stores.get(kind) else { continue };
+                match row {
+                    Some(row) => drop(store.as_sys().put(row)?),
+                    None => drop(store.as_sys().delete(&JsValue::from_str(&bucket_key(*number)))?),
+                }
+            }
+            drop(segments.as_sys().delete(&upper)?);
+            drop(meta.as_sys().put(&meta_row)?);
+            Ok(())
+        };
+        issue().map_err(|e| self.js_error(e))?;
+        drop(stores);
+        drop(segments);
+        drop(meta);
+        self.finish(tx).await?;
+        mirror.sequence = through;
+        mirror.segments = 0;
+        mirror.segment_records = 0;
+        mirror.dirty.clear();
+        Ok(true)
     }
 }
 
@@ -267,8 +527,274 @@ pub async fn delete_database(name: &str) -> Result<(), StoreError> {
     request.await.map_err(|e| open_error(OpenDbError::Base(e)))
 }
 
-/// A listener that marks the store closed, closes the connection (for `versionchange`) and
-/// tells the UI once.
+/// Brings the schema from `old` to `new`, one version step at a time.
+fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> {
+    for from in old..new {
+        let step: fn(&Database) -> indexed_db_futures::Result<()> = match from {
+            0 => create_schema_v1,
+            1 => create_schema_v2,
+            // 2 => the step to version 3 goes here.
+            _ => continue,
+        };
+        step(db)?;
+    }
+    Ok(())
+}
+
+/// Version 1, as it was: the entity stores with their unique multi-entry indexes, and
+/// `staged`.
+fn create_schema_v1(db: &Database) -> indexed_db_futures::Result<()> {
+    let existing: HashSet<String> = db.object_store_names().collect();
+    for kind in EntityKind::ALL {
+        let name = kind.store_name();
+        if existing.contains(name) {
+            continue;
+        }
+        let store = db.create_object_store(name).with_key_path(KeyPath::One("id")).build()?;
+        for (_, index) in V1_UNIQUE_INDEXES.iter().filter(|(k, _)| *k == kind) {
+            let params = web_sys::IdbIndexParameters::new();
+            params.set_unique(true);
+            params.set_multi_entry(true);
+            store.as_sys().create_index_with_str_and_optional_parameters(index, index, &params)?;
+        }
+    }
+    if !existing.contains(STAGED_STORE) {
+        db.create_object_store(STAGED_STORE).with_key_path(KeyPath::One("template_id")).build()?;
+    }
+    Ok(())
+}
+
+/// Version 2: the commit log and the `meta` row. Records stored by version 1 keep their
+/// rows and read as revision 0.
+fn create_schema_v2(db: &Database) -> indexed_db_futures::Result<()> {
+    let existing: HashSet<String> = db.object_store_names().collect();
+    if !existing.contains(META_STORE) {
+        db.create_object_store(META_STORE).with_key_path(KeyPath::One("id")).build()?;
+    }
+    if !existing.contains(SEGMENTS_STORE) {
+        db.create_object_store(SEGMENTS_STORE).with_key_path(KeyPath::One("id")).build()?;
+    }
+    Ok(())
+}
+
+/// 32-bit FNV-1a: stable across builds and platforms (unlike std's hasher), cheap on short ids.
+fn fnv1a(text: &str) -> u32 {
+    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
+}
+
+/// The bucket a record id belongs to.
+pub fn bucket_number(id: &str) -> u32 {
+    fnv1a(id) % BUCKETS
+}
+
+fn bucket_key(number: u32) -> String {
+    format!("b{number:04}")
+}
+
+fn bucket_number_of_key(key: &str) -> Option<u32> {
+    key.strip_prefix('b').and_then(|n| n.parse().ok()).filter(|n| *n < BUCKETS)
+}
+
+/// The records of the given buckets, from the mirror, one pass per kind.
+fn records_in_buckets(
+    crm: &Crm,
+    buckets: &BTreeSet<(EntityKind, u32)>,
+) -> BTreeMap<(EntityKind, u32), Vec<Record>> {
+    let mut out: BTreeMap<(EntityKind, u32), Vec<Record>> =
+        buckets.iter().map(|b| (*b, Vec::new())).collect();
+    let kinds: BTreeSet<EntityKind> = buckets.iter().map(|(k, _)| *k).collect();
+    for kind in kinds {
+        for record in crm.records_of(kind) {
+            if let Some(bucket) = out.get_mut(&(kind, bucket_number(&record.id()))) {
+                bucket.push(record);
+            }
+        }
+    }
+    out
+}
+
+/// Property names of stored rows, made once per operation.
+struct RowKeys {
+    id: JsValue,
+    json: JsValue,
+    revs: JsValue,
+    n: JsValue,
+    replaced_at: JsValue,
+    compacted_through: JsValue,
+}
+
+impl RowKeys {
+    fn new() -> RowKeys {
+        RowKeys {
+            id: JsValue::from_str("id"),
+            json: JsValue::from_str("json"),
+            revs: JsValue::from_str("revs"),
+            n: JsValue::from_str("n"),
+            replaced_at: JsValue::from_str("replaced_at"),
+            compacted_through: JsValue::from_str("compacted_through"),
+        }
+    }
+}
+
+fn corrupt(store: &str, key: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { store: store.to_string(), key: key.to_string(), message: message.into() }
+}
+
+fn set(
+    object: &js_sys::Object,
+    key: &JsValue,
+    value: &JsValue,
+    store: &str,
+    id: &str,
+) -> Result<(), StoreError> {
+    match js_sys::Reflect::set(object, key, value) {
+        Ok(true) => Ok(()),
+        _ => Err(corrupt(store, id, "the row could not be prepared for storage")),
+    }
+}
+
+/// A record as stored: the record and the revision of the commit that last wrote it.
+type Stamped = (Record, Revision);
+
+/// The JSON of a bucket's records, serialized once (outside any transaction).
+struct BucketJson {
+    json: String,
+    n: u32,
+}
+
+fn bucket_json<'a>(
+    kind: EntityKind,
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<BucketJson, StoreError> {
+    let store = kind.store_name();
+    let mut json = Vec::with_capacity(4096);
+    json.push(b'[');
+    let mut n = 0_u32;
+    for record in records {
+        if n > 0 {
+            json.push(b',');
+        }
+        serde_json::to_writer(&mut json, record).map_err(|e| corrupt(store, &record.id(), e.to_string()))?;
+        n += 1;
+    }
+    json.push(b']');
+    let json = String::from_utf8(json).map_err(|e| corrupt(store, store, e.to_string()))?;
+    Ok(BucketJson { json, n })
+}
+
+/// The stored form of one bucket: `{ id: "b0042", json: "[record, …]", revs: "[revision, …]" }`.
+fn bucket_row(
+    kind: EntityKind,
+    number: u32,
+    content: &BucketJson,
+    revisions: &[Revision],
+    keys: &RowKeys,
+) -> Result<JsValue, StoreError> {
+    let store = kind.store_name();
+    let key = bucket_key(number);
+    let revs = serde_json::to_string(revisions).map_err(|e| corrupt(store, &key, e.to_string()))?;
+    let row = js_sys::Object::new();
+    set(&row, &keys.id, &JsValue::from_str(&key), store, &key)?;
+    set(&row, &keys.json, &JsValue::from_str(&content.json), store, &key)?;
+    set(&row, &keys.revs, &JsValue::from_str(&revs), store, &key)?;
+    Ok(row.into())
+}
+
+/// Reads one stored bucket back: its number and its records with their revisions, each
+/// checked to belong to `kind` and to this bucket. A row written before revisions existed
+/// has no `revs`: its records read as revision 0.
+fn parse_bucket(kind: EntityKind, row: &JsValue, keys: &RowKeys) -> Result<(u32, Vec<Stamped>), StoreError> {
+    let store = kind.store_name();
+    let Some(key) = js_sys::Reflect::get(row, &keys.id).ok().and_then(|v| v.as_string()) else {
+        return Err(corrupt(store, "?", "the stored row has no text key"));
+    };
+    let Some(number) = bucket_number_of_key(&key) else {
+        return Err(corrupt(store, &key, "the stored row is not a bucket of records"));
+    };
+    let Some(json) = js_sys::Reflect::get(row, &keys.json).ok().and_then(|v| v.as_string()) else {
+        return Err(corrupt(store, &key, "the stored row has no JSON"));
+    };
+    let records: Vec<Record> =
+        serde_json::from_str(&json).map_err(|e| corrupt(store, &key, e.to_string()))?;
+    let revisions: Vec<Revision> =
+        match js_sys::Reflect::get(row, &keys.revs).ok().and_then(|v| v.as_string()) {
+            Some(revs) => serde_json::from_str(&revs).map_err(|e| corrupt(store, &key, e.to_string()))?,
+            None => vec![0; records.len()],
+        };
+    if revisions.len() != records.len() {
+        return Err(corrupt(store, &key, "the bucket's revisions do not match its records"));
+    }
+    for record in &records {
+        if record.kind() != kind {
+            return Err(corrupt(
+                store,
+                &record.id(),
+                format!("a {:?} record is stored among {store}", record.kind()),
+            ));
+        }
+        if bucket_number(&record.id()) != number {
+            return Err(corrupt(
+                store,
+                &record.id(),
+                format!("the record is stored in the wrong bucket ({key})"),
+            ));
+        }
+    }
+    Ok((number, records.into_iter().zip(revisions).collect()))
+}
+
+/// The stored form of one commit: `{ id: <sequence>, json: "<ChangeSet JSON>" }`.
+fn segment_row(sequence: Revision, changes: &ChangeSet, keys: &RowKeys) -> Result<JsValue, StoreError> {
+    let id = sequence.to_string();
+    let json = serde_json::to_string(changes).map_err(|e| corrupt(SEGMENTS_STORE, &id, e.to_string()))?;
+    let row = js_sys::Object::new();
+    set(&row, &keys.id, &JsValue::from_f64(sequence as f64), SEGMENTS_STORE, &id)?;
+    set(&row, &keys.json, &JsValue::from_str(&json), SEGMENTS_STORE, &id)?;
+    Ok(row.into())
+}
+
+fn parse_segment(row: &JsValue, keys: &RowKeys) -> Result<(Revision, ChangeSet), StoreError> {
+    let Some(n) = whole_number(row, &keys.id) else {
+        return Err(corrupt(SEGMENTS_STORE, "?", "a logged commit has no sequence number"));
+    };
+    let Some(json) = js_sys::Reflect::get(row, &keys.json).ok().and_then(|v| v.as_string()) else {
+        return Err(corrupt(SEGMENTS_STORE, &n.to_string(), "a logged commit has no JSON"));
+    };
+    let changes: ChangeSet =
+        serde_json::from_str(&json).map_err(|e| corrupt(SEGMENTS_STORE, &n.to_string(), e.to_string()))?;
+    Ok((n, changes))
+}
+
+fn sequence_row(sequence: Sequence, keys: &RowKeys) -> Result<JsValue, StoreError> {
+    let row = js_sys::Object::new();
+    let number = |n: Revision| JsValue::from_f64(n as f64);
+    set(&row, &keys.id, &JsValue::from_str(SEQUENCE_ROW), META_STORE, SEQUENCE_ROW)?;
+    set(&row, &keys.n, &number(sequence.n), META_STORE, SEQUENCE_ROW)?;
+    set(&row, &keys.replaced_at, &number(sequence.replaced_at), META_STORE, SEQUENCE_ROW)?;
+    set(&row, &keys.compacted_through, &number(sequence.compacted_through), META_STORE, SEQUENCE_ROW)?;
+    Ok(row.into())
+}
+
+fn whole_number(row: &JsValue, key: &JsValue) -> Option<u64> {
+    let n = js_sys::Reflect::get(row, key).ok()?.as_f64()?;
+    (n >= 0.0 && n.fract() == 0.0 && n < 9.0e15).then_some(n as u64)
+}
+
+fn read_sequence(row: Option<&JsValue>, keys: &RowKeys) -> Result<Sequence, StoreError> {
+    let Some(row) = row else { return Ok(Sequence::default()) };
+    let n = whole_number(row, &keys.n);
+    let replaced_at = whole_number(row, &keys.replaced_at);
+    let compacted_through = whole_number(row, &keys.compacted_through);
+    match (n, replaced_at, compacted_through) {
+        (Some(n), Some(replaced_at), Some(compacted_through))
+            if replaced_at <= n && compacted_through <= n =>
+        {
+            Ok(Sequence { n, replaced_at, compacted_through })
+        }
+        _ => Err(corrupt(META_STORE, SEQUENCE_ROW, "the sequence numbers are not numbers")),
+    }
+}
+
 fn closing_listener(
     closed: &Rc<Cell<bool>>,
     notify: &Rc<dyn Fn()>,
@@ -287,7 +813,6 @@ fn closing_listener(
         }
     })
 }
-
 fn version_number(v: f64) -> u32 {
     if v.is_finite() && v >= 0.0 && v <= f64::from(u32::MAX) {
         v as u32
@@ -295,41 +820,6 @@ fn version_number(v: f64) -> u32 {
         0
     }
 }
-
-/// Brings the schema from `old` to `new`, one version step at a time.
-fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::Result<()> {
-    for from in old..new {
-        let step: fn(&Database) -> indexed_db_futures::Result<()> = match from {
-            0 => create_schema_v1,
-            // 1 => the step to version 2 goes here.
-            _ => continue,
-        };
-        step(db)?;
-    }
-    Ok(())
-}
-
-fn create_schema_v1(db: &Database) -> indexed_db_futures::Result<()> {
-    let existing: HashSet<String> = db.object_store_names().collect();
-    for kind in EntityKind::ALL {
-        let name = kind.store_name();
-        if existing.contains(name) {
-            continue;
-        }
-        let store = db.create_object_store(name).with_key_path(KeyPath::One("id")).build()?;
-        for (_, index) in UNIQUE_INDEXES.iter().filter(|(k, _)| *k == kind) {
-            let params = web_sys::IdbIndexParameters::new();
-            params.set_unique(true);
-            params.set_multi_entry(true);
-            store.as_sys().create_index_with_str_and_optional_parameters(index, index, &params)?;
-        }
-    }
-    if !existing.contains(STAGED_STORE) {
-        db.create_object_store(STAGED_STORE).with_key_path(KeyPath::One("template_id")).build()?;
-    }
-    Ok(())
-}
-
 fn open_error(error: OpenDbError) -> StoreError {
     match error {
         OpenDbError::Base(IdbError::DomException(e)) => {
@@ -351,16 +841,12 @@ fn open_error(error: OpenDbError) -> StoreError {
         other => StoreError::Unavailable(format!("IndexedDB could not be opened ({other})")),
     }
 }
-
 fn dom_name(error: &IdbError) -> Option<String> {
     match error {
         IdbError::DomException(e) => Some(web_sys::DomException::from(e.clone()).name()),
         _ => None,
     }
 }
-
-/// Awaits a raw request made through `web_sys`. Safe inside a transaction: the promise
-/// settles in the request's own event, so the continuation runs while it is active.
 async fn await_request(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue> {
     if request.ready_state() != web_sys::IdbRequestReadyState::Done {
         let promise = js_sys::Promise::new(&mut |resolve, reject| {
@@ -376,180 +862,6 @@ async fn await_request(request: &web_sys::IdbRequest) -> Result<JsValue, JsValue
         Ok(Some(e)) => Err(e.into()),
         Err(e) => Err(e),
     }
-}
-
-/// 32-bit FNV-1a: stable across builds and platforms (unlike std's hasher), cheap on short ids.
-fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
-}
-
-/// The bucket a record id belongs to.
-pub fn bucket_number(id: &str) -> u32 {
-    fnv1a(id) % BUCKETS
-}
-
-fn bucket_key(number: u32) -> String {
-    format!("b{number:04}")
-}
-
-fn bucket_number_of_key(key: &str) -> Option<u32> {
-    key.strip_prefix('b').and_then(|n| n.parse().ok()).filter(|n| *n < BUCKETS)
-}
-
-/// Property names of stored rows, made once per operation.
-struct RowKeys {
-    id: JsValue,
-    json: JsValue,
-    n: JsValue,
-}
-
-impl RowKeys {
-    fn new() -> RowKeys {
-        RowKeys { id: JsValue::from_str("id"), json: JsValue::from_str("json"), n: JsValue::from_str("n") }
-    }
-}
-
-fn corrupt(store: &str, key: &str, message: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { store: store.to_string(), key: key.to_string(), message: message.into() }
-}
-
-fn set(
-    object: &js_sys::Object,
-    key: &JsValue,
-    value: &JsValue,
-    store: &str,
-    id: &str,
-) -> Result<(), StoreError> {
-    match js_sys::Reflect::set(object, key, value) {
-        Ok(true) => Ok(()),
-        _ => Err(corrupt(store, id, "the row could not be prepared for storage")),
-    }
-}
-
-/// The first value that two of `records` share under one unique index ("unique when
-/// present": absent values never clash).
-fn first_clash<'a>(records: impl IntoIterator<Item = &'a Record>) -> Option<UniquenessViolation> {
-    let mut seen: HashMap<(EntityKind, &'static str, String), String> = HashMap::new();
-    for record in records {
-        for (index, value) in record.unique_values() {
-            let id = record.id();
-            match seen.entry((record.kind(), index, value)) {
-                MapEntry::Occupied(holder) if *holder.get() != id => {
-                    let (kind, index, value) = holder.key().clone();
-                    return Some(UniquenessViolation {
-                        kind,
-                        index,
-                        value,
-                        first: holder.get().clone(),
-                        second: id,
-                    });
-                }
-                MapEntry::Occupied(_) => {}
-                MapEntry::Vacant(slot) => {
-                    slot.insert(id);
-                }
-            }
-        }
-    }
-    None
-}
-
-/// The stored form of one bucket: `{ id: "b0042", json: "[record, …]", n, <index>: [values] }`.
-/// Every unique index of the kind gets its array (perhaps empty), so the multi-entry index
-/// sees exactly the values present. The caller has checked uniqueness inside the bucket
-/// (a multi-entry index does not see a value repeated within one row).
-fn bucket_row<'a>(
-    kind: EntityKind,
-    number: u32,
-    records: impl IntoIterator<Item = &'a Record>,
-    keys: &RowKeys,
-) -> Result<JsValue, StoreError> {
-    let store = kind.store_name();
-    let key = bucket_key(number);
-    let indexes: Vec<&str> =
-        UNIQUE_INDEXES.iter().filter(|(k, _)| *k == kind).map(|(_, name)| *name).collect();
-    let index_values: Vec<js_sys::Array> = indexes.iter().map(|_| js_sys::Array::new()).collect();
-    let mut json = Vec::with_capacity(4096);
-    json.push(b'[');
-    let mut n = 0_u32;
-    for record in records {
-        if n > 0 {
-            json.push(b',');
-        }
-        serde_json::to_writer(&mut json, record).map_err(|e| corrupt(store, &record.id(), e.to_string()))?;
-        for (index, value) in record.unique_values() {
-            if let Some(i) = indexes.iter().position(|name| *name == index) {
-                index_values[i].push(&JsValue::from_str(&value));
-            }
-        }
-        n += 1;
-    }
-    json.push(b']');
-    let json = String::from_utf8(json).map_err(|e| corrupt(store, &key, e.to_string()))?;
-    let row = js_sys::Object::new();
-    set(&row, &keys.id, &JsValue::from_str(&key), store, &key)?;
-    set(&row, &keys.json, &JsValue::from_str(&json), store, &key)?;
-    set(&row, &keys.n, &JsValue::from(n), store, &key)?;
-    for (name, values) in indexes.iter().zip(&index_values) {
-        set(&row, &JsValue::from_str(name), values, store, &key)?;
-    }
-    Ok(row.into())
-}
-
-fn count_row(kind: EntityKind, n: usize, keys: &RowKeys) -> Result<JsValue, StoreError> {
-    let store = kind.store_name();
-    let row = js_sys::Object::new();
-    set(&row, &keys.id, &JsValue::from_str(COUNT_ROW), store, COUNT_ROW)?;
-    // Record counts stay far below 2^53, where f64 is exact.
-    set(&row, &keys.n, &JsValue::from_f64(n as f64), store, COUNT_ROW)?;
-    Ok(row.into())
-}
-
-fn read_count(kind: EntityKind, row: Option<&JsValue>, keys: &RowKeys) -> Result<usize, StoreError> {
-    let Some(row) = row else { return Ok(0) };
-    match js_sys::Reflect::get(row, &keys.n).ok().and_then(|n| n.as_f64()) {
-        Some(n) if n >= 0.0 && n.fract() == 0.0 && n < 9.0e15 => Ok(n as usize),
-        _ => Err(corrupt(kind.store_name(), COUNT_ROW, "the record count is not a number")),
-    }
-}
-
-/// Reads one stored bucket back: its number and its records, each checked to belong to
-/// `kind` and to this bucket.
-fn parse_bucket(kind: EntityKind, row: &JsValue, keys: &RowKeys) -> Result<(u32, Vec<Record>), StoreError> {
-    let store = kind.store_name();
-    let Some(key) = js_sys::Reflect::get(row, &keys.id).ok().and_then(|v| v.as_string()) else {
-        return Err(corrupt(store, "?", "the stored row has no text key"));
-    };
-    let Some(number) = bucket_number_of_key(&key) else {
-        return Err(corrupt(store, &key, "the stored row is not a bucket of records"));
-    };
-    let Some(json) = js_sys::Reflect::get(row, &keys.json).ok().and_then(|v| v.as_string()) else {
-        return Err(corrupt(store, &key, "the stored row has no JSON"));
-    };
-    let records: Vec<Record> =
-        serde_json::from_str(&json).map_err(|e| corrupt(store, &key, e.to_string()))?;
-    for record in &records {
-        if record.kind() != kind {
-            return Err(corrupt(
-                store,
-                &record.id(),
-                format!("a {:?} record is stored among {store}", record.kind()),
-            ));
-        }
-        if bucket_number(&record.id()) != number {
-            return Err(corrupt(
-                store,
-                &record.id(),
-                format!("the record is stored in the wrong bucket ({key})"),
-            ));
-        }
-    }
-    Ok((number, records))
-}
-
-/// Reads an optional row that a request returned (`undefined` when the key is absent).
-fn present(value: JsValue) -> Option<JsValue> {
-    (!value.is_undefined() && !value.is_null()).then_some(value)
 }
 
 /// Staged-file metadata as written (the bytes travel separately, as a `Uint8Array`).
@@ -611,251 +923,232 @@ fn staged_from_row(template_id: &str, row: &JsValue) -> Result<StagedFile, Store
 }
 
 impl CrmStore for IndexedDbStore {
-    async fn load_all(&self) -> Result<Crm, StoreError> {
-        let names = EntityKind::ALL.map(EntityKind::store_name);
-        let tx = self.transaction(&names, TransactionMode::Readonly)?;
-        let mut requests = Vec::with_capacity(names.len());
-        for kind in EntityKind::ALL {
-            let store = self.object_store(&tx, kind.store_name())?;
-            let request = store.get_all::<JsValue>().primitive().map_err(|e| self.error(e))?;
-            requests.push((kind, request));
-        }
-        let keys = RowKeys::new();
-        let mut crm = Crm::default();
-        for (kind, request) in requests {
-            let rows = request.await.map_err(|e| self.error(e))?;
-            for row in rows {
-                let row = row.map_err(|e| self.error(e))?;
-                if js_sys::Reflect::get(&row, &keys.id).ok().and_then(|v| v.as_string()).as_deref()
-                    == Some(COUNT_ROW)
-                {
-                    continue;
-                }
-                let (_, records) = parse_bucket(kind, &row, &keys)?;
-                for record in records {
-                    crm.put(record);
-                }
-            }
-        }
-        Ok(crm)
+    async fn load_all(&self) -> Result<StoredCrm, StoreError> {
+        // Read from the database, not the mirror: this is what a reload would see.
+        let mirror = self.read_everything().await?;
+        Ok(Rc::unwrap_or_clone(mirror.stored))
     }
 
-    async fn replace_all(&self, crm: &Crm) -> Result<(), StoreError> {
-        // Everything is checked and serialized before the transaction opens, so it stays short.
-        let records = crm.records();
-        if let Some(violation) = first_clash(&records) {
-            return Err(StoreError::Constraint(violation.to_string()));
+    async fn current(&self) -> Result<Rc<StoredCrm>, StoreError> {
+        let mut guard = self.mirror.lock().await;
+        let loaded = guard.is_none();
+        let (mirror, _) = self.current_mirror(&mut guard).await?;
+        let stored = Rc::clone(&mirror.stored);
+        let compact = loaded && mirror.wants_compaction();
+        drop(guard);
+        if compact {
+            self.compact().await?;
         }
-        let mut buckets: BTreeMap<(EntityKind, u32), Vec<&Record>> = BTreeMap::new();
-        let mut counts: BTreeMap<EntityKind, usize> = EntityKind::ALL.iter().map(|k| (*k, 0)).collect();
-        for record in &records {
-            buckets.entry((record.kind(), bucket_number(&record.id()))).or_default().push(record);
-            *counts.entry(record.kind()).or_default() += 1;
-        }
-        let keys = RowKeys::new();
-        let mut rows = Vec::with_capacity(buckets.len() + counts.len());
-        for ((kind, number), bucket) in buckets {
-            rows.push((kind, bucket_row(kind, number, bucket, &keys)?));
-        }
-        for (kind, n) in counts {
-            rows.push((kind, count_row(kind, n, &keys)?));
-        }
-        drop(records);
+        Ok(stored)
+    }
 
-        let names = EntityKind::ALL.map(EntityKind::store_name);
+    async fn refresh(&self) -> Result<Refreshed, StoreError> {
+        let mut guard = self.mirror.lock().await;
+        let (_, refreshed) = self.current_mirror(&mut guard).await?;
+        Ok(refreshed)
+    }
+
+    async fn sequence(&self) -> Result<Revision, StoreError> {
+        let tx = self.transaction(&[META_STORE], TransactionMode::Readonly)?;
+        let store = self.object_store(&tx, META_STORE)?;
+        let request = store.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let row = request.await.map_err(|e| self.error(e))?;
+        Ok(read_sequence(row.as_ref(), &RowKeys::new())?.n)
+    }
+
+    async fn replace_all(&self, crm: &Crm) -> Result<Revision, StoreError> {
+        let mut guard = self.mirror.lock().await;
+        // Everything is checked and serialized before the transaction opens, so it stays short.
+        Crm::default()
+            .check_unique(&ChangeSet { puts: crm.records(), deletes: Vec::new() })
+            .map_err(|v| StoreError::Constraint(v.to_string()))?;
+        let mut buckets: BTreeMap<(EntityKind, u32), Vec<Record>> = BTreeMap::new();
+        for record in crm.records() {
+            buckets.entry((record.kind(), bucket_number(&record.id()))).or_default().push(record);
+        }
+        let mut contents = Vec::with_capacity(buckets.len());
+        for ((kind, number), bucket) in &buckets {
+            contents.push((*kind, *number, bucket_json(*kind, bucket)?));
+        }
+        drop(buckets);
+
+        let mut names: Vec<&str> = EntityKind::ALL.iter().map(|k| k.store_name()).collect();
+        names.push(META_STORE);
+        names.push(SEGMENTS_STORE);
         let tx = self.transaction(&names, TransactionMode::Readwrite)?;
+        let raw: web_sys::IdbTransaction = (**tx.as_sys()).clone();
+        let meta = self.object_store(&tx, META_STORE)?;
+        let segments = self.object_store(&tx, SEGMENTS_STORE)?;
         let mut stores = BTreeMap::new();
         for kind in EntityKind::ALL {
             stores.insert(kind, self.object_store(&tx, kind.store_name())?);
         }
+        let keys = RowKeys::new();
+        let request = meta.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let old = read_sequence(request.await.map_err(|e| self.failure(&raw, e))?.as_ref(), &keys)?;
+        let sequence = old.n + 1;
+        let mut rows = Vec::with_capacity(contents.len());
+        for (kind, number, content) in &contents {
+            rows.push((
+                *kind,
+                bucket_row(*kind, *number, content, &vec![sequence; content.n as usize], &keys)?,
+            ));
+        }
+        let now = Sequence { n: sequence, replaced_at: sequence, compacted_through: sequence };
+        let meta_row = sequence_row(now, &keys)?;
         let issue = || -> Result<(), IdbError> {
             for store in stores.values() {
                 drop(store.clear()?);
             }
+            drop(segments.clear()?);
             for (kind, row) in &rows {
                 if let Some(store) = stores.get(kind) {
                     drop(store.put(row).primitive()?);
                 }
             }
-            Ok(())
-        };
-        issue().map_err(|e| self.error(e))?;
-        drop(stores);
-        self.finish(tx).await
-    }
-
-    async fn commit(&self, changes: &ChangeSet) -> Result<(), StoreError> {
-        if changes.is_empty() {
-            return Ok(());
-        }
-        // Clashes inside the batch are found without the database, in the core's words.
-        Crm::default().check_unique(changes).map_err(|v| StoreError::Constraint(v.to_string()))?;
-        let touched: BTreeSet<(EntityKind, u32)> = changes
-            .deletes
-            .iter()
-            .map(|key| (key.kind, bucket_number(&key.id)))
-            .chain(changes.puts.iter().map(|r| (r.kind(), bucket_number(&r.id()))))
-            .collect();
-        let kinds: BTreeSet<EntityKind> = touched.iter().map(|(kind, _)| *kind).collect();
-        let names: Vec<&str> = kinds.iter().map(|k| k.store_name()).collect();
-        let tx = self.transaction(&names, TransactionMode::Readwrite)?;
-        let raw: web_sys::IdbTransaction = (**tx.as_sys()).clone();
-        let mut stores = BTreeMap::new();
-        for kind in &kinds {
-            stores.insert(*kind, self.object_store(&tx, kind.store_name())?);
-        }
-        let keys = RowKeys::new();
-
-        // 1. Read the touched buckets and the counts (only IndexedDB requests are awaited, so
-        //    the transaction stays alive).
-        let mut bucket_reads = Vec::with_capacity(touched.len());
-        let mut count_reads = Vec::with_capacity(kinds.len());
-        for (kind, store) in &stores {
-            let request = store.get::<JsValue, _, _>(COUNT_ROW).primitive().map_err(|e| self.error(e))?;
-            count_reads.push((*kind, request));
-        }
-        for (kind, number) in &touched {
-            let Some(store) = stores.get(kind) else { continue };
-            let request =
-                store.get::<JsValue, _, _>(bucket_key(*number)).primitive().map_err(|e| self.error(e))?;
-            bucket_reads.push(((*kind, *number), request));
-        }
-        let mut counts = BTreeMap::new();
-        for (kind, request) in count_reads {
-            let row = request.await.map_err(|e| self.failure(&raw, e))?;
-            counts.insert(kind, read_count(kind, row.as_ref(), &keys)?);
-        }
-        let mut buckets: BTreeMap<(EntityKind, u32), BTreeMap<String, Record>> = BTreeMap::new();
-        for ((kind, number), request) in bucket_reads {
-            let mut records = BTreeMap::new();
-            if let Some(row) = request.await.map_err(|e| self.failure(&raw, e))? {
-                let (stored_number, stored) = parse_bucket(kind, &row, &keys)?;
-                if stored_number != number {
-                    return Err(corrupt(
-                        kind.store_name(),
-                        &bucket_key(number),
-                        "the bucket holds another key",
-                    ));
-                }
-                records.extend(stored.into_iter().map(|r| (r.id(), r)));
-            }
-            buckets.insert((kind, number), records);
-        }
-
-        // 2. Apply the batch in memory: deletes, then puts.
-        for key in &changes.deletes {
-            if let Some(bucket) = buckets.get_mut(&(key.kind, bucket_number(&key.id))) {
-                if bucket.remove(&key.id).is_some() {
-                    counts.entry(key.kind).and_modify(|n| *n = n.saturating_sub(1));
-                }
-            }
-        }
-        let mut put_keys = HashSet::new();
-        for record in &changes.puts {
-            let id = record.id();
-            put_keys.insert(record.key());
-            if let Some(bucket) = buckets.get_mut(&(record.kind(), bucket_number(&id))) {
-                if bucket.insert(id, record.clone()).is_none() {
-                    *counts.entry(record.kind()).or_default() += 1;
-                }
-            }
-        }
-
-        // 3. Uniqueness among the touched buckets' end state (a multi-entry index cannot see
-        //    a value repeated inside one bucket); clashes with other buckets are the unique
-        //    indexes' job.
-        let untouched_records =
-            buckets.values().flat_map(|b| b.values()).filter(|r| !put_keys.contains(&r.key()));
-        let put_records = buckets.values().flat_map(|b| b.values()).filter(|r| put_keys.contains(&r.key()));
-        if let Some(violation) = first_clash(untouched_records.chain(put_records)) {
-            return Err(StoreError::Constraint(violation.to_string()));
-        }
-
-        // 4. Write: delete every touched bucket first, so the indexes judge the batch's end
-        //    state, not the order of its rows; then put the non-empty ones and the counts.
-        let mut rows = Vec::with_capacity(buckets.len());
-        for ((kind, number), records) in &buckets {
-            if !records.is_empty() {
-                rows.push((*kind, bucket_row(*kind, *number, records.values(), &keys)?));
-            }
-        }
-        for (kind, n) in &counts {
-            rows.push((*kind, count_row(*kind, *n, &keys)?));
-        }
-        let issue = || -> Result<(), IdbError> {
-            for (kind, number) in &touched {
-                if let Some(store) = stores.get(kind) {
-                    drop(store.delete(bucket_key(*number)).primitive()?);
-                }
-            }
-            for (kind, row) in &rows {
-                if let Some(store) = stores.get(kind) {
-                    drop(store.put(row).primitive()?);
-                }
-            }
+            drop(meta.put(&meta_row).primitive()?);
             Ok(())
         };
         issue().map_err(|e| self.failure(&raw, e))?;
         drop(stores);
-        match self.finish(tx).await {
-            Err(StoreError::Constraint(generic)) => {
-                Err(StoreError::Constraint(self.explain_clash(changes).await.unwrap_or(generic)))
-            }
-            other => other,
+        drop(segments);
+        drop(meta);
+        if let Err(e) = self.finish(tx).await {
+            *guard = None;
+            return Err(e);
         }
+        let records = crm.records();
+        let stored =
+            StoredCrm { crm: crm.clone(), revisions: Revisions::all_at(&records, sequence), sequence };
+        *guard = Some(Mirror {
+            stored: Rc::new(stored),
+            sequence: now,
+            segments: 0,
+            segment_records: 0,
+            dirty: BTreeSet::new(),
+        });
+        Ok(sequence)
+    }
+
+    async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, StoreError> {
+        let mut guard = self.mirror.lock().await;
+        // Load the mirror first (outside the writing transaction) if this store has none yet.
+        if guard.is_none() {
+            *guard = Some(self.read_everything().await?);
+        }
+        let Some(mirror) = guard.as_mut() else {
+            return Err(StoreError::Unavailable("the CRM copy could not be read".into()));
+        };
+        let tx = self.transaction(&[META_STORE, SEGMENTS_STORE], TransactionMode::Readwrite)?;
+        let raw: web_sys::IdbTransaction = (**tx.as_sys()).clone();
+        let meta = self.object_store(&tx, META_STORE)?;
+        let segments = self.object_store(&tx, SEGMENTS_STORE)?;
+        let keys = RowKeys::new();
+        // Only IndexedDB requests are awaited from here on, so the transaction stays alive.
+
+        // 1. Catch up with what other tabs committed, inside this transaction.
+        let request = meta.get::<JsValue, _, _>(SEQUENCE_ROW).primitive().map_err(|e| self.error(e))?;
+        let stored_sequence =
+            read_sequence(request.await.map_err(|e| self.failure(&raw, e))?.as_ref(), &keys)?;
+        if stored_sequence.replaced_at > mirror.sequence.n
+            || stored_sequence.compacted_through > mirror.sequence.n
+            || stored_sequence.n < mirror.sequence.n
+        {
+            // The mirror cannot be caught up from the log; a batch planned on it cannot hold.
+            drop(segments);
+            drop(meta);
+            drop(tx);
+            *guard = None;
+            return Err(StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }));
+        }
+        if stored_sequence.n > mirror.sequence.n {
+            for (n, changes) in self.read_segments_after(&segments, mirror.sequence.n).await? {
+                if n <= stored_sequence.n {
+                    mirror.replay(n, &changes)?;
+                }
+            }
+            if mirror.sequence.n != stored_sequence.n {
+                *guard = None;
+                return Err(corrupt(
+                    SEGMENTS_STORE,
+                    &stored_sequence.n.to_string(),
+                    "a logged commit is missing",
+                ));
+            }
+        }
+
+        // 2. The batch's identities, its expectations and the uniqueness rules.
+        if stored_sequence.replaced_at > batch.base {
+            return Err(StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }));
+        }
+        let mut batch = batch.clone();
+        rebase_identities(&mut batch, mirror.stored.crm.counters)
+            .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
+        let revisions = &mirror.stored.revisions;
+        let stale = check(&batch, stored_sequence.replaced_at, |key| match revisions.get(key) {
+            None if key.kind == EntityKind::Counters => Some(0),
+            found => found,
+        });
+        if !stale.is_clear() {
+            return Err(StoreError::Stale(stale));
+        }
+        mirror.stored.crm.check_unique(&batch.changes).map_err(|v| StoreError::Constraint(v.to_string()))?;
+
+        // 3. Write the segment and the new sequence number.
+        let sequence = stored_sequence.n + 1;
+        let segment = segment_row(sequence, &batch.changes, &keys)?;
+        let meta_row = sequence_row(Sequence { n: sequence, ..stored_sequence }, &keys)?;
+        let issue = || -> Result<(), IdbError> {
+            drop(segments.put(&segment).primitive()?);
+            drop(meta.put(&meta_row).primitive()?);
+            Ok(())
+        };
+        issue().map_err(|e| self.failure(&raw, e))?;
+        drop(segments);
+        drop(meta);
+        self.finish(tx).await?;
+
+        // 4. Follow the commit in the mirror; if it cannot follow, it is read again next time.
+        if mirror.replay(sequence, &batch.changes).is_err() {
+            *guard = None;
+        }
+        Ok(Committed { sequence, changes: batch.changes })
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        let name = key.kind.store_name();
-        let tx = self.transaction(&[name], TransactionMode::Readonly)?;
-        let store = self.object_store(&tx, name)?;
-        let request = store
-            .get::<JsValue, _, _>(bucket_key(bucket_number(&key.id)))
-            .primitive()
-            .map_err(|e| self.error(e))?;
-        let found = match request.await.map_err(|e| self.error(e))? {
-            Some(row) => {
-                parse_bucket(key.kind, &row, &RowKeys::new())?.1.into_iter().find(|r| r.id() == key.id)
-            }
-            None => None,
-        };
-        match found {
-            None if key.kind == EntityKind::Counters => Ok(Some(Record::Counters(Counters::default()))),
-            found => Ok(found),
-        }
+        let stored = self.current().await?;
+        Ok(stored.crm.get(key))
+    }
+
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<(Record, Revision)>>, StoreError> {
+        let stored = self.current().await?;
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let revision = match stored.revisions.get(k) {
+                    None if k.kind == EntityKind::Counters => Some(0),
+                    found => found,
+                }?;
+                stored.crm.get(k).map(|r| (r, revision))
+            })
+            .collect())
     }
 
     async fn count(&self, kind: EntityKind) -> Result<usize, StoreError> {
-        if kind == EntityKind::Counters {
-            // Like `Crm::count`: the counters record always exists, if only as its default.
-            return Ok(1);
-        }
-        let tx = self.transaction(&[kind.store_name()], TransactionMode::Readonly)?;
-        let store = self.object_store(&tx, kind.store_name())?;
-        let request = store.get::<JsValue, _, _>(COUNT_ROW).primitive().map_err(|e| self.error(e))?;
-        let row = request.await.map_err(|e| self.error(e))?;
-        read_count(kind, row.as_ref(), &RowKeys::new())
+        Ok(self.current().await?.crm.count(kind))
     }
 
     async fn find_entry_by_client_reference(
         &self,
         client_reference: &str,
     ) -> Result<Option<CrmEntry>, StoreError> {
-        let name = EntityKind::Entry.store_name();
-        let tx = self.transaction(&[name], TransactionMode::Readonly)?;
-        let store = self.object_store(&tx, name)?;
-        let index = store.as_sys().index("client_reference").map_err(|e| self.error(e.into()))?;
-        let request = index.get(&JsValue::from_str(client_reference)).map_err(|e| self.error(e.into()))?;
-        let Some(row) = present(await_request(&request).await.map_err(|e| self.error(e.into()))?) else {
-            return Ok(None);
-        };
-        let (_, records) = parse_bucket(EntityKind::Entry, &row, &RowKeys::new())?;
-        Ok(records.into_iter().find_map(|record| match record {
-            Record::Entry(entry) if entry.client_reference.as_deref() == Some(client_reference) => {
-                Some(entry)
-            }
-            _ => None,
-        }))
+        let stored = self.current().await?;
+        Ok(stored
+            .crm
+            .entries
+            .values()
+            .find(|e| e.client_reference.as_deref() == Some(client_reference))
+            .cloned())
     }
 
     async fn put_staged(&self, file: &StagedFile) -> Result<(), StoreError> {

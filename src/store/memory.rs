@@ -1,17 +1,30 @@
-//! The in-memory [`CrmStore`]: a [`Crm`] in a `RefCell` and a map of staged files. It is the
-//! reference the IndexedDB store is tested against (same contract suite), and it runs
-//! natively, so the pipeline's tests need no browser.
+//! The in-memory [`CrmStore`]: a [`Crm`] with its revisions in a `RefCell` and a map of staged
+//! files. It is the reference the IndexedDB store is tested against (same contract suite), it
+//! runs natively, so the pipeline's tests need no browser, and it is the fallback when a
+//! browser offers no IndexedDB.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use super::{CrmStore, StagedFile, StoreError};
+use super::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
+use crate::core::revision::{check, rebase_identities, CheckedBatch, Revision, Revisions, Staleness};
+
+/// The stored state: the CRM, each record's revision, the sequence number and the sequence
+/// of the last whole replacement.
+#[derive(Debug, Default)]
+struct State {
+    crm: Crm,
+    revisions: Revisions,
+    sequence: Revision,
+    replaced_at: Revision,
+}
 
 /// A store that lives as long as the value: nothing survives a reload.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    crm: RefCell<Crm>,
+    state: RefCell<State>,
     staged: RefCell<BTreeMap<String, StagedFile>>,
 }
 
@@ -21,47 +34,102 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// A store that starts with `crm`.
+    /// A store that starts with `crm`, written by one commit (sequence 1).
     pub fn with_crm(crm: Crm) -> MemoryStore {
-        MemoryStore { crm: RefCell::new(crm), staged: RefCell::default() }
+        let revisions = Revisions::all_at(&crm.records(), 1);
+        let state = State { crm, revisions, sequence: 1, replaced_at: 1 };
+        MemoryStore { state: RefCell::new(state), staged: RefCell::default() }
     }
 }
 
 impl CrmStore for MemoryStore {
-    async fn load_all(&self) -> Result<Crm, StoreError> {
-        Ok(self.crm.borrow().clone())
+    async fn load_all(&self) -> Result<StoredCrm, StoreError> {
+        let state = self.state.borrow();
+        Ok(StoredCrm { crm: state.crm.clone(), revisions: state.revisions.clone(), sequence: state.sequence })
     }
 
-    async fn replace_all(&self, crm: &Crm) -> Result<(), StoreError> {
-        let everything = ChangeSet { puts: crm.records(), deletes: Vec::new() };
+    async fn current(&self) -> Result<Rc<StoredCrm>, StoreError> {
+        self.load_all().await.map(Rc::new)
+    }
+
+    async fn refresh(&self) -> Result<Refreshed, StoreError> {
+        // One store, one writer: nobody else can have committed.
+        let sequence = self.state.borrow().sequence;
+        Ok(Refreshed { from: sequence, to: sequence, changed: Vec::new(), replaced: false })
+    }
+
+    async fn sequence(&self) -> Result<Revision, StoreError> {
+        Ok(self.state.borrow().sequence)
+    }
+
+    async fn replace_all(&self, crm: &Crm) -> Result<Revision, StoreError> {
+        let records = crm.records();
+        let everything = ChangeSet { puts: records, deletes: Vec::new() };
         Crm::default().check_unique(&everything).map_err(|v| StoreError::Constraint(v.to_string()))?;
-        *self.crm.borrow_mut() = crm.clone();
-        Ok(())
+        let mut state = self.state.borrow_mut();
+        let sequence = state.sequence + 1;
+        state.revisions = Revisions::all_at(&everything.puts, sequence);
+        state.crm = crm.clone();
+        state.sequence = sequence;
+        state.replaced_at = sequence;
+        Ok(sequence)
     }
 
-    async fn commit(&self, changes: &ChangeSet) -> Result<(), StoreError> {
+    async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, StoreError> {
+        let mut state = self.state.borrow_mut();
+        // Identities first (so the batch's new records are checked where they will land),
+        // then every expectation.
+        let mut batch = batch.clone();
+        if state.replaced_at <= batch.base {
+            rebase_identities(&mut batch, state.crm.counters)
+                .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
+        }
+        let stale = check(&batch, state.replaced_at, |k| stored_revision(&state, k));
+        if !stale.is_clear() {
+            return Err(StoreError::Stale(stale));
+        }
         // `apply_changes` checks every unique index before it touches anything, so a refused
         // batch leaves the CRM exactly as it was.
-        self.crm
-            .borrow_mut()
-            .apply_changes(changes)
-            .map_err(|violation| StoreError::Constraint(violation.to_string()))
+        state
+            .crm
+            .apply_changes(&batch.changes)
+            .map_err(|violation| StoreError::Constraint(violation.to_string()))?;
+        let sequence = state.sequence + 1;
+        state.revisions.apply(&batch.changes, sequence);
+        state.sequence = sequence;
+        Ok(Committed { sequence, changes: batch.changes })
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        Ok(self.crm.borrow().get(key))
+        Ok(self.state.borrow().crm.get(key))
+    }
+
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<(Record, Revision)>>, StoreError> {
+        let state = self.state.borrow();
+        Ok(keys
+            .iter()
+            .map(|k| {
+                let revision = stored_revision(&state, k)?;
+                state.crm.get(k).map(|r| (r, revision))
+            })
+            .collect())
     }
 
     async fn count(&self, kind: EntityKind) -> Result<usize, StoreError> {
-        Ok(self.crm.borrow().count(kind))
+        Ok(self.state.borrow().crm.count(kind))
     }
 
     async fn find_entry_by_client_reference(
         &self,
         client_reference: &str,
     ) -> Result<Option<CrmEntry>, StoreError> {
-        let crm = self.crm.borrow();
-        Ok(crm.entries.values().find(|e| e.client_reference.as_deref() == Some(client_reference)).cloned())
+        let state = self.state.borrow();
+        Ok(state
+            .crm
+            .entries
+            .values()
+            .find(|e| e.client_reference.as_deref() == Some(client_reference))
+            .cloned())
     }
 
     async fn put_staged(&self, file: &StagedFile) -> Result<(), StoreError> {
@@ -76,5 +144,15 @@ impl CrmStore for MemoryStore {
     async fn delete_staged(&self, template_id: &str) -> Result<(), StoreError> {
         self.staged.borrow_mut().remove(template_id);
         Ok(())
+    }
+}
+
+/// The revision of a stored record; the counters record always exists (at revision 0 until
+/// first written), like [`Crm::get`] says.
+fn stored_revision(state: &State, key: &RecordKey) -> Option<Revision> {
+    match state.revisions.get(key) {
+        Some(r) => Some(r),
+        None if key.kind == EntityKind::Counters => Some(0),
+        None => None,
     }
 }

@@ -4,12 +4,19 @@
 //! browser's IndexedDB, one object store per [`EntityKind`]. One contract suite
 //! ([`contract`]) runs against both, so they cannot drift apart.
 //!
-//! Every write is a batch that lands whole or not at all, and every failure is a
-//! [`StoreError`] whose message an operator can act on.
+//! Every write is a checked batch ([`CheckedBatch`]) that lands whole or not at all: the
+//! store re-reads what the batch expects inside its one transaction, refuses the batch if any
+//! record moved since it was planned ([`StoreError::Stale`]), hands out the batch's new
+//! identities from the counters stored at that moment, and stamps every record it writes
+//! with the next commit sequence number. Every failure is a [`StoreError`] whose message an
+//! operator can act on.
+
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
+use crate::core::revision::{CheckedBatch, Revision, Revisions, Staleness};
 
 #[doc(hidden)]
 pub mod contract;
@@ -55,10 +62,66 @@ pub enum StoreError {
     /// The browser offers no usable storage (IndexedDB missing, denied, or failing).
     #[error("The browser's storage is not available: {0}")]
     Unavailable(String),
+    /// The records a batch was planned on moved before it was committed (another tab, a
+    /// snapshot load, another import); nothing was written and the batch must be planned
+    /// again on the current CRM.
+    #[error("{0}")]
+    Stale(Staleness),
+}
+
+/// The whole stored CRM with the revision of every record and the store's sequence number.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredCrm {
+    pub crm: Crm,
+    pub revisions: Revisions,
+    /// The sequence number of the last commit (0 before any).
+    pub sequence: Revision,
+}
+
+/// What a commit wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    /// The commit's sequence number: the revision of every record it wrote.
+    pub sequence: Revision,
+    /// The changes as written, with the identities handed out at commit time (they differ
+    /// from the planned ones when another writer handed out identities in between).
+    pub changes: ChangeSet,
+}
+
+/// What [`CrmStore::refresh`] found: the commits other writers made since this store last
+/// looked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Refreshed {
+    /// The sequence number before and after.
+    pub from: Revision,
+    pub to: Revision,
+    /// The records those commits wrote or deleted (empty when `replaced`).
+    pub changed: Vec<RecordKey>,
+    /// The copy was read whole again (a snapshot replaced the CRM, or the log was compacted
+    /// past this copy).
+    pub replaced: bool,
+}
+
+impl Refreshed {
+    /// True when another writer changed something.
+    pub fn moved(&self) -> bool {
+        self.from != self.to || self.replaced
+    }
+}
+
+impl Committed {
+    /// The id of the import-history record the commit wrote, if it wrote one (an apply or an
+    /// undo): the id actually handed out, which another tab's import may have moved.
+    pub fn import_id(&self) -> Option<u32> {
+        self.changes.puts.iter().find_map(|r| match r {
+            Record::Import(i) => Some(i.id),
+            _ => None,
+        })
+    }
 }
 
 /// A file uploaded for a template but not processed yet. One per template; it survives a
-/// reload until it is processed or discarded (DESIGN §6, "Stage").
+/// reload until it is processed or discarded (README, "The import pipeline").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagedFile {
     pub template_id: String,
@@ -79,17 +142,32 @@ pub struct StagedFile {
 /// Futures are not `Send` (the browser is single-threaded), hence the lint allowance.
 #[allow(async_fn_in_trait)]
 pub trait CrmStore {
-    /// The whole CRM.
-    async fn load_all(&self) -> Result<Crm, StoreError>;
-    /// Clears every entity store and writes every record of `crm`, in one transaction.
-    /// Staged files are left alone. A CRM that breaks a uniqueness rule is refused with
-    /// [`StoreError::Constraint`] and the old copy stays.
-    async fn replace_all(&self, crm: &Crm) -> Result<(), StoreError>;
-    /// Applies the deletes, then the puts, all or nothing. A batch that would break a
-    /// uniqueness rule is refused whole with [`StoreError::Constraint`].
-    async fn commit(&self, changes: &ChangeSet) -> Result<(), StoreError>;
+    /// The whole CRM, with every record's revision and the sequence number, read from where
+    /// it is kept (what a reload would see).
+    async fn load_all(&self) -> Result<StoredCrm, StoreError>;
+    /// The copy this store keeps in memory, read on first use and brought up to date with
+    /// what other writers committed since. Shared, not copied: hold it only while using it.
+    async fn current(&self) -> Result<Rc<StoredCrm>, StoreError>;
+    /// Brings the in-memory copy up to date with other writers' commits and says what moved.
+    async fn refresh(&self) -> Result<Refreshed, StoreError>;
+    /// The sequence number of the last commit: cheap (one small read).
+    async fn sequence(&self) -> Result<Revision, StoreError>;
+    /// Clears every entity store and writes every record of `crm`, in one transaction, as one
+    /// commit (every record gets its sequence number, returned). Staged files are left alone.
+    /// Batches planned before it are refused afterwards ([`Staleness::replaced`]). A CRM that
+    /// breaks a uniqueness rule is refused with [`StoreError::Constraint`] and the old copy
+    /// stays.
+    async fn replace_all(&self, crm: &Crm) -> Result<Revision, StoreError>;
+    /// Checks the batch's expectations and applies its deletes, then its puts, all or
+    /// nothing, in one transaction: a record that moved since the batch was planned refuses
+    /// the batch with [`StoreError::Stale`]; identities the batch handed out are moved onto
+    /// the stored counters; a batch that would break a uniqueness rule is refused whole with
+    /// [`StoreError::Constraint`].
+    async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, StoreError>;
     /// One record by key. The counters record always exists (its default when never written).
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError>;
+    /// Records by key with their revisions (`None`: no such record), in the order asked.
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<(Record, Revision)>>, StoreError>;
     /// Number of records of one kind (the counters record counts as 1, like [`Crm::count`]).
     async fn count(&self, kind: EntityKind) -> Result<usize, StoreError>;
     /// The CRM entry carrying this Client Reference, found through the unique index.

@@ -162,12 +162,13 @@ async fn apply_read(app: AppState, st: PageState) {
     let result = app.commit(changes).await;
     st.busy.set(false);
     match result {
-        Ok(()) => {
+        Ok(committed) => {
             let c = r.plan.tally();
             let (contacts_created, contacts_updated) = r.plan.contacts();
+            let import_id = committed.import_id().unwrap_or(record.id);
             let text = format!(
                 "Import #{} of {}: {} created, {} updated, {} unchanged, {} contacts created, {} contacts updated{}.",
-                record.id,
+                import_id,
                 r.file_name,
                 c.created,
                 c.updated,
@@ -177,7 +178,7 @@ async fn apply_read(app: AppState, st: PageState) {
                 if c.errors > 0 { format!(", {} rows with errors not applied", c.errors) } else { String::new() }
             );
             app.success(text.clone());
-            st.applied.set(Some((record.id, text)));
+            st.applied.set(Some((import_id, text)));
             st.read.set(None);
         }
         Err(e) => app.error(format!("The import was not applied: {e}. Nothing was written.")),

@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::core::model::Record;
 use crate::core::plan::history::{last_undoable, undo};
+use crate::core::revision::checked_undo;
 use crate::ui::browser::{confirm, local_time_text};
 use crate::ui::state::{use_app, AppState};
 
@@ -30,8 +32,25 @@ pub fn undo_last_import(app: AppState) {
                 return;
             }
         };
-        match app.commit(changes).await {
-            Ok(()) => app.success(format!("Import #{} of {} was undone.", last.id, last.file_name)),
+        let import_key = Record::Import(last.clone()).key();
+        let written = last.before_images.iter().map(|b| b.key.clone());
+        let batch = app.revisions.with_value(|(revisions, sequence)| {
+            checked_undo(*sequence, revisions, &import_key, written, changes)
+        });
+        let batch = match batch {
+            Ok(b) => b,
+            Err(stale) => {
+                app.error(format!(
+                    "Import #{} cannot be undone: records it wrote were changed after it ({}). Undo restores \
+                     all of an import or nothing, so nothing was changed.",
+                    last.id,
+                    stale.changed_text()
+                ));
+                return;
+            }
+        };
+        match app.commit_checked(&batch).await {
+            Ok(_) => app.success(format!("Import #{} of {} was undone.", last.id, last.file_name)),
             Err(e) => app.error(format!("The undo could not be written: {e}. Nothing was changed.")),
         }
     });

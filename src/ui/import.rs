@@ -395,11 +395,15 @@ async fn apply_plan(app: AppState, state: ImportState) {
     };
     app.set_progress(&format!("Writing {} records in one transaction", changes.puts.len()), 0, 1);
     yield_to_browser().await;
-    if let Err(e) = app.commit(changes).await {
-        app.clear_progress();
-        app.error(format!("The import was not applied: {e}. Nothing was written."));
-        return;
-    }
+    let batch = app.checked(changes, plan.reads.iter().cloned());
+    let import_id = match app.commit_checked(&batch).await {
+        Ok(committed) => committed.import_id().unwrap_or(record.id),
+        Err(e) => {
+            app.clear_progress();
+            app.error(format!("The import was not applied: {e}. Nothing was written."));
+            return;
+        }
+    };
     if let Ok(store) = store() {
         let _ = store.delete_staged(session.template.id).await;
     }
@@ -432,17 +436,11 @@ async fn apply_plan(app: AppState, state: ImportState) {
             }
         }
     }
-    state.result.set(Some(Arc::new(ApplyResult {
-        import_id: record.id,
-        counts,
-        sample,
-        portfolios,
-        seconds,
-    })));
+    state.result.set(Some(Arc::new(ApplyResult { import_id, counts, sample, portfolios, seconds })));
     state.step.set(Step::Done);
     app.success(format!(
         "Import #{} applied: {} created, {} updated, {} added, {} unchanged, {} skipped.",
-        record.id, counts.created, counts.updated, counts.added, counts.unchanged, counts.skipped
+        import_id, counts.created, counts.updated, counts.added, counts.unchanged, counts.skipped
     ));
 }
 

@@ -45,7 +45,7 @@ pub fn PortfoliosPage() -> impl IntoView {
                 }],
             };
             match app.commit(changes).await {
-                Ok(()) => {
+                Ok(_) => {
                     app.success(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged."))
                 }
                 Err(e) => app.error(e),
@@ -202,7 +202,7 @@ fn NewTemporaryPortfolio() -> impl IntoView {
                 deletes: vec![],
             };
             match app.commit(changes).await {
-                Ok(()) => {
+                Ok(_) => {
                     app.success(format!(
                         "Temporary portfolio \"{title}\" created with {} cases.",
                         cases.len()

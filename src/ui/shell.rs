@@ -22,15 +22,15 @@ async fn open_and_load(app: AppState) {
         }
     };
     match store.load_all().await {
-        Ok(crm) => {
+        Ok(stored) => {
             set_store(store);
-            let empty = crm.is_empty();
-            if !crm.operators.contains_key(&app.operator.get_untracked()) {
-                if let Some(first) = crm.operators.keys().next() {
+            let empty = stored.crm.is_empty();
+            if !stored.crm.operators.contains_key(&app.operator.get_untracked()) {
+                if let Some(first) = stored.crm.operators.keys().next() {
                     app.set_operator(first);
                 }
             }
-            app.crm.set(std::sync::Arc::new(crm));
+            app.take_stored(stored);
             app.ready.set(true);
             if empty && meta_content("roundtrip-autoload-demo").as_deref() == Some("true") {
                 load_demo(app).await;

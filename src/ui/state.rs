@@ -1,8 +1,10 @@
 //! Application state shared by every page: the in-memory copy of the CRM (loaded from
 //! IndexedDB at start), the current operator, the page shown, the notice bar and the progress
 //! of long work. Writes go through [`AppState::commit`] / [`AppState::replace_all`], which
-//! write to the store first and only then update the in-memory copy, so what the page shows
-//! is always what is stored.
+//! write to the store first — as a checked batch that the store refuses if a record it
+//! touches moved since this copy was loaded — and only then update the in-memory copy, so
+//! what the page shows is always what is stored. If the copy cannot follow a commit, or a
+//! batch is refused as stale, the copy is read again from the store.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -10,9 +12,10 @@ use std::sync::Arc;
 
 use leptos::prelude::*;
 
-use crate::core::model::{ChangeSet, Crm, Operator};
+use crate::core::model::{ChangeSet, Crm, Operator, RecordKey};
+use crate::core::revision::{CheckedBatch, Revision, Revisions};
 use crate::store::indexeddb::IndexedDbStore;
-use crate::store::CrmStore;
+use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
 use crate::ui::browser::{load_setting, save_setting};
 
 /// The IndexedDB database holding the local CRM.
@@ -117,6 +120,8 @@ pub struct AppState {
     pub operator: RwSignal<String>,
     /// Set when another tab upgraded the database and this tab closed its connection.
     pub database_closed: RwSignal<bool>,
+    /// The revision of every record of `crm` and the store's sequence number it was read at.
+    pub revisions: StoredValue<(Revisions, Revision), LocalStorage>,
 }
 
 impl AppState {
@@ -129,7 +134,32 @@ impl AppState {
             progress: RwSignal::new(None),
             operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
             database_closed: RwSignal::new(false),
+            revisions: StoredValue::new_local((Revisions::new(), 0)),
         }
+    }
+
+    /// Takes a copy read from the store as the one the pages show.
+    pub fn take_stored(&self, stored: StoredCrm) {
+        self.revisions.set_value((stored.revisions, stored.sequence));
+        self.crm.set(Arc::new(stored.crm));
+    }
+
+    /// Reads the whole copy again from the store (after a refused stale batch, or when the
+    /// copy could not follow a commit).
+    pub async fn reload(&self) -> Result<(), String> {
+        let store = store()?;
+        let stored = store.load_all().await.map_err(|e| e.to_string())?;
+        self.take_stored(stored);
+        Ok(())
+    }
+
+    /// A batch of `changes` planned on the copy shown now, expecting `reads` and every record
+    /// it writes to be as this copy has them.
+    pub fn checked(&self, changes: ChangeSet, reads: impl IntoIterator<Item = RecordKey>) -> CheckedBatch {
+        let counters = self.crm.with_untracked(|crm| crm.counters);
+        self.revisions.with_value(|(revisions, sequence)| {
+            CheckedBatch::new(*sequence, revisions, counters, reads, changes)
+        })
     }
 
     pub fn info(&self, text: impl Into<String>) {
@@ -194,20 +224,46 @@ impl AppState {
         self.crm.with(|crm| crm.operators.get(&login).cloned())
     }
 
-    /// Writes a batch to the store, then to the in-memory copy. All or nothing.
-    pub async fn commit(&self, changes: ChangeSet) -> Result<(), String> {
+    /// Writes a batch to the store, then to the in-memory copy. All or nothing. The batch
+    /// expects every record it writes to be as this copy has them.
+    pub async fn commit(&self, changes: ChangeSet) -> Result<Committed, String> {
+        let batch = self.checked(changes, std::iter::empty());
+        self.commit_checked(&batch).await
+    }
+
+    /// Writes a checked batch to the store, then follows it in the in-memory copy. A stale
+    /// batch (the CRM changed under it, e.g. in another tab) is refused by the store; the copy
+    /// is then read again so that planning again works on the current CRM.
+    pub async fn commit_checked(&self, batch: &CheckedBatch) -> Result<Committed, String> {
         let store = store()?;
-        store.commit(&changes).await.map_err(|e| e.to_string())?;
+        let committed = match store.commit(batch).await {
+            Ok(c) => c,
+            Err(e @ StoreError::Stale(_)) => {
+                let _ = self.reload().await;
+                return Err(format!("{e} Plan the import again on the current CRM."));
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let mut next = (*self.crm.get_untracked()).clone();
-        next.apply_changes(&changes).map_err(|e| e.to_string())?;
+        let (_, known) = self.revisions.get_value();
+        if next.apply_changes(&committed.changes).is_err() || known + 1 != committed.sequence {
+            // The copy missed another writer's commit: read it whole rather than diverge.
+            self.reload().await?;
+            return Ok(committed);
+        }
+        self.revisions.update_value(|(revisions, sequence)| {
+            revisions.apply(&committed.changes, committed.sequence);
+            *sequence = committed.sequence;
+        });
         self.crm.set(Arc::new(next));
-        Ok(())
+        Ok(committed)
     }
 
     /// Replaces the whole CRM copy.
     pub async fn replace_all(&self, crm: Crm) -> Result<(), String> {
         let store = store()?;
-        store.replace_all(&crm).await.map_err(|e| e.to_string())?;
+        let sequence = store.replace_all(&crm).await.map_err(|e| e.to_string())?;
+        self.revisions.set_value((Revisions::all_at(&crm.records(), sequence), sequence));
         if !crm.operators.contains_key(&self.operator.get_untracked()) {
             if let Some(first) = crm.operators.keys().next() {
                 self.set_operator(first);

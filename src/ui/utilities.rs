@@ -324,12 +324,15 @@ async fn process(app: AppState, st: UtilitiesState) {
     };
     app.set_progress(&format!("Writing {} records in one transaction", changes.puts.len()), 0, 1);
     yield_to_browser().await;
-    if let Err(e) = app.commit(changes).await {
-        st.busy.set(false);
-        app.clear_progress();
-        app.error(format!("The file was not processed: {e}. Nothing was written."));
-        return;
-    }
+    let import_id = match app.commit(changes).await {
+        Ok(committed) => committed.import_id().unwrap_or(record.id),
+        Err(e) => {
+            st.busy.set(false);
+            app.clear_progress();
+            app.error(format!("The file was not processed: {e}. Nothing was written."));
+            return;
+        }
+    };
     let _ = store.delete_staged(STAGED_ID).await;
     st.staged.set(None);
     let after = app.crm.get_untracked();
@@ -340,7 +343,7 @@ async fn process(app: AppState, st: UtilitiesState) {
     let c = plan.counts;
     app.success(format!(
         "Import #{} processed in {}: {} updated, {} unchanged, {} skipped, {} invalid.",
-        record.id,
+        import_id,
         seconds_text(seconds),
         c.updated,
         c.unchanged,
@@ -348,7 +351,7 @@ async fn process(app: AppState, st: UtilitiesState) {
         c.errors
     ));
     st.result.set(Some(Arc::new(ProcessResult {
-        import_id: record.id,
+        import_id,
         file_name: staged.file_name,
         template,
         plan,
