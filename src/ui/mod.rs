@@ -13,6 +13,7 @@ mod portfolios;
 mod shell;
 mod state;
 mod table;
+mod update;
 mod utilities;
 
 /// Installs the panic hook and mounts the app on `<body>`.

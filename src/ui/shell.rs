@@ -9,6 +9,7 @@ use crate::store::indexeddb::IndexedDbStore;
 use crate::store::CrmStore;
 use crate::ui::browser::meta_content;
 use crate::ui::state::{set_store, use_app, AppState, NoticeKind, Page, DATABASE_NAME};
+use crate::ui::update;
 use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities};
 
 async fn open_and_load(app: AppState) {
@@ -73,10 +74,12 @@ pub fn App() -> impl IntoView {
     provide_context(app);
     provide_context(import::ImportState::new());
     spawn_local(open_and_load(app));
+    update::provide_update_state();
     view! {
         <div class="app">
             <Header/>
             <Nav/>
+            <update::UpdateBanner/>
             <NoticeBar/>
             <ProgressBar/>
             <main class="page">
