@@ -201,7 +201,7 @@ fn text_cell(s: &str) -> RawCell {
     if s.is_empty() {
         RawCell::Empty
     } else {
-        RawCell::Text(s.to_string())
+        RawCell::Text(s.into())
     }
 }
 
@@ -1728,12 +1728,12 @@ mod files {
     fn cell(d: &Data) -> RawCell {
         match d {
             Data::Empty => RawCell::Empty,
-            Data::String(s) => RawCell::Text(s.clone()),
+            Data::String(s) => RawCell::Text(s.as_str().into()),
             Data::Float(f) => RawCell::Number(*f),
             Data::Int(i) => RawCell::Number(*i as f64),
             Data::Bool(b) => RawCell::Bool(*b),
             Data::DateTime(dt) => RawCell::DateSerial(dt.as_f64()),
-            Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
+            Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.as_str().into()),
             Data::Error(e) => RawCell::Error(format!("{e:?}")),
         }
     }
