@@ -15,6 +15,7 @@
 
 mod csv;
 pub mod guard;
+mod rows;
 mod xlsx;
 mod xml;
 mod zip;

@@ -5,23 +5,20 @@
 //! rows of [`RawCell`]s — XML events to cells with no tree, no dense grid and no copy of a
 //! shared string — so its size in memory is the size of the cells it actually holds. Nothing
 //! a part declares (`uniqueCount`, `<dimension>`, row `spans`, cell positions) sizes an
-//! allocation; positions are checked against Excel's grid as cells arrive.
+//! allocation; positions are checked against Excel's grid as cells arrive (see `rows.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use quick_xml::events::{BytesStart, Event};
-
 use super::guard::{
-    ReadError, MAX_CELLS, MAX_COLUMNS, MAX_METADATA_PART_BYTES, MAX_PART_BYTES, MAX_ROWS, MAX_SHARED_STRINGS,
+    ReadError, MAX_CELLS, MAX_METADATA_PART_BYTES, MAX_PART_BYTES, MAX_SHARED_STRINGS,
     MAX_SHARED_STRING_BYTES,
 };
-use super::xml::{attribute, parse_cell_ref, parse_count, trim_xml, unescape_attribute, unescape_excel, Xml};
+use super::xml::{
+    attribute, attribute_text, attributes, local, parse_count, starts_with, trim_xml, unescape_excel,
+    Scanner, Token,
+};
 use super::zip::{Archive, Entry};
-use crate::core::sheet::RawCell;
-
-/// Days between Excel's 1900 and 1904 date systems.
-const EPOCH_1904_OFFSET: f64 = 1462.0;
 
 /// What a cell's number format makes of a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,20 +33,21 @@ pub(crate) enum NumberKind {
 pub(crate) struct SheetInfo {
     pub name: String,
     /// The sheet's part, when its relationship leads to one.
-    path: Option<String>,
+    pub(super) path: Option<String>,
     pub is_worksheet: bool,
     pub visible: bool,
 }
 
 /// An opened workbook: its sheets, date system, cell formats and shared strings.
 pub(crate) struct Book<'a> {
-    file: &'a str,
-    archive: Archive<'a>,
+    pub(super) file: &'a str,
+    pub(super) archive: Archive<'a>,
     pub sheets: Vec<SheetInfo>,
-    is_1904: bool,
+    pub(super) is_1904: bool,
     /// Number kind by cell format index (`s` attribute).
-    formats: Vec<NumberKind>,
-    strings: Vec<Arc<str>>,
+    pub(super) formats: Vec<NumberKind>,
+    /// The shared strings, each once; cells hold clones of these.
+    pub(super) strings: Vec<Arc<str>>,
 }
 
 /// A reading error, or the error a row handler returned.
@@ -81,11 +79,6 @@ pub(crate) fn resolve_target(folder: &str, target: &str) -> String {
         }
     }
     parts.join("/")
-}
-
-/// The local name of a start tag (without its namespace prefix).
-fn name_of<'e>(e: &'e BytesStart<'_>) -> &'e str {
-    e.local_name().into_inner()
 }
 
 impl<'a> Book<'a> {
@@ -156,389 +149,48 @@ impl<'a> Book<'a> {
     pub fn sheet(&self, name: &str) -> Option<&SheetInfo> {
         self.sheets.iter().find(|s| s.name == name)
     }
-
-    /// Streams a worksheet's rows in file order: `on_row(row, cells)` gets each row that
-    /// holds at least one non-empty cell, with its 1-based number and its cells by column
-    /// (index 0 is column A; the row is as wide as its last non-empty cell). The handler may
-    /// take the vector. Consecutive `<row>` elements with one number make one row; rows out
-    /// of order are handed over as they come.
-    pub fn rows<E>(
-        &self,
-        sheet: &SheetInfo,
-        mut on_row: impl FnMut(usize, &mut Vec<RawCell>) -> Result<(), E>,
-    ) -> Result<(), RowsError<E>> {
-        let missing = || ReadError::MalformedWorkbook {
-            file: self.file.to_string(),
-            sheet: Some(sheet.name.clone()),
-            part: sheet.path.clone().unwrap_or_default(),
-            detail: "the sheet's part is missing".to_string(),
-        };
-        let entry = sheet.path.as_deref().and_then(|p| self.archive.find(p)).ok_or_else(missing)?;
-        let part = self.archive.open_part(entry, MAX_PART_BYTES)?;
-        let mut xml = Xml::new(part, self.file, Some(&sheet.name));
-        let mut stream = RowStream {
-            book: self,
-            sheet: &sheet.name,
-            cells: Vec::new(),
-            row: 0,
-            column: 0,
-            spanned: 0,
-            text: String::new(),
-            inline: String::new(),
-        };
-        let mut buf = Vec::with_capacity(1024);
-
-        // Up to <sheetData>: the dimension is checked, never used.
-        loop {
-            match xml.next(&mut buf)? {
-                Event::Start(e) | Event::Empty(e) if name_of(&e) == "dimension" => {
-                    let range = attribute(&e, "ref").map_err(|d| xml.malformed(d))?.unwrap_or_default();
-                    check_dimension(&xml, &sheet.name, &range)?;
-                }
-                Event::Start(e) if name_of(&e) == "sheetData" => break,
-                Event::Empty(e) if name_of(&e) == "sheetData" => return Ok(xml.finish()?),
-                Event::Eof => return Ok(()),
-                _ => {}
-            }
-        }
-        let mut row_element = 0u64;
-        loop {
-            match xml.next(&mut buf)? {
-                Event::Start(e) if name_of(&e) == "c" => {
-                    let cell = stream.cell_start(&xml, &e, row_element)?;
-                    let value = stream.read_value(&mut xml, &mut buf, &cell)?;
-                    stream.place(&cell, value, &mut on_row)?;
-                }
-                Event::Empty(e) if name_of(&e) == "c" => {
-                    // A cell with a style and no value: it only moves the column on.
-                    stream.cell_start(&xml, &e, row_element)?;
-                }
-                Event::Start(e) | Event::Empty(e) if name_of(&e) == "row" => {
-                    row_element = match attribute(&e, "r").map_err(|d| xml.malformed(d))? {
-                        Some(r) => parse_count(r.as_bytes())
-                            .filter(|n| *n >= 1)
-                            .ok_or_else(|| xml.malformed(format!("a row is numbered \"{}\"", short(&r))))?,
-                        None => row_element.max(stream.row) + 1,
-                    };
-                    stream.column = 0;
-                }
-                Event::End(e) if e.local_name().as_ref() == "sheetData" => break,
-                Event::Eof => return Err(xml.ended_early("sheetData").into()),
-                _ => {}
-            }
-        }
-        stream.flush(&mut on_row)?;
-        Ok(xml.finish()?)
-    }
-}
-
-/// At most 40 characters of a value, for messages.
-fn short(text: &str) -> String {
-    text.chars().take(40).collect()
-}
-
-/// Checks a worksheet's declared `<dimension ref="…">`: it must be a range within Excel's
-/// grid. It sizes nothing.
-fn check_dimension(xml: &Xml<'_>, sheet: &str, range: &str) -> Result<(), ReadError> {
-    let shown = short(range);
-    let mut corners = range.trim().split(':');
-    let first = corners.next().and_then(|r| parse_cell_ref(r.as_bytes()));
-    let last = match corners.next() {
-        Some(r) => parse_cell_ref(r.as_bytes()),
-        None => first,
-    };
-    let (Some((Some(row1), col1)), Some((Some(row2), col2)), None) = (first, last, corners.next()) else {
-        return Err(xml.malformed(format!("its dimension \"{shown}\" is not a cell range")));
-    };
-    if row2 < row1 || col2 < col1 {
-        return Err(xml.malformed(format!("its dimension \"{shown}\" ends before it starts")));
-    }
-    if row2 > MAX_ROWS || col2 > MAX_COLUMNS {
-        return Err(ReadError::DeclaredDimensionsTooLarge {
-            file: xml.file().to_string(),
-            sheet: sheet.to_string(),
-            range: shown,
-            rows: row2 - row1 + 1,
-            columns: col2 - col1 + 1,
-        });
-    }
-    Ok(())
-}
-
-/// A cell's declared type (`t`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CellType {
-    Number,
-    Shared,
-    Formula,
-    Inline,
-    Bool,
-    Error,
-    IsoDate,
-}
-
-/// Where a cell goes and how to read its value.
-struct CellStart {
-    /// 1-based row and column.
-    row: u64,
-    column: u64,
-    kind: CellType,
-    /// Whether the type was given (a number that does not parse is then an error, not text).
-    typed: bool,
-    number: NumberKind,
-}
-
-/// The row being built while a worksheet streams by.
-struct RowStream<'b> {
-    book: &'b Book<'b>,
-    sheet: &'b str,
-    cells: Vec<RawCell>,
-    /// The number of the row being built (0 before the first).
-    row: u64,
-    /// The column of the last cell of the current `<row>` element (0 before the first).
-    column: u64,
-    /// Cells held or spanned by the rows handed over so far.
-    spanned: u64,
-    text: String,
-    inline: String,
-}
-
-impl RowStream<'_> {
-    /// Reads a `<c>` tag's position, type and style.
-    fn cell_start(
-        &mut self,
-        xml: &Xml<'_>,
-        e: &BytesStart<'_>,
-        row_element: u64,
-    ) -> Result<CellStart, ReadError> {
-        let mut position = None;
-        let mut kind = (CellType::Number, false);
-        let mut number = NumberKind::Plain;
-        for attr in e.attributes().with_checks(false) {
-            let attr = attr.map_err(|err| xml.malformed(err.to_string()))?;
-            let value: &str = &attr.value;
-            match attr.key.local_name().into_inner() {
-                "r" => {
-                    position = Some(parse_cell_ref(value.as_bytes()).ok_or_else(|| {
-                        xml.malformed(format!("the cell reference \"{}\" is not a cell", short(value)))
-                    })?);
-                }
-                "t" => {
-                    kind = match value {
-                        "n" => (CellType::Number, true),
-                        "s" => (CellType::Shared, true),
-                        "str" => (CellType::Formula, true),
-                        "inlineStr" => (CellType::Inline, true),
-                        "b" => (CellType::Bool, true),
-                        "e" => (CellType::Error, true),
-                        "d" => (CellType::IsoDate, true),
-                        other => {
-                            return Err(
-                                xml.malformed(format!("a cell has the unknown type \"{}\"", short(other)))
-                            )
-                        }
-                    }
-                }
-                "s" => {
-                    let index = parse_count(value.as_bytes()).and_then(|i| usize::try_from(i).ok());
-                    number =
-                        index.and_then(|i| self.book.formats.get(i).copied()).unwrap_or(NumberKind::Plain);
-                }
-                _ => {}
-            }
-        }
-        let (row, column) = match position {
-            Some((row, column)) => (row.unwrap_or(row_element.max(1)), column),
-            None => (row_element.max(1), self.column + 1),
-        };
-        if row > MAX_ROWS {
-            return Err(ReadError::TooManyRows {
-                file: xml.file().to_string(),
-                sheet: Some(self.sheet.to_string()),
-                rows: row,
-            });
-        }
-        if column > MAX_COLUMNS {
-            return Err(ReadError::TooManyColumns {
-                file: xml.file().to_string(),
-                sheet: Some(self.sheet.to_string()),
-                row,
-                columns: column,
-            });
-        }
-        self.column = column;
-        Ok(CellStart { row, column, kind: kind.0, typed: kind.1, number })
-    }
-
-    /// Reads a cell's content up to `</c>` and makes its value.
-    fn read_value(
-        &mut self,
-        xml: &mut Xml<'_>,
-        buf: &mut Vec<u8>,
-        cell: &CellStart,
-    ) -> Result<RawCell, ReadError> {
-        self.text.clear();
-        let mut inline = false;
-        loop {
-            match xml.next(buf)? {
-                Event::Start(e) => match name_of(&e) {
-                    "v" if cell.kind != CellType::Inline => xml.text_into(buf, "v", &mut self.text)?,
-                    "is" => {
-                        self.inline.clear();
-                        rich_text(xml, buf, "is", &mut self.inline)?;
-                        inline = true;
-                    }
-                    other => {
-                        let name = other.to_string();
-                        xml.skip(buf, &name)?;
-                    }
-                },
-                Event::End(_) => break,
-                Event::Eof => return Err(xml.ended_early("c")),
-                _ => {}
-            }
-        }
-        let text = self.text.as_str();
-        let bad = |what: &str| {
-            let at = crate::core::text::cell_name((cell.column - 1) as usize, cell.row as usize);
-            xml.malformed(format!("cell {at} {what}"))
-        };
-        Ok(match cell.kind {
-            CellType::Inline if inline => RawCell::Text(Arc::from(self.inline.as_str())),
-            CellType::Inline => RawCell::Empty,
-            CellType::Shared => {
-                if trim_xml(text).is_empty() {
-                    return Ok(RawCell::Empty);
-                }
-                let index = parse_count(text.as_bytes()).and_then(|i| usize::try_from(i).ok());
-                match index.and_then(|i| self.book.strings.get(i)) {
-                    Some(s) => RawCell::Text(Arc::clone(s)),
-                    None => {
-                        return Err(bad(&format!(
-                            "refers to shared string \"{}\" but the table holds {}",
-                            short(text),
-                            self.book.strings.len()
-                        )))
-                    }
-                }
-            }
-            CellType::Formula => RawCell::Text(Arc::from(unescape_excel(text).as_ref())),
-            CellType::IsoDate => RawCell::Text(Arc::from(text)),
-            CellType::Error if trim_xml(text).is_empty() => RawCell::Empty,
-            CellType::Error => RawCell::Error(trim_xml(text).to_string()),
-            CellType::Bool => match trim_xml(text) {
-                "" => RawCell::Empty,
-                "0" => RawCell::Bool(false),
-                "1" => RawCell::Bool(true),
-                t if t.eq_ignore_ascii_case("false") => RawCell::Bool(false),
-                t if t.eq_ignore_ascii_case("true") => RawCell::Bool(true),
-                t => return Err(bad(&format!("holds \"{}\", not a logical value", short(t)))),
-            },
-            CellType::Number => {
-                if text.is_empty() {
-                    return Ok(RawCell::Empty);
-                }
-                match parse_number(text) {
-                    Some(n) => match cell.number {
-                        NumberKind::Plain | NumberKind::Duration => RawCell::Number(n),
-                        NumberKind::Date => {
-                            RawCell::DateSerial(if self.book.is_1904 { n + EPOCH_1904_OFFSET } else { n })
-                        }
-                    },
-                    None if !cell.typed => RawCell::Text(Arc::from(text)),
-                    None => return Err(bad(&format!("holds \"{}\", not a number", short(text)))),
-                }
-            }
-        })
-    }
-
-    /// Puts a value into the row being built, handing the previous row over first when the
-    /// cell belongs to another one.
-    fn place<E>(
-        &mut self,
-        cell: &CellStart,
-        value: RawCell,
-        on_row: &mut impl FnMut(usize, &mut Vec<RawCell>) -> Result<(), E>,
-    ) -> Result<(), RowsError<E>> {
-        if value == RawCell::Empty {
-            return Ok(());
-        }
-        if cell.row != self.row {
-            self.flush(on_row)?;
-            self.row = cell.row;
-        }
-        let col = (cell.column - 1) as usize;
-        if col >= self.cells.len() {
-            let spanned = self.spanned + col as u64 + 1;
-            if spanned > MAX_CELLS {
-                return Err(RowsError::Read(ReadError::TooManyCells {
-                    file: self.book.file.to_string(),
-                    sheet: Some(self.sheet.to_string()),
-                    cells: spanned,
-                }));
-            }
-            self.cells.resize(col + 1, RawCell::Empty);
-        }
-        self.cells[col] = value;
-        Ok(())
-    }
-
-    /// Hands the row being built over, if it holds anything.
-    fn flush<E>(
-        &mut self,
-        on_row: &mut impl FnMut(usize, &mut Vec<RawCell>) -> Result<(), E>,
-    ) -> Result<(), RowsError<E>> {
-        if self.cells.is_empty() {
-            return Ok(());
-        }
-        let width = self.cells.len();
-        self.spanned += width as u64;
-        on_row(self.row as usize, &mut self.cells).map_err(RowsError::Row)?;
-        self.cells.clear();
-        self.cells.reserve(width);
-        Ok(())
-    }
-}
-
-/// A number as Excel writes it in `<v>`: digits fast, anything else through the standard
-/// parser; `None` for what is not a finite number.
-fn parse_number(text: &str) -> Option<f64> {
-    let b = text.as_bytes();
-    if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
-        return Some(b.iter().fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0')) as f64);
-    }
-    trim_xml(text).parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
 /// Gathers the text of a shared string or an inline string (`<si>`, `<is>`): the `<t>` runs
 /// in order, rich-text runs joined, phonetic guides (`<rPh>`) left out; each run trimmed of
 /// XML white space unless it keeps its spaces (`xml:space="preserve"`), then unescaped.
-fn rich_text(xml: &mut Xml<'_>, buf: &mut Vec<u8>, closing: &str, out: &mut String) -> Result<(), ReadError> {
+pub(super) fn rich_text(xml: &mut Scanner<'_>, closing: &str, out: &mut String) -> Result<(), ReadError> {
+    let ctx = xml.context();
     let mut depth = 0usize;
     let mut run = String::new();
     loop {
-        match xml.next(buf)? {
-            Event::Start(e) => match name_of(&e) {
-                "t" => {
-                    let preserve =
-                        attribute(&e, "space").map_err(|d| xml.malformed(d))?.as_deref() == Some("preserve");
-                    run.clear();
-                    xml.text_into(buf, "t", &mut run)?;
-                    let text = if preserve { run.as_str() } else { trim_xml(&run) };
-                    out.push_str(&unescape_excel(text));
+        let preserve = match xml.next()? {
+            Token::Start { name, attributes, empty: false } => match local(name) {
+                b"t" => {
+                    attribute(attributes, b"space").map_err(|d| ctx.malformed(d))?.as_deref()
+                        == Some("preserve")
                 }
-                "rPh" => xml.skip(buf, "rPh")?,
-                _ => depth += 1,
+                b"rPh" => {
+                    xml.skip("rPh")?;
+                    continue;
+                }
+                _ => {
+                    depth += 1;
+                    continue;
+                }
             },
-            Event::End(_) => {
+            Token::End { .. } => {
                 if depth == 0 {
                     return Ok(());
                 }
                 depth -= 1;
+                continue;
             }
-            Event::Eof => return Err(xml.ended_early(closing)),
-            _ => {}
+            Token::Eof => return Err(xml.ended_early(closing)),
+            _ => continue,
+        };
+        run.clear();
+        match xml.text_then_end(b"t")? {
+            Some(raw) => super::xml::push_text(raw, &mut run).map_err(|d| ctx.malformed(d))?,
+            None => xml.text_into("t", &mut run)?,
         }
+        let text = if preserve { run.as_str() } else { trim_xml(&run) };
+        out.push_str(&unescape_excel(text));
     }
 }
 
@@ -551,66 +203,70 @@ struct Relationship {
 
 /// The relationships declared by a `.rels` part.
 fn relationships(archive: &Archive<'_>, file: &str, entry: &Entry) -> Result<Vec<Relationship>, ReadError> {
-    let mut xml = Xml::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
-    let mut buf = Vec::new();
+    let mut xml = Scanner::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
+    let ctx = xml.context();
     let mut found = Vec::new();
     loop {
-        match xml.next(&mut buf)? {
-            Event::Start(e) | Event::Empty(e) if name_of(&e) == "Relationship" => {
-                let get = |name: &str| attribute(&e, name).map(Option::unwrap_or_default);
-                let relationship = (|| {
-                    Ok::<_, String>(Relationship {
-                        id: get("Id")?,
-                        target: get("Target")?,
-                        kind: get("Type")?,
-                    })
-                })()
-                .map_err(|d| xml.malformed(d))?;
+        match xml.next()? {
+            Token::Start { name, attributes: raw, .. } if local(name) == b"Relationship" => {
+                let mut relationship =
+                    Relationship { id: String::new(), target: String::new(), kind: String::new() };
+                for attr in attributes(raw) {
+                    let (key, value) = attr.map_err(|d| ctx.malformed(d))?;
+                    let slot = match key {
+                        b"Id" => &mut relationship.id,
+                        b"Target" => &mut relationship.target,
+                        b"Type" => &mut relationship.kind,
+                        _ => continue,
+                    };
+                    *slot = attribute_text(value).map_err(|d| ctx.malformed(d))?;
+                }
                 found.push(relationship);
             }
-            Event::Eof => return Ok(found),
+            Token::Eof => return Ok(found),
             _ => {}
         }
     }
 }
 
-/// The sheets of the workbook part — (name, relationship id, visible) in workbook order —
-/// and whether it uses the 1904 date system.
+/// The sheets of the workbook part — (name, relationship id, visible) in workbook order.
 type DeclaredSheets = Vec<(String, String, bool)>;
 
+/// The workbook part: its sheets, and whether it uses the 1904 date system.
 fn read_workbook(
     archive: &Archive<'_>,
     file: &str,
     entry: &Entry,
 ) -> Result<(DeclaredSheets, bool), ReadError> {
-    let mut xml = Xml::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
-    let mut buf = Vec::new();
+    let mut xml = Scanner::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
+    let ctx = xml.context();
     let mut sheets = Vec::new();
     let mut is_1904 = false;
     loop {
-        match xml.next(&mut buf)? {
-            Event::Start(e) | Event::Empty(e) if name_of(&e) == "sheet" => {
-                let mut name = String::new();
-                let mut id = String::new();
-                let mut visible = true;
-                for attr in e.attributes().with_checks(false) {
-                    let attr = attr.map_err(|err| xml.malformed(err.to_string()))?;
-                    let value = unescape_attribute(&attr.value);
-                    match attr.key.local_name().into_inner() {
-                        "name" => name = value,
-                        "id" => id = value,
-                        "state" => visible = value == "visible",
-                        _ => {}
+        match xml.next()? {
+            Token::Start { name, attributes: raw, .. } => match local(name) {
+                b"sheet" => {
+                    let (mut name, mut id, mut visible) = (String::new(), String::new(), true);
+                    for attr in attributes(raw) {
+                        let (key, value) = attr.map_err(|d| ctx.malformed(d))?;
+                        let value = attribute_text(value).map_err(|d| ctx.malformed(d))?;
+                        match key {
+                            b"name" => name = value,
+                            b"id" => id = value,
+                            b"state" => visible = value == "visible",
+                            _ => {}
+                        }
+                    }
+                    sheets.push((name, id, visible));
+                }
+                b"workbookPr" => {
+                    if let Some(v) = attribute(raw, b"date1904").map_err(|d| ctx.malformed(d))? {
+                        is_1904 = v == "1" || v == "true";
                     }
                 }
-                sheets.push((name, id, visible));
-            }
-            Event::Start(e) | Event::Empty(e) if name_of(&e) == "workbookPr" => {
-                if let Some(v) = attribute(&e, "date1904").map_err(|d| xml.malformed(d))? {
-                    is_1904 = v == "1" || v == "true";
-                }
-            }
-            Event::Eof => return Ok((sheets, is_1904)),
+                _ => {}
+            },
+            Token::Eof => return Ok((sheets, is_1904)),
             _ => {}
         }
     }
@@ -618,31 +274,34 @@ fn read_workbook(
 
 /// The number kind of every cell format (`<cellXfs>`), by index.
 fn read_styles(archive: &Archive<'_>, file: &str, entry: &Entry) -> Result<Vec<NumberKind>, ReadError> {
-    let mut xml = Xml::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
-    let mut buf = Vec::new();
+    let mut xml = Scanner::new(archive.open_part(entry, MAX_METADATA_PART_BYTES)?, file, None);
+    let ctx = xml.context();
     let mut custom: HashMap<u64, NumberKind> = HashMap::new();
     let mut formats = Vec::new();
     let mut in_cell_xfs = false;
     loop {
-        match xml.next(&mut buf)? {
-            Event::Start(e) | Event::Empty(e) if name_of(&e) == "numFmt" => {
-                let id = attribute(&e, "numFmtId").map_err(|d| xml.malformed(d))?;
-                let code = attribute(&e, "formatCode").map_err(|d| xml.malformed(d))?;
-                if let (Some(id), Some(code)) = (id.and_then(|i| parse_count(i.as_bytes())), code) {
-                    custom.insert(id, custom_format_kind(&code));
+        match xml.next()? {
+            Token::Start { name, attributes: raw, empty } => match local(name) {
+                b"numFmt" => {
+                    let id = attribute(raw, b"numFmtId").map_err(|d| ctx.malformed(d))?;
+                    let code = attribute(raw, b"formatCode").map_err(|d| ctx.malformed(d))?;
+                    if let (Some(id), Some(code)) = (id.and_then(|i| parse_count(i.as_bytes())), code) {
+                        custom.insert(id, custom_format_kind(&code));
+                    }
                 }
-            }
-            Event::Start(e) if name_of(&e) == "cellXfs" => in_cell_xfs = true,
-            Event::End(e) if e.local_name().as_ref() == "cellXfs" => in_cell_xfs = false,
-            Event::Start(e) | Event::Empty(e) if in_cell_xfs && name_of(&e) == "xf" => {
-                let id = attribute(&e, "numFmtId").map_err(|d| xml.malformed(d))?;
-                let kind = match id.and_then(|i| parse_count(i.as_bytes())) {
-                    Some(id) => custom.get(&id).copied().unwrap_or_else(|| builtin_format_kind(id)),
-                    None => NumberKind::Plain,
-                };
-                formats.push(kind);
-            }
-            Event::Eof => return Ok(formats),
+                b"cellXfs" => in_cell_xfs = !empty,
+                b"xf" if in_cell_xfs => {
+                    let id = attribute(raw, b"numFmtId").map_err(|d| ctx.malformed(d))?;
+                    let kind = match id.and_then(|i| parse_count(i.as_bytes())) {
+                        Some(id) => custom.get(&id).copied().unwrap_or_else(|| builtin_format_kind(id)),
+                        None => NumberKind::Plain,
+                    };
+                    formats.push(kind);
+                }
+                _ => {}
+            },
+            Token::End { name } if local(name) == b"cellXfs" => in_cell_xfs = false,
+            Token::Eof => return Ok(formats),
             _ => {}
         }
     }
@@ -699,54 +358,102 @@ fn custom_format_kind(format: &str) -> NumberKind {
 /// checked wherever the `<sst>` tag stands and size nothing; what it actually holds is held
 /// to [`MAX_SHARED_STRINGS`] strings and [`MAX_SHARED_STRING_BYTES`] of text.
 fn read_shared_strings(archive: &Archive<'_>, file: &str, entry: &Entry) -> Result<Vec<Arc<str>>, ReadError> {
-    let mut xml = Xml::new(archive.open_part(entry, MAX_PART_BYTES)?, file, None);
-    let mut buf = Vec::with_capacity(1024);
+    let mut xml = Scanner::new(archive.open_part(entry, MAX_PART_BYTES)?, file, None);
+    let ctx = xml.context();
     let mut strings: Vec<Arc<str>> = Vec::new();
     let mut text = String::new();
     let mut bytes = 0u64;
     let empty: Arc<str> = Arc::from("");
     let mut closed = false;
-    let too_large = |xml: &Xml<'_>, what: String| ReadError::SharedStringsTooLarge {
+    let too_large = |what: &str| ReadError::SharedStringsTooLarge {
         file: file.to_string(),
-        part: xml.part_name().to_string(),
-        what,
+        part: ctx.part.to_string(),
+        what: what.to_string(),
     };
     loop {
-        match xml.next(&mut buf)? {
-            Event::Start(e) | Event::Empty(e) if name_of(&e) == "sst" => {
-                let limits =
-                    [("uniqueCount", MAX_SHARED_STRINGS.min(entry.size / 4 + 1000)), ("count", MAX_CELLS)];
-                for (attribute_name, limit) in limits {
-                    let declared = attribute(&e, attribute_name).map_err(|d| xml.malformed(d))?;
-                    if let Some(declared) = declared.and_then(|d| parse_count(d.as_bytes())) {
-                        if declared > limit {
-                            return Err(ReadError::TooManySharedStrings {
-                                file: file.to_string(),
-                                attribute: attribute_name.to_string(),
-                                declared,
-                                limit,
-                            });
+        xml.fill(FAST_WINDOW)?;
+        if let Some((raw, preserve, len)) = fast_shared_string(xml.window()) {
+            let run =
+                std::str::from_utf8(raw).map_err(|_| ctx.malformed("a string is not valid UTF-8".into()))?;
+            let run = if preserve { run } else { trim_xml(run) };
+            let text = unescape_excel(run);
+            bytes += text.len() as u64;
+            if bytes > MAX_SHARED_STRING_BYTES {
+                return Err(too_large("256 MiB of text"));
+            }
+            strings.push(if text.is_empty() { Arc::clone(&empty) } else { Arc::from(text.as_ref()) });
+            xml.advance(len);
+            if strings.len() as u64 > MAX_SHARED_STRINGS {
+                return Err(too_large("20,000,000 strings"));
+            }
+            continue;
+        }
+        match xml.next()? {
+            Token::Start { name, attributes: raw, empty: is_empty } => match local(name) {
+                b"si" if is_empty => strings.push(Arc::clone(&empty)),
+                b"si" => {
+                    text.clear();
+                    rich_text(&mut xml, "si", &mut text)?;
+                    bytes += text.len() as u64;
+                    if bytes > MAX_SHARED_STRING_BYTES {
+                        return Err(too_large("256 MiB of text"));
+                    }
+                    strings.push(if text.is_empty() { Arc::clone(&empty) } else { Arc::from(text.as_str()) });
+                }
+                b"sst" => {
+                    let limits = [
+                        (&b"uniqueCount"[..], MAX_SHARED_STRINGS.min(entry.size / 4 + 1000)),
+                        (&b"count"[..], MAX_CELLS),
+                    ];
+                    for (attribute_name, limit) in limits {
+                        let declared = attribute(raw, attribute_name).map_err(|d| ctx.malformed(d))?;
+                        if let Some(declared) = declared.and_then(|d| parse_count(d.as_bytes())) {
+                            if declared > limit {
+                                return Err(ReadError::TooManySharedStrings {
+                                    file: file.to_string(),
+                                    attribute: String::from_utf8_lossy(attribute_name).into_owned(),
+                                    declared,
+                                    limit,
+                                });
+                            }
                         }
                     }
+                    closed = is_empty;
                 }
-            }
-            Event::End(e) if e.local_name().as_ref() == "sst" => closed = true,
-            Event::Start(e) if name_of(&e) == "si" => {
-                text.clear();
-                rich_text(&mut xml, &mut buf, "si", &mut text)?;
-                bytes += text.len() as u64;
-                if bytes > MAX_SHARED_STRING_BYTES {
-                    return Err(too_large(&xml, "256 MiB of text".to_string()));
-                }
-                strings.push(if text.is_empty() { Arc::clone(&empty) } else { Arc::from(text.as_str()) });
-            }
-            Event::Empty(e) if name_of(&e) == "si" => strings.push(Arc::clone(&empty)),
-            Event::Eof if closed => return Ok(strings),
-            Event::Eof => return Err(xml.ended_early("sst")),
+                _ => {}
+            },
+            Token::End { name } if local(name) == b"sst" => closed = true,
+            Token::Eof if closed => return Ok(strings),
+            Token::Eof => return Err(xml.ended_early("sst")),
             _ => {}
         }
         if strings.len() as u64 > MAX_SHARED_STRINGS {
-            return Err(too_large(&xml, "20,000,000 strings".to_string()));
+            return Err(too_large("20,000,000 strings"));
         }
     }
+}
+
+/// How many bytes are kept in the scanner's window for the fast path to see a whole string.
+const FAST_WINDOW: usize = 512;
+
+/// Reads `<si><t>text</t></si>` (or with `xml:space="preserve"`, and no references or
+/// carriage returns in the text) from the start of `w`: the raw text, whether it keeps its
+/// spaces, and the bytes it takes. `None` for any other shape, which the general path reads.
+fn fast_shared_string(w: &[u8]) -> Option<(&[u8], bool, usize)> {
+    let (preserve, start) = if starts_with(w, b"<si><t>") {
+        (false, 7)
+    } else if starts_with(w, b"<si><t xml:space=\"preserve\">") {
+        (true, 28)
+    } else {
+        return None;
+    };
+    let mut i = start;
+    loop {
+        match *w.get(i)? {
+            b'<' => break,
+            b'&' | b'\r' => return None,
+            _ => i += 1,
+        }
+    }
+    starts_with(&w[i..], b"</t></si>").then_some((&w[start..i], preserve, i + 9))
 }

@@ -2,20 +2,19 @@
 //! central directory is parsed record by record (never sized from the count it declares),
 //! each entry's local header is checked against it, entries that share bytes or names are
 //! refused, and the sizes entries declare are held to the caps of [`super::guard`] before
-//! anything is unpacked. A part is then read through [`PartReader`], which inflates it in
+//! anything is unpacked. A part is then read through a `PartReader`, which inflates it in
 //! small chunks, counts every byte it produces, stops at the size the entry declares (and at
 //! the caps, whatever the headers say) and checks the CRC-32 at the end — so a part is never
 //! held whole in memory unless its reader chooses to keep it, and a lying header is found out.
 
 use std::collections::HashMap;
-use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 use super::guard::{
     mib, thousands, ReadError, MAX_COMPRESSION_RATIO, MAX_HIGHLY_COMPRESSED_ENTRY, MAX_PART_BYTES,
-    MAX_UNPACKED_BYTES, MAX_XML_TOKEN_BYTES, MAX_ZIP_ENTRIES,
+    MAX_UNPACKED_BYTES, MAX_ZIP_ENTRIES,
 };
 
 const LOCAL_HEADER: u32 = 0x0403_4b50;
@@ -184,15 +183,11 @@ impl<'a> Archive<'a> {
             entry,
             input: &self.bytes[entry.data.clone()],
             read_in: 0,
+            scratch: if inflater.is_some() { vec![0; CHUNK].into_boxed_slice() } else { Box::default() },
             inflater,
-            buf: vec![0; CHUNK].into_boxed_slice(),
-            start: 0,
-            end: 0,
             produced: 0,
             crc: crc32fast::Hasher::new(),
             finished: false,
-            token: 0,
-            failure: None,
         })
     }
 }
@@ -421,11 +416,10 @@ pub(crate) fn check_declared_sizes<'n>(
     Ok(())
 }
 
-/// The unpacked bytes of one part, produced in chunks of at most 64 KiB. It counts what it
-/// produces and fails — with the reason kept for [`PartReader::error`] — as soon as the part
-/// gives more than it declares, more than the archive's total budget, or (between two
-/// [`PartReader::mark`]s) more than one XML token may take; at the end it checks the size and
-/// the CRC-32.
+/// The unpacked bytes of one part, produced in chunks of at most 64 KiB straight into the
+/// caller's buffer. It counts what it produces and refuses the part as soon as it gives more
+/// than it declares or the archive more than its total budget; at the end it checks the size
+/// and the CRC-32.
 pub(crate) struct PartReader<'a> {
     archive: &'a Archive<'a>,
     entry: &'a Entry,
@@ -433,163 +427,98 @@ pub(crate) struct PartReader<'a> {
     /// Compressed bytes consumed (for stored parts, bytes copied).
     read_in: usize,
     inflater: Option<Box<Decompress>>,
-    buf: Box<[u8]>,
-    start: usize,
-    end: usize,
+    /// Where the inflater writes before the bytes are handed over (empty for stored parts).
+    scratch: Box<[u8]>,
     produced: u64,
     crc: crc32fast::Hasher,
     finished: bool,
-    /// Bytes consumed since the last mark.
-    token: u64,
-    failure: Option<ReadError>,
 }
 
-impl PartReader<'_> {
-    /// Starts a new token: the XML reader calls this before each event it reads.
-    #[inline]
-    pub fn mark(&mut self) {
-        self.token = 0;
-    }
-
-    pub fn part_name(&self) -> &str {
+impl<'a> PartReader<'a> {
+    pub fn part_name(&self) -> &'a str {
         &self.entry.name
-    }
-
-    /// The reason behind an I/O error this reader returned (or the error itself, as a
-    /// damaged part, when it came from elsewhere).
-    pub fn error(&mut self, e: io::Error) -> ReadError {
-        self.failure.take().unwrap_or_else(|| self.damaged(e.to_string()))
     }
 
     fn damaged(&self, detail: String) -> ReadError {
         ReadError::DamagedPart { file: self.archive.file.to_string(), part: self.entry.name.clone(), detail }
     }
 
-    fn fail(&mut self, error: ReadError) -> io::Error {
-        self.failure = Some(error);
-        io::Error::other("refused")
-    }
-
-    /// Unpacks everything left, to check the part's size and checksum.
-    pub fn drain(&mut self) -> Result<(), ReadError> {
-        loop {
-            let n = match self.fill_buf() {
-                Ok(chunk) => chunk.len(),
-                Err(e) => return Err(self.error(e)),
-            };
-            if n == 0 {
-                return Ok(());
-            }
-            self.consume(n);
-            self.mark();
+    /// Unpacks the next chunk onto the end of `out`; `Ok(0)` at the end of the part, once its
+    /// size and checksum have been checked.
+    pub fn append_to(&mut self, out: &mut Vec<u8>) -> Result<usize, ReadError> {
+        if self.finished {
+            return Ok(0);
         }
-    }
-
-    /// Produces the next chunk into `buf`; `Ok(false)` at the end of the part.
-    fn produce(&mut self) -> io::Result<bool> {
+        let at = out.len();
         let produced_now = match &mut self.inflater {
             None => {
                 let n = (self.input.len() - self.read_in).min(CHUNK);
-                self.buf[..n].copy_from_slice(&self.input[self.read_in..self.read_in + n]);
+                out.extend_from_slice(&self.input[self.read_in..self.read_in + n]);
                 self.read_in += n;
                 n
             }
-            Some(inflater) => loop {
-                let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
-                let status =
-                    inflater.decompress(&self.input[self.read_in..], &mut self.buf, FlushDecompress::None);
-                let consumed = (inflater.total_in() - before_in) as usize;
-                let out = (inflater.total_out() - before_out) as usize;
-                self.read_in += consumed;
-                match status {
-                    Ok(Status::StreamEnd) => break out,
-                    Ok(_) if out > 0 => break out,
-                    Ok(_) if consumed > 0 => continue,
-                    Ok(_) => {
-                        let e = self.damaged("its compressed data ends before the part does".to_string());
-                        return Err(self.fail(e));
+            Some(inflater) => {
+                let produced = loop {
+                    let (before_in, before_out) = (inflater.total_in(), inflater.total_out());
+                    let status = inflater.decompress(
+                        &self.input[self.read_in..],
+                        &mut self.scratch,
+                        FlushDecompress::None,
+                    );
+                    let consumed = (inflater.total_in() - before_in) as usize;
+                    let produced = (inflater.total_out() - before_out) as usize;
+                    self.read_in += consumed;
+                    match status {
+                        Ok(Status::StreamEnd) => break Ok(produced),
+                        Ok(_) if produced > 0 => break Ok(produced),
+                        Ok(_) if consumed > 0 => continue,
+                        Ok(_) => break Err("its compressed data ends before the part does".to_string()),
+                        Err(e) => break Err(format!("its compressed data is invalid: {e}")),
                     }
-                    Err(e) => {
-                        let e = self.damaged(format!("its compressed data is invalid: {e}"));
-                        return Err(self.fail(e));
+                };
+                match produced {
+                    Ok(n) => {
+                        out.extend_from_slice(&self.scratch[..n]);
+                        n
                     }
+                    Err(detail) => return Err(self.damaged(detail)),
                 }
-            },
+            }
         };
         self.produced += produced_now as u64;
         let total = self.archive.unpacked.get() + produced_now as u64;
         self.archive.unpacked.set(total);
         if self.produced > self.entry.size {
-            let e = self.damaged(format!(
+            return Err(self.damaged(format!(
                 "it unpacks to more than the {} bytes it declares",
                 thousands(self.entry.size)
-            ));
-            return Err(self.fail(e));
+            )));
         }
         if total > MAX_UNPACKED_BYTES {
-            let e = ReadError::ZipBomb {
+            return Err(ReadError::ZipBomb {
                 file: self.archive.file.to_string(),
                 detail: format!("its parts unpack to more than {} in total", mib(MAX_UNPACKED_BYTES)),
-            };
-            return Err(self.fail(e));
+            });
         }
         if produced_now == 0 {
             // The end: what was unpacked must be what was declared, checksum included.
             if self.produced != self.entry.size {
-                let e = self.damaged(format!(
+                return Err(self.damaged(format!(
                     "it unpacks to {} bytes but declares {}",
                     thousands(self.produced),
                     thousands(self.entry.size)
-                ));
-                return Err(self.fail(e));
+                )));
             }
             let crc = std::mem::take(&mut self.crc).finalize();
             if crc != self.entry.crc {
-                let e =
-                    self.damaged(format!("its CRC-32 is {crc:08x}, not the {:08x} declared", self.entry.crc));
-                return Err(self.fail(e));
+                return Err(
+                    self.damaged(format!("its CRC-32 is {crc:08x}, not the {:08x} declared", self.entry.crc))
+                );
             }
             self.finished = true;
-            return Ok(false);
+            return Ok(0);
         }
-        self.crc.update(&self.buf[..produced_now]);
-        self.start = 0;
-        self.end = produced_now;
-        Ok(true)
-    }
-}
-
-impl Read for PartReader<'_> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let chunk = self.fill_buf()?;
-        let n = chunk.len().min(out.len());
-        out[..n].copy_from_slice(&chunk[..n]);
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for PartReader<'_> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.failure.is_some() {
-            return Err(io::Error::other("refused"));
-        }
-        if self.token > MAX_XML_TOKEN_BYTES {
-            let e = ReadError::XmlTokenTooLarge {
-                file: self.archive.file.to_string(),
-                part: self.entry.name.clone(),
-            };
-            return Err(self.fail(e));
-        }
-        if self.start == self.end && !self.finished {
-            self.produce()?;
-        }
-        Ok(&self.buf[self.start..self.end])
-    }
-
-    #[inline]
-    fn consume(&mut self, n: usize) {
-        self.start = (self.start + n).min(self.end);
-        self.token += n as u64;
+        self.crc.update(&out[at..]);
+        Ok(produced_now)
     }
 }
