@@ -129,3 +129,76 @@ fn too_many_csv_rows_or_columns_are_refused() {
     assert!(matches!(err, ReadError::TooManyRows { .. }), "{err:?}");
     assert!(err.to_string().contains("1,048,576"));
 }
+
+#[test]
+fn no_row_is_lost_and_rows_are_numbered_like_excel_whatever_the_quoting() {
+    // Records of awkward fields, quoted as a writer would, with blank lines between some:
+    // every record comes back, exactly, on the row Excel shows it on.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let pieces = ["a", "Zoë", " ", ",", ";", "\"", "\n", "\r\n", "x y", "0", "=1"];
+    for _ in 0..200 {
+        let mut text = String::from("H1,H2,H3\n");
+        let mut expected = Vec::new();
+        let mut row = 2;
+        for _ in 0..next(12) {
+            for _ in 0..next(3) {
+                text.push('\n');
+                row += 1;
+            }
+            let fields: Vec<String> = (0..3)
+                .map(|_| (0..1 + next(3)).map(|_| pieces[next(pieces.len() as u64) as usize]).collect())
+                .collect();
+            let written: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    if f.contains([',', '"', '\n', '\r']) || f.starts_with(' ') {
+                        format!("\"{}\"", f.replace('"', "\"\""))
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect();
+            text.push_str(&written.join(","));
+            text.push('\n');
+            if fields.iter().any(|f| !f.trim().is_empty()) {
+                expected.push((row, fields));
+            }
+            row += 1;
+        }
+        let sheet = read_sheet("p.csv", text.as_bytes()).unwrap();
+        let got: Vec<(usize, Vec<String>)> =
+            sheet.rows.iter().map(|r| (r.sheet_row, (0..3).map(|c| r.cell(c).as_text()).collect())).collect();
+        assert_eq!(got, expected, "{text:?}");
+    }
+}
+
+#[test]
+fn a_quoted_value_spanning_over_100_lines_or_128_kib_is_refused_naming_its_row() {
+    let many_lines = format!("A,B\n1,\"{}\"\n2,x\n", "line\n".repeat(101));
+    let err = read_sheet("lines.csv", many_lines.as_bytes()).unwrap_err();
+    assert!(matches!(err, ReadError::RunawayQuotedField { row: 2, line_breaks: 101, .. }), "{err:?}");
+    assert!(err.to_string().contains("lines.csv") && err.to_string().contains("row 2"), "{err}");
+    let long = format!("A,B\n1,x\n2,\"{}\n{}\"\n", "a".repeat(70_000), "b".repeat(70_000));
+    let err = read_sheet("long.csv", long.as_bytes()).unwrap_err();
+    assert!(matches!(err, ReadError::RunawayQuotedField { row: 3, line_breaks: 1, .. }), "{err:?}");
+    // A long value on one line, or a few lines of an address, are values, not runaways.
+    let fine = format!("A,B\n1,\"{}\"\n2,\"1 Main St\nFlat 2\nBoston\"\n", "a".repeat(200_000));
+    let sheet = read_sheet("fine.csv", fine.as_bytes()).unwrap();
+    assert_eq!(sheet.rows.len(), 2);
+    assert_eq!(sheet.rows[1].cell(1).as_text(), "1 Main St\nFlat 2\nBoston");
+}
+
+#[test]
+fn an_unclosed_quote_names_the_row_where_it_opens_counting_rows_like_excel() {
+    // Row 2 holds a quoted line break (one row, two lines); the stray quote is on row 4.
+    let text = "A,B\n1,\"x\ny\"\n\n2,\"never closed\n3,z\n";
+    let err = read_sheet("open.csv", text.as_bytes()).unwrap_err();
+    assert!(matches!(err, ReadError::UnclosedQuote { row: 4, .. }), "{err:?}");
+    assert!(err.to_string().starts_with("open.csv: the quote that opens on row 4"), "{err}");
+}
