@@ -2,16 +2,20 @@
 //! by content, not by the file name: a zip (`PK\x03\x04`) is an XLSX workbook, an old binary
 //! Excel file (`D0 CF 11 E0`) is refused with a plain instruction, anything else is CSV text.
 //!
-//! Reading is bounded by what a file actually holds, never by what it declares: the zip
-//! layer ([`zip`]) unpacks parts through a counting reader held to the caps in [`guard`],
-//! the workbook layer ([`xlsx`]) streams the first visible worksheet from XML events
-//! straight into rows, with shared strings interned once and shared by the cells that use
-//! them, and the CSV layer ([`csv`]) decodes text (UTF-8 with or without BOM, UTF-16 with
-//! BOM, Windows-1252 fallback with a warning), detects the delimiter (comma, semicolon, tab)
-//! and keeps every field as text exactly as written, refusing a quote left open rather than
-//! losing the rows after it. Typing cells is the template's job: this stage never guesses
-//! numbers or dates, and `Err` means only "this file cannot be read" — each [`ReadError`]
-//! names the file and the limit or fault that stopped it.
+//! Reading is bounded by what a file actually holds, never by what it declares. The layers,
+//! bottom up: `zip.rs` checks the archive's directory and unpacks each part through a
+//! counting reader held to the caps in [`guard`]; `xml.rs` scans a part's XML through a
+//! bounded window; `xlsx.rs` opens the workbook (relationships, sheets, date system, number
+//! formats) and interns the shared strings once; `rows.rs` streams a worksheet straight into
+//! rows whose cells share those strings; `csv.rs` decodes text (UTF-8 with or without BOM,
+//! UTF-16 with BOM, Windows-1252 fallback with a warning), detects the delimiter (comma,
+//! semicolon, tab) and keeps every field as text exactly as written, refusing a quote left
+//! open rather than losing the rows after it. The snapshot reader
+//! ([`crate::core::snapshot`]) reads its workbook through the same layers.
+//!
+//! Typing cells is the template's job: this stage never guesses numbers or dates, and `Err`
+//! means only "this file cannot be read" — each [`ReadError`] names the file (and the sheet
+//! or part) and the limit or fault that stopped it.
 
 mod csv;
 pub mod guard;

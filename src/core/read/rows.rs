@@ -327,6 +327,10 @@ impl RowStream<'_> {
         raw: &[u8],
         inline: Option<String>,
     ) -> Result<RawCell, ReadError> {
+        // An inline string (`<is>`) is the value whatever the type says, as in calamine.
+        if let Some(inline) = inline {
+            return Ok(RawCell::Text(Arc::from(inline)));
+        }
         // Shared-string indexes and plain numbers, the bulk of any sheet, need no UTF-8 check.
         match cell.kind {
             CellType::Shared => {
@@ -350,7 +354,7 @@ impl RowStream<'_> {
             xml.malformed(format!("cell {at} {what}"))
         };
         Ok(match cell.kind {
-            CellType::Inline => inline.map_or(RawCell::Empty, |t| RawCell::Text(Arc::from(t))),
+            CellType::Inline => RawCell::Empty,
             CellType::Shared if trim_xml(text).is_empty() => RawCell::Empty,
             CellType::Shared => {
                 return Err(bad(&format!(

@@ -426,3 +426,52 @@ fn sheet_names_prefixes_entities_and_relative_targets_are_followed() {
     assert_eq!(xlsx::resolve_target("xl/", "../xl/worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
     assert_eq!(xlsx::resolve_target("xl/", "/xl/worksheets/s.xml"), "xl/worksheets/s.xml");
 }
+
+#[test]
+fn zip64_records_data_descriptors_and_stored_parts_are_read() {
+    let original = xlsx_fixture();
+    let expected = read_sheet("f.xlsx", &original).unwrap();
+    let mut zip = ::zip::ZipArchive::new(Cursor::new(&original[..])).unwrap();
+    let parts: Vec<(String, Vec<u8>)> = (0..zip.len())
+        .map(|i| {
+            let mut e = zip.by_index(i).unwrap();
+            let mut buf = Vec::new();
+            e.read_to_end(&mut buf).unwrap();
+            (e.name().unwrap().to_string(), buf)
+        })
+        .collect();
+    let options = [
+        ::zip::write::SimpleFileOptions::default().large_file(true),
+        ::zip::write::SimpleFileOptions::default().compression_method(::zip::CompressionMethod::Stored),
+    ];
+    for options in options {
+        let mut out = ::zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, content) in &parts {
+            out.start_file(name.as_str(), options).unwrap();
+            out.write_all(content).unwrap();
+        }
+        let bytes = out.finish().unwrap().into_inner();
+        assert_eq!(read_sheet("f.xlsx", &bytes).unwrap(), expected, "{options:?}");
+    }
+    // Written to a stream, the sizes follow the data (general-purpose flag bit 3).
+    let mut out = ::zip::ZipWriter::new_stream(Vec::new());
+    for (name, content) in &parts {
+        out.start_file(name.as_str(), ::zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(content).unwrap();
+    }
+    let bytes = out.finish().unwrap().into_inner();
+    assert_eq!(read_sheet("f.xlsx", &bytes).unwrap(), expected);
+}
+
+#[test]
+fn an_inline_string_is_the_value_whatever_the_cell_type_says() {
+    let bytes = edit_part(&xlsx_fixture(), SHEET1, |xml| {
+        xml.replace(
+            "</sheetData>",
+            "<row r=\"9\"><c r=\"A9\"><is><t>loose</t></is></c><c r=\"B9\" t=\"inlineStr\"/><c r=\"C9\" t=\"inlineStr\"><v>7</v></c><c r=\"D9\">x</c></row></sheetData>",
+        )
+    });
+    let sheet = read_sheet("inline.xlsx", &bytes).unwrap();
+    let row = sheet.rows.iter().find(|r| r.sheet_row == 9).unwrap();
+    assert_eq!(row.cells, vec![RawCell::Text("loose".into())]);
+}

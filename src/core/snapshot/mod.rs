@@ -5,14 +5,14 @@
 //! `Crm` or refuses the file with a [`SnapshotError`] that names the sheet, the cell and what
 //! was expected there.
 //!
-//! The layout ([`layout`]) is [`SNAPSHOT_SHEETS`]: an `About` sheet (format name, format
+//! The layout (`layout.rs`) is [`SNAPSHOT_SHEETS`]: an `About` sheet (format name, format
 //! version, the row count of every other sheet and the identity counters), then one sheet per
 //! entity with a bold frozen header. Identifiers are text (leading zeros kept), internal IDs
 //! and counts are numbers, dates are real Excel dates, yes/no flags are `Yes`/`No`, and
 //! formula-like text is quote-prefixed so Excel never evaluates it. Lists that could outgrow
 //! one cell (a portfolio's cases, an import's before-images) get their own sheets, one row
-//! per item or per part. Writing is [`write`]; reading is [`read`], on the rows of each
-//! sheet as [`row`] hands them over.
+//! per item or per part. Writing is `write.rs`; reading is `read.rs`, on the rows of each
+//! sheet as `row.rs` hands them over.
 //!
 //! A snapshot is trusted as little as any upload: it is opened by the bounded workbook reader
 //! of [`crate::core::read`] (every part unpacked through a counting reader held to the same
@@ -20,7 +20,7 @@
 //! every identity, uniqueness rule, reference and counter is checked before a `Crm` is
 //! returned.
 
-pub mod layout;
+mod layout;
 mod read;
 mod row;
 mod write;

@@ -83,9 +83,9 @@ fn read_operators(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), 
     let mut first_rows = FirstRows::default();
     source.each_row(&OPERATORS, &mut |row| {
         let login = row.required_text(0, "a login")?;
-        first_rows.claim(row, 0, "Login", || quoted(&login), login.clone())?;
+        first_rows.claim(row, 0, "Login", || quoted(&login), row.key(0))?;
         let mut roles = Vec::new();
-        for label in row.text(2)?.split(';').map(str::trim).filter(|l| !l.is_empty()) {
+        for label in row.str(2)?.split(';').map(str::trim).filter(|l| !l.is_empty()) {
             roles.push(Role::parse(label).ok_or_else(|| {
                 row.bad(2, "roles from ManageSettings, Import, Export separated by \"; \"")
             })?);
@@ -104,7 +104,7 @@ fn read_cases_and_portfolios(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> 
         let id = row.id(0)?;
         first_rows.claim(row, 0, "Case ID", || id.to_string(), id)?;
         let reference = row.required_text(1, "a case reference")?;
-        first_references.claim(row, 1, "Case reference", || quoted(&reference), reference.clone())?;
+        first_references.claim(row, 1, "Case reference", || quoted(&reference), row.key(1))?;
         crm.cases.insert(id, Case { id, reference, title: row.text(2)? });
         Ok(())
     })?;
@@ -152,11 +152,11 @@ fn read_entries_and_details(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> R
         first_rows.claim(row, 0, "CRM Entry ID", || id.to_string(), id)?;
         let client_reference = row.opt_text(1)?;
         if let Some(r) = &client_reference {
-            first_client_references.claim(row, 1, "Client Reference", || quoted(r), r.clone())?;
+            first_client_references.claim(row, 1, "Client Reference", || quoted(r), row.key(1))?;
         }
         let ssn = row.opt_text(2)?;
         if let Some(s) = &ssn {
-            first_ssns.claim(row, 2, "SSN", || quoted(s), s.clone())?;
+            first_ssns.claim(row, 2, "SSN", || quoted(s), row.key(2))?;
         }
         let entry = CrmEntry {
             id,
@@ -172,12 +172,12 @@ fn read_entries_and_details(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> R
     let mut first_rows = FirstRows::default();
     source.each_row(&CONTACT_DETAILS, &mut |row| {
         let public_id = row.required_text(0, "a Public ID")?;
-        first_rows.claim(row, 0, "Public ID", || quoted(&public_id), public_id.clone())?;
+        first_rows.claim(row, 0, "Public ID", || quoted(&public_id), row.key(0))?;
         let entry_id = row.id(1)?;
         if !crm.entries.contains_key(&entry_id) {
             return Err(row.missing(1, "CRM Entry ID", &entry_id.to_string(), CRM_ENTRIES.name));
         }
-        let kind = DetailKind::parse(&row.text(2)?).ok_or_else(|| row.bad(2, "Address, Phone or Email"))?;
+        let kind = DetailKind::parse(&row.str(2)?).ok_or_else(|| row.bad(2, "Address, Phone or Email"))?;
         let fields = DetailFields {
             label: row.text(3)?,
             primary: row.yes_no(4)?,
@@ -229,9 +229,9 @@ fn read_accounts(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), S
     let mut first_rows = FirstRows::default();
     source.each_row(&ACCOUNTS, &mut |row| {
         let number = row.required_text(0, "an account number")?;
-        first_rows.claim(row, 0, "Account Number", || quoted(&number), number.clone())?;
+        first_rows.claim(row, 0, "Account Number", || quoted(&number), row.key(0))?;
         let kind =
-            AccountKind::parse(&row.text(2)?).ok_or_else(|| row.bad(2, "Medical, Company or Insurance"))?;
+            AccountKind::parse(&row.str(2)?).ok_or_else(|| row.bad(2, "Medical, Company or Insurance"))?;
         let portfolio = row.text(3)?;
         let portfolio_login =
             if portfolio.trim().is_empty() || portfolio.trim().eq_ignore_ascii_case(WITHOUT_PORTFOLIO) {
@@ -254,9 +254,9 @@ fn read_accounts(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), S
             return Err(row.missing(1, "Account Number", &quoted(&account_number), ACCOUNTS.name));
         }
         let contact_type =
-            ContactType::parse(&row.text(4)?).ok_or_else(|| row.bad(4, "DOCTOR, SECRETARY or OTHERS"))?;
+            ContactType::parse(&row.str(4)?).ok_or_else(|| row.bad(4, "DOCTOR, SECRETARY or OTHERS"))?;
         let qualifications =
-            row.text(5)?.split(';').map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect();
+            row.str(5)?.split(';').map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect();
         let contact = AccountContact {
             id,
             account_number,
@@ -273,7 +273,7 @@ fn read_accounts(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), S
     let mut first_rows = FirstRows::default();
     source.each_row(&SPECIALTIES, &mut |row| {
         let name = row.required_text(0, "a specialty name")?;
-        first_rows.claim(row, 0, "Specialty", || quoted(&name), name.clone())?;
+        first_rows.claim(row, 0, "Specialty", || quoted(&name), row.key(0))?;
         crm.specialties.insert(name, ());
         Ok(())
     })?;
@@ -285,8 +285,8 @@ fn read_enrollees(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), 
     let mut first_rows = FirstRows::default();
     source.each_row(&SCHOOL_USERS, &mut |row| {
         let user_id = row.required_text(0, "a user ID")?;
-        first_rows.claim(row, 0, "User ID", || quoted(&user_id), user_id.clone())?;
-        let role = SchoolRole::parse(&row.text(2)?).ok_or_else(|| row.bad(2, "Student or Staff"))?;
+        first_rows.claim(row, 0, "User ID", || quoted(&user_id), row.key(0))?;
+        let role = SchoolRole::parse(&row.str(2)?).ok_or_else(|| row.bad(2, "Student or Staff"))?;
         let user =
             SchoolUser { user_id: user_id.clone(), name: row.text(1)?, role, insurance: row.insurance(3)? };
         crm.school_users.insert(user_id, user);
@@ -295,7 +295,7 @@ fn read_enrollees(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), 
     let mut first_rows = FirstRows::default();
     source.each_row(&DEVICES, &mut |row| {
         let serial = row.required_text(0, "a device serial")?;
-        first_rows.claim(row, 0, "Device Serial", || quoted(&serial), serial.clone())?;
+        first_rows.claim(row, 0, "Device Serial", || quoted(&serial), row.key(0))?;
         let device = Device { serial: serial.clone(), model: row.text(1)?, insurance: row.insurance(2)? };
         crm.devices.insert(serial, device);
         Ok(())

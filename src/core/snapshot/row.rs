@@ -3,8 +3,10 @@
 //! skipped, and every other row handed over as a [`Row`] whose typed accessors (text, IDs,
 //! dates, amounts, yes/no) refuse a cell with the sheet, the cell and what was expected.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use super::layout::{SheetLayout, MAX_EXACT_CENTS, MAX_EXACT_INTEGER};
 use super::{CellRef, SnapshotError};
@@ -107,6 +109,25 @@ impl Row<'_> {
         }
     }
 
+    /// The cell's text as [`Row::text`] reads it, borrowed when the cell holds text.
+    pub(super) fn str(&self, col: usize) -> Result<Cow<'_, str>, SnapshotError> {
+        match self.cell(col) {
+            RawCell::Empty => Ok(Cow::Borrowed("")),
+            RawCell::Text(t) => Ok(Cow::Borrowed(t)),
+            RawCell::Number(n) => Ok(Cow::Owned(format_number(*n))),
+            _ => Err(self.bad(col, "text")),
+        }
+    }
+
+    /// The cell's text as a key for [`FirstRows`]: the cell's own shared string when it holds
+    /// text, so that claiming an identity copies nothing.
+    pub(super) fn key(&self, col: usize) -> Arc<str> {
+        match self.cell(col) {
+            RawCell::Text(t) => Arc::clone(t),
+            other => Arc::from(other.as_text()),
+        }
+    }
+
     pub(super) fn opt_text(&self, col: usize) -> Result<Option<String>, SnapshotError> {
         Ok(Some(self.text(col)?).filter(|t| !t.is_empty()))
     }
@@ -168,7 +189,7 @@ impl Row<'_> {
     }
 
     pub(super) fn insurance(&self, col: usize) -> Result<Insurance, SnapshotError> {
-        let status = match self.text(col)?.trim() {
+        let status = match self.str(col)?.trim() {
             "" => None,
             s if s.eq_ignore_ascii_case(InsuranceStatus::Enrolled.label()) => Some(InsuranceStatus::Enrolled),
             s if s.eq_ignore_ascii_case(InsuranceStatus::NotEnrolled.label()) => {
