@@ -179,6 +179,17 @@ fn xlsx_error_and_duration_cells_map_to_raw_cells() {
         let padding: String = (count..9).map(|_| "<xf numFmtId=\"0\"/>").collect();
         format!("{}{padding}<xf numFmtId=\"200\"/>{}", &xml[..end], &xml[end..])
     });
+    // In a 1904 workbook a duration is still a number of days, not a date to move.
+    let in_1904 = edit_part(&bytes, "xl/workbook.xml", |xml| {
+        if xml.contains("<workbookPr") {
+            xml.replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1)
+        } else {
+            xml.replacen("<bookViews>", "<workbookPr date1904=\"1\"/><bookViews>", 1)
+        }
+    });
+    let row_1904 =
+        read_sheet("mac.xlsx", &in_1904).unwrap().rows.into_iter().find(|r| r.sheet_row == 9).unwrap();
+    assert_eq!(row_1904.cells[3], RawCell::Number(1.5));
     let sheet = read_sheet("kinds.xlsx", &bytes).unwrap();
     let row = sheet.rows.iter().find(|r| r.sheet_row == 9).unwrap();
     assert_eq!(
@@ -474,4 +485,20 @@ fn an_inline_string_is_the_value_whatever_the_cell_type_says() {
     let sheet = read_sheet("inline.xlsx", &bytes).unwrap();
     let row = sheet.rows.iter().find(|r| r.sheet_row == 9).unwrap();
     assert_eq!(row.cells, vec![RawCell::Text("loose".into())]);
+}
+
+#[test]
+fn xlsx_reads_the_first_visible_worksheet() {
+    let mut wb = Workbook::new();
+    wb.add_worksheet().set_name("Hidden").unwrap().set_hidden(true).write_string(0, 0, "No").unwrap();
+    // Excel cannot hide the active sheet: the visible one is made active.
+    wb.add_worksheet().set_name("Data").unwrap().set_active(true).write_string(0, 0, "Yes").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut zip = ::zip::ZipArchive::new(Cursor::new(&bytes[..])).unwrap();
+    let mut workbook_xml = String::new();
+    zip.by_name("xl/workbook.xml").unwrap().read_to_string(&mut workbook_xml).unwrap();
+    assert!(workbook_xml.contains("state=\"hidden\""), "{workbook_xml}");
+    let sheet = read_sheet("hidden.xlsx", &bytes).unwrap();
+    assert_eq!(sheet.sheet_name, "Data");
+    assert_eq!(sheet.header, vec!["Yes"]);
 }

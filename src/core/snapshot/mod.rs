@@ -81,8 +81,9 @@ pub enum SnapshotError {
     /// The About sheet lacks one of its items.
     #[error("Snapshot \"{file}\", sheet \"About\": expected a row \"{item}\" in column A")]
     MissingAboutItem { file: String, item: String },
-    /// The sheet's XML could not be read (malformed, a value its cell type cannot hold, or
-    /// rows out of order).
+    /// The sheet could not be read: malformed XML, a value its cell type cannot hold, rows
+    /// out of order, or a limit of the reader met inside it (cells past Excel's grid, a
+    /// damaged part — `reason` is the reader's message, which names the limit).
     #[error("Snapshot \"{file}\", sheet \"{sheet}\" could not be read: {reason}")]
     UnreadableSheet { file: String, sheet: &'static str, reason: String },
     /// A header cell differs from the layout.

@@ -334,7 +334,16 @@ pub(super) fn read_rows(
             })
         }
         Err(RowsError::Read(other)) => {
-            return Err(SnapshotError::Refused { file: file.to_string(), reason: other.to_string() })
+            // A limit met inside the sheet (rows past Excel's grid, a damaged part): the
+            // reader's message, less the file and sheet this error names already.
+            let message = other.to_string();
+            let named = [format!("{file} (sheet \"{}\"): ", layout.name), format!("{file}: ")];
+            let reason = named.iter().find_map(|n| message.strip_prefix(n.as_str())).unwrap_or(&message);
+            return Err(SnapshotError::UnreadableSheet {
+                file: file.to_string(),
+                sheet: layout.name,
+                reason: reason.trim_end_matches('.').to_string(),
+            });
         }
     }
     if !header_checked {

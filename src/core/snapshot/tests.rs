@@ -537,3 +537,34 @@ fn a_zip_declaring_more_than_1_gib_in_a_part_is_refused_before_reading() {
     assert!(message.starts_with(r#"Snapshot "bomb.xlsx" was refused before reading: "#), "{message}");
     assert!(message.contains("zip bomb"), "{message}");
 }
+
+#[test]
+fn a_cell_past_excels_last_row_is_refused_naming_the_sheet() {
+    use std::io::{Read, Write};
+    let bytes = write_snapshot(&demo()).expect("written");
+    let mut archive = zip::ZipArchive::new(Cursor::new(&bytes[..])).expect("a zip");
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    // Sheet 5 is "Cases" (About, Operators, Portfolios, Portfolio Cases, Cases).
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).expect("an entry");
+        let name = entry.name().expect("a name").to_string();
+        let mut content = String::new();
+        entry.read_to_string(&mut content).expect("read");
+        if name == "xl/worksheets/sheet5.xml" {
+            content = content.replace(
+                "</sheetData>",
+                "<row r=\"1048577\"><c r=\"A1048577\"><v>1</v></c></row></sheetData>",
+            );
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default()).expect("started");
+        out.write_all(content.as_bytes()).expect("written");
+    }
+    let edited = out.finish().expect("finished").into_inner();
+    let message = read_snapshot("far.xlsx", &edited).map(|_| ()).unwrap_err().to_string();
+    assert!(
+        message.starts_with(
+            r#"Snapshot "far.xlsx", sheet "Cases" could not be read: the data reaches row 1,048,577"#
+        ),
+        "{message}"
+    );
+}
