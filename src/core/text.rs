@@ -167,3 +167,8 @@ mod tests {
         assert_eq!(slug("North Côte Portfolio #2"), "north-cote-portfolio-2");
     }
 }
+
+/// A file name without its extension (`contacts.xlsx` → `contacts`).
+pub fn file_stem(file_name: &str) -> &str {
+    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
+}
