@@ -1,4 +1,6 @@
-// Serves the built app (dist/) on 127.0.0.1 with the right MIME types and no caching.
+// Serves the built app (dist/) on 127.0.0.1 with the right MIME types and no HTTP caching: the
+// service worker (sw.js) keeps the app for offline use, and sw.js itself is sent with
+// `cache-control: no-cache` so the browser always sees a new build.
 //   node scripts/static-server.mjs <dir> <port> [--autoload-demo]
 // With --autoload-demo the page loads the demo CRM on first run (empty browser storage).
 // Only loopback is bound; nothing else is served or contacted.
@@ -17,6 +19,7 @@ const types = {
   ".svg": "image/svg+xml",
   ".json": "application/json",
   ".png": "image/png",
+  ".webmanifest": "application/manifest+json",
 };
 
 export function startServer(port, options = {}) {
@@ -46,7 +49,7 @@ export function startServer(port, options = {}) {
       }
       res.writeHead(200, {
         "content-type": types[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
+        "cache-control": path === "sw.js" ? "no-cache" : "no-store",
         "x-content-type-options": "nosniff",
       });
       res.end(body);

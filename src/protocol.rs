@@ -24,9 +24,14 @@ pub type CallId = u64;
 /// A message from the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
-    Call { id: CallId, request: Request },
+    Call {
+        id: CallId,
+        request: Request,
+    },
     /// Stop the call: the worker answers it with [`CANCELLED`] having written nothing.
-    Cancel { id: CallId },
+    Cancel {
+        id: CallId,
+    },
 }
 
 /// The error text of a call the page cancelled.
@@ -226,25 +231,53 @@ pub enum Reply {
     Done(String),
     Text(String),
     /// A download follows as bytes.
-    File { name: String, mime: String },
-    SnapshotRead { file_name: String, entries: usize, cases: usize, accounts: usize },
-    Entries { total: usize, rows: Vec<EntryRow> },
+    File {
+        name: String,
+        mime: String,
+    },
+    SnapshotRead {
+        file_name: String,
+        entries: usize,
+        cases: usize,
+        accounts: usize,
+    },
+    Entries {
+        total: usize,
+        rows: Vec<EntryRow>,
+    },
     Entry(Option<EntryCard>),
-    Accounts { total: usize, rows: Vec<AccountRow> },
+    Accounts {
+        total: usize,
+        rows: Vec<AccountRow>,
+    },
     Enrollees(Vec<EnrolleeRow>),
     Cases(Vec<CaseRow>),
-    ExportPreview { cases: usize, insureds: usize, rows: usize },
+    ExportPreview {
+        cases: usize,
+        insureds: usize,
+        rows: usize,
+    },
     History(Vec<ImportView>),
-    Undone { import_id: u32, message: String, portfolios: Vec<u32> },
+    Undone {
+        import_id: u32,
+        message: String,
+        portfolios: Vec<u32>,
+    },
     Session(SessionView),
     /// The mapping was confirmed: the session moved on, and these pairs (folded file header →
     /// template header) are for the page to remember.
-    Confirmed { view: SessionView, remember: Vec<(String, String)> },
+    Confirmed {
+        view: SessionView,
+        remember: Vec<(String, String)>,
+    },
     /// The operator must confirm first (e.g. the same file was applied before).
     AskFirst(String),
     Rows(RowsPage),
     Groups(GroupsPage),
-    InsuranceStatus { users: StatusFigures, devices: StatusFigures },
+    InsuranceStatus {
+        users: StatusFigures,
+        devices: StatusFigures,
+    },
 }
 
 /// What every page shows of the CRM without asking.
@@ -376,7 +409,11 @@ pub struct TemplateView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SessionView {
     /// No file open: the template chosen and the file staged for it, if any.
-    Upload { template: TemplateView, templates: Vec<TemplateView>, staged: Option<StagedCard> },
+    Upload {
+        template: TemplateView,
+        templates: Vec<TemplateView>,
+        staged: Option<StagedCard>,
+    },
     Headers(HeadersView),
     Review(ReviewView),
     Resolve(ResolveView),

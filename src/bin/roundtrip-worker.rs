@@ -8,5 +8,7 @@ fn main() {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
-    eprintln!("roundtrip-worker runs as the browser app's Web Worker: serve the app with `scripts/serve.sh`.");
+    eprintln!(
+        "roundtrip-worker runs as the browser app's Web Worker: serve the app with `scripts/serve.sh`."
+    );
 }

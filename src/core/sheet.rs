@@ -2,6 +2,8 @@
 //! and validation. A `Sheet` keeps what the file said, exactly; typing a cell (as a date,
 //! an amount, an identifier) is the template's job, never the reader's.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// One cell as the file gave it.
@@ -9,8 +11,10 @@ use serde::{Deserialize, Serialize};
 pub enum RawCell {
     #[default]
     Empty,
-    /// Text exactly as written (CSV fields are always text).
-    Text(String),
+    /// Text exactly as written (CSV fields are always text). Shared, not copied: every cell
+    /// of a workbook that uses one shared string holds the same allocation, so cloning a
+    /// cell costs a reference count.
+    Text(Arc<str>),
     /// A numeric XLSX cell.
     Number(f64),
     /// An XLSX cell formatted as a date: its Excel serial.
@@ -29,12 +33,20 @@ impl RawCell {
         }
     }
 
+    /// The cell's text without copying it, when it is a text cell.
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            RawCell::Text(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// The cell as text, the way a person reads it in the file: whole numbers without a
     /// decimal point, so an identifier typed into a numeric cell keeps its digits.
     pub fn as_text(&self) -> String {
         match self {
             RawCell::Empty => String::new(),
-            RawCell::Text(t) => t.clone(),
+            RawCell::Text(t) => t.to_string(),
             RawCell::Number(n) | RawCell::DateSerial(n) => format_number(*n),
             RawCell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
             RawCell::Error(e) => e.clone(),

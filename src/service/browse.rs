@@ -101,7 +101,12 @@ impl<S: CrmStore> Service<S> {
     /// The full SSN of an entry, for the operator who chose to reveal it.
     pub async fn reveal_ssn(&self, id: EntryId) -> Result<String, Failure> {
         let stored = self.current().await?;
-        stored.crm.entries.get(&id).and_then(|e| e.ssn.clone()).ok_or_else(|| "This entry has no SSN.".to_string())
+        stored
+            .crm
+            .entries
+            .get(&id)
+            .and_then(|e| e.ssn.clone())
+            .ok_or_else(|| "This entry has no SSN.".to_string())
     }
 
     /// Accounts of a kind (label) and portfolio (a login, or "Without Portfolio"), the first
@@ -117,7 +122,11 @@ impl<S: CrmStore> Service<S> {
         let filters = AccountFilters { portfolio, kind: kind.as_deref().and_then(AccountKind::parse) };
         let mut contacts: HashMap<&str, Vec<String>> = HashMap::new();
         for c in crm.account_contacts.values() {
-            contacts.entry(c.account_number.as_str()).or_default().push(format!("{} ({})", c.name, c.contact_type.label()));
+            contacts.entry(c.account_number.as_str()).or_default().push(format!(
+                "{} ({})",
+                c.name,
+                c.contact_type.label()
+            ));
         }
         let mut total = 0;
         let mut rows = Vec::new();
@@ -141,19 +150,22 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let crm = &stored.crm;
         let q = query.to_lowercase();
-        let hit = |a: &str, b: &str| q.is_empty() || a.to_lowercase().contains(&q) || b.to_lowercase().contains(&q);
-        let users = crm.school_users.values().filter(|u| hit(&u.user_id, &u.name)).take(limit).map(|u| EnrolleeRow {
-            id: u.user_id.clone(),
-            name: format!("{} ({})", u.name, u.role.label()),
-            status: u.insurance.status.map(|s| s.label()).unwrap_or("—").to_string(),
-            policy: u.insurance.policy_number.clone().unwrap_or_default(),
-        });
-        let devices = crm.devices.values().filter(|d| hit(&d.serial, &d.model)).take(limit).map(|d| EnrolleeRow {
-            id: d.serial.clone(),
-            name: d.model.clone(),
-            status: d.insurance.status.map(|s| s.label()).unwrap_or("—").to_string(),
-            policy: d.insurance.policy_number.clone().unwrap_or_default(),
-        });
+        let hit =
+            |a: &str, b: &str| q.is_empty() || a.to_lowercase().contains(&q) || b.to_lowercase().contains(&q);
+        let users =
+            crm.school_users.values().filter(|u| hit(&u.user_id, &u.name)).take(limit).map(|u| EnrolleeRow {
+                id: u.user_id.clone(),
+                name: format!("{} ({})", u.name, u.role.label()),
+                status: u.insurance.status.map(|s| s.label()).unwrap_or("—").to_string(),
+                policy: u.insurance.policy_number.clone().unwrap_or_default(),
+            });
+        let devices =
+            crm.devices.values().filter(|d| hit(&d.serial, &d.model)).take(limit).map(|d| EnrolleeRow {
+                id: d.serial.clone(),
+                name: d.model.clone(),
+                status: d.insurance.status.map(|s| s.label()).unwrap_or("—").to_string(),
+                policy: d.insurance.policy_number.clone().unwrap_or_default(),
+            });
         Ok(users.chain(devices).collect())
     }
 
@@ -189,7 +201,12 @@ impl<S: CrmStore> Service<S> {
             .values()
             .filter(|c| fold(&c.reference).contains(&q) || fold(&c.title).contains(&q))
             .take(limit)
-            .map(|c| CaseRow { id: c.id, reference: c.reference.clone(), title: c.title.clone(), insureds: 0 })
+            .map(|c| CaseRow {
+                id: c.id,
+                reference: c.reference.clone(),
+                title: c.title.clone(),
+                insureds: 0,
+            })
             .collect())
     }
 }

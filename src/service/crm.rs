@@ -135,7 +135,8 @@ impl<S: CrmStore> Service<S> {
     pub async fn snapshot_download(&self, now_ms: i64, ticker: &impl Ticker) -> Result<Download, Failure> {
         let stored = self.current().await?;
         ticker.tick("Writing the snapshot", 0, 1).await?;
-        let bytes = write_snapshot(&stored.crm).map_err(|e| format!("The snapshot could not be written: {e}"))?;
+        let bytes =
+            write_snapshot(&stored.crm).map_err(|e| format!("The snapshot could not be written: {e}"))?;
         Ok(Download::xlsx(format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(now_ms)), bytes))
     }
 
@@ -151,14 +152,20 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The Insured CRM Export of a portfolio.
-    pub async fn insured_export(&self, portfolio_id: u32, now_ms: i64, ticker: &impl Ticker) -> Result<Download, Failure> {
+    pub async fn insured_export(
+        &self,
+        portfolio_id: u32,
+        now_ms: i64,
+        ticker: &impl Ticker,
+    ) -> Result<Download, Failure> {
         let stored = self.current().await?;
         let crm = &stored.crm;
         let portfolio = crm.portfolios.get(&portfolio_id).ok_or("That portfolio no longer exists.")?;
         ticker.tick(&format!("Writing the export of {}", portfolio.name), 0, 1).await?;
         let index = CrmIndex::new(crm);
         let rows = insured_export_rows(&index, &portfolio_case_ids(crm, portfolio_id));
-        let bytes = write_insured_export(&rows).map_err(|e| format!("The export could not be written: {e}"))?;
+        let bytes =
+            write_insured_export(&rows).map_err(|e| format!("The export could not be written: {e}"))?;
         Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms)), bytes))
     }
 
@@ -183,11 +190,15 @@ impl<S: CrmStore> Service<S> {
         let mut counters: Counters = stored.crm.counters;
         let id = counters.next_portfolio_id;
         counters.next_portfolio_id += 1;
-        let portfolio = Portfolio { id, name: title.clone(), owner_login, temporary: true, case_ids: case_ids.clone() };
-        let changes =
-            ChangeSet { puts: vec![Record::Portfolio(portfolio), Record::Counters(counters)], deletes: vec![] };
+        let portfolio =
+            Portfolio { id, name: title.clone(), owner_login, temporary: true, case_ids: case_ids.clone() };
+        let changes = ChangeSet {
+            puts: vec![Record::Portfolio(portfolio), Record::Counters(counters)],
+            deletes: vec![],
+        };
         let case_keys = case_ids.iter().map(|c| RecordKey { kind: EntityKind::Case, id: c.to_string() });
-        let batch = CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, case_keys, changes);
+        let batch =
+            CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, case_keys, changes);
         drop(stored);
         self.commit(&batch).await?;
         Ok(format!("Temporary portfolio \"{title}\" created with {} cases.", case_ids.len()))
@@ -200,12 +211,16 @@ impl<S: CrmStore> Service<S> {
             return Err("That portfolio no longer exists.".into());
         };
         if !p.temporary {
-            return Err(format!("\"{}\" is not a temporary portfolio; only temporary ones can be deleted.", p.name));
+            return Err(format!(
+                "\"{}\" is not a temporary portfolio; only temporary ones can be deleted.",
+                p.name
+            ));
         }
         let name = p.name.clone();
         let key = RecordKey { kind: EntityKind::Portfolio, id: id.to_string() };
         let changes = ChangeSet { puts: vec![], deletes: vec![key.clone()] };
-        let batch = CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, [key], changes);
+        let batch =
+            CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, [key], changes);
         drop(stored);
         self.commit(&batch).await?;
         Ok(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged."))
@@ -243,12 +258,19 @@ impl<S: CrmStore> Service<S> {
         let portfolios = portfolios_touched(crm, &last);
         drop(stored);
         self.commit(&batch).await.map_err(|e| format!("The undo could not be written: {e}"))?;
-        Ok(Undone { import_id, message: format!("Import #{} of {} was undone.", last.id, last.file_name), portfolios })
+        Ok(Undone {
+            import_id,
+            message: format!("Import #{} of {} was undone.", last.id, last.file_name),
+            portfolios,
+        })
     }
 }
 
 /// The portfolios holding a case whose insureds or entries an import touched.
-pub fn portfolios_touched(crm: &crate::core::model::Crm, record: &crate::core::model::ImportRecord) -> Vec<u32> {
+pub fn portfolios_touched(
+    crm: &crate::core::model::Crm,
+    record: &crate::core::model::ImportRecord,
+) -> Vec<u32> {
     let index = CrmIndex::new(crm);
     let mut cases = std::collections::BTreeSet::new();
     for image in &record.before_images {
@@ -296,14 +318,24 @@ impl<S: CrmStore> Service<S> {
             .ok_or_else(|| format!("There is no template \"{template_id}\"."))?;
         if csv {
             let bytes = insurance::template_csv(template).into_bytes();
-            return Ok(Download { name: format!("{}-template.csv", template.id), mime: crate::protocol::CSV_MIME.into(), bytes });
+            return Ok(Download {
+                name: format!("{}-template.csv", template.id),
+                mime: crate::protocol::CSV_MIME.into(),
+                bytes,
+            });
         }
         let is_account = accounts::templates().iter().any(|t| t.id == template.id);
         let (name, written) = if is_account {
             let stored = self.current().await?;
-            (format!("{}-model.xlsx", template.id), accounts::export::write_account_model(&stored.crm, template))
+            (
+                format!("{}-model.xlsx", template.id),
+                accounts::export::write_account_model(&stored.crm, template),
+            )
         } else {
-            (format!("{}-template.xlsx", template.id), crate::core::template::write_template_workbook(template))
+            (
+                format!("{}-template.xlsx", template.id),
+                crate::core::template::write_template_workbook(template),
+            )
         };
         let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
@@ -336,7 +368,8 @@ impl<S: CrmStore> Service<S> {
         let bytes = crate::core::accounts::export::write_accounts_export(&stored.crm, profile, filters)
             .map_err(|e| format!("The export could not be written: {e}"))?;
         let scope = filters.portfolio.clone().unwrap_or_else(|| "all".into());
-        let name = format!("{}-{}.xlsx", profile.kind.label().to_lowercase(), crate::core::text::slug(&scope));
+        let name =
+            format!("{}-{}.xlsx", profile.kind.label().to_lowercase(), crate::core::text::slug(&scope));
         Ok(Download::xlsx(name, bytes))
     }
 }

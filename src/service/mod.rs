@@ -173,6 +173,11 @@ impl<S: CrmStore> Service<S> {
 
     /// The session of a workflow, created on first use.
     pub fn session(&self, workflow: Workflow) -> Rc<RefCell<Session>> {
-        Rc::clone(self.sessions.borrow_mut().entry(workflow).or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))))
+        Rc::clone(
+            self.sessions
+                .borrow_mut()
+                .entry(workflow)
+                .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
+        )
     }
 }

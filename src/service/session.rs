@@ -231,7 +231,8 @@ fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
         .enumerate()
         .map(|(t, spec)| {
             let current = open.mapping.columns.get(t).copied().flatten();
-            let source = open.mapping.mapped.iter().find(|m| m.template_column == t).map(|m| (m.source, m.score));
+            let source =
+                open.mapping.mapped.iter().find(|m| m.template_column == t).map(|m| (m.source, m.score));
             let note = match (current, source) {
                 (None, _) if spec.required => "missing — required".to_string(),
                 (None, _) => "not in the file".to_string(),
@@ -300,7 +301,8 @@ fn review_view(open: &OpenFile, v: &Validated, file: FileView) -> ReviewView {
 
 fn resolve_view(m: &Matches, choices: &BTreeMap<String, GroupChoice>, file: FileView) -> ResolveView {
     let conflicts = m.groups.iter().filter(|g| g.is_conflict()).count();
-    let pending = m.groups.iter().filter(|g| g.is_conflict() && !choices.contains_key(&person_key(g))).count();
+    let pending =
+        m.groups.iter().filter(|g| g.is_conflict() && !choices.contains_key(&person_key(g))).count();
     ResolveView {
         file,
         tiers: m.tier_counts().into_iter().map(|(t, n)| (t.label().to_string(), n)).collect(),
@@ -392,10 +394,11 @@ fn review_rows(open: &OpenFile, v: &Validated, start: usize, count: usize, only_
     let wanted: std::collections::BTreeSet<usize> = page.iter().map(|i| v.rows[*i].sheet_row).collect();
     let mut problems: BTreeMap<usize, Vec<String>> = BTreeMap::new();
     for i in v.issues.iter().filter(|i| wanted.contains(&i.row)) {
-        problems
-            .entry(i.row)
-            .or_default()
-            .push(format!("{}{}", i.cell.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(), i.message));
+        problems.entry(i.row).or_default().push(format!(
+            "{}{}",
+            i.cell.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(),
+            i.message
+        ));
     }
     let rows = page
         .into_iter()
@@ -535,13 +538,21 @@ impl<S: CrmStore> Service<S> {
 
     /// The session's view as it stands.
     pub async fn session_view(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        let staged = if self.session(workflow).borrow().open.is_none() { self.staged_card(workflow).await? } else { None };
+        let staged = if self.session(workflow).borrow().open.is_none() {
+            self.staged_card(workflow).await?
+        } else {
+            None
+        };
         Ok(self.session(workflow).borrow().view(staged))
     }
 
     /// Chooses the template the next file is read as: the insured workflow's template, or the
     /// insurance template a file must be (an empty id: recognised from its headers).
-    pub async fn choose_template(&self, workflow: Workflow, template_id: &str) -> Result<SessionView, Failure> {
+    pub async fn choose_template(
+        &self,
+        workflow: Workflow,
+        template_id: &str,
+    ) -> Result<SessionView, Failure> {
         let template = candidates(workflow).into_iter().find(|t| t.id == template_id);
         if template.is_none() && !(template_id.is_empty() && workflow != Workflow::Insured) {
             return Err(format!("There is no template \"{template_id}\"."));
@@ -798,7 +809,13 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// A page of the review table.
-    pub fn review_rows(&self, workflow: Workflow, start: usize, count: usize, only_problems: bool) -> Result<RowsPage, Failure> {
+    pub fn review_rows(
+        &self,
+        workflow: Workflow,
+        start: usize,
+        count: usize,
+        only_problems: bool,
+    ) -> Result<RowsPage, Failure> {
         let session = self.session(workflow);
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
@@ -813,7 +830,8 @@ impl<S: CrmStore> Service<S> {
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
         let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
-        let bytes = write_error_report(open.template, v).map_err(|e| format!("{name} could not be written: {e}"))?;
+        let bytes =
+            write_error_report(open.template, v).map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
     }
 
@@ -849,7 +867,12 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// A page of detected persons.
-    pub async fn groups(&self, workflow: Workflow, start: usize, count: usize) -> Result<GroupsPage, Failure> {
+    pub async fn groups(
+        &self,
+        workflow: Workflow,
+        start: usize,
+        count: usize,
+    ) -> Result<GroupsPage, Failure> {
         let stored = self.current().await?;
         let session = self.session(workflow);
         let s = session.borrow();
@@ -860,7 +883,12 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The operator's choice for one detected person.
-    pub async fn choose(&self, workflow: Workflow, group: usize, choice: Choice) -> Result<SessionView, Failure> {
+    pub async fn choose(
+        &self,
+        workflow: Workflow,
+        group: usize,
+        choice: Choice,
+    ) -> Result<SessionView, Failure> {
         let exists = match choice {
             Choice::Existing(e) => Some(e),
             _ => None,
@@ -917,8 +945,9 @@ impl<S: CrmStore> Service<S> {
             (epoch, open.clone())
         };
         let stored = self.current().await?;
-        let stale = open.planned.as_ref().map(|p| p.base != stored.sequence || p.stale.is_some()).unwrap_or(false)
-            || open.validated.is_none();
+        let stale =
+            open.planned.as_ref().map(|p| p.base != stored.sequence || p.stale.is_some()).unwrap_or(false)
+                || open.validated.is_none();
         if stale {
             open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
             if matches_people(open.template) {
@@ -953,7 +982,13 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// A page of the plan table.
-    pub fn plan_rows(&self, workflow: Workflow, start: usize, count: usize, only_changes: bool) -> Result<RowsPage, Failure> {
+    pub fn plan_rows(
+        &self,
+        workflow: Workflow,
+        start: usize,
+        count: usize,
+        only_changes: bool,
+    ) -> Result<RowsPage, Failure> {
         let session = self.session(workflow);
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
@@ -1017,9 +1052,11 @@ impl<S: CrmStore> Service<S> {
         if stored.sequence != planned.base {
             drop(stored);
             self.crm_changed(ChangeCause::AnotherTab).await;
-            return Err("The CRM changed since this plan was made. Plan again to apply it to the current CRM; your \
+            return Err(
+                "The CRM changed since this plan was made. Plan again to apply it to the current CRM; your \
                         choices are kept."
-                .into());
+                    .into(),
+            );
         }
         if !again {
             if let Some(r) = last_import_of_file(&stored.crm, &open.file.sha256) {
@@ -1038,10 +1075,17 @@ impl<S: CrmStore> Service<S> {
             sha256: open.file.sha256.clone(),
         };
         let (changes, record) = record_import(&stored.crm, plan, &ctx);
-        let batch =
-            CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, plan.reads.iter().cloned(), changes);
+        let batch = CheckedBatch::new(
+            stored.sequence,
+            &stored.revisions,
+            stored.crm.counters,
+            plan.reads.iter().cloned(),
+            changes,
+        );
         drop(stored);
-        ticker.tick(&format!("Writing {} records in one transaction", batch.changes.puts.len()), 0, 1).await?;
+        ticker
+            .tick(&format!("Writing {} records in one transaction", batch.changes.puts.len()), 0, 1)
+            .await?;
         let committed = self.commit(&batch).await.map_err(|e| format!("The import was not applied: {e}"))?;
         let import_id = committed.import_id().unwrap_or(record.id);
         let _ = self.store().delete_staged(&slot(workflow, open.template)).await;
@@ -1124,7 +1168,9 @@ impl<S: CrmStore> Service<S> {
                     s.open = None;
                     return Ok(s.view(None));
                 }
-                Stage::Review if open.template.header_policy == HeaderPolicy::SuggestAndConfirm => Stage::Headers,
+                Stage::Review if open.template.header_policy == HeaderPolicy::SuggestAndConfirm => {
+                    Stage::Headers
+                }
                 Stage::Review => {
                     s.open = None;
                     return Ok(s.view(None));
@@ -1243,7 +1289,9 @@ async fn match_rows(
 }
 
 /// The record of an apply (tests and the command line read it back).
-pub fn import_record_of(changes: &crate::core::model::ChangeSet) -> Option<&crate::core::model::ImportRecord> {
+pub fn import_record_of(
+    changes: &crate::core::model::ChangeSet,
+) -> Option<&crate::core::model::ImportRecord> {
     changes.puts.iter().find_map(|r| match r {
         Record::Import(i) => Some(i),
         _ => None,

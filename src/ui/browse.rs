@@ -240,7 +240,8 @@ fn AccountsAndEnrollees() -> impl IntoView {
             }
         }
     });
-    let logins = move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
     view! {
         <div class="split">
             <div class="panel">

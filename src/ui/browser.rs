@@ -1,7 +1,7 @@
 //! Thin wrappers over browser APIs the page needs: downloads, reading picked files (size checked
 //! first), the clock, confirmations, local storage. No business logic lives here.
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 

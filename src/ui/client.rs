@@ -71,8 +71,9 @@ impl WorkerClient {
                     let Some(client) = weak.upgrade() else { return };
                     let data = event.data();
                     let json = Reflect::get(&data, &JsValue::from_str("m")).ok().and_then(|m| m.as_string());
-                    let bytes =
-                        Reflect::get(&data, &JsValue::from_str("b")).ok().and_then(|b| b.dyn_into::<ArrayBuffer>().ok());
+                    let bytes = Reflect::get(&data, &JsValue::from_str("b"))
+                        .ok()
+                        .and_then(|b| b.dyn_into::<ArrayBuffer>().ok());
                     let Some(message) = json.and_then(|j| serde_json::from_str::<FromWorker>(&j).ok()) else {
                         return;
                     };

@@ -19,6 +19,7 @@ mod storage;
 mod sync;
 mod table;
 mod templates;
+mod update;
 mod utilities;
 mod workflow;
 

@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use crate::protocol::{Reply, Request};
 use crate::ui::browser::{meta_content, monotonic_ms};
 use crate::ui::state::{use_app, AppState, NoticeKind, Page};
+use crate::ui::update;
 use crate::ui::workflow::WorkflowStates;
 use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities};
 
@@ -35,11 +36,13 @@ pub fn App() -> impl IntoView {
     provide_context(app);
     provide_context(WorkflowStates::new());
     crate::ui::sync::SyncState::new();
+    update::provide_update_state();
     spawn_local(open(app));
     view! {
         <div class="app">
             <Header/>
             <Nav/>
+            <update::UpdateBanner/>
             <NoticeBar/>
             <ProgressBar/>
             <ReadOnlyBanner/>

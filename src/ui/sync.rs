@@ -131,12 +131,13 @@ async fn await_promise(value: JsValue) -> Result<JsValue, String> {
 async fn pick_handle(suggested_name: &str) -> Result<JsValue, String> {
     let w = web_sys::window().ok_or("no window")?;
     if let Some(picker) = test_picker() {
-        return await_promise(picker.call1(&w, &JsValue::from_str(suggested_name)).map_err(|e| text(&e))?).await;
+        return await_promise(picker.call1(&w, &JsValue::from_str(suggested_name)).map_err(|e| text(&e))?)
+            .await;
     }
-    let picker: Function = Reflect::get(&w, &"showSaveFilePicker".into())
-        .map_err(|e| text(&e))?
-        .dyn_into()
-        .map_err(|_| "This browser cannot save to a chosen file; the export is downloaded instead.".to_string())?;
+    let picker: Function =
+        Reflect::get(&w, &"showSaveFilePicker".into()).map_err(|e| text(&e))?.dyn_into().map_err(|_| {
+            "This browser cannot save to a chosen file; the export is downloaded instead.".to_string()
+        })?;
     let options = Object::new();
     let _ = Reflect::set(&options, &"suggestedName".into(), &JsValue::from_str(suggested_name));
     await_promise(picker.call1(&w, &options).map_err(|e| text(&e))?).await
@@ -259,14 +260,17 @@ pub async fn choose(app: AppState, portfolio_id: u32, suggested_name: &str) {
         Ok(h) => h,
         Err(e) => return app.error(format!("No file was chosen: {e}")),
     };
-    let file_name = Reflect::get(&handle, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+    let file_name =
+        Reflect::get(&handle, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
     if let Err(e) = save_target(portfolio_id, &file_name, &handle).await {
         app.error(format!("The chosen file could not be remembered: {e}"));
     }
     write_export(app, sync, portfolio_id, &handle, &file_name).await;
     if let Some(t) = sync.of(portfolio_id) {
         match t.status {
-            SyncStatus::Synced(_) => app.success(format!("{}. Each later apply or undo rewrites it.", t.status_text())),
+            SyncStatus::Synced(_) => {
+                app.success(format!("{}. Each later apply or undo rewrites it.", t.status_text()))
+            }
             _ => app.error(t.status_text()),
         }
     }
@@ -277,7 +281,8 @@ pub async fn allow(app: AppState, portfolio_id: u32) {
     let Some(sync) = use_sync() else { return };
     let Some(target) = sync.of(portfolio_id) else { return };
     let Some(handle) = handle_of(portfolio_id).await else {
-        return sync.set(SyncTarget { status: SyncStatus::Failed("the chosen file is forgotten".into()), ..target });
+        return sync
+            .set(SyncTarget { status: SyncStatus::Failed("the chosen file is forgotten".into()), ..target });
     };
     match permission(&handle, true).await.as_deref() {
         Some("granted") => write_export(app, sync, portfolio_id, &handle, &target.file_name).await,

@@ -9,7 +9,9 @@ use leptos::prelude::*;
 
 use crate::core::date::DayMonthOrder;
 use crate::core::model::Role;
-use crate::protocol::{DoneView, FileView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow};
+use crate::protocol::{
+    DoneView, FileView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow,
+};
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, local_time_text, save_setting};
 use crate::ui::history::UndoButton;
 use crate::ui::import::PlanStep;
@@ -41,7 +43,8 @@ fn order_from(v: &str) -> DayMonthOrder {
 #[component]
 pub fn UtilitiesPage() -> impl IntoView {
     let app = use_app();
-    let allowed = move || app.current_operator().map(|o| o.roles.contains(&Role::ManageSettings)).unwrap_or(false);
+    let allowed =
+        move || app.current_operator().map(|o| o.roles.contains(&Role::ManageSettings)).unwrap_or(false);
     view! {
         <section class="utilities">
             <h2>"System Utilities"</h2>
@@ -65,7 +68,9 @@ fn Locked() -> impl IntoView {
         })
     };
     let who = move || {
-        app.current_operator().map(|o| format!("{} ({})", o.name, o.login)).unwrap_or_else(|| "No operator".into())
+        app.current_operator()
+            .map(|o| format!("{} ({})", o.name, o.login))
+            .unwrap_or_else(|| "No operator".into())
     };
     view! {
         <div class="panel warning" data-testid="utilities-locked">
@@ -321,7 +326,8 @@ fn ResultPanel(view: DoneView) -> impl IntoView {
     let state = use_workflow(Workflow::Insurance);
     let c = view.counts;
     let results_report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow: Workflow::Insurance, action: SessionAction::ResultsReport };
+        let request =
+            Request::Session { workflow: Workflow::Insurance, action: SessionAction::ResultsReport };
         if let Err(e) = app.download(request).await {
             app.error(e);
         }

@@ -119,15 +119,23 @@ impl WorkflowState {
     }
 }
 
-async fn run(app: AppState, workflow: Workflow, view: RwSignal<Option<SessionView>>, version: RwSignal<u64>, step: Step) {
+async fn run(
+    app: AppState,
+    workflow: Workflow,
+    view: RwSignal<Option<SessionView>>,
+    version: RwSignal<u64>,
+    step: Step,
+) {
     let template_id = view.with_untracked(|v| match v {
         Some(SessionView::Upload { template, .. }) => Some(template.id.clone()),
         _ => None,
     });
     let mut action = step.action;
     // The header pairs confirmed before travel with a staged or resumed file.
-    if let (SessionAction::Stage { remembered: memory, .. } | SessionAction::Resume { remembered: memory, .. }, Some(t)) =
-        (&mut action, template_id.as_deref())
+    if let (
+        SessionAction::Stage { remembered: memory, .. } | SessionAction::Resume { remembered: memory, .. },
+        Some(t),
+    ) = (&mut action, template_id.as_deref())
     {
         *memory = Some(remembered(t));
     }
@@ -180,7 +188,9 @@ async fn run(app: AppState, workflow: Workflow, view: RwSignal<Option<SessionVie
         Err(e) => {
             app.error(e);
             // The session may have moved (e.g. a stale plan was dropped): show where it is.
-            if let Ok(Reply::Session(next)) = app.call(Request::Session { workflow, action: SessionAction::View }).await {
+            if let Ok(Reply::Session(next)) =
+                app.call(Request::Session { workflow, action: SessionAction::View }).await
+            {
                 view.set(Some(next));
                 version.update(|n| *n += 1);
             }

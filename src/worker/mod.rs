@@ -100,17 +100,18 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
 /// Another tab's commit: catch up and tell the page.
 fn listen_to_other_tabs() {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL_NAME) else { return };
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {
-        wasm_bindgen_futures::spawn_local(async move {
-            let Some(service) = service() else { return };
-            if let Ok(refreshed) = service.store().refresh().await {
-                if refreshed.moved() {
-                    service.crm_changed(ChangeCause::AnotherTab).await;
-                    flush_events(&service);
+    let on_message =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {
+            wasm_bindgen_futures::spawn_local(async move {
+                let Some(service) = service() else { return };
+                if let Ok(refreshed) = service.store().refresh().await {
+                    if refreshed.moved() {
+                        service.crm_changed(ChangeCause::AnotherTab).await;
+                        flush_events(&service);
+                    }
                 }
-            }
+            });
         });
-    });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     store::set_channel(channel);
@@ -120,17 +121,25 @@ fn remembered(map: Option<BTreeMap<String, String>>) -> BTreeMap<String, String>
     map.unwrap_or_default()
 }
 
-async fn handle(service: &Service<AnyStore>, request: Request, bytes: Option<Vec<u8>>, task: &Task) -> Outgoing {
+async fn handle(
+    service: &Service<AnyStore>,
+    request: Request,
+    bytes: Option<Vec<u8>>,
+    task: &Task,
+) -> Outgoing {
     let reply = match request {
         Request::Open { .. } => return (Err("The CRM is already open.".into()), None),
         Request::Summary => service.summary().await.map(Reply::Summary),
         Request::Ping => Ok(Reply::Text("pong".into())),
         Request::LoadDemo => service.load_demo(task).await.map(Reply::Done),
         Request::ReadSnapshot { file_name } => {
-            let Some(bytes) = bytes else { return (Err("The snapshot's bytes did not arrive.".into()), None) };
-            service.read_snapshot(&file_name, &bytes, task).await.map(|(entries, cases, accounts)| {
-                Reply::SnapshotRead { file_name, entries, cases, accounts }
-            })
+            let Some(bytes) = bytes else {
+                return (Err("The snapshot's bytes did not arrive.".into()), None);
+            };
+            service
+                .read_snapshot(&file_name, &bytes, task)
+                .await
+                .map(|(entries, cases, accounts)| Reply::SnapshotRead { file_name, entries, cases, accounts })
         }
         Request::ReplaceWithSnapshot => service.replace_with_snapshot(task).await.map(Reply::Done),
         Request::DropSnapshot => {
@@ -146,9 +155,10 @@ async fn handle(service: &Service<AnyStore>, request: Request, bytes: Option<Vec
         }
         Request::Entry { id } => service.entry_card(id).await.map(Reply::Entry),
         Request::RevealSsn { id } => service.reveal_ssn(id).await.map(Reply::Text),
-        Request::Accounts { kind, portfolio, limit } => {
-            service.accounts(kind, portfolio, limit).await.map(|(total, rows)| Reply::Accounts { total, rows })
-        }
+        Request::Accounts { kind, portfolio, limit } => service
+            .accounts(kind, portfolio, limit)
+            .await
+            .map(|(total, rows)| Reply::Accounts { total, rows }),
         Request::Enrollees { query, limit } => service.enrollees(&query, limit).await.map(Reply::Enrollees),
         Request::PortfolioCases { id } => service.portfolio_cases(id).await.map(Reply::Cases),
         Request::SearchCases { query, limit } => service.search_cases(&query, limit).await.map(Reply::Cases),
@@ -160,10 +170,12 @@ async fn handle(service: &Service<AnyStore>, request: Request, bytes: Option<Vec
             .export_preview(portfolio_id)
             .await
             .map(|(cases, insureds, rows)| Reply::ExportPreview { cases, insureds, rows }),
-        Request::InsuredExport { portfolio_id } => match service.insured_export(portfolio_id, now_ms(), task).await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
+        Request::InsuredExport { portfolio_id } => {
+            match service.insured_export(portfolio_id, now_ms(), task).await {
+                Ok(d) => return file(d),
+                Err(e) => Err(e),
+            }
+        }
         Request::TemplateFile { template_id, csv } => match service.template_file(&template_id, csv).await {
             Ok(d) => return file(d),
             Err(e) => Err(e),
@@ -175,16 +187,21 @@ async fn handle(service: &Service<AnyStore>, request: Request, bytes: Option<Vec
             Ok(d) => return file(d),
             Err(e) => Err(e),
         },
-        Request::AccountsExport { profile, filters } => match service.accounts_export(&profile, &filters).await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
+        Request::AccountsExport { profile, filters } => {
+            match service.accounts_export(&profile, &filters).await {
+                Ok(d) => return file(d),
+                Err(e) => Err(e),
+            }
+        }
         Request::History => service.history().await.map(Reply::History),
-        Request::Undo { import_id } => service
-            .undo(import_id)
-            .await
-            .map(|u| Reply::Undone { import_id: u.import_id, message: u.message, portfolios: u.portfolios }),
-        Request::Session { workflow, action } => return session(service, workflow, action, bytes, task).await,
+        Request::Undo { import_id } => service.undo(import_id).await.map(|u| Reply::Undone {
+            import_id: u.import_id,
+            message: u.message,
+            portfolios: u.portfolios,
+        }),
+        Request::Session { workflow, action } => {
+            return session(service, workflow, action, bytes, task).await
+        }
     };
     (reply, None)
 }
@@ -228,9 +245,15 @@ async fn session(
             Err(e) => Err(e),
         },
         SessionAction::Match => service.match_rows(workflow, task).await.map(Reply::Session),
-        SessionAction::Groups { start, count } => service.groups(workflow, start, count).await.map(Reply::Groups),
-        SessionAction::Choose { group, choice } => service.choose(workflow, group, choice).await.map(Reply::Session),
-        SessionAction::Plan { options } => service.plan(workflow, Some(options), task).await.map(Reply::Session),
+        SessionAction::Groups { start, count } => {
+            service.groups(workflow, start, count).await.map(Reply::Groups)
+        }
+        SessionAction::Choose { group, choice } => {
+            service.choose(workflow, group, choice).await.map(Reply::Session)
+        }
+        SessionAction::Plan { options } => {
+            service.plan(workflow, Some(options), task).await.map(Reply::Session)
+        }
         SessionAction::PlanRows { start, count, only_changes } => {
             service.plan_rows(workflow, start, count, only_changes).map(Reply::Rows)
         }
@@ -240,7 +263,10 @@ async fn session(
         },
         SessionAction::Apply { operator_login, again, valid_rows_only } => {
             let started = now();
-            match service.apply(workflow, &operator_login, again, valid_rows_only, now_ms(), started, now, task).await {
+            match service
+                .apply(workflow, &operator_login, again, valid_rows_only, now_ms(), started, now, task)
+                .await
+            {
                 Ok(ApplyOutcome::Applied(view)) => Ok(Reply::Session(view)),
                 Ok(ApplyOutcome::AskFirst(question)) => Ok(Reply::AskFirst(question)),
                 Err(e) => Err(e),
@@ -255,4 +281,3 @@ async fn session(
     flush_events(service);
     (reply, None)
 }
-

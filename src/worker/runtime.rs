@@ -49,10 +49,11 @@ pub fn post(message: &FromWorker, bytes: Option<ArrayBuffer>) {
         Ok(j) => j,
         // Every message type serializes; a failure here is a bug, reported as a failed call.
         Err(e) => match message {
-            FromWorker::Reply { id, .. } => {
-                serde_json::to_string(&FromWorker::Reply { id: *id, reply: Err(format!("internal error: {e}")) })
-                    .unwrap_or_default()
-            }
+            FromWorker::Reply { id, .. } => serde_json::to_string(&FromWorker::Reply {
+                id: *id,
+                reply: Err(format!("internal error: {e}")),
+            })
+            .unwrap_or_default(),
             _ => return,
         },
     };
@@ -186,7 +187,8 @@ where
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
         let data = event.data();
         let json = Reflect::get(&data, &JsValue::from_str("m")).ok().and_then(|m| m.as_string());
-        let bytes = Reflect::get(&data, &JsValue::from_str("b")).ok().and_then(|b| b.dyn_into::<ArrayBuffer>().ok());
+        let bytes =
+            Reflect::get(&data, &JsValue::from_str("b")).ok().and_then(|b| b.dyn_into::<ArrayBuffer>().ok());
         let Some(message) = json.and_then(|j| serde_json::from_str::<ToWorker>(&j).ok()) else { return };
         match message {
             ToWorker::Cancel { id } => calls.cancel(id),

@@ -32,7 +32,8 @@ fn announce(sequence: Revision) {
     CHANNEL.with(|c| {
         if let Some(channel) = c.borrow().as_ref() {
             let message = js_sys::Object::new();
-            let _ = Reflect::set(&message, &JsValue::from_str("sequence"), &JsValue::from_f64(sequence as f64));
+            let _ =
+                Reflect::set(&message, &JsValue::from_str("sequence"), &JsValue::from_f64(sequence as f64));
             let _ = channel.post_message(&message);
         }
     });
@@ -183,7 +184,10 @@ impl CrmStore for AnyStore {
         }
     }
 
-    async fn find_entry_by_client_reference(&self, client_reference: &str) -> Result<Option<CrmEntry>, StoreError> {
+    async fn find_entry_by_client_reference(
+        &self,
+        client_reference: &str,
+    ) -> Result<Option<CrmEntry>, StoreError> {
         match self {
             AnyStore::IndexedDb(s) => s.find_entry_by_client_reference(client_reference).await,
             AnyStore::Memory(s) => s.find_entry_by_client_reference(client_reference).await,
@@ -211,4 +215,3 @@ impl CrmStore for AnyStore {
         }
     }
 }
-

@@ -58,12 +58,13 @@ const CHROMIUM_ARGS = [
 /**
  * Starts the static server on port 0 and launches Chromium. Call `close()` when done.
  * Fails at once with a clear message when the app has not been built.
+ * `root` serves another directory than the build (e.g. a copy a test changes).
  */
-export async function startApp() {
+export async function startApp({ root = DIST } = {}) {
   const index = await stat(join(DIST, "index.html")).catch(() => null);
   assert.ok(index, `${DIST}/index.html is missing: build the app first (trunk build --release)`);
   await mkdir(ARTIFACTS, { recursive: true });
-  const server = await startServer(0, { root: DIST, autoload: false });
+  const server = await startServer(0, { root, autoload: false });
   const { port } = server.address();
   const baseUrl = `http://127.0.0.1:${port}/`;
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
@@ -85,9 +86,16 @@ export async function startApp() {
  *
  * `session.dialogPolicy` decides each window.confirm: "accept" (default) or "dismiss"; every
  * dialog's message is kept in `session.dialogs`.
+ *
+ * With `profileDir`, the session is a Chromium of its own on that (empty) profile directory
+ * instead of an off-the-record context of `app.browser`: what only a regular profile offers,
+ * such as installing the app, can then be checked.
  */
-export async function openSession(app, name) {
-  const context = await app.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+export async function openSession(app, name, { profileDir } = {}) {
+  const options = { acceptDownloads: true, viewport: { width: 1280, height: 800 } };
+  const context = profileDir
+    ? await chromium.launchPersistentContext(profileDir, { ...options, executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS })
+    : await app.browser.newContext(options);
   const session = {
     name,
     context,
@@ -105,7 +113,7 @@ export async function openSession(app, name) {
     if (!isSameOrigin(url, app.origin)) session.foreign.push(url);
   };
   context.on("request", (req) => recordUrl(req.url()));
-  const page = await context.newPage();
+  const page = context.pages()[0] ?? (await context.newPage());
   page.on("websocket", (ws) => session.foreign.push(ws.url()));
   page.on("dialog", async (d) => {
     session.dialogs.push(d.message());
@@ -141,17 +149,22 @@ export function assertClean(session) {
   assert.deepEqual(panics, [], "the app panicked");
 }
 
-/** Saves a full-page screenshot as artifacts/<session>-<nn>-<label>.png. */
-export async function shot(session, label) {
+/** Saves a full-page (or, with fullPage: false, a window) screenshot as artifacts/<session>-<nn>-<label>.png. */
+export async function shot(session, label, { fullPage = true } = {}) {
   session.shots += 1;
   const file = join(ARTIFACTS, `${session.name}-${String(session.shots).padStart(2, "0")}-${label}.png`);
-  await session.page.screenshot({ path: file, fullPage: true });
+  await session.page.screenshot({ path: file, fullPage });
   return file;
 }
 
 /** Opens the app and waits until the local CRM has been opened. */
 export async function openApp(page, app) {
   await page.goto(app.baseUrl);
+  await waitForApp(page);
+}
+
+/** Waits until the app (just loaded or reloaded) has opened the local CRM. */
+export async function waitForApp(page) {
   await page.getByTestId("nav-browse").waitFor();
   await page.getByTestId("crm-figures").waitFor();
   await page.waitForFunction(() => !document.querySelector("main.page")?.textContent.includes("Opening the local CRM"), null, {

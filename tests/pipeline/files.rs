@@ -36,12 +36,12 @@ pub fn read_xlsx(bytes: &[u8], file_name: &str) -> Sheet {
 fn cell(d: &Data) -> RawCell {
     match d {
         Data::Empty => RawCell::Empty,
-        Data::String(s) => RawCell::Text(s.clone()),
+        Data::String(s) => RawCell::Text(s.as_str().into()),
         Data::Float(f) => RawCell::Number(*f),
         Data::Int(i) => RawCell::Number(*i as f64),
         Data::Bool(b) => RawCell::Bool(*b),
         Data::DateTime(dt) => RawCell::DateSerial(dt.as_f64()),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.clone()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => RawCell::Text(s.as_str().into()),
         Data::Error(e) => RawCell::Error(format!("{e:?}")),
     }
 }

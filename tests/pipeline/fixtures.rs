@@ -204,7 +204,7 @@ pub fn text_cell(s: &str) -> RawCell {
     if s.is_empty() {
         RawCell::Empty
     } else {
-        RawCell::Text(s.to_string())
+        RawCell::Text(s.into())
     }
 }
 

@@ -136,7 +136,11 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
         if has_errors && valid_only.get_untracked() {
             // Apply only the valid rows: the plan leaves the rows with errors out already.
         }
-        state.go(SessionAction::Apply { operator_login: app.operator.get_untracked(), again: false, valid_rows_only: valid_only.get_untracked() });
+        state.go(SessionAction::Apply {
+            operator_login: app.operator.get_untracked(),
+            again: false,
+            valid_rows_only: valid_only.get_untracked(),
+        });
     };
     view! {
         <div class="staged-card" data-testid="accounts-import-summary">

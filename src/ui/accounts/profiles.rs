@@ -46,7 +46,10 @@ fn take_filters(st: ProfilesState, p: &ExportProfile) {
 }
 
 fn filters_of(portfolio: &str, kind: &str) -> AccountFilters {
-    AccountFilters { portfolio: Some(portfolio.to_string()).filter(|p| !p.is_empty()), kind: AccountKind::parse(kind) }
+    AccountFilters {
+        portfolio: Some(portfolio.to_string()).filter(|p| !p.is_empty()),
+        kind: AccountKind::parse(kind),
+    }
 }
 
 /// Downloads text made on the page (a profile's JSON).
@@ -98,7 +101,8 @@ pub fn ProfilesAndExport() -> impl IntoView {
     let current = move || st.selected.get().and_then(|i| st.profiles.with(|ps| ps.get(i).cloned()));
     let current_untracked =
         move || st.selected.get_untracked().and_then(|i| st.profiles.with_untracked(|ps| ps.get(i).cloned()));
-    let logins = move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
 
     let on_new = move |_| {
         let mut name = st.new_name.get_untracked().trim().to_string();
@@ -139,7 +143,12 @@ pub fn ProfilesAndExport() -> impl IntoView {
     };
     let on_profile_json = move |_| {
         let Some(p) = current() else { return };
-        download_text(app, &p.to_json(), &format!("{}.profile.json", crate::core::text::slug(&p.name)), "application/json");
+        download_text(
+            app,
+            &p.to_json(),
+            &format!("{}.profile.json", crate::core::text::slug(&p.name)),
+            "application/json",
+        );
     };
     let on_profile_file = move |ev: web_sys::Event| {
         if let Some(f) = first_file_of_input(&ev) {
@@ -147,7 +156,8 @@ pub fn ProfilesAndExport() -> impl IntoView {
         }
     };
     let export = Action::new_local(move |_: &()| async move {
-        let profile = current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
+        let profile =
+            current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
         let filters = filters_of(&st.portfolio.get_untracked(), &st.kind.get_untracked());
         if let Err(e) = app.download(Request::AccountsExport { profile, filters }).await {
             app.error(e);

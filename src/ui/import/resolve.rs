@@ -4,7 +4,9 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Choice, GroupView, Reply, Request, ResolveView, SessionAction, SessionOptions, Workflow};
+use crate::protocol::{
+    Choice, GroupView, Reply, Request, ResolveView, SessionAction, SessionOptions, Workflow,
+};
 use crate::ui::state::use_app;
 use crate::ui::workflow::use_workflow;
 
@@ -24,7 +26,11 @@ fn parse_choice(v: &str) -> Choice {
     match v {
         "new" => Choice::CreateNew,
         "skip" => Choice::Skip,
-        other => other.strip_prefix("entry:").and_then(|e| e.parse().ok()).map(Choice::Existing).unwrap_or(Choice::Default),
+        other => other
+            .strip_prefix("entry:")
+            .and_then(|e| e.parse().ok())
+            .map(Choice::Existing)
+            .unwrap_or(Choice::Default),
     }
 }
 

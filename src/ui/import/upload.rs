@@ -10,7 +10,11 @@ use crate::ui::templates::TemplateDownload;
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn UploadStep(template: TemplateView, templates: Vec<TemplateView>, staged: Option<StagedCard>) -> impl IntoView {
+pub fn UploadStep(
+    template: TemplateView,
+    templates: Vec<TemplateView>,
+    staged: Option<StagedCard>,
+) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(Workflow::Insured);
     let dragging = RwSignal::new(false);

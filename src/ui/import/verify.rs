@@ -14,8 +14,10 @@ use crate::ui::sync::{self, can_sync, use_sync};
 use crate::ui::workflow::use_workflow;
 
 fn export_name(portfolio: &str) -> String {
-    let slug: String =
-        portfolio.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let slug: String = portfolio
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
     format!("insured-crm-export-{}-{}.xlsx", slug.trim_matches('-'), Date::from_unix_ms(now_ms()))
 }
 
@@ -24,7 +26,8 @@ pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(workflow);
     let import_id = view.import_id;
-    let undone = move || app.summary.with(|s| s.last_undoable.as_ref().map(|l| l.id < import_id).unwrap_or(true));
+    let undone =
+        move || app.summary.with(|s| s.last_undoable.as_ref().map(|l| l.id < import_id).unwrap_or(true));
     let c = view.counts;
     let export = Action::new_local(move |pid: &u32| {
         let pid = *pid;

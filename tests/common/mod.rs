@@ -1,0 +1,118 @@
+//! Helpers shared by the reader's integration tests: an address-space limit so that an
+//! over-allocation fails the test instead of the machine, and small workbooks built part
+//! by part so that a test can say exactly which bytes are hostile.
+
+#![allow(dead_code)]
+
+use std::io::{Cursor, Write};
+use std::time::{Duration, Instant};
+
+/// The address space a reader test may use: far more than any case needs (the largest holds
+/// a 19 MiB string), far less than a reader allocating what a hostile file declares.
+pub const ADDRESS_SPACE_LIMIT: u64 = 3 << 30;
+
+/// Caps this test process's address space (`RLIMIT_AS`) once, on Unix: an allocation past it
+/// fails, and the failed allocation aborts the test binary, so `cargo test` fails. Tests run
+/// on the harness's threads; the limit is process-wide and set before any case runs.
+pub fn limit_address_space() {
+    #[cfg(unix)]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let limit =
+                libc::rlimit { rlim_cur: ADDRESS_SPACE_LIMIT as libc::rlim_t, rlim_max: libc::RLIM_INFINITY };
+            // SAFETY: setrlimit reads the struct we pass and changes only this process's limit.
+            let done = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+            assert_eq!(done, 0, "could not limit the address space");
+        });
+    }
+}
+
+/// Runs `read` and returns its result and how long it took.
+pub fn timed<T>(read: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let result = read();
+    (result, started.elapsed())
+}
+
+/// A zip of the given parts, deflated, in order.
+pub fn zip_of(parts: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (name, content) in parts {
+        out.start_file(*name, zip::write::SimpleFileOptions::default()).expect("a part");
+        out.write_all(content).expect("written");
+    }
+    out.finish().expect("a zip").into_inner()
+}
+
+pub const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>"#;
+
+pub fn package_rels(target: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="{target}"/></Relationships>"#
+    )
+}
+
+pub const WORKBOOK: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>"#;
+
+pub const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#;
+
+/// A one-sheet workbook ("Data") from its worksheet and shared-string XML, the package
+/// relationship pointing at `workbook_target`.
+pub fn workbook_with(sheet: &str, shared_strings: &str, workbook_target: &str) -> Vec<u8> {
+    zip_of(&[
+        ("[Content_Types].xml", CONTENT_TYPES.as_bytes().to_vec()),
+        ("_rels/.rels", package_rels(workbook_target).into_bytes()),
+        ("xl/workbook.xml", WORKBOOK.as_bytes().to_vec()),
+        ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS.as_bytes().to_vec()),
+        ("xl/worksheets/sheet1.xml", sheet.as_bytes().to_vec()),
+        ("xl/sharedStrings.xml", shared_strings.as_bytes().to_vec()),
+    ])
+}
+
+/// A one-sheet workbook from its worksheet and shared-string XML.
+pub fn workbook(sheet: &str, shared_strings: &str) -> Vec<u8> {
+    workbook_with(sheet, shared_strings, "xl/workbook.xml")
+}
+
+/// A worksheet's XML around the given `<row>` elements.
+pub fn sheet_xml(dimension: &str, rows: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="{dimension}"/><sheetData>{rows}</sheetData></worksheet>"#
+    )
+}
+
+/// A shared-string table's XML holding `strings` (already escaped), with the counts given.
+pub fn shared_strings_xml(unique_count: &str, strings: &[&str]) -> String {
+    let items: String = strings.iter().map(|s| format!("<si><t>{s}</t></si>")).collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{}" uniqueCount="{unique_count}">{items}</sst>"#,
+        strings.len()
+    )
+}
+
+/// Offsets of every record with a 4-byte signature (`PK\x01\x02` central, `PK\x03\x04` local).
+pub fn records(bytes: &[u8], signature: [u8; 4]) -> Vec<usize> {
+    bytes.windows(4).enumerate().filter(|(_, w)| *w == signature).map(|(i, _)| i).collect()
+}
+
+pub const CENTRAL: [u8; 4] = [0x50, 0x4b, 0x01, 0x02];
+pub const LOCAL: [u8; 4] = [0x50, 0x4b, 0x03, 0x04];
+
+pub fn put_u32(bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+pub fn get_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+}
+
+pub fn get_u16(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes(bytes[at..at + 2].try_into().expect("two bytes"))
+}
