@@ -30,7 +30,8 @@ pub fn BrowsePage() -> impl IntoView {
         let q = query.get();
         let counts = detail_counts.get();
         app.crm.with(|crm| {
-            let (total, hits) = search_entries(crm, &q, RESULT_LIMIT);
+            let found = search_entries(crm, &q, RESULT_LIMIT);
+            let (total, hits) = (found.total, found.entries(crm));
             let rows: Vec<(EntryId, String, String, String, String, usize)> = hits
                 .into_iter()
                 .map(|e| {

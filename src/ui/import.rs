@@ -332,7 +332,7 @@ async fn run_matching(app: AppState, state: ImportState) {
     }
     app.clear_progress();
     state.choices.set(vec![None; matches.groups.len()]);
-    let has_groups = !matches.groups.is_empty();
+    let has_groups = matches.open_groups().next().is_some();
     state.matches.set(Some(Arc::new(matches)));
     if has_groups {
         state.step.set(Step::Resolve);
@@ -621,7 +621,7 @@ fn HeadersStep() -> impl IntoView {
             .columns
             .iter()
             .zip(&s.mapping.columns)
-            .filter(|(c, m)| c.required && m.is_none())
+            .filter(|(c, m)| c.header_required() && m.is_none())
             .map(|(c, _)| c.header.to_string())
             .collect();
         s.mapping.ignored = s
@@ -665,7 +665,7 @@ fn HeadersStep() -> impl IntoView {
                 let current = session.mapping.columns[t];
                 let source = session.mapping.mapped.iter().find(|m| m.template_column == t).map(|m| (m.source, m.score));
                 let note = match (current, source) {
-                    (None, _) if spec.required => "missing — required".to_string(),
+                    (None, _) if spec.header_required() => "missing — required".to_string(),
                     (None, _) => "not in the file".to_string(),
                     (Some(_), Some((HeaderSource::Exact, _))) => "exact".to_string(),
                     (Some(_), Some((HeaderSource::Remembered, _))) => "confirmed earlier".to_string(),
@@ -673,10 +673,10 @@ fn HeadersStep() -> impl IntoView {
                     (Some(_), None) => String::new(),
                 };
                 let header = header.clone();
-                let missing = current.is_none() && spec.required;
+                let missing = current.is_none() && spec.header_required();
                 view! {
                     <tr class:missing=missing data-testid="header-row">
-                        <td>{spec.header}{spec.required.then_some(" *")}</td>
+                        <td>{spec.header}{spec.header_required().then_some(" *")}</td>
                         <td>
                             <select
                                 data-testid="header-select"
@@ -885,8 +885,7 @@ fn ResolveStep() -> impl IntoView {
         let crm = app.crm.get_untracked();
         let conflicts = matches.groups.iter().filter(|g| g.is_conflict()).count();
         let groups = matches
-            .groups
-            .iter()
+            .open_groups()
             .map(|g| {
                 let gid = g.id;
                 let sheet_rows: Vec<String> = g.rows.iter().map(|r| validated.rows[*r].sheet_row.to_string()).collect();
@@ -913,6 +912,7 @@ fn ResolveStep() -> impl IntoView {
                     })
                     .collect_view();
                 let (kind_label, reason) = match &g.kind {
+                    GroupKind::Matched { .. } => ("Matched", None),
                     GroupKind::Unresolved => ("Not matched", None),
                     GroupKind::Conflict { reason, .. } => ("Conflict", Some(reason.clone())),
                 };
@@ -959,7 +959,7 @@ fn ResolveStep() -> impl IntoView {
                 <p>
                     {format!(
                         "{} detected persons were not matched{}. Each has one dropdown: leave it on \"Create new CRM entry\" or pick the existing entry. Suggestions are ranked, with the reason.",
-                        matches.groups.len() - conflicts,
+                        matches.open_groups().count() - conflicts,
                         if conflicts > 0 { format!(", and {conflicts} conflict(s) must be settled") } else { String::new() }
                     )}
                 </p>
@@ -1111,7 +1111,7 @@ fn PlanStep() -> impl IntoView {
             />
             <div class="actions">
                 <button on:click=move |_| {
-                    let has_groups = state.matches.with_untracked(|m| m.as_ref().map(|m| !m.groups.is_empty()).unwrap_or(false));
+                    let has_groups = state.matches.with_untracked(|m| m.as_ref().map(|m| m.open_groups().next().is_some()).unwrap_or(false));
                     state.step.set(if has_groups { Step::Resolve } else { Step::Review })
                 }>"Back"</button>
                 <button data-testid="plan-report-download" on:click=on_plan_report>
