@@ -176,7 +176,8 @@ pub fn write_plan_report(
     save(workbook)
 }
 
-fn show(v: &str) -> &str {
+/// A value as a report shows it: "(empty)" for nothing.
+pub(crate) fn show(v: &str) -> &str {
     if v.is_empty() {
         "(empty)"
     } else {

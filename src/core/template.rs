@@ -246,8 +246,9 @@ pub enum ApplyRule {
     /// creating a new CRM entry.
     UpsertContactDetail,
     /// Overwrite the matched record's insurance fields named by the template's columns with
-    /// the row's values (an empty optional cell clears that field); nothing else changes.
-    /// Unmatched rows are skipped and listed.
+    /// the values the row gives (an empty cell keeps the stored value unless the operator
+    /// chose that empty cells clear it); nothing else changes. Unmatched rows are skipped and
+    /// listed.
     OverwriteInsurance,
     /// Match an account by Account Number: update it, or create it when unmatched; the row's
     /// contact (F–I) is created with it, or updated when a contact of that name is on it.

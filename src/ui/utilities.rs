@@ -297,7 +297,7 @@ async fn process(app: AppState, st: UtilitiesState) {
     let crm = app.crm.get_untracked();
     let validated = validate_chunked(app, &crm, &recognised, &sheet, st.order.get_untracked()).await;
     let total = validated.rows.len();
-    let mut planner = Planner::new(&crm, template, &validated);
+    let mut planner = Planner::new(&crm, template, &validated, Default::default());
     for (n, chunk) in validated.rows.chunks(CHUNK).enumerate() {
         app.set_progress("Planning the changes", n * CHUNK, total);
         yield_to_browser().await;

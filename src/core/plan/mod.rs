@@ -382,7 +382,9 @@ pub fn plan_file(crm: &Crm, template: &'static Template, validated: &Validated) 
             let matches = Matcher::new(template, &index).all(&validated.rows);
             insured::plan::plan(crm, template, validated, &matches, &[])
         }
-        ApplyRule::OverwriteInsurance => insurance::plan::plan(crm, template, validated),
+        ApplyRule::OverwriteInsurance => {
+            insurance::plan::plan(crm, template, validated, insurance::InsuranceOptions::default())
+        }
         ApplyRule::UpsertAccount => accounts::plan::plan_accounts(crm, template, validated),
         ApplyRule::UpsertAccountContact => accounts::plan::plan_contacts(crm, template, validated),
     }
