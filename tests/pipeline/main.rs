@@ -36,6 +36,7 @@ mod missing_fields;
 mod overrides;
 mod ranking;
 mod reads;
+mod reports;
 mod search_and_bulk;
 mod template_workbook;
 mod tier1_public_id;

@@ -207,9 +207,16 @@ impl Matches {
         }
         m
     }
-    /// The group row `row` belongs to.
+    /// The group row `row` belongs to (matches serialized without `row_groups` still give
+    /// their open rows' groups).
     pub fn group_of(&self, row: usize) -> Option<usize> {
-        self.row_groups.get(row).copied().flatten()
+        match self.row_groups.get(row) {
+            Some(g) => *g,
+            None => match self.rows.get(row) {
+                Some(RowMatch::Group(g)) => Some(*g),
+                _ => None,
+            },
+        }
     }
     /// The groups no tier settled (unresolved and conflicts).
     pub fn open_groups(&self) -> impl Iterator<Item = &DetectedPerson> {
