@@ -180,3 +180,12 @@ fn choices_saved_by_key_apply_to_the_next_run_of_the_same_file() {
     let back: Matches = serde_json::from_str(&serde_json::to_string(&second.matches).unwrap()).unwrap();
     assert_eq!(back, second.matches);
 }
+
+#[test]
+fn an_entry_that_does_not_exist_is_never_chosen() {
+    let crm = crm();
+    let s = sheet(&[Row::person("", "", "Nora", "Quinn", "", "").phone("Home", "+1 617 555 0144")]);
+    let r = run(&crm, &s, &[Some(GroupChoice::Existing(99))]);
+    assert_eq!(r.plan.rows[0].action, RowAction::Skip("the chosen CRM entry 99 does not exist".into()));
+    assert!(r.plan.changes.is_empty());
+}

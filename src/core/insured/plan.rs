@@ -270,7 +270,11 @@ pub fn plan(
                         )
                     }
                     Some(GroupChoice::Skip) => {
-                        if group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved) {
+                        let by_default =
+                            group.is_some_and(|p| choices.get(p.id).copied().flatten().is_none());
+                        if by_default
+                            && group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved)
+                        {
                             planned.notes.push(
                                 "No row of this person gives both names, and no Public ID, Client Reference or SSN finds the entry: choose an existing entry, or fill the names to create one".into(),
                             );
@@ -285,6 +289,13 @@ pub fn plan(
                     Some(GroupChoice::CreateNew) => Destination::Create,
                 }
             }
+        };
+        // An entry the operator named must exist (a choices file may be older than the CRM).
+        let destination = match destination {
+            Destination::Entry(_, e, _) if draft.entry(e).is_none() => {
+                Destination::Skip(format!("the chosen CRM entry {e} does not exist"))
+            }
+            other => other,
         };
         let (tier, entry_id, detail_id, created_now) = match destination {
             Destination::Skip(reason) => {
