@@ -179,8 +179,12 @@ pub enum SessionAction {
     ErrorReport,
     /// Match the rows to the CRM. → [`Reply::Session`]
     Match,
-    /// Detected persons of the Resolve step. → [`Reply::Groups`]
-    Groups { start: usize, count: usize },
+    /// Detected persons of the Resolve step: the open ones (not matched, conflicts) or, with
+    /// `matched`, the ones tiers 1–3 decided. → [`Reply::Groups`]
+    Groups { start: usize, count: usize, matched: bool },
+    /// What a bulk choice would do (`apply` false → [`Reply::Bulk`]) or doing it (`apply`
+    /// true → [`Reply::Session`]).
+    Bulk { action: BulkChoice, apply: bool },
     /// The operator's choice for a detected person. → [`Reply::Session`]
     Choose { group: usize, choice: Choice },
     /// Plan the import (a dry run). → [`Reply::Session`]
@@ -274,6 +278,12 @@ pub enum Reply {
     AskFirst(String),
     Rows(RowsPage),
     Groups(GroupsPage),
+    /// What a bulk choice sets: persons, persons whose outcome changes, their rows.
+    Bulk {
+        groups: usize,
+        changes: usize,
+        rows: usize,
+    },
     InsuranceStatus {
         users: StatusFigures,
         devices: StatusFigures,
@@ -485,9 +495,23 @@ pub struct ResolveView {
     pub file: FileView,
     /// "123 by tier 1 · Public ID, …"
     pub tiers: Vec<(String, usize)>,
+    /// Open persons (not matched and conflicts).
     pub groups: usize,
     pub conflicts: usize,
     pub pending_conflicts: usize,
+    /// Persons tiers 1–3 decided (the collapsed section, each one can be overridden).
+    pub matched: usize,
+    /// Persons whose choice the operator changed from the default.
+    pub decided: usize,
+}
+
+/// A choice for many detected persons at once (only persons the operator left alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BulkChoice {
+    /// Every unmatched person whose top candidate scores at least `min_score`: that entry.
+    AcceptTopCandidates { min_score: u32 },
+    /// Every open person with names: "Create new CRM entry".
+    CreateNewForRemaining,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -549,7 +573,7 @@ pub struct RowsPage {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidateView {
     pub entry: u32,
-    /// "José Álvarez (CR-00012345) — 92% · same date of birth"
+    /// "CR-00012345 · José Álvarez — 92% · same date of birth"
     pub label: String,
     pub score: u32,
 }
@@ -567,8 +591,15 @@ pub struct GroupView {
     pub sheet_rows: Vec<usize>,
     pub candidates: Vec<CandidateView>,
     pub choice: Choice,
+    /// The chosen entry's label when the operator picked one that is not a candidate (found
+    /// by searching the CRM).
+    pub chosen_label: Option<String>,
     /// "Create new CRM entry" is offered.
     pub can_create: bool,
+    /// Decided by a tier (the matched section); the default keeps that entry.
+    pub matched: bool,
+    /// Not matched, no names: the default is "Skip these rows".
+    pub skip_by_default: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,7 +19,8 @@ impl<S: CrmStore> Service<S> {
     pub async fn search_entries(&self, query: &str, limit: usize) -> Result<(usize, Vec<EntryRow>), Failure> {
         let stored = self.current().await?;
         let crm = &stored.crm;
-        let (total, hits) = search_entries(crm, query, limit);
+        let found = search_entries(crm, query, limit);
+        let (total, hits) = (found.total, found.entries(crm));
         let shown: BTreeSet<EntryId> = hits.iter().map(|e| e.id).collect();
         let mut details: HashMap<EntryId, usize> = HashMap::new();
         for d in crm.details.values() {

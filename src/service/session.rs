@@ -17,7 +17,7 @@ use crate::core::accounts;
 use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
 use crate::core::index::CrmIndex;
 use crate::core::insurance;
-use crate::core::insured::matching::{GroupChoice, GroupKind, Matcher, Matches};
+use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, Matcher, Matches};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
@@ -31,9 +31,9 @@ use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
 use crate::core::text::{file_stem, mask_ssn};
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::protocol::{
-    CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow, HeadersView,
-    PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard, TableRow,
-    TemplateView, Workflow,
+    BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
+    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard,
+    TableRow, TemplateView, Workflow,
 };
 use crate::store::{CrmStore, StagedFile, StoredCrm};
 
@@ -130,15 +130,7 @@ fn template_view(t: &Template) -> TemplateView {
 
 /// The key that keeps an operator's choice for a detected person across re-plans.
 fn person_key(p: &insured::matching::DetectedPerson) -> String {
-    format!(
-        "{}|{}|{}|{}|{}|{}",
-        p.first_name.to_lowercase(),
-        p.last_name.to_lowercase(),
-        p.client_reference,
-        p.ssn,
-        p.case_reference,
-        p.insured_reference
-    )
+    p.key.clone()
 }
 
 /// True when a template's rows are matched to people and resolved by the operator.
@@ -234,7 +226,7 @@ fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
             let source =
                 open.mapping.mapped.iter().find(|m| m.template_column == t).map(|m| (m.source, m.score));
             let note = match (current, source) {
-                (None, _) if spec.required => "missing — required".to_string(),
+                (None, _) if spec.header_required() => "missing — required".to_string(),
                 (None, _) => "not in the file".to_string(),
                 (Some(_), Some((HeaderSource::Exact, _))) => "exact".to_string(),
                 (Some(_), Some((HeaderSource::Remembered, _))) => "confirmed earlier".to_string(),
@@ -243,7 +235,12 @@ fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
                 }
                 (Some(_), None) => String::new(),
             };
-            HeaderRow { header: spec.header.to_string(), required: spec.required, file_column: current, note }
+            HeaderRow {
+                header: spec.header.to_string(),
+                required: spec.header_required(),
+                file_column: current,
+                note,
+            }
         })
         .collect();
     HeadersView {
@@ -306,9 +303,11 @@ fn resolve_view(m: &Matches, choices: &BTreeMap<String, GroupChoice>, file: File
     ResolveView {
         file,
         tiers: m.tier_counts().into_iter().map(|(t, n)| (t.label().to_string(), n)).collect(),
-        groups: m.groups.len(),
+        groups: m.open_groups().count(),
         conflicts,
         pending_conflicts: pending,
+        matched: m.groups.len() - m.open_groups().count(),
+        decided: m.groups.iter().filter(|g| choices.contains_key(&person_key(g))).count(),
     }
 }
 
@@ -446,22 +445,20 @@ fn choice_of(c: Option<GroupChoice>) -> Choice {
     }
 }
 
-/// One page of detected persons.
+/// One page of detected persons: the open ones, or with `matched` the ones a tier decided.
 fn groups_page(
     crm: &Crm,
     m: &Matches,
     v: &Validated,
     choices: &BTreeMap<String, GroupChoice>,
-    start: usize,
-    count: usize,
+    (start, count, matched): (usize, usize, bool),
 ) -> GroupsPage {
-    let groups = m
-        .groups
+    let section: Vec<_> = m.groups.iter().filter(|g| g.is_open() != matched).collect();
+    let groups = section
         .iter()
-        .enumerate()
         .skip(start)
         .take(count)
-        .map(|(index, g)| {
+        .map(|g| {
             let mut facts = Vec::new();
             if !g.client_reference.is_empty() {
                 facts.push(g.client_reference.clone());
@@ -472,32 +469,37 @@ fn groups_page(
             if !g.insured_reference.is_empty() {
                 facts.push(format!("{} on {}", g.insured_reference, g.case_reference));
             }
-            let candidates = g
+            let candidates: Vec<CandidateView> = g
                 .candidates
                 .iter()
                 .map(|c| {
-                    let label = crm
-                        .entries
-                        .get(&c.entry)
-                        .map(|e| {
-                            format!(
-                                "{}{} — {}% · {}",
-                                e.display_name(),
-                                e.client_reference.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
-                                c.score,
-                                c.reasons.join(", ")
-                            )
-                        })
-                        .unwrap_or_default();
+                    let name = if c.label.is_empty() {
+                        crm.entries.get(&c.entry).map(|e| e.label()).unwrap_or_default()
+                    } else {
+                        c.label.clone()
+                    };
+                    let label = if g.is_open() {
+                        format!("{name} — {}% · {}", c.score, c.reasons.join(", "))
+                    } else {
+                        format!("{name} — matched")
+                    };
                     CandidateView { entry: c.entry, label, score: c.score }
                 })
                 .collect();
+            let choice = choices.get(&person_key(g)).copied();
+            let chosen_label = match choice {
+                Some(GroupChoice::Existing(e)) if !candidates.iter().any(|c| c.entry == e) => {
+                    Some(crm.entries.get(&e).map(|e| e.label()).unwrap_or_else(|| format!("entry {e}")))
+                }
+                _ => None,
+            };
             let (kind, reason) = match &g.kind {
+                GroupKind::Matched { tier, .. } => (format!("Tier {}", tier.label()), None),
                 GroupKind::Unresolved => ("Not matched".to_string(), None),
                 GroupKind::Conflict { reason, .. } => ("Conflict".to_string(), Some(reason.clone())),
             };
             GroupView {
-                index,
+                index: g.id,
                 name: g.display_name(),
                 kind,
                 conflict: g.is_conflict(),
@@ -505,12 +507,22 @@ fn groups_page(
                 reason,
                 sheet_rows: g.rows.iter().map(|r| v.rows[*r].sheet_row).collect(),
                 candidates,
-                choice: choice_of(choices.get(&person_key(g)).copied()),
-                can_create: !g.is_conflict(),
+                choice: choice_of(choice),
+                chosen_label,
+                can_create: g.can_create,
+                matched: !g.is_open(),
+                skip_by_default: g.default_choice() == Some(GroupChoice::Skip),
             }
         })
         .collect();
-    GroupsPage { total: m.groups.len(), start, groups }
+    GroupsPage { total: section.len(), start, groups }
+}
+
+fn bulk_action(action: BulkChoice) -> BulkAction {
+    match action {
+        BulkChoice::AcceptTopCandidates { min_score } => BulkAction::AcceptTopCandidates { min_score },
+        BulkChoice::CreateNewForRemaining => BulkAction::CreateNewForRemaining,
+    }
 }
 
 /// The choices by group index, from the choices by person key.
@@ -737,7 +749,7 @@ impl<S: CrmStore> Service<S> {
                 .columns
                 .iter()
                 .zip(&m.columns)
-                .filter(|(c, col)| c.required && col.is_none())
+                .filter(|(c, col)| c.header_required() && col.is_none())
                 .map(|(c, _)| c.header.to_string())
                 .collect();
             let used = m.columns.clone();
@@ -847,7 +859,7 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let matches = match_rows(&stored.crm, open.template, &validated, ticker).await?;
         drop(stored);
-        let has_groups = !matches.groups.is_empty();
+        let has_groups = matches.open_groups().next().is_some();
         {
             let session = self.session(workflow);
             let mut s = session.borrow_mut();
@@ -872,6 +884,7 @@ impl<S: CrmStore> Service<S> {
         workflow: Workflow,
         start: usize,
         count: usize,
+        matched: bool,
     ) -> Result<GroupsPage, Failure> {
         let stored = self.current().await?;
         let session = self.session(workflow);
@@ -879,7 +892,38 @@ impl<S: CrmStore> Service<S> {
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
-        Ok(groups_page(&stored.crm, m, v, &open.choices, start, count.min(200)))
+        Ok(groups_page(&stored.crm, m, v, &open.choices, (start, count.min(200), matched)))
+    }
+
+    /// What a bulk choice would set: persons, persons whose outcome changes, their rows.
+    pub fn bulk_preview(
+        &self,
+        workflow: Workflow,
+        action: BulkChoice,
+    ) -> Result<(usize, usize, usize), Failure> {
+        let session = self.session(workflow);
+        let s = session.borrow();
+        let open = s.open.as_ref().ok_or("No file is open.")?;
+        let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
+        let p = m.bulk_preview(&indexed_choices(m, &open.choices), bulk_action(action));
+        Ok((p.groups, p.changes, p.rows))
+    }
+
+    /// Sets a bulk choice on every person it applies to (persons the operator decided keep
+    /// their choice).
+    pub async fn bulk_apply(&self, workflow: Workflow, action: BulkChoice) -> Result<SessionView, Failure> {
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            let open = s.open.as_mut().ok_or("No file is open.")?;
+            let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
+            let mut choices = indexed_choices(&m, &open.choices);
+            m.apply_bulk(&mut choices, bulk_action(action));
+            open.choices = m.choices_by_key(&choices);
+            open.planned = None;
+            open.stage = Stage::Resolve;
+        }
+        self.session_view(workflow).await
     }
 
     /// The operator's choice for one detected person.
@@ -961,6 +1005,11 @@ impl<S: CrmStore> Service<S> {
             Some(m) if matches_people(open.template) => {
                 let choices = indexed_choices(m, &open.choices);
                 insured::plan::plan(&stored.crm, open.template, &validated, m, &choices)
+            }
+            _ if open.template.apply == ApplyRule::OverwriteInsurance => {
+                let options =
+                    insurance::InsuranceOptions { clear_empty_cells: open.options.clear_empty_cells };
+                insurance::plan::plan(&stored.crm, open.template, &validated, options)
             }
             _ => plan_file(&stored.crm, open.template, &validated),
         };
@@ -1177,7 +1226,7 @@ impl<S: CrmStore> Service<S> {
                 }
                 Stage::Resolve => Stage::Review,
                 Stage::Plan => match &open.matches {
-                    Some(m) if !m.groups.is_empty() => Stage::Resolve,
+                    Some(m) if m.open_groups().next().is_some() => Stage::Resolve,
                     _ if matches_people(open.template) => Stage::Review,
                     _ => {
                         s.open = None;

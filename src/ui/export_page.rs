@@ -22,9 +22,13 @@ pub fn ExportPage() -> impl IntoView {
     });
     let download = Action::new_local(move |id: &u32| {
         let id = *id;
+        let rows = preview.get_untracked().flatten().map(|(_, _, rows)| rows);
         async move {
             match app.download(Request::InsuredExport { portfolio_id: id }).await {
-                Ok(name) => app.success(format!("Insured CRM Export downloaded: {name}.")),
+                Ok(name) => app.success(match rows {
+                    Some(rows) => format!("Insured CRM Export downloaded: {rows} rows in {name}."),
+                    None => format!("Insured CRM Export downloaded: {name}."),
+                }),
                 Err(e) => app.error(format!("The export could not be written: {e}")),
             }
         }

@@ -137,11 +137,12 @@ where
                                                 .iter()
                                                 .enumerate()
                                                 .map(|(c, text)| {
-                                                    let class = cell_class(heads.get(c).map(String::as_str).unwrap_or(""), &r.status);
-                                                    view! { <div class=class title=text.clone()>{text.clone()}</div> }
+                                                    let head = heads.get(c).cloned().unwrap_or_default();
+                                                    let class = cell_class(&head, &r.status);
+                                                    view! { <div class=class data-col=head title=text.clone()>{text.clone()}</div> }
                                                 })
                                                 .collect_view();
-                                            view! { <div class="vrow" class:odd=i % 2 == 1 style=style>{cells}</div> }.into_any()
+                                            view! { <div class="vrow" data-row=i.to_string() class:odd=i % 2 == 1 style=style>{cells}</div> }.into_any()
                                         }
                                         None => view! {
                                             <div class="vrow loading" class:odd=i % 2 == 1 style=style>

@@ -239,10 +239,16 @@ fn staged_text(view: &SessionView) -> String {
         SessionView::Done(d) => &d.file,
         SessionView::Upload { .. } => return "The file is staged. Nothing has been applied.".into(),
     };
+    let name = file.template.name.to_lowercase();
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let invalid = match view {
+        SessionView::Review(r) if r.rows - r.importable > 0 => {
+            format!(" {} row(s) have errors and will be listed as invalid.", r.rows - r.importable)
+        }
+        _ => String::new(),
+    };
     format!(
-        "{} is staged as a {} file: {} rows. Nothing has been applied.",
-        file.file_name,
-        file.template.name.to_lowercase(),
-        file.rows
+        "{} is staged as {article} {name} file: {} rows.{invalid} Nothing has been applied.",
+        file.file_name, file.rows
     )
 }

@@ -245,8 +245,14 @@ async fn session(
             Err(e) => Err(e),
         },
         SessionAction::Match => service.match_rows(workflow, task).await.map(Reply::Session),
-        SessionAction::Groups { start, count } => {
-            service.groups(workflow, start, count).await.map(Reply::Groups)
+        SessionAction::Groups { start, count, matched } => {
+            service.groups(workflow, start, count, matched).await.map(Reply::Groups)
+        }
+        SessionAction::Bulk { action, apply: false } => service
+            .bulk_preview(workflow, action)
+            .map(|(groups, changes, rows)| Reply::Bulk { groups, changes, rows }),
+        SessionAction::Bulk { action, apply: true } => {
+            service.bulk_apply(workflow, action).await.map(Reply::Session)
         }
         SessionAction::Choose { group, choice } => {
             service.choose(workflow, group, choice).await.map(Reply::Session)

@@ -19,11 +19,8 @@ pub fn limit_address_space() {
     {
         static ONCE: std::sync::Once = std::sync::Once::new();
         ONCE.call_once(|| {
-            let limit =
-                libc::rlimit { rlim_cur: ADDRESS_SPACE_LIMIT as libc::rlim_t, rlim_max: libc::RLIM_INFINITY };
-            // SAFETY: setrlimit reads the struct we pass and changes only this process's limit.
-            let done = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
-            assert_eq!(done, 0, "could not limit the address space");
+            let done = rlimit::Resource::AS.set(ADDRESS_SPACE_LIMIT, rlimit::INFINITY);
+            assert!(done.is_ok(), "could not limit the address space: {done:?}");
         });
     }
 }

@@ -66,7 +66,7 @@ async function stageAndReview(s, name, buffer) {
   const { page } = s;
   await uploadFile(page, "import-file-input", name, buffer);
   const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  await waitForNotice(page, new RegExp(`${escaped} is staged: \\d+ rows\\. Nothing has been applied\\.`));
+  await waitForNotice(page, new RegExp(`${escaped} is staged as an insured contact details file: \\d+ rows\\.( [^.]+\\.)? Nothing has been applied\\.`));
   await page.getByTestId("import-error-count").waitFor({ timeout: 60_000 });
 }
 

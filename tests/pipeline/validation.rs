@@ -33,8 +33,15 @@ fn each_rule_raises_its_issue_on_its_cell() {
             "H2",
         ),
         (
-            "address without line 1",
+            "address without line 1, taken as given",
             |r| r.set(Field::Phone, "").set(Field::DetailType, "Address").set(Field::City, "Boston"),
+            IssueCode::AddressIncomplete,
+            Severity::Warning,
+            "K2",
+        ),
+        (
+            "address without any value",
+            |r| r.set(Field::Phone, "").set(Field::DetailType, "Address"),
             IssueCode::AddressMissing,
             Severity::Error,
             "K2",
@@ -110,8 +117,42 @@ fn each_rule_raises_its_issue_on_its_cell() {
             Severity::Error,
             "A2",
         ),
-        ("missing first name", |r| r.set(Field::FirstName, ""), IssueCode::Required, Severity::Error, "C2"),
-        ("blank last name", |r| r.set(Field::LastName, "   "), IssueCode::Required, Severity::Error, "D2"),
+        // The base row has a Client Reference and an SSN: a missing name is kept from the CRM.
+        (
+            "missing first name",
+            |r| r.set(Field::FirstName, ""),
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "C2",
+        ),
+        ("blank last name", |r| r.set(Field::LastName, "   "), IssueCode::EmptyKept, Severity::Warning, "D2"),
+        (
+            "missing first name, only an SSN",
+            |r| r.set(Field::FirstName, "").set(Field::ClientReference, ""),
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "C2",
+        ),
+        // Without Public ID, Client Reference or SSN, names are needed (tier 3 keys on them).
+        (
+            "missing first name, no identifier",
+            |r| r.set(Field::FirstName, "").set(Field::ClientReference, "").set(Field::Ssn, ""),
+            IssueCode::NeededToIdentify,
+            Severity::Error,
+            "C2",
+        ),
+        (
+            "missing last name, only a Public ID",
+            |r| {
+                r.set(Field::LastName, "")
+                    .set(Field::ClientReference, "")
+                    .set(Field::Ssn, "")
+                    .public_id("CD-0000002")
+            },
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "D2",
+        ),
         (
             "date of birth not a date",
             |r| r.set(Field::DateOfBirth, "17 May"),

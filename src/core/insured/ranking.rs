@@ -1,5 +1,5 @@
 //! Ranking the candidates of a detected person: the existing CRM entries suggested in its
-//! dropdown, best first, each with why — names alike (typos, swapped first and last names),
+//! dropdown, best first, each with its label (identifier and name) and why — names alike (typos, swapped first and last names),
 //! the same date of birth, the same postcode, the insured on the row's case. Entries are
 //! pooled through blocking keys (name prefixes, dates of birth, postcodes) so a person is
 //! scored against at most a few thousand entries, never the whole CRM.
@@ -92,10 +92,17 @@ pub const MIN_CANDIDATE_SCORE: u32 = 45;
 const MAX_SCORED: usize = 1500;
 
 impl Matcher<'_> {
-    /// The candidates of one detected person: the two entries of a conflict, or the ranked
-    /// existing entries of an unresolved person.
+    /// The candidates of one detected person: the entry a tier matched, the entries of a
+    /// conflict, or the ranked existing entries of an unresolved person (none without both
+    /// names: ranking needs them).
     pub fn candidates_for(&self, person: &DetectedPerson, rows: &[ValidatedRow]) -> Vec<Candidate> {
         match &person.kind {
+            GroupKind::Matched { tier, entry } => vec![Candidate {
+                entry: *entry,
+                label: self.index.entry(*entry).map(|e| e.label()).unwrap_or_default(),
+                score: 100,
+                reasons: vec![format!("matched by tier {}", tier.label())],
+            }],
             GroupKind::Conflict { entries, .. } => {
                 let probe = self.probe(person, rows);
                 entries
@@ -106,6 +113,11 @@ impl Matcher<'_> {
                         c
                     })
                     .collect()
+            }
+            GroupKind::Unresolved
+                if person.first_name.trim().is_empty() || person.last_name.trim().is_empty() =>
+            {
+                Vec::new()
             }
             GroupKind::Unresolved => self.rank(person, rows),
         }
@@ -254,6 +266,11 @@ impl Matcher<'_> {
                 reasons.push("entry has no Client Reference yet".to_string());
             }
         }
-        Candidate { entry, score: score.round().clamp(0.0, 100.0) as u32, reasons }
+        Candidate {
+            entry,
+            label: e.map(|e| e.label()).unwrap_or_default(),
+            score: score.round().clamp(0.0, 100.0) as u32,
+            reasons,
+        }
     }
 }

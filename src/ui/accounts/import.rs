@@ -132,9 +132,11 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
     });
     let version = Signal::derive(move || state.version.get().to_string());
     let headers = Signal::stored(view.columns.clone());
+    let nothing = c.created + c.updated + c.added + cc + cu == 0;
     let next = move |_| {
-        if has_errors && valid_only.get_untracked() {
-            // Apply only the valid rows: the plan leaves the rows with errors out already.
+        if nothing {
+            app.info("Nothing to change: every valid row already matches the CRM.");
+            return;
         }
         state.go(SessionAction::Apply {
             operator_login: app.operator.get_untracked(),
