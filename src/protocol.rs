@@ -452,6 +452,8 @@ pub struct FileView {
     pub file_name: String,
     pub size: u64,
     pub sha256: String,
+    /// When the file was staged (ms since the epoch).
+    pub staged_at_ms: i64,
     pub rows: usize,
     /// Warnings about the file as a whole (an encoding fallback, …).
     pub warnings: Vec<String>,

@@ -61,6 +61,7 @@ struct FileInfo {
     name: String,
     size: u64,
     sha256: String,
+    staged_at_ms: i64,
     warnings: Vec<String>,
 }
 
@@ -178,6 +179,7 @@ impl Session {
             file_name: open.file.name.clone(),
             size: open.file.size,
             sha256: open.file.sha256.clone(),
+            staged_at_ms: open.file.staged_at_ms,
             rows: open.sheet.rows.len(),
             warnings: open.file.warnings.clone(),
         }
@@ -525,6 +527,15 @@ fn bulk_action(action: BulkChoice) -> BulkAction {
     }
 }
 
+/// A duration for people: two decimals under a second (never "0.0 s"), one above.
+fn seconds_text(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{seconds:.2} s")
+    } else {
+        format!("{seconds:.1} s")
+    }
+}
+
 /// The choices by group index, from the choices by person key.
 fn indexed_choices(m: &Matches, choices: &BTreeMap<String, GroupChoice>) -> Vec<Option<GroupChoice>> {
     m.groups.iter().map(|g| choices.get(&person_key(g)).copied()).collect()
@@ -616,6 +627,7 @@ impl<S: CrmStore> Service<S> {
             name: staged.file_name,
             size: staged.size,
             sha256: staged.sha256,
+            staged_at_ms: staged.staged_at_ms,
             warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
         };
         self.open_file(workflow, template, info, sheet, recognised.mapping, options, ticker).await
@@ -645,6 +657,7 @@ impl<S: CrmStore> Service<S> {
             name: staged.file_name,
             size: staged.size,
             sha256: staged.sha256,
+            staged_at_ms: staged.staged_at_ms,
             warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
         };
         self.open_file(workflow, recognised.template, info, sheet, recognised.mapping, options, ticker).await
@@ -1109,8 +1122,13 @@ impl<S: CrmStore> Service<S> {
         }
         if !again {
             if let Some(r) = last_import_of_file(&stored.crm, &open.file.sha256) {
+                let (done, again) = if workflow == Workflow::Insurance {
+                    ("processed", "Process")
+                } else {
+                    ("applied", "Apply")
+                };
                 return Ok(ApplyOutcome::AskFirst(format!(
-                    "This exact file (same SHA-256) was already applied as import #{} ({}). Apply it again? Records \
+                    "This exact file (same SHA-256) was already {done} as import #{} ({}). {again} it again? Records \
                      that already hold its values stay unchanged.",
                     r.id, r.file_name
                 )));
@@ -1144,14 +1162,19 @@ impl<S: CrmStore> Service<S> {
         let portfolios = affected_portfolios(&after, plan);
         drop(after);
         let counts = plan.counts;
+        let seconds = (clock_ms() - started_ms) / 1000.0;
         let message = match workflow {
             Workflow::Insured => format!(
                 "Import #{import_id} applied: {} created, {} updated, {} added, {} unchanged, {} skipped.",
                 counts.created, counts.updated, counts.added, counts.unchanged, counts.skipped
             ),
             Workflow::Insurance => format!(
-                "Import #{import_id} processed: {} updated, {} unchanged, {} skipped, {} invalid.",
-                counts.updated, counts.unchanged, counts.skipped, counts.errors
+                "Import #{import_id} processed in {}: {} updated, {} unchanged, {} skipped, {} invalid.",
+                seconds_text(seconds),
+                counts.updated,
+                counts.unchanged,
+                counts.skipped,
+                counts.errors
             ),
             Workflow::Accounts => {
                 let (cc, cu) = plan.contacts();
@@ -1174,7 +1197,7 @@ impl<S: CrmStore> Service<S> {
             contacts: plan.contacts(),
             sample,
             portfolios,
-            seconds: (clock_ms() - started_ms) / 1000.0,
+            seconds,
             message,
             skipped,
             invalid,

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::protocol::{Reply, Request};
 use crate::ui::state::use_app;
+use crate::ui::sync::SyncControls;
 
 #[component]
 pub fn ExportPage() -> impl IntoView {
@@ -19,6 +20,12 @@ pub fn ExportPage() -> impl IntoView {
                 _ => None,
             }
         }
+    });
+    let portfolio_name = Signal::derive(move || {
+        let id = chosen.get();
+        app.summary.with(|s| {
+            s.portfolios.iter().find(|p| Some(p.id) == id).map(|p| p.name.clone()).unwrap_or_default()
+        })
     });
     let download = Action::new_local(move |id: &u32| {
         let id = *id;
@@ -87,6 +94,12 @@ pub fn ExportPage() -> impl IntoView {
             >
                 "Download XLSX"
             </button>
+            <p class="muted">
+                "Or keep a file in sync: every apply or undo that touches the portfolio rewrites it."
+            </p>
+            <div class="actions">
+                <SyncControls app=app portfolio_id=chosen.into() portfolio_name=portfolio_name/>
+            </div>
         </section>
     }
 }

@@ -302,3 +302,72 @@ pub async fn after_change(app: AppState, portfolios: &[u32]) {
         }
     }
 }
+
+/// The export file name suggested for a portfolio: `insured-crm-export-<slug>-<date>.xlsx`.
+pub fn export_name(portfolio: &str) -> String {
+    let slug: String = portfolio
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    format!(
+        "insured-crm-export-{}-{}.xlsx",
+        slug.trim_matches('-'),
+        crate::core::date::Date::from_unix_ms(now_ms())
+    )
+}
+
+/// "Sync to a file…" for one portfolio's export, the sync status ("Synced to … at …" or why
+/// not) and, after a reload, the one click that allows writing the file again. Where the
+/// browser cannot write a chosen file, the export downloads instead (the Download button
+/// next to it) and this says so.
+#[component]
+pub fn SyncControls(
+    app: AppState,
+    portfolio_id: Signal<Option<u32>>,
+    portfolio_name: Signal<String>,
+) -> impl IntoView {
+    let status = move || {
+        let pid = portfolio_id.get()?;
+        use_sync().and_then(|s| s.of(pid)).map(|t| t.status_text())
+    };
+    let needs = move || {
+        portfolio_id
+            .get()
+            .and_then(|pid| use_sync().and_then(|s| s.of(pid)))
+            .map(|t| t.status == SyncStatus::NeedsPermission)
+            .unwrap_or(false)
+    };
+    if !can_sync() {
+        return view! {
+            <span class="muted" data-testid="sync-status">
+                "This browser cannot save to a chosen file; download the export instead."
+            </span>
+        }
+        .into_any();
+    }
+    view! {
+        <button
+            data-testid="export-sync"
+            on:click=move |_| {
+                let Some(pid) = portfolio_id.get_untracked() else { return };
+                let suggested = export_name(&portfolio_name.get_untracked());
+                leptos::task::spawn_local(async move { choose(app, pid, &suggested).await });
+            }
+        >
+            "Sync to a file…"
+        </button>
+        <Show when=needs>
+            <button
+                data-testid="sync-allow"
+                on:click=move |_| {
+                    let Some(pid) = portfolio_id.get_untracked() else { return };
+                    leptos::task::spawn_local(async move { allow(app, pid).await });
+                }
+            >
+                "Allow writing the synced file"
+            </button>
+        </Show>
+        <span class="muted" data-testid="sync-status">{status}</span>
+    }
+    .into_any()
+}

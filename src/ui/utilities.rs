@@ -96,7 +96,7 @@ fn Locked() -> impl IntoView {
 }
 
 #[component]
-fn StagedCard(file: FileView, staged_at_ms: Option<i64>) -> impl IntoView {
+fn StagedCard(file: FileView) -> impl IntoView {
     let state = use_workflow(Workflow::Insurance);
     let busy = state.busy();
     view! {
@@ -108,7 +108,7 @@ fn StagedCard(file: FileView, staged_at_ms: Option<i64>) -> impl IntoView {
                 file.template.name,
                 file.size as f64 / 1024.0,
                 file.rows,
-                staged_at_ms.map(|t| format!(" · staged {}", local_time_text(t))).unwrap_or_default(),
+                format!(" · staged {}", local_time_text(file.staged_at_ms)),
                 &file.sha256[..12.min(file.sha256.len())]
             )}
             <div class="actions">
@@ -249,11 +249,12 @@ fn BulkInsurance() -> impl IntoView {
                         file_name: s.file_name.clone(),
                         size: s.size,
                         sha256: s.sha256.clone(),
+                        staged_at_ms: s.staged_at_ms,
                         rows: s.row_count,
                         warnings: Vec::new(),
                     };
                     view! {
-                        <StagedCard file staged_at_ms=Some(s.staged_at_ms)/>
+                        <StagedCard file/>
                         <button
                             class="primary"
                             data-testid="insurance-review"
@@ -267,7 +268,7 @@ fn BulkInsurance() -> impl IntoView {
                 }
                 Some(SessionView::Plan(p)) => {
                     view! {
-                        <StagedCard file=p.file.clone() staged_at_ms=None/>
+                        <StagedCard file=p.file.clone()/>
                         <PlanStep workflow=Workflow::Insurance view=p options=options apply_test_id="insurance-process"/>
                     }
                         .into_any()

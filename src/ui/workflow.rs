@@ -245,6 +245,9 @@ fn staged_text(view: &SessionView) -> String {
         SessionView::Review(r) if r.rows - r.importable > 0 => {
             format!(" {} row(s) have errors and will be listed as invalid.", r.rows - r.importable)
         }
+        SessionView::Plan(p) if p.counts.errors > 0 => {
+            format!(" {} row(s) have errors and will be listed as invalid.", p.counts.errors)
+        }
         _ => String::new(),
     };
     format!(

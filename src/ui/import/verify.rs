@@ -3,23 +3,12 @@
 //! import.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::core::date::Date;
 use crate::protocol::{DoneView, Request, SessionAction, Workflow};
-use crate::ui::browser::now_ms;
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
-use crate::ui::sync::{self, can_sync, use_sync};
+use crate::ui::sync::SyncControls;
 use crate::ui::workflow::use_workflow;
-
-fn export_name(portfolio: &str) -> String {
-    let slug: String = portfolio
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
-    format!("insured-crm-export-{}-{}.xlsx", slug.trim_matches('-'), Date::from_unix_ms(now_ms()))
-}
 
 #[component]
 pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
@@ -105,14 +94,7 @@ pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
                                 .clone()
                                 .into_iter()
                                 .map(|(pid, name)| {
-                                    let suggested = export_name(&name);
-                                    let status = move || use_sync().and_then(|s| s.of(pid)).map(|t| t.status_text());
-                                    let needs = move || {
-                                        use_sync()
-                                            .and_then(|s| s.of(pid))
-                                            .map(|t| t.status == sync::SyncStatus::NeedsPermission)
-                                            .unwrap_or(false)
-                                    };
+                                    let label = format!("Download the export of {name}");
                                     view! {
                                         <span class="export-pair">
                                             <button
@@ -123,29 +105,9 @@ pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
                                                     export.dispatch(pid);
                                                 }
                                             >
-                                                {format!("Download the export of {name}")}
+                                                {label}
                                             </button>
-                                            {can_sync()
-                                                .then(|| {
-                                                    let suggested = suggested.clone();
-                                                    view! {
-                                                        <button
-                                                            data-testid="export-sync"
-                                                            on:click=move |_| {
-                                                                let suggested = suggested.clone();
-                                                                spawn_local(async move { sync::choose(app, pid, &suggested).await });
-                                                            }
-                                                        >
-                                                            "Sync to a file…"
-                                                        </button>
-                                                    }
-                                                })}
-                                            <Show when=needs>
-                                                <button data-testid="sync-allow" on:click=move |_| spawn_local(async move { sync::allow(app, pid).await })>
-                                                    "Allow writing the synced file"
-                                                </button>
-                                            </Show>
-                                            <span class="muted" data-testid="sync-status">{status}</span>
+                                            <SyncControls app=app portfolio_id=Signal::stored(Some(pid)) portfolio_name=Signal::stored(name)/>
                                         </span>
                                     }
                                 })
