@@ -24,7 +24,7 @@ use crate::core::plan::history::{last_import_of_file, record_import, ApplyContex
 use crate::core::plan::verify::verification_sample;
 use crate::core::plan::{plan_file, ImportPlan, RowAction};
 use crate::core::read::read_sheet;
-use crate::core::report::{sha256_hex, write_error_report, write_plan_report};
+use crate::core::report::{sha256_hex, write_error_report, write_plan_error_report, write_plan_report};
 use crate::core::revision::{CheckedBatch, Revision};
 use crate::core::sheet::Sheet;
 use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
@@ -855,8 +855,12 @@ impl<S: CrmStore> Service<S> {
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
         let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
-        let bytes =
-            write_error_report(open.template, v).map_err(|e| format!("{name} could not be written: {e}"))?;
+        // Once planned, the report adds the plan's own issues (rules that need the CRM).
+        let bytes = match &open.planned {
+            Some(p) => write_plan_error_report(open.template, v, &p.plan),
+            None => write_error_report(open.template, v),
+        }
+        .map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
     }
 

@@ -27,6 +27,9 @@ pub struct WorkflowState {
     pub step: Action<Step, ()>,
     /// Bumped whenever the view changes, so paged tables fetch again.
     pub version: RwSignal<u64>,
+    /// Which collapsible sections of the step the operator opened, and how many rows of each
+    /// list are shown: kept while the step re-renders after each choice.
+    pub open_sections: RwSignal<BTreeMap<&'static str, usize>>,
 }
 
 /// The states of the three workflows.
@@ -92,7 +95,21 @@ impl WorkflowState {
             let step = step.clone();
             async move { run(app, workflow, view, version, step).await }
         });
-        WorkflowState { view, step, version }
+        // The CRM moved (another tab, a snapshot): an open plan is asked for again, so its
+        // staleness (and the Re-plan button) shows at once.
+        let seen = StoredValue::new(app.summary.with_untracked(|s| s.sequence));
+        Effect::new(move |_| {
+            let sequence = app.summary.with(|s| s.sequence);
+            if sequence == seen.get_value() {
+                return;
+            }
+            seen.set_value(sequence);
+            let planned = view.with_untracked(|v| matches!(v, Some(SessionView::Plan(_))));
+            if planned && !step.pending().get_untracked() {
+                step.dispatch(Step { action: SessionAction::View, file: None });
+            }
+        });
+        WorkflowState { view, step, version, open_sections: RwSignal::new(Default::default()) }
     }
 
     /// Asks the worker for the session as it stands (once per page load).
@@ -110,6 +127,7 @@ impl WorkflowState {
     /// Stages a picked file.
     pub fn stage(&self, file: web_sys::File, options: SessionOptions) {
         let action = SessionAction::Stage { file_name: file.name(), options, remembered: None };
+        self.open_sections.set(Default::default());
         self.step.dispatch(Step { action, file: Some(file) });
     }
 

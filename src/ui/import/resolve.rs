@@ -94,10 +94,23 @@ fn render_page(page: crate::protocol::GroupsPage, shown: RwSignal<usize>) -> imp
 pub fn ResolveStep(view: ResolveView) -> impl IntoView {
     let state = use_workflow(Workflow::Insured);
     let busy = state.busy();
-    let shown = RwSignal::new(GROUPS_PAGE);
+    // Kept in the workflow state: the step re-renders after each choice.
+    let sections = state.open_sections;
+    let kept = move |key: &'static str, default: usize| {
+        sections.with_untracked(|m| m.get(key).copied()).unwrap_or(default)
+    };
+    let shown = RwSignal::new(kept("open-shown", GROUPS_PAGE));
+    let matched_open = RwSignal::new(kept("matched-open", 0) > 0);
+    let matched_shown = RwSignal::new(kept("matched-shown", GROUPS_PAGE));
+    Effect::new(move |_| {
+        let (a, b, c) = (shown.get(), matched_open.get(), matched_shown.get());
+        sections.update(|m| {
+            m.insert("open-shown", a);
+            m.insert("matched-open", usize::from(b));
+            m.insert("matched-shown", c);
+        });
+    });
     let open_groups = group_list(false, shown, Signal::derive(|| true));
-    let matched_open = RwSignal::new(false);
-    let matched_shown = RwSignal::new(GROUPS_PAGE);
     let matched_groups = group_list(true, matched_shown, matched_open.into());
     let tier_line = view.tiers.iter().map(|(t, n)| format!("{n} by tier {t}")).collect::<Vec<_>>().join(", ");
     let open = view.groups - view.conflicts;
@@ -123,6 +136,7 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
             <details
                 class="matched-section"
                 data-testid="matched-section"
+                prop:open=move || matched_open.get()
                 on:toggle=move |ev| {
                     use wasm_bindgen::JsCast;
                     if let Some(d) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlDetailsElement>().ok()) {
