@@ -9,9 +9,9 @@ use crate::core::index::CrmIndex;
 use crate::core::insured::export::{
     insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export,
 };
-use crate::core::model::{ChangeSet, Counters, EntityKind, Portfolio, Record, RecordKey};
+use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
 use crate::core::plan::history::{last_undoable, undo};
-use crate::core::revision::{checked_undo, CheckedBatch};
+use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
 use crate::core::snapshot::{read_snapshot, write_snapshot};
 use crate::protocol::{CrmSummary, ImportView, XLSX_MIME};
 use crate::store::CrmStore;
@@ -246,8 +246,13 @@ impl<S: CrmStore> Service<S> {
         }
         let changes = undo(crm).map_err(|e| e.to_string())?;
         let import_key = Record::Import(last.clone()).key();
-        let written = last.before_images.iter().map(|b| b.key.clone());
-        let batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes).map_err(|stale| {
+        let restored = restored_by_later_undos(crm, &stored.revisions, &last);
+        let written = last
+            .before_images
+            .iter()
+            .map(|b| b.key.clone())
+            .filter(|k| !restored.iter().any(|e| &e.key == k));
+        let mut batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes).map_err(|stale| {
             format!(
                 "Import #{} cannot be undone: records it wrote were changed after it ({}). Undo restores all of an \
                  import or nothing, so nothing was changed.",
@@ -255,6 +260,7 @@ impl<S: CrmStore> Service<S> {
                 stale.changed_text()
             )
         })?;
+        batch.expected.extend(restored);
         let portfolios = portfolios_touched(crm, &last);
         drop(stored);
         self.commit(&batch).await.map_err(|e| format!("The undo could not be written: {e}"))?;
@@ -266,11 +272,34 @@ impl<S: CrmStore> Service<S> {
     }
 }
 
+/// The records `record` wrote that a later import changed and whose undo put back: that undo
+/// restored them to the later import's before-images, i.e. as `record` left them, so they do
+/// not stop `record` from being undone. Each is expected at the revision of that undo (the
+/// revision of the later import's history record, which the undo marked undone in the same
+/// commit). Imports are undone newest first, so the record's last writer is the undo of the
+/// earliest later import that touched it.
+fn restored_by_later_undos(crm: &Crm, revisions: &Revisions, record: &ImportRecord) -> Vec<Expectation> {
+    let undone_later: Vec<(Revision, &ImportRecord)> = crm
+        .imports
+        .values()
+        .filter(|r| r.id > record.id && r.undone)
+        .filter_map(|r| revisions.get(&Record::Import(r.clone()).key()).map(|at| (at, r)))
+        .collect();
+    record
+        .before_images
+        .iter()
+        .filter_map(|b| {
+            let at = revisions.get(&b.key)?;
+            let put_back = undone_later
+                .iter()
+                .any(|(undone_at, r)| *undone_at == at && r.before_images.iter().any(|i| i.key == b.key));
+            put_back.then(|| Expectation { key: b.key.clone(), revision: Some(at) })
+        })
+        .collect()
+}
+
 /// The portfolios holding a case whose insureds or entries an import touched.
-pub fn portfolios_touched(
-    crm: &crate::core::model::Crm,
-    record: &crate::core::model::ImportRecord,
-) -> Vec<u32> {
+pub fn portfolios_touched(crm: &Crm, record: &ImportRecord) -> Vec<u32> {
     let index = CrmIndex::new(crm);
     let mut cases = std::collections::BTreeSet::new();
     for image in &record.before_images {
