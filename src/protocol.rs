@@ -69,6 +69,8 @@ pub enum ChangeCause {
 
 /// What the worker announces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// A handful of events per session: boxing the summary would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     /// The CRM copy changed; every open plan made before `summary.sequence` is stale.
     CrmChanged { summary: CrmSummary, cause: ChangeCause },

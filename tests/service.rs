@@ -24,7 +24,7 @@ use roundtrip::protocol::{
     BulkChoice, Choice, DoneView, GroupView, PlanView, ResolveView, ReviewView, SessionOptions, SessionView,
     Workflow, CANCELLED,
 };
-use roundtrip::service::session::ApplyOutcome;
+use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
 use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
 use roundtrip::store::memory::MemoryStore;
 
@@ -239,7 +239,13 @@ fn group_named(svc: &Svc, name: &str) -> GroupView {
 }
 
 fn apply(svc: &Svc, workflow: Workflow, again: bool, ticker: &impl Ticker) -> Result<ApplyOutcome, Failure> {
-    block_on(svc.apply(workflow, "ops", again, false, NOW, 0.0, || 0.0, ticker))
+    block_on(svc.apply(
+        workflow,
+        ApplyRequest { operator_login: "ops", again, valid_rows_only: false, now_ms: NOW },
+        0.0,
+        || 0.0,
+        ticker,
+    ))
 }
 
 fn applied(outcome: Result<ApplyOutcome, Failure>) -> DoneView {

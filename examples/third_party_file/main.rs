@@ -68,7 +68,7 @@ fn main() {
                 cells: r
                     .cells
                     .iter()
-                    .map(|c| if c.is_empty() { RawCell::Empty } else { RawCell::Text(c.clone()) })
+                    .map(|c| if c.is_empty() { RawCell::Empty } else { RawCell::Text(c.as_str().into()) })
                     .collect(),
             })
             .collect(),

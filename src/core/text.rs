@@ -124,6 +124,11 @@ pub fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// A file name without its extension (`contacts.xlsx` → `contacts`).
+pub fn file_stem(file_name: &str) -> &str {
+    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,9 +171,4 @@ mod tests {
     fn slugs_are_file_safe() {
         assert_eq!(slug("North Côte Portfolio #2"), "north-cote-portfolio-2");
     }
-}
-
-/// A file name without its extension (`contacts.xlsx` → `contacts`).
-pub fn file_stem(file_name: &str) -> &str {
-    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
 }

@@ -313,7 +313,7 @@ pub fn portfolios_touched(crm: &Crm, record: &ImportRecord) -> Vec<u32> {
             EntityKind::Entry | EntityKind::Detail => {
                 let entry = match image.key.kind {
                     EntityKind::Entry => image.key.id.parse().ok(),
-                    _ => crm.details.get(&image.key.id).map(|d| d.entry_id).or_else(|| match &image.before {
+                    _ => crm.details.get(&image.key.id).map(|d| d.entry_id).or(match &image.before {
                         Some(Record::Detail(d)) => Some(d.entry_id),
                         _ => None,
                     }),

@@ -86,6 +86,9 @@ struct OpenFile {
     stage: Stage,
     validated: Option<Rc<Validated>>,
     matches: Option<Rc<Matches>>,
+    /// The CRM sequence `validated` (and so `matches`) was made on: planning on a CRM that
+    /// moved since validates and matches again first.
+    basis: Revision,
     /// The operator's choice per detected person, by the person's key (kept across re-plans).
     choices: BTreeMap<String, GroupChoice>,
     planned: Option<Planned>,
@@ -527,6 +530,18 @@ fn bulk_action(action: BulkChoice) -> BulkAction {
     }
 }
 
+/// Who applies, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyRequest<'a> {
+    pub operator_login: &'a str,
+    /// Apply a file applied before without asking again.
+    pub again: bool,
+    /// Apply only the valid rows of a plan with errors (accounts).
+    pub valid_rows_only: bool,
+    /// The time recorded in the history.
+    pub now_ms: i64,
+}
+
 /// A duration for people: two decimals under a second (never "0.0 s"), one above.
 fn seconds_text(seconds: f64) -> String {
     if seconds < 1.0 {
@@ -689,6 +704,7 @@ impl<S: CrmStore> Service<S> {
                 stage: Stage::Headers,
                 validated: None,
                 matches: None,
+                basis: 0,
                 choices: BTreeMap::new(),
                 planned: None,
                 done: None,
@@ -813,6 +829,7 @@ impl<S: CrmStore> Service<S> {
         };
         let stored = self.current().await?;
         let validated = validate_rows(&stored.crm, &open, ticker).await?;
+        let basis = stored.sequence;
         drop(stored);
         {
             let session = self.session(workflow);
@@ -822,6 +839,7 @@ impl<S: CrmStore> Service<S> {
             }
             let current = s.open.as_mut().ok_or("No file is open.")?;
             current.validated = Some(Rc::new(validated));
+            current.basis = basis;
             current.matches = None;
             current.planned = None;
             current.stage = Stage::Review;
@@ -1008,13 +1026,15 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let stale =
             open.planned.as_ref().map(|p| p.base != stored.sequence || p.stale.is_some()).unwrap_or(false)
-                || open.validated.is_none();
+                || open.validated.is_none()
+                || open.basis != stored.sequence;
         if stale {
             open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
             if matches_people(open.template) {
                 let v = open.validated.clone().ok_or("The file is not validated yet.")?;
                 open.matches = Some(Rc::new(match_rows(&stored.crm, open.template, &v, ticker).await?));
             }
+            open.basis = stored.sequence;
         }
         let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
         ticker.tick("Planning the changes (nothing is written)", 0, 1).await?;
@@ -1041,6 +1061,7 @@ impl<S: CrmStore> Service<S> {
             let current = s.open.as_mut().ok_or("No file is open.")?;
             current.validated = open.validated;
             current.matches = open.matches;
+            current.basis = open.basis;
             current.planned = Some(planned);
             current.stage = Stage::Plan;
         }
@@ -1081,14 +1102,12 @@ impl<S: CrmStore> Service<S> {
     pub async fn apply(
         &self,
         workflow: Workflow,
-        operator_login: &str,
-        again: bool,
-        valid_rows_only: bool,
-        now_ms: i64,
+        request: ApplyRequest<'_>,
         started_ms: f64,
         clock_ms: impl Fn() -> f64,
         ticker: &impl Ticker,
     ) -> Result<ApplyOutcome, Failure> {
+        let ApplyRequest { operator_login, again, valid_rows_only, now_ms } = request;
         let (epoch, open) = {
             let session = self.session(workflow);
             let s = session.borrow();
@@ -1291,6 +1310,8 @@ fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<String>) {
 
 /// What applying did.
 #[derive(Debug, Clone, PartialEq)]
+// One value per apply, moved once: boxing the view would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum ApplyOutcome {
     Applied(SessionView),
     AskFirst(String),

@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 
 use crate::protocol::{ChangeCause, CrmSummary, Event, Reply, Request, SessionAction, Workflow};
 use crate::service::crm::Download;
-use crate::service::session::ApplyOutcome;
+use crate::service::session::{ApplyOutcome, ApplyRequest};
 use crate::service::{Cancelled, Service, Ticker};
 use crate::store::CrmStore;
 
@@ -270,7 +270,18 @@ async fn session(
         SessionAction::Apply { operator_login, again, valid_rows_only } => {
             let started = now();
             match service
-                .apply(workflow, &operator_login, again, valid_rows_only, now_ms(), started, now, task)
+                .apply(
+                    workflow,
+                    ApplyRequest {
+                        operator_login: &operator_login,
+                        again,
+                        valid_rows_only,
+                        now_ms: now_ms(),
+                    },
+                    started,
+                    now,
+                    task,
+                )
                 .await
             {
                 Ok(ApplyOutcome::Applied(view)) => Ok(Reply::Session(view)),
