@@ -531,6 +531,8 @@ pub struct PlanView {
     pub stale: Option<String>,
     /// Notices shown with the plan.
     pub notices: Vec<String>,
+    /// The insured links the plan changes: "INS-1 on CASE-1: (not linked) → a new CRM entry".
+    pub relinks: Vec<String>,
     /// The plan table's column headers.
     pub columns: Vec<String>,
 }

@@ -19,7 +19,7 @@ use crate::core::index::CrmIndex;
 use crate::core::insurance;
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, Matcher, Matches};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
-use crate::core::model::{Crm, Record};
+use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
 use crate::core::plan::verify::verification_sample;
 use crate::core::plan::{plan_file, ImportPlan, RowAction};
@@ -73,6 +73,8 @@ struct Planned {
     base: Revision,
     /// Why the plan can no longer be applied as it is.
     stale: Option<String>,
+    /// The insured links the plan changes, as the operator reads them.
+    relinks: Vec<String>,
 }
 
 /// The file being imported.
@@ -330,11 +332,7 @@ fn plan_columns(t: &Template) -> Vec<String> {
 
 fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanView {
     let plan = &p.plan;
-    let mut notices = Vec::new();
-    let relinks = plan.relinks();
-    if !relinks.is_empty() {
-        notices.push(format!("{} insured link(s) change.", relinks.len()));
-    }
+    let notices = plan.notices.clone();
     PlanView {
         file,
         counts: plan.counts,
@@ -344,6 +342,7 @@ fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanView {
         changing_rows: plan.rows.iter().filter(|r| !matches!(r.action, RowAction::Unchanged)).count(),
         stale: p.stale.clone(),
         notices,
+        relinks: p.relinks.clone(),
         columns: plan_columns(open.template),
     }
 }
@@ -1050,7 +1049,21 @@ impl<S: CrmStore> Service<S> {
             }
             _ => plan_file(&stored.crm, open.template, &validated),
         };
-        let planned = Planned { plan: Rc::new(plan), base: stored.sequence, stale: None };
+        let label = |e: EntryId| stored.crm.entries.get(&e).map(|e| e.label());
+        let relinks = plan
+            .relinks()
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "{} on {}: {} → {}",
+                    r.insured_reference,
+                    r.case_reference,
+                    r.old_entry.and_then(label).unwrap_or_else(|| "(not linked)".into()),
+                    label(r.new_entry).unwrap_or_else(|| "a new CRM entry".into())
+                )
+            })
+            .collect();
+        let planned = Planned { plan: Rc::new(plan), base: stored.sequence, stale: None, relinks };
         drop(stored);
         {
             let session = self.session(workflow);

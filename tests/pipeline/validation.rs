@@ -339,3 +339,19 @@ fn validation_never_fails_as_a_whole_on_garbage() {
     assert!(v.rows[1].blocked());
     assert!(v.issues.iter().any(|i| i.code == IssueCode::CellError && i.cell.as_deref() == Some("A3")));
 }
+
+#[test]
+fn a_value_over_excels_cell_limit_is_an_error_on_its_cell_and_the_limit_itself_is_fine() {
+    let crm = crm();
+    let long = "x".repeat(40_000);
+    let at_limit = "y".repeat(32_767);
+    let s = sheet(&[base().set(Field::Label, &long), base().set(Field::Label, &at_limit)]);
+    let v = validate(&crm, &s);
+    let too_long: Vec<_> = v.issues.iter().filter(|i| i.code == IssueCode::CellTooLong).collect();
+    assert_eq!(too_long.len(), 1, "{:?}", v.issues);
+    assert!(too_long[0].message.contains("40000 characters"), "{}", too_long[0].message);
+    assert!(too_long[0].message.contains("32,767"));
+    assert_eq!(too_long[0].row, 2);
+    assert!(v.rows[0].blocked(), "the row cannot be applied: no export could hold it");
+    assert!(!v.rows[1].blocked(), "exactly 32,767 characters is allowed");
+}

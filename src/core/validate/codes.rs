@@ -14,6 +14,8 @@ pub enum IssueCode {
     IdentifierAsDate,
     /// The cell holds an Excel error such as `#N/A`.
     CellError,
+    /// The cell holds more than Excel's 32,767 characters: no workbook could hold it.
+    CellTooLong,
     /// An SSN that is not nine digits.
     SsnFormat,
     /// Nine digits that are not a valid SSN (area, group or serial).
@@ -85,10 +87,11 @@ pub enum IssueCode {
 }
 
 impl IssueCode {
-    pub const ALL: [IssueCode; 37] = [
+    pub const ALL: [IssueCode; 38] = [
         IssueCode::Required,
         IssueCode::IdentifierAsDate,
         IssueCode::CellError,
+        IssueCode::CellTooLong,
         IssueCode::SsnFormat,
         IssueCode::SsnInvalid,
         IssueCode::EmailSyntax,
@@ -131,6 +134,7 @@ impl IssueCode {
             IssueCode::Required => "required",
             IssueCode::IdentifierAsDate => "identifier-as-date",
             IssueCode::CellError => "cell-error",
+            IssueCode::CellTooLong => "cell-too-long",
             IssueCode::SsnFormat => "ssn-format",
             IssueCode::SsnInvalid => "ssn-invalid",
             IssueCode::EmailSyntax => "email-syntax",

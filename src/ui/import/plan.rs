@@ -113,6 +113,15 @@ pub fn PlanStep(
                     }
                 })}
             {view.notices.iter().map(|n| view! { <p class="muted" data-testid="plan-notice">{n.clone()}</p> }).collect_view()}
+            {(!view.relinks.is_empty())
+                .then(|| {
+                    view! {
+                        <details class="relinks" data-testid="plan-relinks">
+                            <summary>{format!("{} insured link(s) change", view.relinks.len())}</summary>
+                            <ul class="plain">{view.relinks.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+                        </details>
+                    }
+                })}
             <div class="actions">
                 <label>
                     <input type="checkbox" data-testid="plan-only-changes" on:change=move |_| only_changes.update(|b| *b = !*b)/>
