@@ -3,7 +3,8 @@
 //! issues of validation and of the plan) and the plan report (one row per input row of any
 //! workflow's plan: outcome in the shared words — created, updated, added, unchanged,
 //! skipped, error —, match tier, record with its identifier, what the outcome is about,
-//! changes, issues, top candidates with their identifiers). Also the file fingerprint (SHA-256) kept with
+//! changes, issues, top candidates with their identifiers, and the fields changed in the CRM
+//! since the file was exported). Also the file fingerprint (SHA-256) kept with
 //! staged files and the import history.
 
 use std::collections::HashMap;
@@ -99,6 +100,10 @@ pub fn write_error_report_with(
     save(workbook)
 }
 
+/// The plan report's column of fields both the CRM and the file changed since the export:
+/// "Field: at export … → CRM now … / file … (… kept)" per line.
+pub const STALE_HEADER: &str = "Changed in the CRM since export";
+
 /// One line per row: what the plan does with it and why. `matches` (the insured workflow's)
 /// adds each unmatched row's top candidates.
 pub fn write_plan_report(
@@ -113,14 +118,23 @@ pub fn write_plan_report(
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(SHEET)?;
-    let headers =
-        ["Row", "Outcome", "Match tier", "CRM entry", "Detail", "Changes", "Issues", "Top candidates"];
+    let headers = [
+        "Row",
+        "Outcome",
+        "Match tier",
+        "CRM entry",
+        "Detail",
+        "Changes",
+        "Issues",
+        "Top candidates",
+        STALE_HEADER,
+    ];
     write_header(
         sheet,
         &formats,
         &headers,
         &[],
-        &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0],
+        &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0, 70.0],
         plan.rows.len(),
     )?;
     let mut by_row = validated.issues_by_row();
@@ -171,6 +185,10 @@ pub fn write_plan_report(
                 })
                 .collect();
             write_text(sheet, &formats, r, 7, &tops.join("\n"))?;
+        }
+        if let Some(f) = p.insured().filter(|f| !f.stale_conflicts.is_empty()) {
+            let lines: Vec<String> = f.stale_conflicts.iter().map(|c| c.text()).collect();
+            write_text(sheet, &formats, r, 8, &lines.join("\n"))?;
         }
     }
     save(workbook)

@@ -6,8 +6,9 @@ use std::rc::Rc;
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
 use crate::core::index::CrmIndex;
+use crate::core::insured::base::ExportBase;
 use crate::core::insured::export::{
-    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export,
+    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_with_base,
 };
 use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
 use crate::core::plan::history::{last_undoable, undo};
@@ -164,8 +165,11 @@ impl<S: CrmStore> Service<S> {
         ticker.tick(&format!("Writing the export of {}", portfolio.name), 0, 1).await?;
         let index = CrmIndex::new(crm);
         let rows = insured_export_rows(&index, &portfolio_case_ids(crm, portfolio_id));
-        let bytes =
-            write_insured_export(&rows).map_err(|e| format!("The export could not be written: {e}"))?;
+        // The export base lets a re-import of this file tell the operator's edits from values
+        // the CRM has changed since.
+        let base = ExportBase::of_export(&index, &rows, portfolio_id, now_ms, Some(&stored.revisions));
+        let bytes = write_insured_export_with_base(&rows, Some(&base))
+            .map_err(|e| format!("The export could not be written: {e}"))?;
         Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms)), bytes))
     }
 

@@ -38,6 +38,7 @@ mod ranking;
 mod reads;
 mod reports;
 mod search_and_bulk;
+mod stale_export;
 mod template_workbook;
 mod tier1_public_id;
 mod tier2_client_reference_and_ssn;

@@ -29,7 +29,17 @@ fn the_plan_report_names_entries_and_candidates_with_an_identifier_and_uses_the_
     let text = rows_of(bytes, "Import Plan");
     assert_eq!(
         text[0],
-        ["Row", "Outcome", "Match tier", "CRM entry", "Detail", "Changes", "Issues", "Top candidates"]
+        [
+            "Row",
+            "Outcome",
+            "Match tier",
+            "CRM entry",
+            "Detail",
+            "Changes",
+            "Issues",
+            "Top candidates",
+            "Changed in the CRM since export"
+        ]
     );
     let outcome: Vec<&str> = text[1..].iter().map(|r| r[1].as_str()).collect();
     assert_eq!(outcome, ["Added", "Added", "Created", "Error"]);

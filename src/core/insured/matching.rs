@@ -29,6 +29,8 @@ use crate::core::template::{Field, MatchTier, Template};
 use crate::core::text::{fold, mask_ssn, ssn_digits};
 use crate::core::validate::{Issue, IssueCode, Severity, ValidatedRow};
 
+use super::base::{ssn_digest, ExportBase};
+
 use super::ranking::CandidateIndex;
 
 /// How one row was matched.
@@ -323,6 +325,8 @@ pub struct Matcher<'a> {
     /// template has no column for a key: that key is empty on every row).
     steps: Vec<(MatchTier, Vec<Option<usize>>)>,
     pub(super) candidates: CandidateIndex,
+    /// The file's export base ([`Matcher::with_base`]).
+    base: Option<&'a ExportBase>,
 }
 
 impl std::fmt::Debug for Matcher<'_> {
@@ -338,7 +342,15 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|tier| (*tier, tier.keys().iter().map(|k| template.col(*k)).collect()))
             .collect();
-        Matcher { template, index, steps, candidates: CandidateIndex::new(index) }
+        Matcher { template, index, steps, candidates: CandidateIndex::new(index), base: None }
+    }
+
+    /// The matcher for a file that carries its export base: a Client Reference or SSN the
+    /// row holds as exported for the entry a tier found is not a contradiction of the entry's
+    /// own (the CRM changed it since; the entry keeps its value), so it is no conflict.
+    pub fn with_base(mut self, base: Option<&'a ExportBase>) -> Self {
+        self.base = base;
+        self
     }
 
     /// "José Álvarez (CR-001)": an entry as a conflict's reason names it.
@@ -366,6 +378,11 @@ impl<'a> Matcher<'a> {
         };
         let mut entries = vec![entry];
         let mut why: Vec<String> = Vec::new();
+        let exported = self.base.and_then(|b| b.entries.get(&entry));
+        let cref_as_exported =
+            exported.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
+        let ssn_as_exported =
+            exported.is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(ssn));
         if !cref.is_empty() {
             match self.index.entry_by_client_reference(cref) {
                 Some(other) if other != entry => {
@@ -373,6 +390,7 @@ impl<'a> Matcher<'a> {
                     why.push(format!("Client Reference {cref} is on {}", self.who(other)));
                 }
                 Some(_) => {}
+                None if cref_as_exported => {}
                 None => {
                     if let Some(own) = e.client_reference.as_deref().filter(|c| !c.trim().is_empty()) {
                         why.push(format!("the file's Client Reference is {cref}, the entry's {own}"));
@@ -389,6 +407,7 @@ impl<'a> Matcher<'a> {
                     why.push(format!("SSN {} is on {}", mask_ssn(&digits), self.who(other)));
                 }
                 Some(_) => {}
+                None if ssn_as_exported => {}
                 None => {
                     if let Some(own) = e.ssn.as_deref().and_then(ssn_digits) {
                         why.push(format!(

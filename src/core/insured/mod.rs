@@ -4,8 +4,11 @@
 //! ([`matching`]), unmatched rows are grouped into detected persons with ranked candidates
 //! ([`ranking`]) for the operator to resolve, and the planner ([`plan`]) turns rows and choices
 //! into detail updates, added details, created entries and insured links. [`export`] writes
-//! the Insured CRM Export in the same layout.
+//! the Insured CRM Export in the same layout, with its export [`base`] on a very hidden sheet
+//! so that a re-import merges three ways (file, base, CRM now) instead of bringing back values
+//! the CRM has changed since.
 
+pub mod base;
 pub mod export;
 pub mod matching;
 pub mod plan;

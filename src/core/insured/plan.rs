@@ -17,12 +17,25 @@
 //!   person without names cannot be created and its rows are errors.
 //! - Nowhere ("Skip these rows", an unresolved person without names, a pending conflict).
 //!
+//! A file that carries its export base ([`plan_with_base`]) is merged three ways per field —
+//! the file against the base against the CRM now ([`three_way`]): a value the file still
+//! holds as exported keeps the CRM's (even when the CRM changed it since); a value the CRM
+//! still holds as exported takes the file's; a field both changed, differently, is a
+//! [`StaleConflict`] on the row ("changed in the CRM since this file was exported") that keeps
+//! the CRM's value unless the operator's [`TakeFile`] names the row. The base is found by the
+//! row's Public ID (detail fields) and by the entry its tier found (names and date of birth,
+//! which the merge may then change; a Client Reference or SSN still as exported is not a
+//! contradiction of the entry's), never by row position. Without a base, and for rows the
+//! operator sent to another entry, the rules below apply unchanged.
+//!
 //! Identity fields of an existing entry are filled when missing and never overwritten. When a
 //! tier decided, the row's identifiers agree with the entry (the matcher turns any
 //! disagreement into a conflict); when the operator chose the entry, an identifier that the
 //! entry does not carry, or that is another entry's, is noted and not copied.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
 
 use crate::core::index::{names_match, CrmIndex};
 use crate::core::model::{
@@ -30,13 +43,121 @@ use crate::core::model::{
     EntryId, Insured, Record, RecordKey,
 };
 use crate::core::plan::{
-    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
+    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts, StaleConflict,
 };
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::text::{fold, mask_ssn, ssn_canonical, ssn_digits};
 use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated};
 
+use super::base::{ssn_digest, three_way, BaseDetail, ExportBase, ExportBaseRead, Merged};
 use super::matching::{GroupChoice, GroupKind, Matches, RowMatch};
+
+/// Which rows take the file's value where the CRM and the file both changed a field since the
+/// export ([`StaleConflict`]); by default none: the CRM's value stays. Rows are named by
+/// [`PlannedRow::index`] (their index among the file's validated rows).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TakeFile {
+    /// Every conflict keeps the CRM's value.
+    #[default]
+    None,
+    /// The conflicts of these rows take the file's value.
+    Rows(BTreeSet<usize>),
+    /// Every conflict takes the file's value.
+    All,
+}
+
+impl TakeFile {
+    /// True when row `index`'s conflicts take the file's value.
+    pub fn takes(&self, index: usize) -> bool {
+        match self {
+            TakeFile::None => false,
+            TakeFile::Rows(rows) => rows.contains(&index),
+            TakeFile::All => true,
+        }
+    }
+}
+
+type Get = fn(&DetailFields) -> String;
+type Set = fn(&mut DetailFields, String);
+
+/// The merged fields of a detail, by report name.
+fn detail_accessors() -> [(&'static str, Get, Set); 10] {
+    [
+        ("Label", |f| f.label.clone(), |f, v| f.label = v),
+        ("Primary", |f| if f.primary { "Yes" } else { "No" }.to_string(), |f, v| f.primary = v == "Yes"),
+        ("Address Line 1", |f| f.address_line1.clone(), |f, v| f.address_line1 = v),
+        ("Address Line 2", |f| f.address_line2.clone(), |f, v| f.address_line2 = v),
+        ("City", |f| f.city.clone(), |f, v| f.city = v),
+        ("Region", |f| f.region.clone(), |f, v| f.region = v),
+        ("Postcode", |f| f.postcode.clone(), |f, v| f.postcode = v),
+        ("Country", |f| f.country.clone(), |f, v| f.country = v),
+        ("Phone", |f| f.phone.clone(), |f, v| f.phone = v),
+        ("Email", |f| f.email.clone(), |f, v| f.email = v),
+    ]
+}
+
+/// One field merged three ways: the value to keep, with a conflict recorded when both sides
+/// changed it (the file's value only when `take_file`).
+fn merge_value(
+    field: &str,
+    base: &str,
+    crm: &str,
+    file: &str,
+    take_file: bool,
+    conflicts: &mut Vec<StaleConflict>,
+) -> Option<String> {
+    match three_way(base, crm, file) {
+        Merged::Crm => None,
+        Merged::File => Some(file.to_string()),
+        Merged::Conflict => {
+            conflicts.push(StaleConflict {
+                field: field.to_string(),
+                at_export: base.to_string(),
+                crm_now: crm.to_string(),
+                file: file.to_string(),
+                file_applies: take_file,
+            });
+            take_file.then(|| file.to_string())
+        }
+    }
+}
+
+/// A detail the file describes, merged with its export base and the CRM's detail: the kind and
+/// fields to keep (only the fields of that kind).
+fn merge_detail(
+    base: &BaseDetail,
+    (crm_kind, crm): (DetailKind, &DetailFields),
+    (file_kind, file): (DetailKind, &DetailFields),
+    take_file: bool,
+    conflicts: &mut Vec<StaleConflict>,
+) -> (DetailKind, DetailFields) {
+    let kind = merge_value(
+        "Detail Type",
+        base.kind.label(),
+        crm_kind.label(),
+        file_kind.label(),
+        take_file,
+        conflicts,
+    )
+    .and_then(|k| DetailKind::parse(&k))
+    .unwrap_or(crm_kind);
+    let mut out = crm.clone();
+    for (name, get, set) in detail_accessors() {
+        if let Some(v) = merge_value(name, &get(&base.fields), &get(crm), &get(file), take_file, conflicts) {
+            set(&mut out, v);
+        }
+    }
+    // Only the fields of the kept kind, as a row describes a detail.
+    let mut kept = DetailFields { label: out.label.clone(), primary: out.primary, ..Default::default() };
+    match kind {
+        DetailKind::Address => {
+            kept = DetailFields { phone: String::new(), email: String::new(), ..out };
+        }
+        DetailKind::Phone => kept.phone = out.phone,
+        DetailKind::Email => kept.email = out.email,
+    }
+    (kind, kept)
+}
 
 /// "CR-00012345 · José Álvarez": an entry as the plan names it (see `CrmEntry::label`: the
 /// Client Reference, else the masked SSN, else the entry number, then the name).
@@ -167,6 +288,26 @@ pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>
     errors
 }
 
+/// [`plan`] for a file whose export base was read ([`super::base::read_export_base`]): with a
+/// base, each row found by its Public ID or its entry is merged three ways (see the module's
+/// documentation) and a field both the CRM and the file changed is a [`StaleConflict`] on its
+/// row, keeping the CRM's value unless `take_file` names the row; without one (absent or
+/// damaged) the file plans exactly as with [`plan`], with [`ExportBaseRead::notice`] among
+/// the plan's notices.
+pub fn plan_with_base(
+    crm: &Crm,
+    template: &Template,
+    validated: &Validated,
+    matches: &Matches,
+    choices: &[Option<GroupChoice>],
+    base: &ExportBaseRead,
+    take_file: &TakeFile,
+) -> ImportPlan {
+    let mut out = plan_merged(crm, template, validated, matches, choices, base.base(), take_file);
+    out.notices.extend(base.notice());
+    out
+}
+
 /// Plans an insured contact details import. `choices[g]` is the operator's choice for
 /// group `g` of `matches.groups` (`None` = not chosen: the default applies — a matched group
 /// keeps its tier's entry, an unresolved one creates an entry or, without names, is skipped —
@@ -178,6 +319,18 @@ pub fn plan(
     validated: &Validated,
     matches: &Matches,
     choices: &[Option<GroupChoice>],
+) -> ImportPlan {
+    plan_merged(crm, template, validated, matches, choices, None, &TakeFile::None)
+}
+
+fn plan_merged(
+    crm: &Crm,
+    template: &Template,
+    validated: &Validated,
+    matches: &Matches,
+    choices: &[Option<GroupChoice>],
+    export_base: Option<&ExportBase>,
+    take_file: &TakeFile,
 ) -> ImportPlan {
     let index = CrmIndex::new(crm);
     let mut draft = Draft {
@@ -392,6 +545,16 @@ pub fn plan(
         // The operator decided the entry: an identifier of the file that the entry does not
         // carry (or that belongs to another entry) is noted, not copied, and does not skip.
         let settled = tier == Some(MatchTier::OperatorChoice);
+        // The export base of the row: its entry's when a tier found the entry, its detail's
+        // when its Public ID did.
+        let tier_decided = tier.is_some_and(|t| t != MatchTier::OperatorChoice);
+        let base_entry = export_base.filter(|_| tier_decided).and_then(|b| b.entries.get(&entry_id));
+        let base_detail = export_base
+            .filter(|_| tier_decided)
+            .zip(detail_id.as_ref())
+            .and_then(|(b, pid)| b.details.get(pid));
+        let take = take_file.takes(i);
+        let mut conflicts: Vec<StaleConflict> = Vec::new();
         facts.tier = tier;
         facts.entry = Some(entry_id);
         reads.extend(draft.existing_entry(entry_id));
@@ -406,7 +569,13 @@ pub fn plan(
         if let Some(entry) = draft.entry(entry_id).cloned() {
             let mut updated = entry.clone();
             let cref = f.text(Field::ClientReference);
-            if !cref.is_empty() {
+            // A Client Reference or SSN the file holds as exported says nothing new: the
+            // entry keeps its own.
+            let cref_as_exported =
+                base_entry.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
+            let ssn_as_exported = base_entry
+                .is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(f.text(Field::Ssn)));
+            if !cref.is_empty() && !cref_as_exported {
                 match &entry.client_reference {
                     None => {
                         if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
@@ -432,7 +601,7 @@ pub fn plan(
                     _ => {}
                 }
             }
-            if let Some(d) = ssn_digits(f.text(Field::Ssn)) {
+            if let Some(d) = ssn_digits(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
                 match entry.ssn.as_deref().and_then(ssn_digits) {
                     None => {
                         if let Some(other) = index.entry_by_ssn(&d).filter(|o| *o != entry_id) {
@@ -458,7 +627,21 @@ pub fn plan(
                     _ => {}
                 }
             }
-            if let Some(dob) = f.date(Field::DateOfBirth) {
+            let original = crm.entries.get(&entry_id);
+            if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), base_entry, original) {
+                let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+                let file_dob = dob.to_string();
+                let keep =
+                    merge_value("Date of Birth", &b.date_of_birth, &crm_dob, &file_dob, take, &mut conflicts);
+                if keep.is_some() && updated.date_of_birth != Some(dob) {
+                    identity_changes.push(FieldChange {
+                        field: "Date of Birth".into(),
+                        before: updated.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                        after: file_dob,
+                    });
+                    updated.date_of_birth = Some(dob);
+                }
+            } else if let Some(dob) = f.date(Field::DateOfBirth) {
                 match entry.date_of_birth {
                     None => {
                         updated.date_of_birth = Some(dob);
@@ -476,7 +659,31 @@ pub fn plan(
             }
             let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
             let named = !first.trim().is_empty() && !last.trim().is_empty();
-            if named && !names_match(&entry.first_name, &entry.last_name, first, last) && !is_new_entry {
+            if let (Some(b), Some(original)) = (base_entry, original) {
+                // Names merge three ways; an empty cell keeps the CRM's name.
+                let names: [(&str, &str, &str, &str); 2] = [
+                    ("First Name", &b.first_name, &original.first_name, first),
+                    ("Last Name", &b.last_name, &original.last_name, last),
+                ];
+                for (field, at_export, crm_now, file) in names {
+                    if file.trim().is_empty() {
+                        continue;
+                    }
+                    let Some(v) = merge_value(field, at_export, crm_now, file, take, &mut conflicts) else {
+                        continue;
+                    };
+                    let slot =
+                        if field == "First Name" { &mut updated.first_name } else { &mut updated.last_name };
+                    if *slot != v {
+                        identity_changes.push(FieldChange {
+                            field: field.into(),
+                            before: std::mem::replace(slot, v.clone()),
+                            after: v,
+                        });
+                    }
+                }
+            } else if named && !names_match(&entry.first_name, &entry.last_name, first, last) && !is_new_entry
+            {
                 planned.notes.push(format!(
                     "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
                     entry.display_name()
@@ -497,6 +704,7 @@ pub fn plan(
                 draft.entries.insert(entry_id, updated);
             }
         }
+        facts.stale_conflicts = conflicts;
         if !blocked_reasons.is_empty() {
             planned.action = RowAction::Skip(blocked_reasons.join("; "));
             planned.facts = RowFacts::Insured(facts);
@@ -566,6 +774,16 @@ pub fn plan(
                     continue;
                 };
                 let fields = detail_from_row(&f, kind, Some(&before.fields));
+                let (kind, fields) = match base_detail {
+                    Some(b) => merge_detail(
+                        b,
+                        (before.kind, &before.fields),
+                        (kind, &fields),
+                        take,
+                        &mut facts.stale_conflicts,
+                    ),
+                    None => (kind, fields),
+                };
                 let mut changes = field_changes(before.kind, &before.fields, kind, &fields);
                 facts.public_id = Some(pid.clone());
                 if changes.is_empty() && identity_changes.is_empty() {

@@ -36,6 +36,36 @@ pub fn change(field: &str, before: &str, after: &str) -> Option<FieldChange> {
     (before != after).then(|| FieldChange { field: field.into(), before: before.into(), after: after.into() })
 }
 
+/// A field both the CRM and the file changed since the file was exported (the file carried
+/// its export base), to different values: "changed in the CRM since this file was exported".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleConflict {
+    pub field: String,
+    /// The value the export held.
+    pub at_export: String,
+    /// The CRM's value now.
+    pub crm_now: String,
+    /// The file's value.
+    pub file: String,
+    /// True when the operator chose the file's value; by default the CRM's stays.
+    pub file_applies: bool,
+}
+
+impl StaleConflict {
+    /// "Phone: at export 555 0100 → CRM now 555 0111 / file 555 0199 (the CRM's kept)".
+    pub fn text(&self) -> String {
+        use crate::core::report::show;
+        format!(
+            "{}: at export {} → CRM now {} / file {} ({} kept)",
+            self.field,
+            show(&self.at_export),
+            show(&self.crm_now),
+            show(&self.file),
+            if self.file_applies { "the file's" } else { "the CRM's" }
+        )
+    }
+}
+
 /// What happens to one input row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RowAction {
@@ -124,6 +154,10 @@ pub struct InsuredFacts {
     pub relink: Option<Relink>,
     /// The row's case, when it exists (its portfolios get the updated export).
     pub case_id: Option<u32>,
+    /// Fields changed both in the CRM and in the file since the file was exported (only for
+    /// a file that carries its export base).
+    #[serde(default)]
+    pub stale_conflicts: Vec<StaleConflict>,
 }
 
 /// What happened to an account contact on a row.
@@ -303,6 +337,10 @@ pub struct ImportPlan {
     /// lists them with validation's. Their rows are [`RowAction::Error`].
     #[serde(default)]
     pub issues: Vec<Issue>,
+    /// What the operator should know about the plan as a whole (a file that carries no export
+    /// base, …).
+    #[serde(default)]
+    pub notices: Vec<String>,
 }
 
 impl ImportPlan {
@@ -317,7 +355,13 @@ impl ImportPlan {
             pending_conflicts: 0,
             reads: BTreeSet::new(),
             issues: Vec::new(),
+            notices: Vec::new(),
         }
+    }
+
+    /// Rows with fields changed both in the CRM and in the file since the file was exported.
+    pub fn stale_conflict_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.rows.iter().filter(|r| r.insured().is_some_and(|f| !f.stale_conflicts.is_empty()))
     }
 
     /// Records created, updated and added: what "Apply" would change.
