@@ -217,6 +217,10 @@ pub struct SessionOptions {
     pub valid_rows_only: bool,
     /// An empty optional cell clears the stored value (insurance); otherwise it keeps it.
     pub clear_empty_cells: bool,
+    /// A field changed both in the file and in the CRM since the file was exported takes the
+    /// file's value (insured contact details); otherwise the CRM's value is kept.
+    #[serde(default)]
+    pub take_file_values: bool,
 }
 
 /// The operator's choice for a detected person.
@@ -533,6 +537,10 @@ pub struct PlanView {
     pub notices: Vec<String>,
     /// The insured links the plan changes: "INS-1 on CASE-1: (not linked) → a new CRM entry".
     pub relinks: Vec<String>,
+    /// Rows with a field changed both in the file and in the CRM since the file was exported.
+    pub stale_conflict_rows: usize,
+    /// Whether those fields take the file's value (else the CRM's is kept).
+    pub take_file_values: bool,
     /// The plan table's column headers.
     pub columns: Vec<String>,
 }

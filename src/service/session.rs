@@ -17,7 +17,9 @@ use crate::core::accounts;
 use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
 use crate::core::index::CrmIndex;
 use crate::core::insurance;
+use crate::core::insured::base::{read_export_base, ExportBaseRead};
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, Matcher, Matches};
+use crate::core::insured::plan::{plan_with_base, TakeFile};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
@@ -63,6 +65,8 @@ struct FileInfo {
     sha256: String,
     staged_at_ms: i64,
     warnings: Vec<String>,
+    /// What the file carries of the export it was made from (insured contact details).
+    base: Rc<ExportBaseRead>,
 }
 
 /// A plan and the CRM state it was made on.
@@ -343,6 +347,8 @@ fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanView {
         stale: p.stale.clone(),
         notices,
         relinks: p.relinks.clone(),
+        stale_conflict_rows: plan.stale_conflict_rows().count(),
+        take_file_values: open.options.take_file_values,
         columns: plan_columns(open.template),
     }
 }
@@ -374,6 +380,11 @@ fn plan_rows(open: &OpenFile, plan: &ImportPlan, start: usize, count: usize, onl
             let mut cells = vec![p.sheet_row.to_string(), p.action_text()];
             if insured {
                 let f = p.insured().cloned().unwrap_or_default();
+                detail.extend(
+                    f.stale_conflicts
+                        .iter()
+                        .map(|c| format!("Changed in the CRM since export — {}", c.text())),
+                );
                 cells.push(f.tier.map(|t| t.label().to_string()).unwrap_or_default());
                 cells.push(f.entry_label);
                 cells.push(f.public_id.unwrap_or_default());
@@ -627,6 +638,7 @@ impl<S: CrmStore> Service<S> {
         let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
             .map_err(|problem| format!("{file_name}: {problem} Nothing was staged."))?;
         let template = recognised.template;
+        let base = Rc::new(export_base_of(template, file_name, &bytes));
         let staged = StagedFile {
             template_id: slot(workflow, template),
             file_name: file_name.to_string(),
@@ -642,6 +654,7 @@ impl<S: CrmStore> Service<S> {
             size: staged.size,
             sha256: staged.sha256,
             staged_at_ms: staged.staged_at_ms,
+            base,
             warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
         };
         self.open_file(workflow, template, info, sheet, recognised.mapping, options, ticker).await
@@ -667,11 +680,13 @@ impl<S: CrmStore> Service<S> {
         let chosen = (workflow == Workflow::Insured).then_some(template);
         let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
             .map_err(|problem| format!("{}: {problem}", staged.file_name))?;
+        let base = Rc::new(export_base_of(recognised.template, &staged.file_name, &staged.bytes));
         let info = FileInfo {
             name: staged.file_name,
             size: staged.size,
             sha256: staged.sha256,
             staged_at_ms: staged.staged_at_ms,
+            base,
             warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
         };
         self.open_file(workflow, recognised.template, info, sheet, recognised.mapping, options, ticker).await
@@ -891,7 +906,7 @@ impl<S: CrmStore> Service<S> {
         };
         let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
         let stored = self.current().await?;
-        let matches = match_rows(&stored.crm, open.template, &validated, ticker).await?;
+        let matches = match_rows(&stored.crm, open.template, &validated, &open.file.base, ticker).await?;
         drop(stored);
         let has_groups = matches.open_groups().next().is_some();
         {
@@ -1031,7 +1046,8 @@ impl<S: CrmStore> Service<S> {
             open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
             if matches_people(open.template) {
                 let v = open.validated.clone().ok_or("The file is not validated yet.")?;
-                open.matches = Some(Rc::new(match_rows(&stored.crm, open.template, &v, ticker).await?));
+                open.matches =
+                    Some(Rc::new(match_rows(&stored.crm, open.template, &v, &open.file.base, ticker).await?));
             }
             open.basis = stored.sequence;
         }
@@ -1040,7 +1056,16 @@ impl<S: CrmStore> Service<S> {
         let plan = match &open.matches {
             Some(m) if matches_people(open.template) => {
                 let choices = indexed_choices(m, &open.choices);
-                insured::plan::plan(&stored.crm, open.template, &validated, m, &choices)
+                let take_file = if open.options.take_file_values { TakeFile::All } else { TakeFile::None };
+                plan_with_base(
+                    &stored.crm,
+                    open.template,
+                    &validated,
+                    m,
+                    &choices,
+                    &open.file.base,
+                    &take_file,
+                )
             }
             _ if open.template.apply == ApplyRule::OverwriteInsurance => {
                 let options =
@@ -1271,29 +1296,38 @@ impl<S: CrmStore> Service<S> {
             let mut s = session.borrow_mut();
             s.bump();
             let Some(open) = s.open.as_mut() else { return Err("No file is open.".into()) };
-            open.stage = match open.stage {
-                Stage::Headers => {
-                    s.open = None;
-                    return Ok(s.view(None));
-                }
-                Stage::Review if open.template.header_policy == HeaderPolicy::SuggestAndConfirm => {
-                    Stage::Headers
-                }
+            // Back to the upload step closes the file; it stays staged (the card shows it).
+            let to_upload = match open.stage {
+                Stage::Headers => true,
+                // The column step only when it had something to confirm.
                 Stage::Review => {
-                    s.open = None;
-                    return Ok(s.view(None));
-                }
-                Stage::Resolve => Stage::Review,
-                Stage::Plan => match &open.matches {
-                    Some(m) if m.open_groups().next().is_some() => Stage::Resolve,
-                    _ if matches_people(open.template) => Stage::Review,
-                    _ => {
-                        s.open = None;
-                        return Ok(s.view(None));
+                    if open.template.header_policy == HeaderPolicy::SuggestAndConfirm
+                        && open.mapping.needs_confirmation()
+                    {
+                        open.stage = Stage::Headers;
                     }
+                    open.stage != Stage::Headers
+                }
+                Stage::Resolve => {
+                    open.stage = Stage::Review;
+                    false
+                }
+                Stage::Plan => match &open.matches {
+                    Some(m) if m.open_groups().next().is_some() => {
+                        open.stage = Stage::Resolve;
+                        false
+                    }
+                    _ if matches_people(open.template) => {
+                        open.stage = Stage::Review;
+                        false
+                    }
+                    _ => true,
                 },
-                Stage::Done => Stage::Done,
+                Stage::Done => false,
             };
+            if to_upload {
+                s.open = None;
+            }
         }
         self.session_view(workflow).await
     }
@@ -1365,16 +1399,27 @@ async fn validate_rows(crm: &Crm, open: &OpenFile, ticker: &impl Ticker) -> Resu
     Ok(validator.validated(rows, issues))
 }
 
+/// The export base a file carries, for the templates whose rows merge three ways (the
+/// insured contact details); `Absent` for the others.
+fn export_base_of(template: &Template, file_name: &str, bytes: &[u8]) -> ExportBaseRead {
+    if template.apply == ApplyRule::UpsertContactDetail {
+        read_export_base(file_name, bytes)
+    } else {
+        ExportBaseRead::Absent
+    }
+}
+
 /// Runs the cascade, groups what it leaves open and ranks candidates, in slices.
 async fn match_rows(
     crm: &Crm,
     template: &'static Template,
     validated: &Validated,
+    base: &ExportBaseRead,
     ticker: &impl Ticker,
 ) -> Result<Matches, Failure> {
     let index = CrmIndex::new(crm);
     ticker.tick("Preparing the matcher", 0, 1).await?;
-    let matcher = Matcher::new(template, &index);
+    let matcher = Matcher::new(template, &index).with_base(base.base());
     let total = validated.rows.len();
     let mut outcomes = Vec::with_capacity(total);
     let mut notes = Vec::new();

@@ -138,6 +138,7 @@ fn BulkInsurance() -> impl IntoView {
         day_month_order: Some(order.get()),
         valid_rows_only: true,
         clear_empty_cells: clear_empty.get(),
+        take_file_values: false,
     });
     let staged_name = move || {
         state.view.with(|v| match v {

@@ -311,7 +311,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.deepEqual(skippedSheet[0], ["Row", "Device Serial", "Reason"]);
     assert.deepEqual(skippedSheet.slice(1).map((r) => r[1]).sort(), [...unknown].sort(), "the XLSX lists exactly the unknown serials");
     assert.deepEqual(skippedSheet.slice(1).map((r) => Number(r[0])), [5, 11], "with their sheet rows");
-    const invalidSheet = await readXlsx(report, "Invalid Rows");
+    const invalidSheet = await readXlsx(report, "Errors");
     assert.equal(invalidSheet.length, 2, "one invalid row");
     assert.equal(invalidSheet[1][1], invalidSerial);
     assert.equal(Number(invalidSheet[1][0]), 7);

@@ -141,7 +141,7 @@ async function importToPlan(page, fileName) {
   });
   await gotoPage(page, "import");
   await uploadFile(page, "import-file-input", fileName, edited);
-  await waitForNotice(page, new RegExp(`${fileName.replace(".", "\\.")} is staged: \\d+ rows\\. Nothing has been applied\\.`));
+  await waitForNotice(page, new RegExp(`${fileName.replace(".", "\\.")} is staged as an insured contact details file: \\d+ rows\\.( [^.]+\\.)? Nothing has been applied\\.`));
   await page.getByTestId("import-error-count").waitFor({ timeout: 60_000 });
   assert.equal(await number(page, "import-error-count"), 0, "the edited file has no errors");
 

@@ -98,6 +98,7 @@ test("two tabs: a plan made before another tab's apply is stale, re-planned, and
       assert.equal(await entriesNamed(page, "Bartholomew Tabsworth"), 1);
     }
     await gotoPage(a, "history");
+    await a.waitForFunction(() => (document.querySelector('[data-testid="history-table"]')?.textContent ?? "").includes("bob.xlsx"));
     const historyText = await a.getByTestId("history-table").textContent();
     assert.match(historyText, /alice\.xlsx/);
     assert.match(historyText, /bob\.xlsx/);

@@ -113,6 +113,33 @@ pub fn PlanStep(
                     }
                 })}
             {view.notices.iter().map(|n| view! { <p class="muted" data-testid="plan-notice">{n.clone()}</p> }).collect_view()}
+            {(view.stale_conflict_rows > 0)
+                .then(|| {
+                    let rows = view.stale_conflict_rows;
+                    let take = view.take_file_values;
+                    view! {
+                        <div class="panel warning" data-testid="plan-stale-conflicts">
+                            <p>
+                                {format!(
+                                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value at export, in the CRM now and in the file; the CRM's value is kept unless you choose the file's."
+                                )}
+                            </p>
+                            <label>
+                                <input
+                                    type="checkbox"
+                                    data-testid="plan-take-file"
+                                    prop:checked=take
+                                    disabled=move || busy.get()
+                                    on:change=move |ev| {
+                                        let take_file_values = event_target_checked(&ev);
+                                        state.go(SessionAction::Plan { options: SessionOptions { take_file_values, ..options.get_untracked() } });
+                                    }
+                                />
+                                " Take the file's value for every such field"
+                            </label>
+                        </div>
+                    }
+                })}
             {(!view.relinks.is_empty())
                 .then(|| {
                     view! {
