@@ -168,11 +168,15 @@ async fn run(
         None => None,
     };
     let staging = matches!(action, SessionAction::Stage { .. });
+    let discarding = matches!(action, SessionAction::Discard);
     let answer = app.call_with(Request::Session { workflow, action: action.clone() }, bytes).await;
     match answer {
         Ok((Reply::Session(next), _)) => {
             if staging {
                 app.info(staged_text(&next));
+            }
+            if discarding {
+                app.info("The staged file was discarded. Nothing was applied.");
             }
             view.set(Some(next));
             version.update(|n| *n += 1);

@@ -195,7 +195,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     const report = await download(page, "plan-report-download");
     assert.equal(report.fileName, "edited-export-plan.xlsx");
     const reportRows = await readXlsx(report);
-    assert.deepEqual(reportRows[0], ["Row", "Outcome", "Match tier", "CRM entry", "Detail", "Changes", "Issues", "Top candidates"]);
+    assert.deepEqual(reportRows[0], ["Row", "Outcome", "Match tier", "CRM entry", "Detail", "Changes", "Issues", "Top candidates", "Changed in the CRM since export"]);
     assert.equal(reportRows.length - 1, inputRows, "the plan report has one row per input row");
     assert.deepEqual(
       reportRows.slice(1).map((r) => Number(r[0])),

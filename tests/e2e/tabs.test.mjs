@@ -50,8 +50,13 @@ async function planFile(s, name, bytes) {
 async function entriesNamed(page, name) {
   await gotoPage(page, "browse");
   await page.getByTestId("crm-search").fill(name);
+  // Settled: the count is the rows shown, and every row shown carries the name.
   await page.waitForFunction(
-    (n) => [...document.querySelectorAll('[data-testid="crm-result"]')].every((r) => r.textContent.includes(n)),
+    (n) => {
+      const rows = [...document.querySelectorAll('[data-testid="crm-result"]')];
+      const count = Number(document.querySelector('[data-testid="crm-result-count"]')?.textContent ?? "NaN");
+      return count === rows.length && rows.every((r) => r.textContent.includes(n.split(" ")[0]));
+    },
     name,
   );
   return number(page, "crm-result-count");

@@ -59,8 +59,11 @@ pub fn PlanStep(
     let (title, apply_word) = wording(workflow);
     let t = view.counts;
     let changes = t.created + t.updated + t.added;
-    let blocked = view.pending_conflicts > 0 || changes == 0 || view.stale.is_some();
-    let apply_label = if changes == 0 {
+    // Insurance processes a file that changes nothing too: its result lists the skipped IDs
+    // and invalid rows, and the history records that the file was processed.
+    let nothing = changes == 0 && workflow != Workflow::Insurance;
+    let blocked = view.pending_conflicts > 0 || nothing || view.stale.is_some();
+    let apply_label = if nothing {
         "Nothing to apply".to_string()
     } else if workflow == Workflow::Insured {
         format!("{apply_word} {changes} changes")

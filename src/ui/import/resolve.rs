@@ -278,6 +278,7 @@ fn GroupCard(group: GroupView) -> impl IntoView {
         <div class="group-card" class:conflict=group.conflict class:matched=group.matched data-testid="resolve-group">
             <div class="group-head">
                 <span class="badge">{group.kind.clone()}</span>
+                " "
                 <strong data-testid="resolve-group-name">{group.name.clone()}</strong>
                 {group.facts.iter().map(|f| view! { <span class="mono">{format!(" · {f}")}</span> }).collect_view()}
                 <span class="muted">{format!(" · rows {}", sheet_rows.join(", "))}</span>
