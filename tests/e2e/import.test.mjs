@@ -210,7 +210,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     assert.ok(aReport[5].includes(`Address Line 1: ${A.cells[COL["Address Line 1"]]} → ${NEW_ADDRESS}`), aReport[5]);
     assert.equal(reportOf(added.P)[1], "Added");
     assert.equal(reportOf(added.N)[1], "Created");
-    assert.equal(reportOf(added.N)[4], "new CRM entry");
+    assert.equal(reportOf(added.N)[4], "new CRM entry with the row's detail");
     assert.equal(reportOf(added.N)[2], "4 · Operator choice");
     assert.equal(reportOf(added.T)[1], "Added");
     assert.equal(reportOf(added.T)[2], "4 · Operator choice");

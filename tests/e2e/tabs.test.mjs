@@ -41,6 +41,8 @@ async function newPersonFile(first, last, email) {
 async function planFile(s, name, bytes) {
   const { page } = s;
   await gotoPage(page, "import");
+  await page.locator('[data-testid="import-file-input"], [data-testid="import-another"]').first().waitFor();
+  if ((await page.getByTestId("import-another").count()) > 0) await page.getByTestId("import-another").click();
   await stageAndReview(s, name, bytes);
   await match(page);
   if ((await page.getByTestId("plan-summary").count()) === 0) await page.getByTestId("plan-button").click();
