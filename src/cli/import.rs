@@ -25,7 +25,7 @@ use crate::service::Service;
 use crate::store::memory::MemoryStore;
 
 use super::{
-    open_crm, parse_choices, read_file, write_file, Failed, FileSummary, ImportArgs, PersonSummary, Progress,
+    open_crm, parse_choices, read_file, write_file, FileSummary, ImportArgs, PersonSummary, Progress,
     ReviewSummary, Stop, Summary, EXIT_DECISIONS, EXIT_FILE_ERRORS,
 };
 
@@ -52,21 +52,18 @@ fn workflow_of(template_id: &str) -> Workflow {
     }
 }
 
-/// Plans (and with `apply`, applies) one file.
-pub fn run(
-    args: &ImportArgs,
-    apply: Option<ApplyArgs<'_>>,
-    now_ms: i64,
-    progress: &Progress,
-) -> Result<Summary, Failed> {
+/// Plans (and with `apply`, applies) one file; the summary says how far it went and why it
+/// stopped.
+pub fn run(args: &ImportArgs, apply: Option<ApplyArgs<'_>>, now_ms: i64, progress: &Progress) -> Summary {
     let mut summary = Summary::default();
     match drive(args, apply, now_ms, progress, &mut summary) {
-        Ok(code) => {
-            summary.exit_code = code;
-            Ok(summary)
+        Ok(code) => summary.exit_code = code,
+        Err(stop) => {
+            summary.exit_code = stop.code;
+            summary.message = stop.message;
         }
-        Err(stop) => Err((summary, stop)),
     }
+    summary
 }
 
 fn failed(message: String) -> Stop {
@@ -197,8 +194,9 @@ fn drive(
         return Err(Stop {
             code: EXIT_FILE_ERRORS,
             message: format!(
-                "{errors} row(s) have errors; nothing was applied. Fix the file (the error report lists every \
-                 issue by cell), or apply only the valid rows with --valid-rows-only."
+                "{errors} row(s) have errors; {}. Fix the file (the error report lists every issue by cell), or \
+                 apply only the valid rows with --valid-rows-only.",
+                if apply.is_some() { "nothing was applied" } else { "the file cannot be applied as it is" }
             ),
         });
     }
@@ -206,9 +204,10 @@ fn drive(
         return Err(Stop {
             code: EXIT_DECISIONS,
             message: format!(
-                "{} detected person(s) need a decision; nothing was applied. Decide them in a choices file \
-                 (--choices: person key → \"new\", \"skip\" or an entry id), or use --create-new or --accept-top N.",
-                summary.undecided.len()
+                "{} detected person(s) need a decision; {}. Decide them in a choices file (--choices: person key \
+                 → \"new\", \"skip\" or an entry id), or use --create-new or --accept-top N.",
+                summary.undecided.len(),
+                if apply.is_some() { "nothing was applied" } else { "the file cannot be applied as it is" }
             ),
         });
     }

@@ -230,9 +230,11 @@ fn status_of(code: i32) -> &'static str {
 pub fn run(cli: Cli) -> i32 {
     let now_ms = cli.now_ms.unwrap_or_else(now_ms);
     let progress = Progress::on_stderr();
-    let (command, result) = match &cli.command {
-        Command::Demo { out } => ("demo", demo(out, now_ms, &progress)),
-        Command::Export { crm, portfolio, out } => ("export", export(crm, portfolio, out, now_ms, &progress)),
+    let (command, mut summary) = match &cli.command {
+        Command::Demo { out } => ("demo", stopped(demo(out, now_ms, &progress))),
+        Command::Export { crm, portfolio, out } => {
+            ("export", stopped(export(crm, portfolio, out, now_ms, &progress)))
+        }
         Command::Plan(args) => ("plan", import::run(args, None, now_ms, &progress)),
         Command::Apply { import: args, out, again, operator } => {
             let apply = import::ApplyArgs { out, again: *again, operator };
@@ -240,10 +242,6 @@ pub fn run(cli: Cli) -> i32 {
         }
     };
     progress.finish();
-    let mut summary = match result {
-        Ok(summary) => summary,
-        Err((partial, stop)) => Summary { exit_code: stop.code, message: stop.message, ..partial },
-    };
     summary.command = command;
     summary.status = status_of(summary.exit_code);
     if cli.json {
@@ -260,11 +258,13 @@ pub fn run(cli: Cli) -> i32 {
     summary.exit_code
 }
 
-/// A failed command: the summary so far and why it stopped.
-pub type Failed = (Summary, Stop);
-
-fn fail(stop: Stop) -> Failed {
-    (Summary::default(), stop)
+/// The summary of a command that returns one or stops.
+fn stopped(result: Result<Summary, Stop>) -> Summary {
+    result.unwrap_or_else(|stop| Summary {
+        exit_code: stop.code,
+        message: stop.message,
+        ..Summary::default()
+    })
 }
 
 /// The time now, in ms since the Unix epoch.
@@ -343,12 +343,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<String, Stop> {
     Ok(path.display().to_string())
 }
 
-fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Failed> {
+fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new());
-    let message = block_on(svc.load_demo(progress)).map_err(|e| fail(Stop::unreadable(e)))?;
-    let snapshot =
-        block_on(svc.snapshot_download(now_ms, progress)).map_err(|e| fail(Stop::unreadable(e)))?;
-    let written = write_file(out, &snapshot.bytes).map_err(fail)?;
+    let message = block_on(svc.load_demo(progress)).map_err(Stop::unreadable)?;
+    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::unreadable)?;
+    let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }
 
@@ -358,22 +357,21 @@ fn export(
     out: &Path,
     now_ms: i64,
     progress: &Progress,
-) -> Result<Summary, Failed> {
-    let svc = open_crm(crm).map_err(fail)?;
-    let summary = block_on(svc.summary()).map_err(|e| fail(Stop::unreadable(e)))?;
+) -> Result<Summary, Stop> {
+    let svc = open_crm(crm)?;
+    let summary = block_on(svc.summary()).map_err(Stop::unreadable)?;
     let wanted = portfolio.trim();
     let Some(p) = summary.portfolios.iter().find(|p| p.name.eq_ignore_ascii_case(wanted)) else {
         let names: Vec<&str> = summary.portfolios.iter().map(|p| p.name.as_str()).collect();
-        return Err(fail(Stop::unreadable(format!(
+        return Err(Stop::unreadable(format!(
             "{}: there is no portfolio \"{wanted}\". Its portfolios: {}.",
             crm.display(),
             names.join(", ")
-        ))));
+        )));
     };
-    let (cases, insureds, rows) =
-        block_on(svc.export_preview(p.id)).map_err(|e| fail(Stop::unreadable(e)))?;
-    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(|e| fail(Stop::unreadable(e)))?;
-    let written = write_file(out, &file.bytes).map_err(fail)?;
+    let (cases, insureds, rows) = block_on(svc.export_preview(p.id)).map_err(Stop::unreadable)?;
+    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(Stop::unreadable)?;
+    let written = write_file(out, &file.bytes)?;
     let message = format!(
         "Insured CRM Export of {}: {cases} cases, {insureds} insureds, {rows} rows (the app names it {}).",
         p.name, file.name
