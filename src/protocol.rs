@@ -596,6 +596,9 @@ pub struct CandidateView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupView {
     pub index: usize,
+    /// The person's stable key ([`DetectedPerson::key`](crate::core::insured::matching::DetectedPerson::key)):
+    /// what a choices file names it by.
+    pub key: String,
     pub name: String,
     /// "Not matched", "Conflict", or the tier that decided it.
     pub kind: String,

@@ -18,7 +18,7 @@ use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn}
 use crate::core::index::CrmIndex;
 use crate::core::insurance;
 use crate::core::insured::base::{read_export_base, ExportBaseRead};
-use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, Matcher, Matches};
+use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
 use crate::core::insured::plan::{plan_with_base, TakeFile};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, EntryId, Record};
@@ -515,6 +515,7 @@ fn groups_page(
             };
             GroupView {
                 index: g.id,
+                key: person_key(g),
                 name: g.display_name(),
                 kind,
                 conflict: g.is_conflict(),
@@ -1017,6 +1018,44 @@ impl<S: CrmStore> Service<S> {
             open.stage = Stage::Resolve;
         }
         self.session_view(workflow).await
+    }
+
+    /// The operator's choices from a choices file (detected person key → choice), as
+    /// [`Service::choose`] would set them one by one; returns the keys this file has no person
+    /// for (the file or the CRM changed), which are not applied. A choice a person cannot take
+    /// (an entry that does not exist, a new entry for a person without names) refuses the
+    /// whole file and changes nothing.
+    pub async fn choose_by_keys(
+        &self,
+        workflow: Workflow,
+        keyed: &KeyedChoices,
+    ) -> Result<Vec<String>, Failure> {
+        let stored = self.current().await?;
+        let session = self.session(workflow);
+        let mut s = session.borrow_mut();
+        let open = s.open.as_mut().ok_or("No file is open.")?;
+        let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
+        let (choices, unknown) = m.choices_from_keys(keyed);
+        for (g, choice) in m.groups.iter().zip(&choices) {
+            match choice {
+                Some(GroupChoice::Existing(e)) if !stored.crm.entries.contains_key(e) => {
+                    return Err(format!("CRM entry {e} (chosen for {}) does not exist.", person_key(g)));
+                }
+                Some(c) if !g.allows(*c) => {
+                    return Err(format!(
+                        "{} has no names, so no new CRM entry can be created for it; choose an entry or skip.",
+                        person_key(g)
+                    ));
+                }
+                _ => {}
+            }
+        }
+        for (key, choice) in m.choices_by_key(&choices) {
+            open.choices.insert(key, choice);
+        }
+        open.planned = None;
+        open.stage = Stage::Resolve;
+        Ok(unknown)
     }
 
     /// Plans the import on the current CRM. After the CRM changed (a stale plan), the rows are
