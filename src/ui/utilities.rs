@@ -104,11 +104,11 @@ fn StagedCard(file: FileView) -> impl IntoView {
             <strong>"Staged: "</strong>
             <span data-testid="insurance-staged-name">{file.file_name.clone()}</span>
             {format!(
-                " · {} · {:.1} KB · {} rows{} · SHA-256 {}…",
+                " · {} · {:.1} KB · {} rows · staged {} · SHA-256 {}…",
                 file.template.name,
                 file.size as f64 / 1024.0,
                 file.rows,
-                format!(" · staged {}", local_time_text(file.staged_at_ms)),
+                local_time_text(file.staged_at_ms),
                 &file.sha256[..12.min(file.sha256.len())]
             )}
             <div class="actions">
