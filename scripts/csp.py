@@ -28,3 +28,21 @@ html = html.replace("CSP_SCRIPT_HASHES", hashes)
 with open(path, "w", encoding="utf-8") as f:
     f.write(html)
 print("csp.py: %d inline script(s) pinned by hash" % len(scripts))
+
+# The same policy as HTTP headers, in the `_headers` format static hosts read (Netlify,
+# Cloudflare Pages); scripts/static-server.mjs sends them too. Only a header can forbid
+# framing (frame-ancestors is ignored in a meta tag).
+csp = re.search(r'http-equiv="Content-Security-Policy"\s+content="([^"]*)"', html)
+if not csp:
+    sys.exit("csp.py: no Content-Security-Policy meta tag in index.html")
+headers = [
+    ("Content-Security-Policy", csp.group(1) + "; frame-ancestors 'none'"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),
+]
+with open(os.path.join(staging, "_headers"), "w", encoding="utf-8") as f:
+    f.write("/*\n" + "".join("  %s: %s\n" % h for h in headers))
+print("csp.py: _headers written (%d headers)" % len(headers))

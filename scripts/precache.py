@@ -28,7 +28,7 @@ for dirpath, dirnames, filenames in os.walk(staging):
         if name.startswith("."):
             continue
         rel = os.path.relpath(os.path.join(dirpath, name), staging).replace(os.sep, "/")
-        if rel != "sw.js":
+        if rel not in ("sw.js", "_headers"):
             files.append(rel)
 files.sort()
 if "index.html" not in files:

@@ -22,7 +22,19 @@ const types = {
   ".webmanifest": "application/manifest+json",
 };
 
+/** The headers of `<root>/_headers` (the static-host format scripts/csp.py writes), for every path. */
+async function hostHeaders(dir) {
+  const text = await readFile(join(dir, "_headers"), "utf-8").catch(() => "");
+  const headers = {};
+  for (const line of text.split("\n")) {
+    const m = line.match(/^\s+([A-Za-z-]+):\s*(.*)$/);
+    if (m) headers[m[1].toLowerCase()] = m[2];
+  }
+  return headers;
+}
+
 export function startServer(port, options = {}) {
+  const served = hostHeaders(options.root ?? root);
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://127.0.0.1");
@@ -48,6 +60,7 @@ export function startServer(port, options = {}) {
         );
       }
       res.writeHead(200, {
+        ...(await served),
         "content-type": types[extname(file)] ?? "application/octet-stream",
         "cache-control": path === "sw.js" ? "no-cache" : "no-store",
         "x-content-type-options": "nosniff",

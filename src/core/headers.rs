@@ -183,14 +183,14 @@ pub fn map_headers(
         .columns
         .iter()
         .zip(&columns)
-        .filter(|(c, m)| c.required && m.is_none())
+        .filter(|(c, m)| c.header_required() && m.is_none())
         .map(|(c, _)| c.header.to_string())
         .collect();
     let missing_optional = template
         .columns
         .iter()
         .zip(&columns)
-        .filter(|(c, m)| !c.required && m.is_none())
+        .filter(|(c, m)| !c.header_required() && m.is_none())
         .map(|(c, _)| c.header.to_string())
         .collect();
     let ignored = header
@@ -351,7 +351,7 @@ fn misfit(template: &'static Template, header: &[String]) -> Option<Misfit> {
             let missing: Vec<String> = template
                 .columns
                 .iter()
-                .filter(|c| c.required && !file.contains(&fold_header(c.header)))
+                .filter(|c| c.header_required() && !file.contains(&fold_header(c.header)))
                 .map(|c| c.header.to_string())
                 .collect();
             let mut seen = HashSet::new();

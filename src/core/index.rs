@@ -1,11 +1,15 @@
 //! Lookup tables over a [`Crm`] for matching, export and browsing: entries by Client
-//! Reference and SSN, details by entry, insureds by case and by entry, cases by reference.
-//! Built once per stage in O(n); the `Crm` itself stays a plain keyed store.
+//! Reference and SSN, details by entry, insureds by case and by entry, cases by reference;
+//! and the type-ahead search of entries ([`search_entries`], [`EntrySearchIndex`]). Built
+//! once per stage in O(n); the `Crm` itself stays a plain keyed store.
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
+
+use crate::core::date::Date;
 use crate::core::model::{ContactDetail, Crm, CrmEntry, EntryId, Insured};
-use crate::core::text::{fold, ssn_digits};
+use crate::core::text::{fold, mask_ssn, ssn_digits};
 
 /// Read-only indexes over one CRM state.
 pub struct CrmIndex<'a> {
@@ -129,37 +133,209 @@ pub fn names_match(first_a: &str, last_a: &str, first_b: &str, last_b: &str) -> 
     fold(first_a) == fold(first_b) && fold(last_a) == fold(last_b)
 }
 
-/// CRM entries matching a free-text search over name, Client Reference and last 4 of SSN.
-pub fn search_entries<'a>(crm: &'a Crm, query: &str, limit: usize) -> (usize, Vec<&'a CrmEntry>) {
-    let q = fold(query);
-    if q.is_empty() {
-        let all: Vec<&CrmEntry> = crm.entries.values().take(limit).collect();
-        return (crm.entries.len(), all);
-    }
-    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-    let ssn_query = digits.len() == 4 && q.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
-    let terms: Vec<&str> = q.split(' ').collect();
-    let mut total = 0;
-    let mut out = Vec::new();
-    for e in crm.entries.values() {
-        let hit = if ssn_query {
-            e.ssn.as_deref().map(|s| s.ends_with(&digits)).unwrap_or(false)
-                || e.client_reference.as_deref().map(|c| fold(c).contains(&q)).unwrap_or(false)
-        } else {
-            let hay = format!(
-                "{} {} {}",
-                fold(&e.first_name),
-                fold(&e.last_name),
-                e.client_reference.as_deref().map(fold).unwrap_or_default()
-            );
-            terms.iter().all(|t| hay.contains(t))
-        };
-        if hit {
-            total += 1;
-            if out.len() < limit {
-                out.push(e);
-            }
+/// How a search term met an entry, best first: the rank of a hit is the weakest way one of
+/// the query's terms met it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum SearchMatch {
+    /// The whole Client Reference (case and surrounding space aside).
+    ClientReference,
+    /// The whole SSN (nine digits, dashes or not).
+    Ssn,
+    /// The date of birth, typed as ISO `YYYY-MM-DD`.
+    DateOfBirth,
+    /// The last four digits of the SSN.
+    SsnLastFour,
+    /// A whole word of the name (accents, case and spacing aside).
+    NameWord,
+    /// The beginning of a word of the name.
+    NamePrefix,
+    /// Part of the Client Reference.
+    ClientReferencePart,
+    /// Part of the name.
+    NameContains,
+}
+
+/// One entry found by [`search_entries`], ready to show: never a full SSN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryHit {
+    pub entry: EntryId,
+    /// "CR-00012345 · José Álvarez" ([`CrmEntry::label`]): the identifier first, since two
+    /// entries can share a name.
+    pub label: String,
+    pub name: String,
+    /// The Client Reference, or "".
+    pub client_reference: String,
+    /// The SSN masked `XXX-XX-1234`, or "".
+    pub ssn_masked: String,
+    pub date_of_birth: Option<Date>,
+    /// The weakest way a term of the query met the entry (the hit's rank).
+    pub matched: SearchMatch,
+}
+
+impl EntryHit {
+    fn of(e: &CrmEntry, matched: SearchMatch) -> EntryHit {
+        EntryHit {
+            entry: e.id,
+            label: e.label(),
+            name: e.display_name(),
+            client_reference: e.client_reference.clone().unwrap_or_default(),
+            ssn_masked: e.ssn.as_deref().map(mask_ssn).unwrap_or_default(),
+            date_of_birth: e.date_of_birth,
+            matched,
         }
     }
-    (total, out)
+}
+
+/// The result of a search: how many entries match, and the best `limit` of them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EntrySearch {
+    pub total: usize,
+    pub hits: Vec<EntryHit>,
+}
+
+impl EntrySearch {
+    /// The entries of the hits, in rank order.
+    pub fn entries<'a>(&self, crm: &'a Crm) -> Vec<&'a CrmEntry> {
+        self.hits.iter().filter_map(|h| crm.entries.get(&h.entry)).collect()
+    }
+}
+
+/// One entry as search compares it.
+#[derive(Debug)]
+struct SearchRow {
+    id: EntryId,
+    /// "first last", folded.
+    name: String,
+    /// The folded name's words (split at spaces and hyphens).
+    words: Vec<String>,
+    /// The Client Reference, folded.
+    client_reference: String,
+    ssn: Option<String>,
+    date_of_birth: Option<Date>,
+}
+
+/// The CRM's entries prepared for type-ahead search ("Search the CRM…"): folded names and
+/// words, Client References, SSN digits and dates of birth. Build it once per CRM state and
+/// search it per keystroke; [`search_entries`] builds one and searches it once.
+#[derive(Debug)]
+pub struct EntrySearchIndex {
+    rows: Vec<SearchRow>,
+}
+
+impl EntrySearchIndex {
+    pub fn new(crm: &Crm) -> EntrySearchIndex {
+        let rows = crm
+            .entries
+            .values()
+            .map(|e| {
+                let name = fold(&e.display_name());
+                let words = name.split([' ', '-']).filter(|w| !w.is_empty()).map(str::to_string).collect();
+                SearchRow {
+                    id: e.id,
+                    name,
+                    words,
+                    client_reference: e.client_reference.as_deref().map(fold).unwrap_or_default(),
+                    ssn: e.ssn.as_deref().and_then(ssn_digits),
+                    date_of_birth: e.date_of_birth,
+                }
+            })
+            .collect();
+        EntrySearchIndex { rows }
+    }
+
+    /// The entries matching every term of `query` — each term meets a word or part of the
+    /// name (accents and case aside; whole word, beginning of a word, or anywhere), the Client
+    /// Reference (whole or part), the SSN (nine digits, or the last four) or the date of birth
+    /// (ISO) — ranked by how they matched ([`SearchMatch`]: an exact identifier first, then
+    /// whole name words, beginnings, parts), then by name. An empty query lists every entry
+    /// in entry order. `total` counts every match; `hits` holds the best `limit`.
+    pub fn search(&self, crm: &Crm, query: &str, limit: usize) -> EntrySearch {
+        let q = fold(query);
+        if q.is_empty() {
+            let hits = crm.entries.values().take(limit).map(|e| EntryHit::of(e, SearchMatch::NameContains));
+            return EntrySearch { total: crm.entries.len(), hits: hits.collect() };
+        }
+        let terms: Vec<Term> = q.split(' ').filter(|t| !t.is_empty()).map(Term::new).collect();
+        let mut found: Vec<(SearchMatch, u32, &SearchRow)> = Vec::new();
+        'rows: for row in &self.rows {
+            let mut weakest = SearchMatch::ClientReference;
+            let mut sum = 0u32;
+            for term in &terms {
+                let Some(m) = term.meets(row) else { continue 'rows };
+                weakest = weakest.max(m);
+                sum += m as u32;
+            }
+            found.push((weakest, sum, row));
+        }
+        let total = found.len();
+        found.sort_by(|a, b| (a.0, a.1, &a.2.name, a.2.id).cmp(&(b.0, b.1, &b.2.name, b.2.id)));
+        let hits = found
+            .into_iter()
+            .take(limit)
+            .filter_map(|(m, _, row)| crm.entries.get(&row.id).map(|e| EntryHit::of(e, m)))
+            .collect();
+        EntrySearch { total, hits }
+    }
+}
+
+/// One folded term of a search query, with what it could be.
+#[derive(Debug)]
+struct Term {
+    text: String,
+    /// The term's digits when it is only digits, dashes and spaces.
+    digits: Option<String>,
+    date: Option<Date>,
+}
+
+impl Term {
+    fn new(text: &str) -> Term {
+        let only_digits = text.chars().all(|c| c.is_ascii_digit() || c == '-');
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        Term {
+            text: text.to_string(),
+            digits: (only_digits && !digits.is_empty()).then_some(digits),
+            date: Date::parse_iso(text),
+        }
+    }
+
+    /// The best way this term meets an entry, if it does.
+    fn meets(&self, row: &SearchRow) -> Option<SearchMatch> {
+        let t = self.text.as_str();
+        if !row.client_reference.is_empty() && row.client_reference == t {
+            return Some(SearchMatch::ClientReference);
+        }
+        if let (Some(d), Some(ssn)) = (&self.digits, &row.ssn) {
+            if d.len() == 9 && d == ssn {
+                return Some(SearchMatch::Ssn);
+            }
+        }
+        if self.date.is_some() && self.date == row.date_of_birth {
+            return Some(SearchMatch::DateOfBirth);
+        }
+        if let (Some(d), Some(ssn)) = (&self.digits, &row.ssn) {
+            if d.len() == 4 && ssn.ends_with(d.as_str()) {
+                return Some(SearchMatch::SsnLastFour);
+            }
+        }
+        if row.words.iter().any(|w| w == t) {
+            return Some(SearchMatch::NameWord);
+        }
+        if row.words.iter().any(|w| w.starts_with(t)) {
+            return Some(SearchMatch::NamePrefix);
+        }
+        if row.client_reference.contains(t) {
+            return Some(SearchMatch::ClientReferencePart);
+        }
+        if row.name.contains(t) {
+            return Some(SearchMatch::NameContains);
+        }
+        None
+    }
+}
+
+/// "Search the CRM…": the entries matching `query`, ranked, the best `limit` of them with a
+/// label and a masked SSN (see [`EntrySearchIndex::search`]). Builds the index each call; a
+/// caller searching per keystroke keeps an [`EntrySearchIndex`] instead.
+pub fn search_entries(crm: &Crm, query: &str, limit: usize) -> EntrySearch {
+    EntrySearchIndex::new(crm).search(crm, query, limit)
 }

@@ -105,6 +105,23 @@ impl CrmEntry {
     pub fn display_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
     }
+
+    /// The identifier that tells this entry from a namesake, as shown: its Client Reference,
+    /// else its SSN masked (`SSN XXX-XX-6789`), else its entry number (`Entry 2`).
+    pub fn identifier_label(&self) -> String {
+        match (&self.client_reference, &self.ssn) {
+            (Some(cr), _) if !cr.trim().is_empty() => cr.clone(),
+            (_, Some(ssn)) if !ssn.trim().is_empty() => format!("SSN {}", crate::core::text::mask_ssn(ssn)),
+            _ => format!("Entry {}", self.id),
+        }
+    }
+
+    /// The entry as every list, dropdown, plan and report names it — its identifier, then its
+    /// name, since two entries can share a name: "CR-00012345 · José Álvarez",
+    /// "SSN XXX-XX-6789 · Ann Lee", "Entry 2 · John Smith". Never a full SSN.
+    pub fn label(&self) -> String {
+        format!("{} · {}", self.identifier_label(), self.display_name())
+    }
 }
 
 /// What a contact detail holds.

@@ -1,7 +1,10 @@
 //! Report workbooks of an import: the error report (the uploaded rows in template order with
-//! an Errors column and every cell that has an issue highlighted, to fix and re-upload) and
-//! the plan report (one row per input row of any workflow's plan: status, match tier, record,
-//! action, changes, issues, top candidates). Also the file fingerprint (SHA-256) kept with
+//! an Errors column and every cell that has an issue highlighted, to fix and re-upload; the
+//! issues of validation and of the plan) and the plan report (one row per input row of any
+//! workflow's plan: outcome in the shared words — created, updated, added, unchanged,
+//! skipped, error —, match tier, record with its identifier, what the outcome is about,
+//! changes, issues, top candidates with their identifiers, and the fields changed in the CRM
+//! since the file was exported). Also the file fingerprint (SHA-256) kept with
 //! staged files and the import history.
 
 use std::collections::HashMap;
@@ -13,7 +16,7 @@ use crate::core::insured::matching::{Matches, RowMatch};
 use crate::core::model::Crm;
 use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::template::Template;
-use crate::core::validate::{Severity, Validated};
+use crate::core::validate::{Issue, Severity, Validated};
 use crate::core::xlsx::{
     check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats,
 };
@@ -26,6 +29,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The uploaded rows with an Errors column; cells with an issue are highlighted.
 pub fn write_error_report(template: &Template, validated: &Validated) -> Result<Vec<u8>, ExportError> {
+    write_error_report_with(template, validated, &[])
+}
+
+/// The error report of a planned file: validation's issues and the plan's own
+/// ([`ImportPlan::issues`]: the rules that need the CRM), each cell with an issue highlighted.
+pub fn write_plan_error_report(
+    template: &Template,
+    validated: &Validated,
+    plan: &ImportPlan,
+) -> Result<Vec<u8>, ExportError> {
+    write_error_report_with(template, validated, &plan.issues)
+}
+
+/// [`write_error_report`] with issues found after validation (`extra`) listed and highlighted
+/// like validation's.
+pub fn write_error_report_with(
+    template: &Template,
+    validated: &Validated,
+    extra: &[Issue],
+) -> Result<Vec<u8>, ExportError> {
     let sheet_name = template.sheet_name;
     check_rows_fit(sheet_name, validated.rows.len())?;
     let formats = Formats::default();
@@ -34,12 +57,15 @@ pub fn write_error_report(template: &Template, validated: &Validated) -> Result<
     sheet.set_name(sheet_name)?;
     let mut headers = template.headers();
     headers.push("Errors");
-    let required: Vec<bool> = template.columns.iter().map(|c| c.required).chain([false]).collect();
+    let required: Vec<bool> = template.columns.iter().map(|c| c.header_required()).chain([false]).collect();
     let mut widths: Vec<f64> =
         template.columns.iter().map(|c| (c.header.len() as f64 + 4.0).max(12.0)).collect();
     widths.push(80.0);
     write_header(sheet, &formats, &headers, &required, &widths, validated.rows.len())?;
-    let by_row = validated.issues_by_row();
+    let mut by_row = validated.issues_by_row();
+    for issue in extra {
+        by_row.entry(issue.row).or_default().push(issue);
+    }
     let errors_col = template.columns.len() as u16;
     for (i, row) in validated.rows.iter().enumerate() {
         let r = (i + 1) as u32;
@@ -74,6 +100,10 @@ pub fn write_error_report(template: &Template, validated: &Validated) -> Result<
     save(workbook)
 }
 
+/// The plan report's column of fields both the CRM and the file changed since the export:
+/// "Field: at export … → CRM now … / file … (… kept)" per line.
+pub const STALE_HEADER: &str = "Changed in the CRM since export";
+
 /// One line per row: what the plan does with it and why. `matches` (the insured workflow's)
 /// adds each unmatched row's top candidates.
 pub fn write_plan_report(
@@ -88,17 +118,29 @@ pub fn write_plan_report(
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
     sheet.set_name(SHEET)?;
-    let headers =
-        ["Row", "Status", "Match tier", "CRM entry", "Action", "Changes", "Issues", "Top candidates"];
+    let headers = [
+        "Row",
+        "Outcome",
+        "Match tier",
+        "CRM entry",
+        "Detail",
+        "Changes",
+        "Issues",
+        "Top candidates",
+        STALE_HEADER,
+    ];
     write_header(
         sheet,
         &formats,
         &headers,
         &[],
-        &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0],
+        &[7.0, 12.0, 26.0, 34.0, 26.0, 60.0, 60.0, 60.0, 70.0],
         plan.rows.len(),
     )?;
-    let by_row = validated.issues_by_row();
+    let mut by_row = validated.issues_by_row();
+    for issue in &plan.issues {
+        by_row.entry(issue.row).or_default().push(issue);
+    }
     let notes = matches.map(|m| m.notes.as_slice()).unwrap_or_default();
     let notes_by_row: HashMap<usize, Vec<&str>> = notes.iter().fold(HashMap::new(), |mut m, n| {
         m.entry(n.row).or_default().push(n.message.as_str());
@@ -107,17 +149,15 @@ pub fn write_plan_report(
     for (i, p) in plan.rows.iter().enumerate() {
         let r = (i + 1) as u32;
         sheet.write_number(r, 0, p.sheet_row as f64)?;
-        let status = match &p.action {
-            RowAction::Error => "Error",
-            RowAction::Skip(_) => "Skipped",
-            RowAction::Unchanged => "Unchanged",
-            _ => "Will change",
-        };
-        write_text(sheet, &formats, r, 1, status)?;
+        write_text(sheet, &formats, r, 1, p.label())?;
         let tier = p.insured().and_then(|f| f.tier).map(|t| t.label()).unwrap_or("");
         write_text(sheet, &formats, r, 2, tier)?;
         write_text(sheet, &formats, r, 3, p.record_label())?;
-        write_text(sheet, &formats, r, 4, &p.action_text())?;
+        let detail = match &p.action {
+            RowAction::Skip(reason) => reason.as_str(),
+            _ => p.detail(),
+        };
+        write_text(sheet, &formats, r, 4, detail)?;
         let changes: Vec<String> = p
             .changes
             .iter()
@@ -139,17 +179,23 @@ pub fn write_plan_report(
                 .iter()
                 .take(3)
                 .map(|c| {
-                    let name = crm.entries.get(&c.entry).map(|e| e.display_name()).unwrap_or_default();
-                    format!("{name} ({}%: {})", c.score, c.reasons.join(", "))
+                    let label =
+                        crm.entries.get(&c.entry).map(|e| e.label()).unwrap_or_else(|| c.label.clone());
+                    format!("{label} ({}%: {})", c.score, c.reasons.join(", "))
                 })
                 .collect();
             write_text(sheet, &formats, r, 7, &tops.join("\n"))?;
+        }
+        if let Some(f) = p.insured().filter(|f| !f.stale_conflicts.is_empty()) {
+            let lines: Vec<String> = f.stale_conflicts.iter().map(|c| c.text()).collect();
+            write_text(sheet, &formats, r, 8, &lines.join("\n"))?;
         }
     }
     save(workbook)
 }
 
-fn show(v: &str) -> &str {
+/// A value as a report shows it: "(empty)" for nothing.
+pub(crate) fn show(v: &str) -> &str {
     if v.is_empty() {
         "(empty)"
     } else {

@@ -1,5 +1,5 @@
 //! Templates as data. A [`Template`] declares what a file of one kind holds and how it changes
-//! the CRM: its columns (each a [`ColumnSpec`]: header, required, value kind, help, and the
+//! the CRM: its columns (each a [`ColumnSpec`]: header, [`Requirement`], value kind, help, and the
 //! record [`Field`] it feeds), how its headers are recognised ([`HeaderPolicy`]), its match
 //! cascade (each [`MatchTier`] names the fields whose columns are its keys), its [`RowRule`]s
 //! and how a row changes the CRM ([`ApplyRule`]). Header recognition, validation, matching,
@@ -9,6 +9,7 @@
 //! `accounts`); adding a workflow on the existing fields and apply rules means adding a table.
 
 use rust_xlsxwriter::{DataValidation, Workbook};
+use serde::{Deserialize, Serialize};
 
 use crate::core::model::EntityKind;
 use crate::core::xlsx::{save, write_header, ExportError, Formats};
@@ -86,25 +87,72 @@ pub enum Field {
     Qualifications,
 }
 
+/// Whether a column must be in the file and its cells filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Requirement {
+    /// The column must be in the file and every row must fill it: an empty cell is an error.
+    Required,
+    /// The column must be in the file (its header is red in the template), but a row may leave
+    /// the cell empty when a key of the cascade that does not need this field is given (for
+    /// the insured contact details: a Public ID, Client Reference or SSN). The empty cell is
+    /// then a warning — the row is matched without it and the CRM keeps its stored value — and
+    /// the value stays needed where it is used: to create a record, by the match tiers whose
+    /// keys include the field, and to rank candidates. A row with neither the value nor such
+    /// a key is an error.
+    NeededToCreate,
+    /// The column may be absent and its cells empty.
+    Optional,
+}
+
+impl Requirement {
+    /// How the template's Instructions sheet says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Requirement::Required => "Yes",
+            Requirement::NeededToCreate => "To create an entry",
+            Requirement::Optional => "No",
+        }
+    }
+}
+
 /// One declared column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnSpec {
     /// The record field the column feeds.
     pub field: Field,
     pub header: &'static str,
-    pub required: bool,
+    pub requirement: Requirement,
     pub kind: ValueKind,
     pub help: &'static str,
 }
 
+impl ColumnSpec {
+    /// True when the file must have the column (its header is highlighted red in the
+    /// template): [`Requirement::Required`] and [`Requirement::NeededToCreate`].
+    pub fn header_required(&self) -> bool {
+        !matches!(self.requirement, Requirement::Optional)
+    }
+}
+
 /// A required column.
 pub const fn required(field: Field, header: &'static str, kind: ValueKind, help: &'static str) -> ColumnSpec {
-    ColumnSpec { field, header, required: true, kind, help }
+    ColumnSpec { field, header, requirement: Requirement::Required, kind, help }
+}
+
+/// A column needed to create a record, for the tiers that key on it and for ranking, but that
+/// a row matched by another key may leave empty ([`Requirement::NeededToCreate`]).
+pub const fn needed_to_create(
+    field: Field,
+    header: &'static str,
+    kind: ValueKind,
+    help: &'static str,
+) -> ColumnSpec {
+    ColumnSpec { field, header, requirement: Requirement::NeededToCreate, kind, help }
 }
 
 /// An optional column.
 pub const fn optional(field: Field, header: &'static str, kind: ValueKind, help: &'static str) -> ColumnSpec {
-    ColumnSpec { field, header, required: false, kind, help }
+    ColumnSpec { field, header, requirement: Requirement::Optional, kind, help }
 }
 
 /// How a file's header row is recognised as a template's (see `headers::recognise`).
@@ -130,7 +178,8 @@ pub enum MatchTier {
     PublicId,
     /// Tier 2: the CRM entry carrying the row's Client Reference and/or SSN.
     ClientReference,
-    /// Tier 3: the CRM entry linked to the insured on the row's case, names agreeing.
+    /// Tier 3: the CRM entry linked to the insured on the row's case, names agreeing (a row
+    /// without both names never matches here).
     InsuredReference,
     /// Tier 4: nothing matched; the operator's dropdown decided.
     OperatorChoice,
@@ -197,8 +246,9 @@ pub enum ApplyRule {
     /// creating a new CRM entry.
     UpsertContactDetail,
     /// Overwrite the matched record's insurance fields named by the template's columns with
-    /// the row's values (an empty optional cell clears that field); nothing else changes.
-    /// Unmatched rows are skipped and listed.
+    /// the values the row gives (an empty cell keeps the stored value unless the operator
+    /// chose that empty cells clear it); nothing else changes. Unmatched rows are skipped and
+    /// listed.
     OverwriteInsurance,
     /// Match an account by Account Number: update it, or create it when unmatched; the row's
     /// contact (F–I) is created with it, or updated when a contact of that name is on it.
@@ -276,7 +326,7 @@ pub fn write_template_workbook_with_lists(
     let formats = Formats::default();
     let mut workbook = Workbook::new();
     let headers = template.headers();
-    let required: Vec<bool> = template.columns.iter().map(|c| c.required).collect();
+    let required: Vec<bool> = template.columns.iter().map(ColumnSpec::header_required).collect();
     let widths: Vec<f64> = headers.iter().map(|h| (h.len() as f64 + 6.0).max(14.0)).collect();
     {
         let sheet = workbook.add_worksheet();
@@ -328,7 +378,7 @@ pub fn write_template_workbook_with_lists(
     let mut row = 1u32;
     for c in template.columns {
         sheet.write_string(row, 0, c.header)?;
-        sheet.write_string(row, 1, if c.required { "Yes" } else { "No" })?;
+        sheet.write_string(row, 1, c.requirement.label())?;
         sheet.write_string(row, 2, expected_text(c.kind))?;
         sheet.write_string(row, 3, c.help)?;
         row += 1;

@@ -124,6 +124,11 @@ pub fn slug(text: &str) -> String {
     out.trim_end_matches('-').to_string()
 }
 
+/// A file name without its extension (`contacts.xlsx` → `contacts`).
+pub fn file_stem(file_name: &str) -> &str {
+    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

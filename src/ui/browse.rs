@@ -1,12 +1,10 @@
 //! Browse: search CRM entries by name, Client Reference or last four of SSN, and open one to
 //! see its contact details, its insureds and their cases. SSNs stay masked unless the
-//! operator reveals one.
+//! operator reveals one. Accounts by kind and portfolio; school users and devices.
 
 use leptos::prelude::*;
 
-use crate::core::index::{search_entries, CrmIndex};
-use crate::core::model::EntryId;
-use crate::core::text::mask_ssn;
+use crate::protocol::{AccountRow, EnrolleeRow, EntryCard, EntryRow, Reply, Request};
 use crate::ui::state::{use_app, Page};
 
 const RESULT_LIMIT: usize = 100;
@@ -15,40 +13,20 @@ const RESULT_LIMIT: usize = 100;
 pub fn BrowsePage() -> impl IntoView {
     let app = use_app();
     let query = RwSignal::new(String::new());
-    let selected = RwSignal::new(None::<EntryId>);
-    // Details per entry, counted once per CRM state rather than once per search result.
-    let detail_counts = Memo::new(move |_| {
-        app.crm.with(|crm| {
-            let mut counts = std::collections::HashMap::<EntryId, usize>::new();
-            for d in crm.details.values() {
-                *counts.entry(d.entry_id).or_default() += 1;
-            }
-            std::sync::Arc::new(counts)
-        })
-    });
-    let results = Memo::new(move |_| {
+    let selected = RwSignal::new(None::<u32>);
+    let results = LocalResource::new(move || {
         let q = query.get();
-        let counts = detail_counts.get();
-        app.crm.with(|crm| {
-            let (total, hits) = search_entries(crm, &q, RESULT_LIMIT);
-            let rows: Vec<(EntryId, String, String, String, String, usize)> = hits
-                .into_iter()
-                .map(|e| {
-                    let details = counts.get(&e.id).copied().unwrap_or(0);
-                    (
-                        e.id,
-                        e.display_name(),
-                        e.client_reference.clone().unwrap_or_default(),
-                        e.ssn.as_deref().map(mask_ssn).unwrap_or_default(),
-                        e.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                        details,
-                    )
-                })
-                .collect();
-            (total, rows)
-        })
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::SearchEntries { query: q, limit: RESULT_LIMIT }).await {
+                Ok(Reply::Entries { total, rows }) => (total, rows),
+                _ => (0, Vec::new()),
+            }
+        }
     });
-    let empty = move || app.crm.with(|c| c.is_empty());
+    let total = move || results.get().map(|r| r.0).unwrap_or(0);
+    let rows = move || results.get().map(|r| r.1).unwrap_or_default();
+    let empty = move || app.summary.with(|s| s.empty);
     view! {
         <section class="browse">
             <Show when=empty>
@@ -72,10 +50,9 @@ pub fn BrowsePage() -> impl IntoView {
                         prop:value=move || query.get()
                     />
                     <p class="muted">
-                        <span data-testid="crm-result-count">{move || results.get().0}</span>
+                        <span data-testid="crm-result-count">{total}</span>
                         {move || {
-                            let (total, _) = results.get();
-                            if total > RESULT_LIMIT {
+                            if total() > RESULT_LIMIT {
                                 format!(" entries match; the first {RESULT_LIMIT} are shown")
                             } else {
                                 " entries match".to_string()
@@ -94,9 +71,10 @@ pub fn BrowsePage() -> impl IntoView {
                         </thead>
                         <tbody>
                             <For
-                                each=move || results.get().1
-                                key=|r| r.0
-                                children=move |(id, name, cref, ssn, dob, details)| {
+                                each=rows
+                                key=|r: &EntryRow| (r.id, r.details, r.name.clone())
+                                children=move |r: EntryRow| {
+                                    let id = r.id;
                                     view! {
                                         <tr
                                             class="clickable"
@@ -104,11 +82,11 @@ pub fn BrowsePage() -> impl IntoView {
                                             data-testid="crm-result"
                                             on:click=move |_| selected.set(Some(id))
                                         >
-                                            <td>{name}</td>
-                                            <td class="mono">{cref}</td>
-                                            <td class="mono">{ssn}</td>
-                                            <td>{dob}</td>
-                                            <td class="num">{details}</td>
+                                            <td>{r.name}</td>
+                                            <td class="mono">{r.client_reference}</td>
+                                            <td class="mono">{r.ssn_masked}</td>
+                                            <td>{r.date_of_birth}</td>
+                                            <td class="num">{r.details}</td>
                                         </tr>
                                     }
                                 }
@@ -119,7 +97,7 @@ pub fn BrowsePage() -> impl IntoView {
                 <div class="panel detail-panel">
                     {move || match selected.get() {
                         None => view! { <p class="muted">"Choose an entry to see its details, insureds and cases."</p> }.into_any(),
-                        Some(id) => view! { <EntryCard id=id/> }.into_any(),
+                        Some(id) => view! { <EntryPanel id=id/> }.into_any(),
                     }}
                 </div>
             </div>
@@ -129,115 +107,108 @@ pub fn BrowsePage() -> impl IntoView {
 }
 
 #[component]
-fn EntryCard(id: EntryId) -> impl IntoView {
+fn EntryPanel(id: u32) -> impl IntoView {
     let app = use_app();
-    let revealed = RwSignal::new(false);
-    move || {
-        app.crm.with(|crm| {
-            let Some(entry) = crm.entries.get(&id).cloned() else {
-                return view! { <p class="muted">"This entry no longer exists."</p> }.into_any();
-            };
-            let index = CrmIndex::new(crm);
-            let details = index.details_of(id).into_iter().cloned().collect::<Vec<_>>();
-            let insureds: Vec<(String, String, String)> = index
-                .insureds_of_entry(id)
-                .into_iter()
-                .map(|i| {
-                    let case = crm.cases.get(&i.case_id);
-                    (
-                        i.reference.clone(),
-                        format!("{} {}", i.first_name, i.last_name),
-                        case.map(|c| format!("{} — {}", c.reference, c.title)).unwrap_or_default(),
-                    )
-                })
-                .collect();
-            let ssn = entry.ssn.clone();
-            view! {
-                <div data-testid="entry-card">
-                    <h2>{entry.display_name()}</h2>
-                    <dl class="facts">
-                        <dt>"Client Reference"</dt>
-                        <dd class="mono">{entry.client_reference.clone().unwrap_or_else(|| "—".into())}</dd>
-                        <dt>"SSN"</dt>
-                        <dd class="mono">
-                            {match ssn {
-                                None => view! { <span>"—"</span> }.into_any(),
-                                Some(s) => {
-                                    let masked = mask_ssn(&s);
-                                    view! {
-                                        <span data-testid="entry-ssn">
-                                            {move || if revealed.get() { s.clone() } else { masked.clone() }}
-                                        </span>
-                                        " "
-                                        <button class="link" on:click=move |_| revealed.update(|r| *r = !*r)>
-                                            {move || if revealed.get() { "Hide" } else { "Reveal" }}
-                                        </button>
-                                    }
-                                        .into_any()
-                                }
-                            }}
-                        </dd>
-                        <dt>"Date of birth"</dt>
-                        <dd>{entry.date_of_birth.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</dd>
-                    </dl>
-                    <h3>{format!("Contact details ({})", details.len())}</h3>
-                    <table class="grid compact">
-                        <thead>
-                            <tr>
-                                <th>"Public ID"</th>
-                                <th>"Type"</th>
-                                <th>"Label"</th>
-                                <th>"Value"</th>
-                                <th>"Primary"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {details
-                                .into_iter()
-                                .map(|d| {
-                                    let value = match d.kind {
-                                        crate::core::model::DetailKind::Address => {
-                                            [
-                                                &d.fields.address_line1,
-                                                &d.fields.address_line2,
-                                                &d.fields.city,
-                                                &d.fields.region,
-                                                &d.fields.postcode,
-                                                &d.fields.country,
-                                            ]
-                                                .into_iter()
-                                                .filter(|s| !s.is_empty())
-                                                .cloned()
-                                                .collect::<Vec<_>>()
-                                                .join(", ")
-                                        }
-                                        crate::core::model::DetailKind::Phone => d.fields.phone.clone(),
-                                        crate::core::model::DetailKind::Email => d.fields.email.clone(),
-                                    };
-                                    view! {
-                                        <tr>
-                                            <td class="mono">{d.public_id.clone()}</td>
-                                            <td>{d.kind.label()}</td>
-                                            <td>{d.fields.label.clone()}</td>
-                                            <td>{value}</td>
-                                            <td>{if d.fields.primary { "Yes" } else { "" }}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                    <h3>{format!("Insureds ({})", insureds.len())}</h3>
-                    <ul class="plain">
-                        {insureds
-                            .into_iter()
-                            .map(|(r, n, c)| view! { <li><span class="mono">{r}</span>" · "{n}" · "{c}</li> })
-                            .collect_view()}
-                    </ul>
-                </div>
+    let card = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::Entry { id }).await {
+                Ok(Reply::Entry(card)) => card,
+                _ => None,
             }
-            .into_any()
-        })
+        }
+    });
+    move || match card.get() {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(None) => view! { <p class="muted">"This entry no longer exists."</p> }.into_any(),
+        Some(Some(c)) => view! { <EntryCardView card=c/> }.into_any(),
+    }
+}
+
+#[component]
+fn EntryCardView(card: EntryCard) -> impl IntoView {
+    let app = use_app();
+    let revealed = RwSignal::new(None::<String>);
+    let id = card.id;
+    let reveal = Action::new_local(move |_: &()| async move {
+        match app.call(Request::RevealSsn { id }).await {
+            Ok(Reply::Text(ssn)) => revealed.set(Some(ssn)),
+            Ok(_) => {}
+            Err(e) => app.error(e),
+        }
+    });
+    let details_count = card.details.len();
+    let insureds_count = card.insureds.len();
+    view! {
+        <div data-testid="entry-card">
+            <h2>{card.name.clone()}</h2>
+            <dl class="facts">
+                <dt>"Client Reference"</dt>
+                <dd class="mono">{if card.client_reference.is_empty() { "—".to_string() } else { card.client_reference.clone() }}</dd>
+                <dt>"SSN"</dt>
+                <dd class="mono">
+                    {match card.ssn_masked.clone() {
+                        None => view! { <span>"—"</span> }.into_any(),
+                        Some(masked) => view! {
+                            <span data-testid="entry-ssn">{move || revealed.get().unwrap_or_else(|| masked.clone())}</span>
+                            " "
+                            <button
+                                class="link"
+                                on:click=move |_| {
+                                    if revealed.get_untracked().is_some() {
+                                        revealed.set(None);
+                                    } else {
+                                        reveal.dispatch(());
+                                    }
+                                }
+                            >
+                                {move || if revealed.get().is_some() { "Hide" } else { "Reveal" }}
+                            </button>
+                        }
+                            .into_any(),
+                    }}
+                </dd>
+                <dt>"Date of birth"</dt>
+                <dd>{if card.date_of_birth.is_empty() { "—".to_string() } else { card.date_of_birth.clone() }}</dd>
+            </dl>
+            <h3>{format!("Contact details ({details_count})")}</h3>
+            <table class="grid compact">
+                <thead>
+                    <tr>
+                        <th>"Public ID"</th>
+                        <th>"Type"</th>
+                        <th>"Label"</th>
+                        <th>"Value"</th>
+                        <th>"Primary"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {card
+                        .details
+                        .into_iter()
+                        .map(|d| {
+                            view! {
+                                <tr>
+                                    <td class="mono">{d.public_id}</td>
+                                    <td>{d.kind}</td>
+                                    <td>{d.label}</td>
+                                    <td>{d.value}</td>
+                                    <td>{if d.primary { "Yes" } else { "" }}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+            <h3>{format!("Insureds ({insureds_count})")}</h3>
+            <ul class="plain">
+                {card
+                    .insureds
+                    .into_iter()
+                    .map(|(r, n, c)| view! { <li><span class="mono">{r}</span>" · "{n}" · "{c}</li> })
+                    .collect_view()}
+            </ul>
+        </div>
     }
 }
 
@@ -248,77 +219,29 @@ fn AccountsAndEnrollees() -> impl IntoView {
     let kind_filter = RwSignal::new(String::new());
     let portfolio_filter = RwSignal::new(String::new());
     let device_query = RwSignal::new(String::new());
-    let accounts = Memo::new(move |_| {
-        let (k, p) = (kind_filter.get(), portfolio_filter.get());
-        app.crm.with(|crm| {
-            let mut rows = Vec::new();
-            let mut total = 0;
-            for a in crm.accounts.values() {
-                if !k.is_empty() && a.kind.label() != k {
-                    continue;
-                }
-                let login = a.portfolio_login.clone().unwrap_or_default();
-                if !p.is_empty() && (p == "-" && !login.is_empty() || p != "-" && login != p) {
-                    continue;
-                }
-                total += 1;
-                if rows.len() < 50 {
-                    let contacts = crm
-                        .account_contacts
-                        .values()
-                        .filter(|c| c.account_number == a.number)
-                        .map(|c| format!("{} ({})", c.name, c.contact_type.label()))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    rows.push((a.number.clone(), a.name.clone(), a.kind.label(), login, contacts));
-                }
+    let accounts = LocalResource::new(move || {
+        let kind = Some(kind_filter.get()).filter(|k| !k.is_empty());
+        let portfolio = Some(portfolio_filter.get()).filter(|p| !p.is_empty());
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::Accounts { kind, portfolio, limit: 50 }).await {
+                Ok(Reply::Accounts { total, rows }) => (total, rows),
+                _ => (0, Vec::new()),
             }
-            (total, rows)
-        })
+        }
     });
-    let enrollees = Memo::new(move |_| {
-        let q = device_query.get().to_lowercase();
-        app.crm.with(|crm| {
-            let devices = crm
-                .devices
-                .values()
-                .filter(|d| {
-                    q.is_empty()
-                        || d.serial.to_lowercase().contains(&q)
-                        || d.model.to_lowercase().contains(&q)
-                })
-                .take(30)
-                .map(|d| {
-                    (
-                        d.serial.clone(),
-                        d.model.clone(),
-                        d.insurance.status.map(|s| s.label()).unwrap_or("—"),
-                        d.insurance.policy_number.clone().unwrap_or_default(),
-                    )
-                })
-                .collect::<Vec<_>>();
-            let users = crm
-                .school_users
-                .values()
-                .filter(|u| {
-                    q.is_empty()
-                        || u.user_id.to_lowercase().contains(&q)
-                        || u.name.to_lowercase().contains(&q)
-                })
-                .take(30)
-                .map(|u| {
-                    (
-                        u.user_id.clone(),
-                        format!("{} ({})", u.name, u.role.label()),
-                        u.insurance.status.map(|s| s.label()).unwrap_or("—"),
-                        u.insurance.policy_number.clone().unwrap_or_default(),
-                    )
-                })
-                .collect::<Vec<_>>();
-            (users, devices)
-        })
+    let enrollees = LocalResource::new(move || {
+        let query = device_query.get();
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::Enrollees { query, limit: 30 }).await {
+                Ok(Reply::Enrollees(rows)) => rows,
+                _ => Vec::new(),
+            }
+        }
     });
-    let logins = move || app.crm.with(|crm| crm.operators.keys().cloned().collect::<Vec<_>>());
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
     view! {
         <div class="split">
             <div class="panel">
@@ -335,10 +258,10 @@ fn AccountsAndEnrollees() -> impl IntoView {
                         on:change=move |ev| portfolio_filter.set(event_target_value(&ev))
                     >
                         <option value="">"All portfolios"</option>
-                        <option value="-">"Without Portfolio"</option>
+                        <option value="Without Portfolio">"Without Portfolio"</option>
                         {move || logins().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
                     </select>
-                    <span class="muted">{move || format!("{} accounts", accounts.get().0)}</span>
+                    <span class="muted">{move || format!("{} accounts", accounts.get().map(|a| a.0).unwrap_or(0))}</span>
                 </div>
                 <table class="grid compact">
                     <thead>
@@ -354,16 +277,17 @@ fn AccountsAndEnrollees() -> impl IntoView {
                         {move || {
                             accounts
                                 .get()
-                                .1
+                                .map(|a| a.1)
+                                .unwrap_or_default()
                                 .into_iter()
-                                .map(|(n, name, k, login, contacts)| {
+                                .map(|a: AccountRow| {
                                     view! {
                                         <tr>
-                                            <td class="mono">{n}</td>
-                                            <td>{name}</td>
-                                            <td>{k}</td>
-                                            <td>{if login.is_empty() { "Without Portfolio".to_string() } else { login }}</td>
-                                            <td>{contacts}</td>
+                                            <td class="mono">{a.number}</td>
+                                            <td>{a.name}</td>
+                                            <td>{a.kind}</td>
+                                            <td>{a.portfolio}</td>
+                                            <td>{a.contacts}</td>
                                         </tr>
                                     }
                                 })
@@ -392,17 +316,17 @@ fn AccountsAndEnrollees() -> impl IntoView {
                     </thead>
                     <tbody>
                         {move || {
-                            let (users, devices) = enrollees.get();
-                            users
+                            enrollees
+                                .get()
+                                .unwrap_or_default()
                                 .into_iter()
-                                .chain(devices)
-                                .map(|(id, name, status, policy)| {
+                                .map(|e: EnrolleeRow| {
                                     view! {
                                         <tr>
-                                            <td class="mono">{id}</td>
-                                            <td>{name}</td>
-                                            <td>{status}</td>
-                                            <td class="mono">{policy}</td>
+                                            <td class="mono">{e.id}</td>
+                                            <td>{e.name}</td>
+                                            <td>{e.status}</td>
+                                            <td class="mono">{e.policy}</td>
                                         </tr>
                                     }
                                 })

@@ -1,14 +1,9 @@
-//! Thin wrappers over browser APIs the UI needs: downloads, reading picked files, yielding to
-//! the event loop during long work, the clock, confirmations, local storage, and the File
-//! System Access API for "sync to a file". No business logic lives here.
+//! Thin wrappers over browser APIs the page needs: downloads, reading picked files (size checked
+//! first), the clock, confirmations, local storage. No business logic lives here.
 
-use std::cell::RefCell;
-
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-
-pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 fn js_error_text(e: &JsValue) -> String {
     Reflect::get(e, &JsValue::from_str("message"))
@@ -18,17 +13,12 @@ fn js_error_text(e: &JsValue) -> String {
         .unwrap_or_else(|| "unknown browser error".to_string())
 }
 
-/// A file name without its extension (`contacts.xlsx` → `contacts`).
-pub fn file_stem(file_name: &str) -> &str {
-    file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
-}
-
-/// Offers `bytes` to the operator as a downloaded file.
-pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String> {
+/// Offers a buffer the worker sent to the operator as a downloaded file.
+pub fn download_buffer(bytes: &js_sys::ArrayBuffer, file_name: &str, mime: &str) -> Result<(), String> {
     let window = web_sys::window().ok_or("no window")?;
     let document = window.document().ok_or("no document")?;
     let parts = Array::new();
-    parts.push(&Uint8Array::from(bytes));
+    parts.push(bytes);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
@@ -52,20 +42,24 @@ pub fn download(bytes: &[u8], file_name: &str, mime: &str) -> Result<(), String>
     Ok(())
 }
 
-/// The bytes of a file the operator picked or dropped.
-pub async fn read_file(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| js_error_text(&e))?;
-    Ok(Uint8Array::new(&buffer).to_vec())
-}
+/// The largest file the app reads (256 MiB): checked against `File.size` before any byte is
+/// read, so a larger file never reaches WebAssembly memory.
+pub const MAX_FILE_BYTES: f64 = 256.0 * 1024.0 * 1024.0;
 
-/// Lets the browser paint and handle input before long work continues.
-pub async fn yield_to_browser() {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
-        }
-    });
-    let _ = JsFuture::from(promise).await;
+/// The bytes of a file the operator picked or dropped, as a buffer to transfer to the
+/// worker (never copied into the page's memory). A file over [`MAX_FILE_BYTES`] is refused
+/// before it is read.
+pub async fn read_file_buffer(file: &web_sys::File) -> Result<js_sys::ArrayBuffer, String> {
+    let size = file.size();
+    if size > MAX_FILE_BYTES {
+        return Err(format!(
+            "{}: the file is {:.0} MiB; at most 256 MiB can be read — split it into smaller files.",
+            file.name(),
+            size / 1024.0 / 1024.0
+        ));
+    }
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(|e| js_error_text(&e))?;
+    buffer.dyn_into().map_err(|_| format!("{} could not be read.", file.name()))
 }
 
 /// Milliseconds since the Unix epoch.
@@ -112,71 +106,6 @@ pub fn save_setting<T: serde::Serialize>(key: &str, value: &T) {
 pub fn meta_content(name: &str) -> Option<String> {
     let document = web_sys::window()?.document()?;
     document.query_selector(&format!("meta[name=\"{name}\"]")).ok()??.get_attribute("content")
-}
-
-thread_local! {
-    static SYNC_TARGET: RefCell<Option<JsValue>> = const { RefCell::new(None) };
-}
-
-/// True where the File System Access API can save to a picked file.
-pub fn can_sync_to_file() -> bool {
-    web_sys::window()
-        .map(|w| Reflect::has(&w, &JsValue::from_str("showSaveFilePicker")).unwrap_or(false))
-        .unwrap_or(false)
-}
-
-/// True once the operator has picked a file to sync to.
-pub fn has_sync_target() -> bool {
-    SYNC_TARGET.with(|t| t.borrow().is_some())
-}
-
-/// Asks the operator to pick the file that each apply rewrites.
-pub async fn pick_sync_target(suggested_name: &str) -> Result<(), String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let picker =
-        Reflect::get(&window, &JsValue::from_str("showSaveFilePicker")).map_err(|e| js_error_text(&e))?;
-    let picker: js_sys::Function =
-        picker.dyn_into().map_err(|_| "This browser cannot save to a chosen file.")?;
-    let options = Object::new();
-    Reflect::set(&options, &"suggestedName".into(), &JsValue::from_str(suggested_name)).ok();
-    let promise: js_sys::Promise = picker
-        .call1(&window, &options)
-        .map_err(|e| js_error_text(&e))?
-        .dyn_into()
-        .map_err(|_| "no promise")?;
-    let handle = JsFuture::from(promise).await.map_err(|e| js_error_text(&e))?;
-    SYNC_TARGET.with(|t| *t.borrow_mut() = Some(handle));
-    Ok(())
-}
-
-/// Rewrites the picked sync file with `bytes`.
-pub async fn write_sync_target(bytes: &[u8]) -> Result<(), String> {
-    let handle = SYNC_TARGET.with(|t| t.borrow().clone()).ok_or("No file has been chosen to sync to.")?;
-    let create: js_sys::Function = Reflect::get(&handle, &"createWritable".into())
-        .map_err(|e| js_error_text(&e))?
-        .dyn_into()
-        .map_err(|_| "the chosen file cannot be written")?;
-    let writable =
-        JsFuture::from(js_sys::Promise::from(create.call0(&handle).map_err(|e| js_error_text(&e))?))
-            .await
-            .map_err(|e| js_error_text(&e))?;
-    let write: js_sys::Function = Reflect::get(&writable, &"write".into())
-        .map_err(|e| js_error_text(&e))?
-        .dyn_into()
-        .map_err(|_| "no write")?;
-    JsFuture::from(js_sys::Promise::from(
-        write.call1(&writable, &Uint8Array::from(bytes)).map_err(|e| js_error_text(&e))?,
-    ))
-    .await
-    .map_err(|e| js_error_text(&e))?;
-    let close: js_sys::Function = Reflect::get(&writable, &"close".into())
-        .map_err(|e| js_error_text(&e))?
-        .dyn_into()
-        .map_err(|_| "no close")?;
-    JsFuture::from(js_sys::Promise::from(close.call0(&writable).map_err(|e| js_error_text(&e))?))
-        .await
-        .map_err(|e| js_error_text(&e))?;
-    Ok(())
 }
 
 /// The first file of a file input's selection.

@@ -1,108 +1,68 @@
 //! CRM data: load the demo CRM, write the whole local CRM to a snapshot workbook, and load a
 //! snapshot back in place of the copy (after a confirmation; a bad workbook is refused and
-//! the copy stays exactly as it was).
+//! the copy stays exactly as it was). The worker does the work; this page asks and shows.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::date::Date;
-use crate::core::model::EntityKind;
-use crate::core::snapshot::{read_snapshot, write_snapshot};
-use crate::ui::browser::{
-    confirm, download, first_file_of_input, monotonic_ms, now_ms, read_file, yield_to_browser, XLSX_MIME,
-};
-use crate::ui::shell::load_demo;
-use crate::ui::state::use_app;
+use crate::protocol::{Reply, Request};
+use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
+use crate::ui::state::{use_app, AppState};
 
-/// A message as a sentence: ends with a full stop, so another sentence can follow it.
-fn sentence(message: &str) -> String {
-    let m = message.trim_end();
-    if m.ends_with(['.', '!', '?']) {
-        m.to_string()
-    } else {
-        format!("{m}.")
+async fn load_snapshot(app: AppState, file: web_sys::File) {
+    let name = file.name();
+    let bytes = match read_file_buffer(&file).await {
+        Ok(b) => b,
+        Err(e) => return app.error(format!("{e} The local CRM was not changed.")),
+    };
+    let read = app.call_with(Request::ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
+    let (entries, cases, accounts) = match read {
+        Ok((Reply::SnapshotRead { entries, cases, accounts, .. }, _)) => (entries, cases, accounts),
+        Ok((other, _)) => return app.error(format!("Unexpected answer from the worker: {other:?}")),
+        Err(e) => return app.error(e),
+    };
+    if !confirm(&format!(
+        "Replace the whole local CRM with {name}? It holds {entries} CRM entries, {cases} cases and {accounts} accounts."
+    )) {
+        let _ = app.call(Request::DropSnapshot).await;
+        app.info("Snapshot not loaded; the local CRM was not changed.");
+        return;
+    }
+    match app.call(Request::ReplaceWithSnapshot).await {
+        Ok(Reply::Done(text)) => app.success(text),
+        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+        Err(e) => app.error(e),
     }
 }
 
 #[component]
 pub fn DataPage() -> impl IntoView {
     let app = use_app();
-    let counts = Memo::new(move |_| {
-        app.crm.with(|crm| {
-            EntityKind::ALL
-                .into_iter()
-                .filter(|k| *k != EntityKind::Counters)
-                .map(|k| (entity_label(k), crm.count(k)))
-                .collect::<Vec<_>>()
-        })
+    let demo = Action::new_local(move |_: &()| async move {
+        match app.call(Request::LoadDemo).await {
+            Ok(Reply::Done(text)) => app.success(text),
+            Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+            Err(e) => app.error(e),
+        }
+    });
+    let snapshot_download = Action::new_local(move |_: &()| async move {
+        match app.download(Request::SnapshotDownload).await {
+            Ok(name) => app.success(format!("Snapshot written: {name}")),
+            Err(e) => app.error(e),
+        }
     });
     let on_demo = move |_| {
-        let empty = app.crm.with_untracked(|c| c.is_empty());
-        if !empty
+        if !app.summary.with_untracked(|s| s.empty)
             && !confirm("Replace the whole local CRM with the demo CRM? Everything stored now is replaced.")
         {
             return;
         }
-        spawn_local(load_demo(app));
-    };
-    let on_snapshot_download = move |_| {
-        let result = app.crm.with_untracked(|crm| write_snapshot(crm));
-        match result {
-            Ok(bytes) => {
-                let name = format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(now_ms()));
-                match download(&bytes, &name, XLSX_MIME) {
-                    Ok(()) => app.success(format!("Snapshot written: {name}")),
-                    Err(e) => app.error(e),
-                }
-            }
-            Err(e) => app.error(format!("The snapshot could not be written: {e}")),
-        }
+        demo.dispatch(());
     };
     let on_snapshot_file = move |ev: web_sys::Event| {
-        let Some(file) = first_file_of_input(&ev) else { return };
-        spawn_local(async move {
-            let name = file.name();
-            app.set_progress(&format!("Reading {name}"), 0, 3);
-            yield_to_browser().await;
-            let started = monotonic_ms();
-            let bytes = match read_file(&file).await {
-                Ok(b) => b,
-                Err(e) => {
-                    app.clear_progress();
-                    app.error(format!("{name} could not be read: {e}"));
-                    return;
-                }
-            };
-            let crm = match read_snapshot(&name, &bytes) {
-                Ok(c) => c,
-                Err(e) => {
-                    app.clear_progress();
-                    app.error(format!("{} The local CRM was not changed.", sentence(&e.to_string())));
-                    return;
-                }
-            };
-            app.clear_progress();
-            if !confirm(&format!(
-                "Replace the whole local CRM with {name}? It holds {} CRM entries, {} cases and {} accounts.",
-                crm.entries.len(),
-                crm.cases.len(),
-                crm.accounts.len()
-            )) {
-                app.info("Snapshot not loaded; the local CRM was not changed.");
-                return;
-            }
-            app.set_progress("Writing the snapshot to the browser's database", 2, 3);
-            yield_to_browser().await;
-            let entries = crm.entries.len();
-            match app.replace_all(crm).await {
-                Ok(()) => app.success(format!(
-                    "Snapshot {name} loaded: {entries} CRM entries, in {:.1} s.",
-                    (monotonic_ms() - started) / 1000.0
-                )),
-                Err(e) => app.error(format!("{} The local CRM was not changed.", sentence(&e))),
-            }
-            app.clear_progress();
-        });
+        if let Some(file) = first_file_of_input(&ev) {
+            spawn_local(load_snapshot(app, file));
+        }
     };
     view! {
         <section class="split">
@@ -112,28 +72,35 @@ pub fn DataPage() -> impl IntoView {
                 <table class="grid compact" data-testid="crm-counts">
                     <tbody>
                         {move || {
-                            counts
-                                .get()
+                            app.summary
+                                .with(|s| s.counts.clone())
                                 .into_iter()
                                 .map(|(k, n)| view! { <tr><td>{k}</td><td class="num">{n}</td></tr> })
                                 .collect_view()
                         }}
                     </tbody>
                 </table>
+                <crate::ui::storage::StorageFigures/>
             </div>
             <div class="panel">
                 <h2>"Demo CRM"</h2>
                 <p class="muted">
                     "A generated CRM (always the same): 3 operators, 4 portfolios, 400 cases, 1,000 insureds, 900 CRM entries with contact details, 200 accounts, 300 school users and 300 devices."
                 </p>
-                <button class="primary" data-testid="load-demo" on:click=on_demo>
+                <button class="primary" data-testid="load-demo" disabled=move || demo.pending().get() on:click=on_demo>
                     "Load the demo CRM"
                 </button>
                 <h2>"Snapshot"</h2>
                 <p class="muted">
                     "A snapshot is the whole local CRM as one workbook, one sheet per entity. Keep it as a backup or move the CRM to another browser."
                 </p>
-                <button data-testid="snapshot-download" on:click=on_snapshot_download>
+                <button
+                    data-testid="snapshot-download"
+                    disabled=move || snapshot_download.pending().get()
+                    on:click=move |_| {
+                        snapshot_download.dispatch(());
+                    }
+                >
                     "Download snapshot (XLSX)"
                 </button>
                 <label class="file-button">
@@ -142,24 +109,5 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
-    }
-}
-
-/// How an entity kind is named on the page.
-fn entity_label(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Operator => "Operators",
-        EntityKind::Portfolio => "Portfolios",
-        EntityKind::Case => "Cases",
-        EntityKind::Insured => "Insureds",
-        EntityKind::Entry => "CRM entries",
-        EntityKind::Detail => "Contact details",
-        EntityKind::Account => "Accounts",
-        EntityKind::AccountContact => "Account contacts",
-        EntityKind::Specialty => "Specialties",
-        EntityKind::SchoolUser => "School users",
-        EntityKind::Device => "Devices",
-        EntityKind::Import => "Imports in history",
-        EntityKind::Counters => "Counters",
     }
 }

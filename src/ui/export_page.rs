@@ -1,56 +1,45 @@
 //! Export: the Insured CRM Export (XLSX) of one portfolio — one row per contact detail per
-//! insured — with a preview of how many rows and insureds it will hold.
+//! insured — with a preview of how many rows and insureds it will hold. The worker writes it.
 
 use leptos::prelude::*;
 
-use crate::core::date::Date;
-use crate::core::index::CrmIndex;
-use crate::core::insured::export::{
-    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export,
-};
-use crate::ui::browser::{download, now_ms, XLSX_MIME};
+use crate::protocol::{Reply, Request};
 use crate::ui::state::use_app;
-
-/// Builds and downloads the export of one portfolio; returns the row count.
-pub fn download_portfolio_export(crm: &crate::core::model::Crm, portfolio_id: u32) -> Result<usize, String> {
-    let portfolio = crm.portfolios.get(&portfolio_id).ok_or("That portfolio no longer exists.")?;
-    let index = CrmIndex::new(crm);
-    let rows = insured_export_rows(&index, &portfolio_case_ids(crm, portfolio_id));
-    let bytes = write_insured_export(&rows).map_err(|e| e.to_string())?;
-    let name = insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms()));
-    download(&bytes, &name, XLSX_MIME)?;
-    Ok(rows.len())
-}
+use crate::ui::sync::SyncControls;
 
 #[component]
 pub fn ExportPage() -> impl IntoView {
     let app = use_app();
-    let chosen = RwSignal::new(app.crm.with_untracked(|c| c.portfolios.keys().next().copied()));
-    let portfolios = Memo::new(move |_| {
-        app.crm.with(|crm| {
-            crm.portfolios.values().map(|p| (p.id, p.name.clone(), p.case_ids.len())).collect::<Vec<_>>()
-        })
-    });
-    let preview = Memo::new(move |_| {
-        let id = chosen.get()?;
-        app.crm.with(|crm| {
-            let index = CrmIndex::new(crm);
-            let case_ids = portfolio_case_ids(crm, id);
-            let rows = insured_export_rows(&index, &case_ids);
-            let insureds: usize = case_ids.iter().map(|c| index.insureds_of_case(*c).len()).sum();
-            Some((case_ids.len(), insureds, rows.len()))
-        })
-    });
-    let on_download = move |_| {
-        let Some(id) = chosen.get_untracked() else {
-            app.error("Choose a portfolio to export.");
-            return;
-        };
-        match app.crm.with_untracked(|crm| download_portfolio_export(crm, id)) {
-            Ok(n) => app.success(format!("Insured CRM Export downloaded: {n} rows.")),
-            Err(e) => app.error(format!("The export could not be written: {e}")),
+    let chosen = RwSignal::new(app.summary.with_untracked(|s| s.portfolios.first().map(|p| p.id)));
+    let preview = LocalResource::new(move || {
+        let id = chosen.get();
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::ExportPreview { portfolio_id: id? }).await {
+                Ok(Reply::ExportPreview { cases, insureds, rows }) => Some((cases, insureds, rows)),
+                _ => None,
+            }
         }
-    };
+    });
+    let portfolio_name = Signal::derive(move || {
+        let id = chosen.get();
+        app.summary.with(|s| {
+            s.portfolios.iter().find(|p| Some(p.id) == id).map(|p| p.name.clone()).unwrap_or_default()
+        })
+    });
+    let download = Action::new_local(move |id: &u32| {
+        let id = *id;
+        let rows = preview.get_untracked().flatten().map(|(_, _, rows)| rows);
+        async move {
+            match app.download(Request::InsuredExport { portfolio_id: id }).await {
+                Ok(name) => app.success(match rows {
+                    Some(rows) => format!("Insured CRM Export downloaded: {rows} rows in {name}."),
+                    None => format!("Insured CRM Export downloaded: {name}."),
+                }),
+                Err(e) => app.error(format!("The export could not be written: {e}")),
+            }
+        }
+    });
     view! {
         <section class="panel narrow">
             <h2>"Insured CRM Export (XLSX)"</h2>
@@ -64,13 +53,14 @@ pub fn ExportPage() -> impl IntoView {
                     on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())
                 >
                     {move || {
-                        portfolios
-                            .get()
+                        app.summary
+                            .with(|s| s.portfolios.clone())
                             .into_iter()
-                            .map(|(id, name, cases)| {
+                            .map(|p| {
+                                let id = p.id;
                                 view! {
                                     <option value=id.to_string() selected=move || chosen.get() == Some(id)>
-                                        {format!("{name} ({cases} cases)")}
+                                        {format!("{} ({} cases)", p.name, p.cases)}
                                     </option>
                                 }
                             })
@@ -81,6 +71,7 @@ pub fn ExportPage() -> impl IntoView {
             {move || {
                 preview
                     .get()
+                    .flatten()
                     .map(|(cases, insureds, rows)| {
                         view! {
                             <p data-testid="export-preview">
@@ -90,9 +81,25 @@ pub fn ExportPage() -> impl IntoView {
                         }
                     })
             }}
-            <button class="primary" data-testid="export-download" on:click=on_download>
+            <button
+                class="primary"
+                data-testid="export-download"
+                disabled=move || download.pending().get()
+                on:click=move |_| match chosen.get_untracked() {
+                    Some(id) => {
+                        download.dispatch(id);
+                    }
+                    None => app.error("Choose a portfolio to export."),
+                }
+            >
                 "Download XLSX"
             </button>
+            <p class="muted">
+                "Or keep a file in sync: every apply or undo that touches the portfolio rewrites it."
+            </p>
+            <div class="actions">
+                <SyncControls app=app portfolio_id=chosen.into() portfolio_name=portfolio_name/>
+            </div>
         </section>
     }
 }

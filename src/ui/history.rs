@@ -1,78 +1,85 @@
 //! Import history: every applied import with its operator, time, file, fingerprint and
-//! counts, and undo of the most recent one (which restores the state before it).
+//! counts, and undo of the most recent one (which restores the state before it, or is refused
+//! whole when a record it wrote was changed after it).
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::core::model::Record;
-use crate::core::plan::history::{last_undoable, undo};
-use crate::core::revision::checked_undo;
+use crate::protocol::{ImportView, Reply, Request};
 use crate::ui::browser::{confirm, local_time_text};
 use crate::ui::state::{use_app, AppState};
 
-/// Undoes the most recent import after a confirmation.
-pub fn undo_last_import(app: AppState) {
-    let Some(last) = app.crm.with_untracked(|crm| last_undoable(crm).cloned()) else {
+/// Undoes the most recent import after a confirmation; the portfolios it touched are
+/// returned (their synced export is rewritten).
+pub async fn undo_last_import(app: AppState) -> Option<Vec<u32>> {
+    let Some(last) = app.summary.with_untracked(|s| s.last_undoable.clone()) else {
         app.error("There is no import to undo.");
-        return;
+        return None;
     };
     if !confirm(&format!(
         "Undo import #{} of {} ({} records touched)? Every record goes back to how it was before that import.",
-        last.id,
-        last.file_name,
-        last.before_images.len()
+        last.id, last.file_name, last.records
     )) {
-        return;
+        return None;
     }
-    spawn_local(async move {
-        let changes = match app.crm.with_untracked(|crm| undo(crm)) {
-            Ok(c) => c,
-            Err(e) => {
-                app.error(e.to_string());
-                return;
-            }
-        };
-        let import_key = Record::Import(last.clone()).key();
-        let written = last.before_images.iter().map(|b| b.key.clone());
-        let batch = app.revisions.with_value(|(revisions, sequence)| {
-            checked_undo(*sequence, revisions, &import_key, written, changes)
-        });
-        let batch = match batch {
-            Ok(b) => b,
-            Err(stale) => {
-                app.error(format!(
-                    "Import #{} cannot be undone: records it wrote were changed after it ({}). Undo restores \
-                     all of an import or nothing, so nothing was changed.",
-                    last.id,
-                    stale.changed_text()
-                ));
-                return;
-            }
-        };
-        match app.commit_checked(&batch).await {
-            Ok(_) => app.success(format!("Import #{} of {} was undone.", last.id, last.file_name)),
-            Err(e) => app.error(format!("The undo could not be written: {e}. Nothing was changed.")),
+    match app.call(Request::Undo { import_id: last.id }).await {
+        Ok(Reply::Undone { message, portfolios, .. }) => {
+            app.success(message);
+            Some(portfolios)
+        }
+        Ok(_) => None,
+        Err(e) => {
+            app.error(e);
+            None
+        }
+    }
+}
+
+/// The Undo button shared by the pages that offer it.
+#[component]
+pub fn UndoButton(#[prop(optional)] import_id: Option<u32>, #[prop(into)] label: String) -> impl IntoView {
+    let app = use_app();
+    let undo = Action::new_local(move |_: &()| async move {
+        if let Some(portfolios) = undo_last_import(app).await {
+            crate::ui::sync::after_change(app, &portfolios).await;
         }
     });
+    let enabled = move || {
+        app.summary.with(|s| match (&s.last_undoable, import_id) {
+            (Some(last), Some(id)) => last.id == id,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }) && app.writable()
+    };
+    view! {
+        <button
+            data-testid="undo-last-import"
+            disabled=move || !enabled() || undo.pending().get()
+            on:click=move |_| {
+                undo.dispatch(());
+            }
+        >
+            {label}
+        </button>
+    }
 }
 
 #[component]
 pub fn HistoryPage() -> impl IntoView {
     let app = use_app();
-    let imports =
-        Memo::new(move |_| app.crm.with(|crm| crm.imports.values().rev().cloned().collect::<Vec<_>>()));
-    let can_undo = move || app.crm.with(|crm| last_undoable(crm).is_some());
+    let imports = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::History).await {
+                Ok(Reply::History(rows)) => rows,
+                _ => Vec::new(),
+            }
+        }
+    });
     view! {
         <section class="panel">
             <h2>"Import history"</h2>
             <p class="muted">"Every applied import, newest first. The most recent import that is not undone can be undone."</p>
-            <button
-                data-testid="undo-last-import"
-                disabled=move || !can_undo()
-                on:click=move |_| undo_last_import(app)
-            >
-                "Undo the most recent import"
-            </button>
+            <UndoButton label="Undo the most recent import"/>
             <table class="grid" data-testid="history-table">
                 <thead>
                     <tr>
@@ -95,8 +102,9 @@ pub fn HistoryPage() -> impl IntoView {
                     {move || {
                         imports
                             .get()
+                            .unwrap_or_default()
                             .into_iter()
-                            .map(|r| {
+                            .map(|r: ImportView| {
                                 view! {
                                     <tr>
                                         <td>{r.id}</td>

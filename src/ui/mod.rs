@@ -1,10 +1,13 @@
-//! The Leptos application, built only for the browser. Components call the core and render
-//! its results; they compute nothing themselves (ARCHITECTURE.md, invariant 3). The store is
-//! reached through [`state`]; browser APIs through [`browser`].
+//! The Leptos page, built only for the browser. It holds views and sends requests: the CRM copy,
+//! the store and every workflow's session live in the pipeline worker, reached through
+//! [`client`]; components render what the worker answers and compute nothing the core can.
+//! State every page shares is in [`state`] and [`workflow`], provided at the root; browser APIs
+//! are wrapped in [`browser`], [`storage`] and [`sync`].
 
 mod accounts;
 mod browse;
 mod browser;
+pub mod client;
 mod data_page;
 mod export_page;
 mod history;
@@ -12,9 +15,13 @@ mod import;
 mod portfolios;
 mod shell;
 mod state;
+mod storage;
+mod sync;
 mod table;
+mod templates;
 mod update;
 mod utilities;
+mod workflow;
 
 /// Installs the panic hook and mounts the app on `<body>`.
 pub fn start() {

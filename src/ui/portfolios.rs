@@ -5,10 +5,8 @@
 use std::collections::BTreeSet;
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-use crate::core::model::{ChangeSet, Portfolio, Record, RecordKey};
-use crate::core::text::fold;
+use crate::protocol::{CaseRow, PortfolioView, Reply, Request};
 use crate::ui::browser::confirm;
 use crate::ui::state::use_app;
 
@@ -16,42 +14,19 @@ use crate::ui::state::use_app;
 pub fn PortfoliosPage() -> impl IntoView {
     let app = use_app();
     let open = RwSignal::new(None::<u32>);
-    let list = Memo::new(move |_| {
-        app.crm.with(|crm| {
-            crm.portfolios
-                .values()
-                .map(|p| {
-                    let owner = p
-                        .owner_login
-                        .as_ref()
-                        .and_then(|l| crm.operators.get(l))
-                        .map(|o| o.name.clone())
-                        .unwrap_or_else(|| "—".into());
-                    (p.id, p.name.clone(), owner, p.temporary, p.case_ids.len())
-                })
-                .collect::<Vec<_>>()
-        })
-    });
-    let delete = move |id: u32, name: String| {
-        if !confirm(&format!("Delete the temporary portfolio \"{name}\"? Its cases are not touched.")) {
-            return;
-        }
-        spawn_local(async move {
-            let changes = ChangeSet {
-                puts: vec![],
-                deletes: vec![RecordKey {
-                    kind: crate::core::model::EntityKind::Portfolio,
-                    id: id.to_string(),
-                }],
-            };
-            match app.commit(changes).await {
-                Ok(_) => {
-                    app.success(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged."))
-                }
+    let delete = Action::new_local(move |(id, name): &(u32, String)| {
+        let (id, name) = (*id, name.clone());
+        async move {
+            if !confirm(&format!("Delete the temporary portfolio \"{name}\"? Its cases are not touched.")) {
+                return;
+            }
+            match app.call(Request::DeletePortfolio { id }).await {
+                Ok(Reply::Done(text)) => app.success(text),
+                Ok(_) => {}
                 Err(e) => app.error(e),
             }
-        });
-    };
+        }
+    });
     view! {
         <section class="split">
             <div class="panel">
@@ -67,10 +42,11 @@ pub fn PortfoliosPage() -> impl IntoView {
                     </thead>
                     <tbody>
                         <For
-                            each=move || list.get()
-                            key=|p| (p.0, p.4)
-                            children=move |(id, name, owner, temporary, cases)| {
-                                let name_for_delete = name.clone();
+                            each=move || app.summary.with(|s| s.portfolios.clone())
+                            key=|p: &PortfolioView| (p.id, p.cases, p.name.clone())
+                            children=move |p: PortfolioView| {
+                                let id = p.id;
+                                let name = p.name.clone();
                                 view! {
                                     <tr
                                         class="clickable"
@@ -79,22 +55,24 @@ pub fn PortfoliosPage() -> impl IntoView {
                                         on:click=move |_| open.set(Some(id))
                                     >
                                         <td>
-                                            {name.clone()}
-                                            {temporary.then(|| view! { <span class="badge">"temporary"</span> })}
+                                            {p.name.clone()}
+                                            {p.temporary.then(|| view! { <span class="badge">"temporary"</span> })}
                                         </td>
-                                        <td>{owner}</td>
-                                        <td class="num">{cases}</td>
+                                        <td>{p.owner.clone()}</td>
+                                        <td class="num">{p.cases}</td>
                                         <td>
-                                            {temporary
+                                            {p
+                                                .temporary
                                                 .then(|| {
-                                                    let n = name_for_delete.clone();
+                                                    let name = name.clone();
                                                     view! {
                                                         <button
                                                             class="link danger"
                                                             data-testid="portfolio-delete"
+                                                            disabled=move || delete.pending().get()
                                                             on:click=move |ev| {
                                                                 ev.stop_propagation();
-                                                                delete(id, n.clone())
+                                                                delete.dispatch((id, name.clone()));
                                                             }
                                                         >
                                                             "Delete"
@@ -118,43 +96,48 @@ pub fn PortfoliosPage() -> impl IntoView {
 #[component]
 fn PortfolioCases(id: u32) -> impl IntoView {
     let app = use_app();
-    move || {
-        app.crm.with(|crm| {
-            let Some(p) = crm.portfolios.get(&id) else { return ().into_any() };
-            let mut cases: Vec<_> = p.case_ids.iter().filter_map(|c| crm.cases.get(c)).collect();
-            cases.sort_by(|a, b| a.reference.cmp(&b.reference));
-            let insureds_per_case =
-                |case_id: u32| crm.insureds.values().filter(|i| i.case_id == case_id).count();
-            view! {
-                <h3>{format!("Cases in {} ({})", p.name, cases.len())}</h3>
-                <div class="scroll-box">
-                    <table class="grid compact" data-testid="portfolio-cases">
-                        <thead>
-                            <tr>
-                                <th>"Case Reference"</th>
-                                <th>"Title"</th>
-                                <th class="num">"Insureds"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {cases
-                                .into_iter()
-                                .map(|c| {
-                                    view! {
-                                        <tr>
-                                            <td class="mono">{c.reference.clone()}</td>
-                                            <td>{c.title.clone()}</td>
-                                            <td class="num">{insureds_per_case(c.id)}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+    let cases = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            match app.call(Request::PortfolioCases { id }).await {
+                Ok(Reply::Cases(c)) => c,
+                _ => Vec::new(),
             }
-            .into_any()
-        })
+        }
+    });
+    let name = move || app.summary.with(|s| s.portfolios.iter().find(|p| p.id == id).map(|p| p.name.clone()));
+    move || {
+        let Some(name) = name() else { return ().into_any() };
+        let cases = cases.get().unwrap_or_default();
+        view! {
+            <h3>{format!("Cases in {name} ({})", cases.len())}</h3>
+            <div class="scroll-box">
+                <table class="grid compact" data-testid="portfolio-cases">
+                    <thead>
+                        <tr>
+                            <th>"Case Reference"</th>
+                            <th>"Title"</th>
+                            <th class="num">"Insureds"</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {cases
+                            .into_iter()
+                            .map(|c: CaseRow| {
+                                view! {
+                                    <tr>
+                                        <td class="mono">{c.reference}</td>
+                                        <td>{c.title}</td>
+                                        <td class="num">{c.insureds}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }
+        .into_any()
     }
 }
 
@@ -164,57 +147,30 @@ fn NewTemporaryPortfolio() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let query = RwSignal::new(String::new());
     let chosen = RwSignal::new(BTreeSet::<u32>::new());
-    let matches = Memo::new(move |_| {
-        let q = fold(&query.get());
-        app.crm.with(|crm| {
-            crm.cases
-                .values()
-                .filter(|c| !q.is_empty() && (fold(&c.reference).contains(&q) || fold(&c.title).contains(&q)))
-                .take(50)
-                .map(|c| (c.id, c.reference.clone(), c.title.clone()))
-                .collect::<Vec<_>>()
-        })
-    });
-    let create = move |_| {
-        let title = name.get().trim().to_string();
-        let cases: Vec<u32> = chosen.get().into_iter().collect();
-        if title.is_empty() {
-            app.error("Give the temporary portfolio a name.");
-            return;
-        }
-        if cases.is_empty() {
-            app.error("Choose at least one case for the temporary portfolio.");
-            return;
-        }
-        spawn_local(async move {
-            let mut counters = app.crm.with_untracked(|c| c.counters);
-            let id = counters.next_portfolio_id;
-            counters.next_portfolio_id += 1;
-            let portfolio = Portfolio {
-                id,
-                name: title.clone(),
-                owner_login: Some(app.operator.get_untracked()).filter(|l| !l.is_empty()),
-                temporary: true,
-                case_ids: cases.clone(),
-            };
-            let changes = ChangeSet {
-                puts: vec![Record::Portfolio(portfolio), Record::Counters(counters)],
-                deletes: vec![],
-            };
-            match app.commit(changes).await {
-                Ok(_) => {
-                    app.success(format!(
-                        "Temporary portfolio \"{title}\" created with {} cases.",
-                        cases.len()
-                    ));
-                    name.set(String::new());
-                    chosen.set(BTreeSet::new());
-                    query.set(String::new());
-                }
-                Err(e) => app.error(e),
+    let matches = LocalResource::new(move || {
+        let query = query.get();
+        async move {
+            match app.call(Request::SearchCases { query, limit: 50 }).await {
+                Ok(Reply::Cases(c)) => c,
+                _ => Vec::new(),
             }
-        });
-    };
+        }
+    });
+    let create = Action::new_local(move |_: &()| async move {
+        let title = name.get_untracked().trim().to_string();
+        let case_ids: Vec<u32> = chosen.get_untracked().into_iter().collect();
+        let owner_login = Some(app.operator.get_untracked()).filter(|l| !l.is_empty());
+        match app.call(Request::CreateTemporaryPortfolio { name: title, owner_login, case_ids }).await {
+            Ok(Reply::Done(text)) => {
+                app.success(text);
+                name.set(String::new());
+                chosen.set(BTreeSet::new());
+                query.set(String::new());
+            }
+            Ok(_) => {}
+            Err(e) => app.error(e),
+        }
+    });
     view! {
         <div class="panel">
             <h2>"New temporary portfolio"</h2>
@@ -242,9 +198,10 @@ fn NewTemporaryPortfolio() -> impl IntoView {
             </label>
             <ul class="plain checklist">
                 <For
-                    each=move || matches.get()
-                    key=|c| c.0
-                    children=move |(id, reference, title)| {
+                    each=move || matches.get().unwrap_or_default()
+                    key=|c: &CaseRow| c.id
+                    children=move |c: CaseRow| {
+                        let id = c.id;
                         view! {
                             <li>
                                 <label>
@@ -261,9 +218,9 @@ fn NewTemporaryPortfolio() -> impl IntoView {
                                                 })
                                         }
                                     />
-                                    <span class="mono">{reference}</span>
+                                    <span class="mono">{c.reference}</span>
                                     " "
-                                    <span class="muted">{title}</span>
+                                    <span class="muted">{c.title}</span>
                                 </label>
                             </li>
                         }
@@ -271,7 +228,14 @@ fn NewTemporaryPortfolio() -> impl IntoView {
                 />
             </ul>
             <p>{move || format!("{} cases chosen", chosen.with(|s| s.len()))}</p>
-            <button class="primary" data-testid="temp-portfolio-create" on:click=create>
+            <button
+                class="primary"
+                data-testid="temp-portfolio-create"
+                disabled=move || create.pending().get()
+                on:click=move |_| {
+                    create.dispatch(());
+                }
+            >
                 "Create temporary portfolio"
             </button>
         </div>

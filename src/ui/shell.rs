@@ -1,80 +1,43 @@
 //! The page frame: header with the current operator and CRM figures, navigation, the notice
-//! and progress bars, and the page shown. Opens the store and loads the CRM at start.
+//! and progress bars (with Cancel and an estimate), the read-only banner, and the page shown.
+//! Starts the pipeline worker and asks it to open the CRM.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::core::demo::{demo_crm, DEMO_SEED};
-use crate::store::indexeddb::IndexedDbStore;
-use crate::store::CrmStore;
-use crate::ui::browser::meta_content;
-use crate::ui::state::{set_store, use_app, AppState, NoticeKind, Page, DATABASE_NAME};
+use crate::protocol::{Reply, Request};
+use crate::ui::browser::{meta_content, monotonic_ms};
+use crate::ui::state::{use_app, AppState, NoticeKind, Page};
 use crate::ui::update;
+use crate::ui::workflow::WorkflowStates;
 use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities};
 
-async fn open_and_load(app: AppState) {
-    let closed = app.database_closed;
-    let opened = IndexedDbStore::open(DATABASE_NAME, move || closed.set(true)).await;
-    let store = match opened {
-        Ok(s) => s,
-        Err(e) => {
-            app.error(e.to_string());
-            return;
-        }
-    };
-    match store.load_all().await {
-        Ok(stored) => {
-            set_store(store);
-            let empty = stored.crm.is_empty();
-            if !stored.crm.operators.contains_key(&app.operator.get_untracked()) {
-                if let Some(first) = stored.crm.operators.keys().next() {
-                    app.set_operator(first);
-                }
+async fn open(app: AppState) {
+    let autoload_demo = meta_content("roundtrip-autoload-demo").as_deref() == Some("true");
+    match app.call(Request::Open { autoload_demo }).await {
+        Ok(Reply::Summary(summary)) => {
+            if let Some(notice) = summary.notice.clone() {
+                app.info(notice);
             }
-            app.take_stored(stored);
+            app.take_summary(summary);
             app.ready.set(true);
-            if empty && meta_content("roundtrip-autoload-demo").as_deref() == Some("true") {
-                load_demo(app).await;
-            }
         }
+        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
         Err(e) => {
-            set_store(store);
             app.ready.set(true);
-            app.error(e.to_string());
+            app.error(e);
         }
     }
-}
-
-/// Generates the demo CRM and stores it in place of the current copy.
-pub async fn load_demo(app: AppState) {
-    app.set_progress("Generating the demo CRM", 0, 2);
-    crate::ui::browser::yield_to_browser().await;
-    let crm = demo_crm(DEMO_SEED, 1);
-    app.set_progress("Writing the demo CRM to the browser's database", 1, 2);
-    crate::ui::browser::yield_to_browser().await;
-    let summary = format!(
-        "Demo CRM loaded: {} CRM entries, {} insureds on {} cases, {} accounts, {} school users, {} devices.",
-        crm.entries.len(),
-        crm.insureds.len(),
-        crm.cases.len(),
-        crm.accounts.len(),
-        crm.school_users.len(),
-        crm.devices.len()
-    );
-    match app.replace_all(crm).await {
-        Ok(()) => app.success(summary),
-        Err(e) => app.error(e),
-    }
-    app.clear_progress();
 }
 
 #[component]
 pub fn App() -> impl IntoView {
-    let app = AppState::new();
+    let app = AppState::start();
     provide_context(app);
-    provide_context(import::ImportState::new());
-    spawn_local(open_and_load(app));
+    provide_context(WorkflowStates::new());
+    crate::ui::sync::SyncState::new();
     update::provide_update_state();
+    spawn_local(open(app));
     view! {
         <div class="app">
             <Header/>
@@ -82,6 +45,7 @@ pub fn App() -> impl IntoView {
             <update::UpdateBanner/>
             <NoticeBar/>
             <ProgressBar/>
+            <ReadOnlyBanner/>
             <main class="page">
                 {move || {
                     if app.database_closed.get() {
@@ -118,20 +82,14 @@ pub fn App() -> impl IntoView {
 fn Header() -> impl IntoView {
     let app = use_app();
     let figures = move || {
-        app.crm.with(|crm| {
-            if crm.is_empty() {
+        app.summary.with(|s| {
+            if s.empty {
                 "Local CRM is empty".to_string()
             } else {
-                format!(
-                    "{} CRM entries · {} cases · {} accounts",
-                    crm.entries.len(),
-                    crm.cases.len(),
-                    crm.accounts.len()
-                )
+                format!("{} CRM entries · {} cases · {} accounts", s.entries, s.cases, s.accounts)
             }
         })
     };
-    let operators = move || app.crm.with(|crm| crm.operators.values().cloned().collect::<Vec<_>>());
     view! {
         <header class="topbar">
             <div class="brand">
@@ -148,14 +106,14 @@ fn Header() -> impl IntoView {
                     prop:value=move || app.operator.get()
                 >
                     {move || {
-                        operators()
+                        app.summary
+                            .with(|s| s.operators.clone())
                             .into_iter()
                             .map(|o| {
                                 let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
-                                let login = o.login.clone();
-                                let selected = app.operator.get_untracked() == login;
+                                let selected = app.operator.get_untracked() == o.login;
                                 view! {
-                                    <option value=login selected=selected>
+                                    <option value=o.login.clone() selected=selected>
                                         {format!("{} ({}) — {}", o.name, o.login, roles)}
                                     </option>
                                 }
@@ -217,20 +175,60 @@ fn NoticeBar() -> impl IntoView {
     }
 }
 
+/// "about 12 s left"
+fn estimate_text(seconds: f64) -> String {
+    if seconds < 1.0 {
+        "less than a second left".to_string()
+    } else if seconds < 90.0 {
+        format!("about {:.0} s left", seconds.ceil())
+    } else {
+        format!("about {:.0} min left", (seconds / 60.0).ceil())
+    }
+}
+
 #[component]
 fn ProgressBar() -> impl IntoView {
     let app = use_app();
     move || {
-        app.progress.get().map(|p| {
+        app.running.get().map(|run| {
+            let p = &run.progress;
             let pct = if p.total == 0 { 0.0 } else { p.done as f64 * 100.0 / p.total as f64 };
+            let estimate = run.estimate_seconds(monotonic_ms()).map(estimate_text).unwrap_or_default();
+            let figures = if p.total > 1 { format!(" — {} of {}", p.done, p.total) } else { String::new() };
             view! {
                 <div class="progress" data-testid="progress" role="progressbar">
                     <div class="progress-label">
-                        {format!("{} — {} of {}", p.label, p.done, p.total)}
+                        <span data-testid="progress-stage">{p.stage.clone()}</span>
+                        {figures}
+                        <span class="muted" data-testid="progress-estimate">{format!(" {estimate}")}</span>
+                        <button class="link danger" data-testid="progress-cancel" on:click=move |_| app.cancel_running()>
+                            "Cancel"
+                        </button>
                     </div>
                     <div class="progress-track">
                         <div class="progress-fill" style=format!("width:{pct:.1}%")></div>
                     </div>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn ReadOnlyBanner() -> impl IntoView {
+    let app = use_app();
+    move || {
+        app.summary.with(|s| s.read_only.clone()).map(|why| {
+            view! {
+                <div class="panel blocking" data-testid="read-only">
+                    <h2>"The local CRM is open read-only"</h2>
+                    <p>{why}</p>
+                    <p>
+                        "Nothing can be written until the copy is replaced: load a snapshot (a backup you downloaded) or the demo CRM on the CRM data page."
+                    </p>
+                    <button class="primary" on:click=move |_| app.page.set(Page::Data)>
+                        "Go to CRM data"
+                    </button>
                 </div>
             }
         })

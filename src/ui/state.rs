@@ -1,39 +1,18 @@
-//! Application state shared by every page: the in-memory copy of the CRM (loaded from
-//! IndexedDB at start), the current operator, the page shown, the notice bar and the progress
-//! of long work. Writes go through [`AppState::commit`] / [`AppState::replace_all`], which
-//! write to the store first — as a checked batch that the store refuses if a record it
-//! touches moved since this copy was loaded — and only then update the in-memory copy, so
-//! what the page shows is always what is stored. If the copy cannot follow a commit, or a
-//! batch is refused as stale, the copy is read again from the store.
+//! State every page shares, provided once at the app root so every page's state has the same
+//! lifetime: the connection to the pipeline worker, the CRM summary the worker last sent, the
+//! current operator, the page shown, the notice bar and the progress of the call that runs.
+//! Pages hold views only; the CRM copy lives in the worker.
 
-use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 
+use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
-use crate::core::model::{ChangeSet, Crm, Operator, RecordKey};
-use crate::core::revision::{CheckedBatch, Revision, Revisions};
-use crate::store::indexeddb::IndexedDbStore;
-use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
-use crate::ui::browser::{load_setting, save_setting};
+use crate::protocol::{CallId, ChangeCause, CrmSummary, Event, OperatorView, Progress, Reply, Request};
+use crate::ui::browser::{download_buffer, load_setting, monotonic_ms, save_setting};
+use crate::ui::client::WorkerClient;
 
-/// The IndexedDB database holding the local CRM.
-pub const DATABASE_NAME: &str = "roundtrip-crm";
 const OPERATOR_KEY: &str = "roundtrip.operator";
-
-thread_local! {
-    static STORE: RefCell<Option<Rc<IndexedDbStore>>> = const { RefCell::new(None) };
-}
-
-/// The open store, or a message saying why there is none.
-pub fn store() -> Result<Rc<IndexedDbStore>, String> {
-    STORE.with(|s| s.borrow().clone()).ok_or_else(|| "The local database is not open.".to_string())
-}
-
-pub fn set_store(store: IndexedDbStore) {
-    STORE.with(|s| *s.borrow_mut() = Some(Rc::new(store)));
-}
 
 /// The pages of the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,67 +78,104 @@ pub struct Notice {
     pub text: String,
 }
 
-/// Long work in progress.
+/// The progress of the call running now, with when it started (for the estimate).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Progress {
-    pub label: String,
-    pub done: usize,
-    pub total: usize,
+pub struct Running {
+    pub id: CallId,
+    pub progress: Progress,
+    pub started_ms: f64,
+    /// When the current stage began, and its first figure (the estimate is per stage).
+    pub stage_started_ms: f64,
+}
+
+impl Running {
+    /// Seconds left in this stage, from the pace so far; `None` before there is a pace.
+    pub fn estimate_seconds(&self, now_ms: f64) -> Option<f64> {
+        let p = &self.progress;
+        if p.done == 0 || p.total <= p.done {
+            return None;
+        }
+        let elapsed = (now_ms - self.stage_started_ms).max(0.0) / 1000.0;
+        Some(elapsed * (p.total - p.done) as f64 / p.done as f64)
+    }
 }
 
 /// Signals every page reads.
 #[derive(Clone, Copy)]
 pub struct AppState {
-    pub crm: RwSignal<Arc<Crm>>,
-    /// True once the CRM has been loaded from the store.
+    /// What the worker last said of the CRM.
+    pub summary: RwSignal<CrmSummary>,
+    /// True once the worker has opened the CRM.
     pub ready: RwSignal<bool>,
     pub page: RwSignal<Page>,
     pub notice: RwSignal<Option<Notice>>,
-    pub progress: RwSignal<Option<Progress>>,
+    pub running: RwSignal<Option<Running>>,
     /// Login of the operator working now.
     pub operator: RwSignal<String>,
     /// Set when another tab upgraded the database and this tab closed its connection.
     pub database_closed: RwSignal<bool>,
-    /// The revision of every record of `crm` and the store's sequence number it was read at.
-    pub revisions: StoredValue<(Revisions, Revision), LocalStorage>,
+    client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
 }
 
 impl AppState {
-    pub fn new() -> Self {
-        AppState {
-            crm: RwSignal::new(Arc::new(Crm::default())),
+    /// The state, with the worker started and its events wired to the signals.
+    pub fn start() -> AppState {
+        let app = AppState {
+            summary: RwSignal::new(CrmSummary::default()),
             ready: RwSignal::new(false),
             page: RwSignal::new(Page::Browse),
             notice: RwSignal::new(None),
-            progress: RwSignal::new(None),
+            running: RwSignal::new(None),
             operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
             database_closed: RwSignal::new(false),
-            revisions: StoredValue::new_local((Revisions::new(), 0)),
+            client: StoredValue::new_local(None),
+        };
+        let on_event = move |event: Event| app.on_event(event);
+        let on_progress = move |id: CallId, progress: Progress| app.on_progress(id, progress);
+        match WorkerClient::start(on_event, on_progress) {
+            Ok(client) => app.client.set_value(Some(client)),
+            Err(e) => app.error(format!("The pipeline worker could not be started: {e}. Reload the page.")),
+        }
+        app
+    }
+
+    fn on_event(&self, event: Event) {
+        match event {
+            Event::CrmChanged { summary, cause } => {
+                self.take_summary(summary);
+                match cause {
+                    ChangeCause::AnotherTab => {
+                        self.info("The CRM was changed in another tab; what you see is up to date.")
+                    }
+                    ChangeCause::ThisTab => crate::ui::storage::ensure_persisted(),
+                }
+            }
+            Event::DatabaseClosed => self.database_closed.set(true),
         }
     }
 
-    /// Takes a copy read from the store as the one the pages show.
-    pub fn take_stored(&self, stored: StoredCrm) {
-        self.revisions.set_value((stored.revisions, stored.sequence));
-        self.crm.set(Arc::new(stored.crm));
+    fn on_progress(&self, id: CallId, progress: Progress) {
+        let now = monotonic_ms();
+        self.running.update(|r| match r {
+            Some(run) if run.id == id => {
+                if run.progress.stage != progress.stage {
+                    run.stage_started_ms = now;
+                }
+                run.progress = progress;
+            }
+            _ => *r = Some(Running { id, progress, started_ms: now, stage_started_ms: now }),
+        });
     }
 
-    /// Reads the whole copy again from the store (after a refused stale batch, or when the
-    /// copy could not follow a commit).
-    pub async fn reload(&self) -> Result<(), String> {
-        let store = store()?;
-        let stored = store.load_all().await.map_err(|e| e.to_string())?;
-        self.take_stored(stored);
-        Ok(())
-    }
-
-    /// A batch of `changes` planned on the copy shown now, expecting `reads` and every record
-    /// it writes to be as this copy has them.
-    pub fn checked(&self, changes: ChangeSet, reads: impl IntoIterator<Item = RecordKey>) -> CheckedBatch {
-        let counters = self.crm.with_untracked(|crm| crm.counters);
-        self.revisions.with_value(|(revisions, sequence)| {
-            CheckedBatch::new(*sequence, revisions, counters, reads, changes)
-        })
+    /// Takes a new summary; the current operator stays if it still exists.
+    pub fn take_summary(&self, summary: CrmSummary) {
+        let login = self.operator.get_untracked();
+        if !summary.operators.iter().any(|o| o.login == login) {
+            if let Some(first) = summary.operators.first() {
+                self.set_operator(&first.login);
+            }
+        }
+        self.summary.set(summary);
     }
 
     pub fn info(&self, text: impl Into<String>) {
@@ -172,43 +188,49 @@ impl AppState {
         self.notice.set(Some(Notice { kind: NoticeKind::Error, text: text.into() }));
     }
 
-    pub fn set_progress(&self, label: &str, done: usize, total: usize) {
-        self.progress.set(Some(Progress { label: label.to_string(), done, total }));
-    }
-    pub fn clear_progress(&self) {
-        self.progress.set(None);
+    /// Sends a call with optional bytes (transferred) and waits for the reply and its bytes.
+    /// While it runs, its progress is shown with a Cancel button.
+    pub async fn call_with(
+        &self,
+        request: Request,
+        bytes: Option<ArrayBuffer>,
+    ) -> Result<(Reply, Option<ArrayBuffer>), String> {
+        let Some(client) = self.client.get_value() else {
+            return Err("The pipeline worker is not running. Reload the page.".into());
+        };
+        let pending = client.call(request, bytes);
+        let id = pending.id;
+        let answer = pending.answer().await;
+        self.running.update(|r| {
+            if r.as_ref().map(|run| run.id) == Some(id) {
+                *r = None;
+            }
+        });
+        answer
     }
 
-    /// Reads a file the operator picked and parses it with the core reader. On failure the
-    /// operator is told why (and that nothing was staged) and `None` is returned.
-    pub async fn read_upload(
-        &self,
-        file: &web_sys::File,
-    ) -> Option<(String, Vec<u8>, crate::core::sheet::Sheet)> {
-        let file_name = file.name();
-        let bytes = match crate::ui::browser::read_file(file).await {
-            Ok(b) => b,
-            Err(e) => {
-                self.error(format!("{file_name} could not be read: {e}"));
-                return None;
+    /// Sends a call and waits for its reply.
+    pub async fn call(&self, request: Request) -> Result<Reply, String> {
+        self.call_with(request, None).await.map(|(reply, _)| reply)
+    }
+
+    /// Sends a call whose reply is a file, and offers it as a download; returns its name.
+    pub async fn download(&self, request: Request) -> Result<String, String> {
+        match self.call_with(request, None).await? {
+            (Reply::File { name, mime }, Some(bytes)) => {
+                download_buffer(&bytes, &name, &mime)?;
+                Ok(name)
             }
-        };
-        match crate::core::read::read_sheet(&file_name, &bytes) {
-            Ok(sheet) => Some((file_name, bytes, sheet)),
-            Err(e) => {
-                self.error(format!("{e} Nothing was staged."));
-                None
-            }
+            (Reply::File { name, .. }, None) => Err(format!("{name} arrived without its bytes.")),
+            (other, _) => Err(format!("Unexpected answer from the worker: {other:?}")),
         }
     }
 
-    /// Offers a written workbook as a download, or tells the operator why it could not be.
-    pub fn offer_workbook(&self, written: Result<Vec<u8>, crate::core::xlsx::ExportError>, file_name: &str) {
-        let result = written
-            .map_err(|e| format!("{file_name} could not be written: {e}"))
-            .and_then(|bytes| crate::ui::browser::download(&bytes, file_name, crate::ui::browser::XLSX_MIME));
-        if let Err(e) = result {
-            self.error(e);
+    /// Cancels the call that runs now.
+    pub fn cancel_running(&self) {
+        let Some(run) = self.running.get_untracked() else { return };
+        if let Some(client) = self.client.get_value() {
+            client.cancel(run.id);
         }
     }
 
@@ -218,65 +240,15 @@ impl AppState {
         self.operator.set(login.to_string());
     }
 
-    /// The current operator's record, if the login exists.
-    pub fn current_operator(&self) -> Option<Operator> {
+    /// The current operator, if the login exists.
+    pub fn current_operator(&self) -> Option<OperatorView> {
         let login = self.operator.get();
-        self.crm.with(|crm| crm.operators.get(&login).cloned())
+        self.summary.with(|s| s.operators.iter().find(|o| o.login == login).cloned())
     }
 
-    /// Writes a batch to the store, then to the in-memory copy. All or nothing. The batch
-    /// expects every record it writes to be as this copy has them.
-    pub async fn commit(&self, changes: ChangeSet) -> Result<Committed, String> {
-        let batch = self.checked(changes, std::iter::empty());
-        self.commit_checked(&batch).await
-    }
-
-    /// Writes a checked batch to the store, then follows it in the in-memory copy. A stale
-    /// batch (the CRM changed under it, e.g. in another tab) is refused by the store; the copy
-    /// is then read again so that planning again works on the current CRM.
-    pub async fn commit_checked(&self, batch: &CheckedBatch) -> Result<Committed, String> {
-        let store = store()?;
-        let committed = match store.commit(batch).await {
-            Ok(c) => c,
-            Err(e @ StoreError::Stale(_)) => {
-                let _ = self.reload().await;
-                return Err(format!("{e} Plan the import again on the current CRM."));
-            }
-            Err(e) => return Err(e.to_string()),
-        };
-        let mut next = (*self.crm.get_untracked()).clone();
-        let (_, known) = self.revisions.get_value();
-        if next.apply_changes(&committed.changes).is_err() || known + 1 != committed.sequence {
-            // The copy missed another writer's commit: read it whole rather than diverge.
-            self.reload().await?;
-            return Ok(committed);
-        }
-        self.revisions.update_value(|(revisions, sequence)| {
-            revisions.apply(&committed.changes, committed.sequence);
-            *sequence = committed.sequence;
-        });
-        self.crm.set(Arc::new(next));
-        Ok(committed)
-    }
-
-    /// Replaces the whole CRM copy.
-    pub async fn replace_all(&self, crm: Crm) -> Result<(), String> {
-        let store = store()?;
-        let sequence = store.replace_all(&crm).await.map_err(|e| e.to_string())?;
-        self.revisions.set_value((Revisions::all_at(&crm.records(), sequence), sequence));
-        if !crm.operators.contains_key(&self.operator.get_untracked()) {
-            if let Some(first) = crm.operators.keys().next() {
-                self.set_operator(first);
-            }
-        }
-        self.crm.set(Arc::new(crm));
-        Ok(())
-    }
-}
-
-impl Default for AppState {
-    fn default() -> Self {
-        Self::new()
+    /// True when the CRM may be written.
+    pub fn writable(&self) -> bool {
+        self.summary.with(|s| s.read_only.is_none())
     }
 }
 

@@ -131,13 +131,28 @@ test("accounts: profile → export → edit → import with one error → apply 
       bad.commit();
     });
     await uploadFile(page, "accounts-import-file", "accounts-edited.xlsx", edited);
+    // Choosing the file only names it; Upload reads it.
+    assert.match(await page.getByTestId("accounts-import-chosen").textContent(), /accounts-edited\.xlsx.*KB/);
+    assert.equal(await page.getByTestId("accounts-import-summary").count(), 0, "nothing is read before Upload");
+    await page.getByTestId("accounts-import-upload").click();
     await page.getByTestId("accounts-import-summary").waitFor();
     assert.equal(await number(page, "accounts-import-error-count"), 1);
     assert.equal(await number(page, "accounts-import-correct"), rows.length - 1);
     await page.getByTestId("accounts-import-warning").waitFor();
-    const errors = (await page.getByTestId("accounts-import-errors").allTextContents()).filter((t) => t !== "OK");
-    assert.equal(errors.length, 1);
+    // The summary table is virtualized: scroll to its end, where the bad row is.
+    const table = page.getByTestId("accounts-import-table");
+    await table.locator(".vbody").evaluate((el) => { el.scrollTop = el.scrollHeight; });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="accounts-import-table"] [data-col="Errors"]')].some((c) => /check digits/.test(c.textContent ?? "")));
+    const errors = (await table.locator('[data-col="Errors"]').allTextContents()).filter((t) => t.trim() !== "" && t !== "OK");
+    assert.equal(errors.length, 1, `one error cell: ${errors}`);
     assert.match(errors[0], /check digits/);
+    // The error report names the bad cell in its Errors column.
+    const report = await readXlsx(await download(page, "accounts-import-error-report"));
+    const errCol = report[0].indexOf("Errors");
+    assert.ok(errCol >= 0, `the report has an Errors column: ${report[0]}`);
+    const reported = report.slice(1).filter((r) => (r[errCol] ?? "") !== "");
+    assert.equal(reported.length, 1, "one row of the report carries an error");
+    assert.match(String(reported[0][errCol]), /check digits/);
     assert.ok(await page.getByTestId("accounts-import-next").isDisabled(), "Next waits for the operator's choice");
     await shot(s, "summary");
     await page.getByTestId("accounts-import-valid-only").check();
@@ -162,6 +177,7 @@ test("accounts: profile → export → edit → import with one error → apply 
       ws.getRow(target + 1).getCell(ccol.Qualifications).value = "clinica medica; CARDIOLOGY";
     });
     await uploadFile(page, "accounts-import-file", "contacts-edited.xlsx", editedContacts);
+    await page.getByTestId("accounts-import-upload").click();
     await page.getByTestId("accounts-import-ok").waitFor();
     assert.equal(await number(page, "accounts-import-error-count"), 0);
     await page.getByTestId("accounts-import-next").click();
@@ -171,6 +187,7 @@ test("accounts: profile → export → edit → import with one error → apply 
 
     // Re-importing that export changes nothing.
     await uploadFile(page, "accounts-import-file", "contacts-again.xlsx", await download(page, "accounts-export-download"));
+    await page.getByTestId("accounts-import-upload").click();
     await page.getByTestId("accounts-import-ok").waitFor();
     await page.getByTestId("accounts-import-next").click();
     await waitForNotice(page, /Nothing to change/);

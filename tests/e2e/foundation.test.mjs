@@ -219,7 +219,10 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     assert.ok(dates.includes(m[2]), `the file name carries today's date (${m[2]} vs ${dates})`);
     await waitForNotice(page, new RegExp(`Insured CRM Export downloaded: ${rowCount} rows`));
 
-    assert.deepEqual(await sheetNames(file), ["Insured CRM Export"]);
+    // The visible sheet, and the very hidden base a re-import merges against (issue 8).
+    assert.deepEqual(await sheetNames(file), ["Insured CRM Export", "Roundtrip Export Base"]);
+    const states = (await loadWorkbook(file)).worksheets.map((w) => w.state);
+    assert.deepEqual(states, ["visible", "veryHidden"], "the base sheet is very hidden");
     const rows = await readXlsx(file);
     assert.deepEqual(rows[0], EXPORT_COLUMNS, "the header row is exactly the 19 columns, in order");
     assert.equal(rows.length - 1, rowCount, "data rows = the page's export-row-count");

@@ -28,6 +28,7 @@ import {
   waitForNotice,
 } from "./harness.mjs";
 import { analyseExport, editWorkbook, identityOf, personKey, typo } from "./fixtures.mjs";
+import { exportPortfolio, match, planTotals, stageAndReview } from "./steps.mjs";
 
 let app;
 before(async () => {
@@ -36,52 +37,6 @@ before(async () => {
 after(async () => {
   await app?.close();
 });
-
-const settle = (page) => page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0))));
-
-/** Exports the portfolio at `index` of the Export page's list; returns its bytes and rows. */
-async function exportPortfolio(page, index) {
-  await gotoPage(page, "export");
-  const select = page.getByTestId("export-portfolio-select");
-  const options = (await select.locator("option").allTextContents()).map((t) => t.trim());
-  const label = options[index];
-  assert.ok(label, `portfolio #${index} exists (${options})`);
-  await select.selectOption({ label });
-  const cases = Number(label.match(/\((\d+) cases\)$/)[1]);
-  await page.waitForFunction(
-    (n) => (document.querySelector('[data-testid="export-preview"]')?.textContent ?? "").endsWith(`· ${n} cases`),
-    cases,
-  );
-  await settle(page);
-  const count = await number(page, "export-row-count");
-  const buffer = await download(page, "export-download");
-  const rows = await readXlsx(buffer);
-  assert.deepEqual(rows[0], EXPORT_COLUMNS);
-  assert.equal(rows.length - 1, count, "the export holds the rows the page announced");
-  return { buffer, rows, count, label, name: label.replace(/ \(\d+ cases\)$/, "") };
-}
-
-/** Uploads a file on the Import page and waits for the Review step. */
-async function stageAndReview(s, name, buffer) {
-  const { page } = s;
-  await uploadFile(page, "import-file-input", name, buffer);
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  await waitForNotice(page, new RegExp(`${escaped} is staged: \\d+ rows\\. Nothing has been applied\\.`));
-  await page.getByTestId("import-error-count").waitFor({ timeout: 60_000 });
-}
-
-/** Clicks "Match" and waits for the Resolve step or (no groups) the Plan step. */
-async function match(page) {
-  await page.getByTestId("match-button").click();
-  await page.locator('[data-testid="resolve-group"], [data-testid="plan-summary"]').first().waitFor({ timeout: 60_000 });
-}
-
-async function planTotals(page) {
-  await page.getByTestId("plan-summary").waitFor({ timeout: 60_000 });
-  const out = {};
-  for (const k of ["create", "update", "add", "unchanged", "skip", "error"]) out[k] = await number(page, `plan-${k}`);
-  return out;
-}
 
 const rowKey = (r) => JSON.stringify(r);
 
@@ -208,8 +163,10 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     );
     const firstCandidate = tOptions.find((o) => o.value.startsWith("entry:"));
     assert.ok(firstCandidate, `the typo'd person has candidates: ${JSON.stringify(tOptions)}`);
-    assert.ok(
-      firstCandidate.label.startsWith(`${tFirst} ${tLast}`),
+    // Candidates carry their identifier first: two entries can share a name.
+    assert.match(
+      firstCandidate.label,
+      new RegExp(`^[^·]+ · ${tFirst} ${tLast} — `),
       `the first candidate is the existing entry ${tFirst} ${tLast}: ${firstCandidate.label}`,
     );
     assert.match(firstCandidate.label, /linked to insured/, "the reason names the insured link");
@@ -238,7 +195,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     const report = await download(page, "plan-report-download");
     assert.equal(report.fileName, "edited-export-plan.xlsx");
     const reportRows = await readXlsx(report);
-    assert.deepEqual(reportRows[0], ["Row", "Status", "Match tier", "CRM entry", "Action", "Changes", "Issues", "Top candidates"]);
+    assert.deepEqual(reportRows[0], ["Row", "Outcome", "Match tier", "CRM entry", "Detail", "Changes", "Issues", "Top candidates", "Changed in the CRM since export"]);
     assert.equal(reportRows.length - 1, inputRows, "the plan report has one row per input row");
     assert.deepEqual(
       reportRows.slice(1).map((r) => Number(r[0])),
@@ -247,17 +204,18 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     );
     const reportOf = (sheetRow) => reportRows.find((r) => Number(r[0]) === sheetRow);
     const aReport = reportOf(A.sheetRow);
-    assert.equal(aReport[1], "Will change");
+    assert.equal(aReport[1], "Updated");
     assert.equal(aReport[2], "1 · Public ID");
-    assert.equal(aReport[4], "Update detail");
+    assert.equal(aReport[4], "contact detail");
     assert.ok(aReport[5].includes(`Address Line 1: ${A.cells[COL["Address Line 1"]]} → ${NEW_ADDRESS}`), aReport[5]);
-    assert.equal(reportOf(added.P)[4], "Add detail");
-    assert.equal(reportOf(added.N)[4], "Create entry and add detail");
+    assert.equal(reportOf(added.P)[1], "Added");
+    assert.equal(reportOf(added.N)[1], "Created");
+    assert.equal(reportOf(added.N)[4], "new CRM entry with the row's detail");
     assert.equal(reportOf(added.N)[2], "4 · Operator choice");
-    assert.equal(reportOf(added.T)[4], "Add detail");
+    assert.equal(reportOf(added.T)[1], "Added");
     assert.equal(reportOf(added.T)[2], "4 · Operator choice");
-    assert.ok(reportOf(added.T)[7].startsWith(`${tFirst} ${tLast}`), "the report lists the top candidates");
-    assert.equal(reportRows.filter((r) => r[1] === "Will change").length, 4);
+    assert.match(reportOf(added.T)[7], new RegExp(`^[^·]+ · ${tFirst} ${tLast}`), "the report lists the top candidates with their identifiers");
+    assert.equal(reportRows.filter((r) => ["Created", "Updated", "Added"].includes(r[1])).length, 4);
     assert.equal(reportRows.filter((r) => r[1] === "Unchanged").length, inputRows - 4);
 
     // Apply → Verify.

@@ -212,6 +212,8 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     const fileName = "device-insurance-e2e.csv";
     const fileBytes = Buffer.from(csv(rows));
 
+    // This file clears the fields it leaves empty: the explicit choice on the page.
+    await page.getByTestId("insurance-clear-empty").check();
     await uploadFile(page, "insurance-file-input", fileName, fileBytes);
     const stagedNotice = await waitForNotice(page, new RegExp(`${escapeRe(fileName)} is staged as a device insurance file: ${dataRows} rows\\.`));
     assert.match(stagedNotice, /1 row\(s\) have errors/, "the invalid status is found at staging");
@@ -260,6 +262,18 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.match((await page.getByTestId("insurance-staged").textContent()) ?? "", new RegExp(`${dataRows} rows`));
     await shot(s, "staged-after-reload");
 
+    // --- Review: the preview of Process, with the clear option chosen again -------------
+    await page.getByTestId("insurance-clear-empty").check();
+    await page.getByTestId("insurance-review").click();
+    await page.getByTestId("plan-summary").waitFor();
+    const preview = {
+      updated: await number(page, "plan-update"),
+      unchanged: await number(page, "plan-unchanged"),
+      skipped: await number(page, "plan-skip"),
+      invalid: await number(page, "plan-error"),
+    };
+    await shot(s, "review");
+
     // --- Process ------------------------------------------------------------------------
     const dialogsBeforeProcess = s.dialogs.length;
     await page.getByTestId("insurance-process").click();
@@ -269,6 +283,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
       { updated: updatedSerials.length, unchanged: 1, skipped: 2, invalid: 1 },
       "updated = existing valid rows whose values change; the repeated values are unchanged",
     );
+    assert.deepEqual(preview, counts, "Process did exactly what Review showed");
     assert.equal(s.dialogs.length, dialogsBeforeProcess, "a file never processed before is processed without asking");
     await waitForNotice(page, /processed in [\d.]+ s: 6 updated, 1 unchanged, 2 skipped, 1 invalid/);
     assert.equal(await page.getByTestId("insurance-staged").count(), 0, "processing removes the staged file");
@@ -296,7 +311,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.deepEqual(skippedSheet[0], ["Row", "Device Serial", "Reason"]);
     assert.deepEqual(skippedSheet.slice(1).map((r) => r[1]).sort(), [...unknown].sort(), "the XLSX lists exactly the unknown serials");
     assert.deepEqual(skippedSheet.slice(1).map((r) => Number(r[0])), [5, 11], "with their sheet rows");
-    const invalidSheet = await readXlsx(report, "Invalid Rows");
+    const invalidSheet = await readXlsx(report, "Errors");
     assert.equal(invalidSheet.length, 2, "one invalid row");
     assert.equal(invalidSheet[1][1], invalidSerial);
     assert.equal(Number(invalidSheet[1][0]), 7);
@@ -347,6 +362,35 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.deepEqual(again, { updated: 0, unchanged: updatedSerials.length + 1, skipped: 2, invalid: 1 });
     const afterAgain = await devicesBySerial(page);
     assert.deepEqual([...afterAgain], [...afterDevices], "processing the same file again changed nothing");
+
+    // --- Empty cells keep stored values unless the clear option is on -------------------
+    await gotoUtilities(page);
+    await page.getByTestId("insurance-another").click();
+    await page.getByTestId("insurance-clear-empty").uncheck();
+    const kept = afterAgain.get(full);
+    const statusOnly = Buffer.from(csv([DEVICE_HEADERS, [full, kept["Insurance Status"] === "Enrolled" ? "Not Enrolled" : "Enrolled", "", "", "", ""]]));
+    await uploadFile(page, "insurance-file-input", "status-only.csv", statusOnly);
+    await page.getByTestId("plan-summary").waitFor();
+    assert.equal(await number(page, "plan-update"), 1, "the status changes");
+    await page.getByTestId("insurance-process").click();
+    await resultCounts(page);
+    const afterStatus = (await devicesBySerial(page)).get(full);
+    assert.notEqual(afterStatus["Insurance Status"], kept["Insurance Status"], "the status was written");
+    for (const field of ["Policy Number", "Coverage Amount", "Coverage Type", "Coverage Start"]) {
+      assert.equal(afterStatus[field], kept[field], `an empty ${field} cell kept the stored value`);
+    }
+    // The same kind of file with the option on clears them (seen in Review, not processed).
+    await gotoUtilities(page);
+    await page.getByTestId("insurance-another").click();
+    await page.getByTestId("insurance-clear-empty").check();
+    await uploadFile(page, "insurance-file-input", "status-only-clear.csv", Buffer.from(csv([DEVICE_HEADERS, [full, afterStatus["Insurance Status"], "", "", "", ""]])));
+    await page.getByTestId("plan-summary").waitFor();
+    assert.equal(await number(page, "plan-update"), 1, "with the option on, the empty cells clear four fields: an update");
+    await shot(s, "review-clear-on");
+    await page.getByTestId("insurance-delete").click();
+    await page.getByTestId("insurance-none-staged").waitFor();
+    const untouched = (await devicesBySerial(page)).get(full);
+    assert.deepEqual(untouched, afterStatus, "deleting the staged file wrote nothing");
 
     assertClean(s);
   } finally {

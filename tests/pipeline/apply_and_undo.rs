@@ -28,18 +28,21 @@ fn details_absent_from_the_file_stay_and_an_import_never_deletes() {
 fn the_plan_of_the_mixed_file_is_exactly_what_is_expected() {
     let crm = crm();
     let r = run(&crm, &sheet(&mixed_file()), &[]);
-    let actions: Vec<(&RowAction, &str)> = r.plan.rows.iter().map(|p| (&p.action, p.label())).collect();
+    // The outcome in the shared words, and what it is about in the workflow's.
+    let actions: Vec<(&RowAction, &str, &str)> =
+        r.plan.rows.iter().map(|p| (&p.action, p.label(), p.detail())).collect();
     assert_eq!(
         actions,
         vec![
-            (&RowAction::Update, "Update detail"),
-            (&RowAction::Add, "Add detail"),
-            (&RowAction::Add, "Add detail"),
-            (&RowAction::Create, "Create entry and add detail"),
-            (&RowAction::Create, "Create entry and add detail"),
-            (&RowAction::Add, "Add detail"),
+            (&RowAction::Update, "Updated", "contact detail"),
+            (&RowAction::Add, "Added", "contact detail added to the entry"),
+            (&RowAction::Add, "Added", "contact detail added to the entry"),
+            (&RowAction::Create, "Created", "new CRM entry with the row's detail"),
+            (&RowAction::Create, "Created", "new CRM entry with the row's detail"),
+            (&RowAction::Add, "Added", "contact detail added to the entry"),
         ]
     );
+    assert_eq!(r.plan.rows[3].action_text(), "Created — new CRM entry with the row's detail");
     let t = r.plan.counts;
     assert_eq!((t.created, t.updated, t.added, t.unchanged, t.skipped, t.errors), (1, 1, 5, 0, 0, 0));
     assert_eq!(r.plan.rows[0].changes, vec![change("Address Line 2", "", "Apt 4B")]);
@@ -49,7 +52,20 @@ fn the_plan_of_the_mixed_file_is_exactly_what_is_expected() {
     assert_eq!(tiers.get(&MatchTier::PublicId), Some(&1));
     assert_eq!(tiers.get(&MatchTier::ClientReference), Some(&2));
     assert_eq!(tiers.get(&MatchTier::InsuredReference), Some(&1));
-    assert_eq!(r.matches.default_choices(), vec![Some(GroupChoice::CreateNew)]);
+    // Every detected person is a group: four decided by a tier, keeping their entry by
+    // default, and Nora, open, created by default.
+    assert_eq!(
+        r.matches.default_choices(),
+        vec![
+            Some(GroupChoice::Existing(1)),
+            Some(GroupChoice::Existing(3)),
+            Some(GroupChoice::Existing(2)),
+            Some(GroupChoice::CreateNew),
+            Some(GroupChoice::Existing(5)),
+        ]
+    );
+    let open: Vec<Option<GroupChoice>> = r.matches.open_groups().map(|g| g.default_choice()).collect();
+    assert_eq!(open, vec![Some(GroupChoice::CreateNew)]);
     let tier_of_rows: Vec<Option<MatchTier>> = r.plan.rows.iter().map(|p| p.tier()).collect();
     assert_eq!(
         tier_of_rows,
@@ -79,7 +95,8 @@ fn applying_then_planning_the_same_file_again_changes_nothing() {
     let plan = plan(&crm, &T, &first.validated, &matches, &[]);
     assert_eq!(plan.change_count(), 0, "{:#?}", plan.rows);
     assert!(plan.changes.is_empty(), "{:?}", plan.changes);
-    assert!(matches.groups.is_empty(), "the created entry is now found by its Client Reference");
+    assert_eq!(matches.open_groups().count(), 0, "the created entry is now found by its Client Reference");
+    assert!(matches.groups.iter().all(|g| g.matched().is_some()));
     assert_eq!(plan.counts.unchanged, 6);
     // Rows without a Public ID are recognised as already present.
     for p in &plan.rows[1..] {

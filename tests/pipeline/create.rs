@@ -18,8 +18,9 @@ fn the_default_choice_creates_one_entry_per_group_keeping_the_client_reference_l
     let plan = &r.plan;
     assert_eq!(plan.counts.created, 1);
     assert_eq!(plan.counts.added, 2);
-    assert_eq!(plan.rows[0].label(), "Create entry and add detail");
-    assert_eq!(plan.rows[1].label(), "Create entry and add detail");
+    for row in &plan.rows[..2] {
+        assert_eq!((row.label(), row.detail()), ("Created", "new CRM entry with the row's detail"));
+    }
     let entries = put_entries(plan);
     assert_eq!(entries.len(), 1);
     let e = entries[0];
@@ -43,7 +44,7 @@ fn the_default_choice_creates_one_entry_per_group_keeping_the_client_reference_l
     let mut after = crm.clone();
     apply_plan(&mut after, plan);
     let again = run(&after, &sheet(&rows), &[]);
-    assert!(again.matches.groups.is_empty());
+    assert_eq!(again.matches.open_groups().count(), 0);
     assert!(again.matches.rows.iter().all(|m| *m == matched(MatchTier::ClientReference, 8, None)));
     assert_eq!(again.plan.change_count(), 0);
 }
@@ -54,7 +55,10 @@ fn creating_an_entry_for_an_insured_linked_elsewhere_shows_the_relink_old_to_new
     // INS-2 is linked to John Smith; the file names someone else on it.
     let row = Row::person("CASE-001", "INS-2", "Jane", "Doe", "CR-JD", "").email("Home", "jane@example.com");
     let r = run(&crm, &sheet(&[row]), &[]);
-    assert_eq!(r.plan.rows[0].label(), "Create entry and add detail");
+    assert_eq!(
+        (r.plan.rows[0].label(), r.plan.rows[0].detail()),
+        ("Created", "new CRM entry with the row's detail")
+    );
     assert_eq!(r.plan.relinks().len(), 1);
     let relinks = r.plan.relinks();
     let relink = relinks[0];

@@ -168,7 +168,7 @@ fn a_contact_details_template_declared_in_the_test_is_matched_planned_applied_an
     assert_eq!(codes, [(IssueCode::EmailMissing, None), (IssueCode::ValueIgnored, Some("Telephone"))]);
 
     let labels: Vec<&str> = plan.rows.iter().map(|r| r.label()).collect();
-    assert_eq!(labels, ["Add detail", "Create entry and add detail", "Error"]);
+    assert_eq!(labels, ["Added", "Created", "Error"]);
     assert_eq!(plan.rows[0].insured().unwrap().tier, Some(MatchTier::ClientReference));
     assert_eq!(plan.rows[0].insured().unwrap().entry, Some(3));
     assert_eq!((plan.counts.created, plan.counts.added, plan.counts.errors), (1, 2, 1));

@@ -82,16 +82,31 @@ fn a_settled_conflict_reads_both_entries_it_was_between() {
 }
 
 #[test]
-fn a_row_skipped_for_an_identifier_of_another_entry_reads_that_entry_and_errors_read_nothing() {
+fn a_conflict_over_an_identifier_of_another_entry_reads_both_entries_and_errors_read_nothing() {
     let crm = crm();
-    // Tier 1 finds John's address (2, no Client Reference); the file gives Mary's CR-003.
+    // Tier 1 finds John's address (2, no Client Reference); the file gives Mary's CR-003: a
+    // conflict between John and Mary, pending.
     let skipped = Row::person("", "", "John", "Smith", "CR-003", "")
         .address("Home", "5 Oak Ave", "Boston", "02110")
         .primary("Yes")
         .public_id("CD-0000003");
     let blocked = jose_address().set(Field::Ssn, "000-00-0000");
-    let r = run(&crm, &sheet(&[skipped, blocked]), &[]);
-    assert!(matches!(&r.plan.rows[0].action, RowAction::Skip(reason) if reason.contains("CR-003")));
+    let r = run(&crm, &sheet(&[skipped.clone(), blocked.clone()]), &[]);
+    assert!(
+        matches!(&r.matches.groups[0].kind, GroupKind::Conflict { entries, .. } if entries == &vec![2, 3]),
+        "{:?}",
+        r.matches.groups[0].kind
+    );
+    assert!(matches!(&r.plan.rows[0].action, RowAction::Skip(reason) if reason.contains("conflict")));
+    assert!(r.plan.rows[0].notes.iter().any(|n| n.contains("CR-003")), "{:?}", r.plan.rows[0].notes);
+    assert_eq!(r.plan.rows[1].action, RowAction::Error);
+    assert!(!r.plan.rows[1].errors.is_empty(), "an error row says why");
+    assert_eq!(r.plan.reads, keys(&[(EntityKind::Entry, "2"), (EntityKind::Entry, "3")]));
+    // Settled as John: his address is read and (unchanged) kept; Mary's entry is read too,
+    // since her Client Reference is why it is not copied.
+    let r = run(&crm, &sheet(&[skipped, blocked]), &[Some(GroupChoice::Existing(2))]);
+    assert_eq!(r.plan.rows[0].action, RowAction::Unchanged, "{:?}", r.plan.rows[0]);
+    assert!(r.plan.rows[0].notes.iter().any(|n| n.contains("CR-003") && n.contains("not copied")));
     assert_eq!(r.plan.rows[1].action, RowAction::Error);
     assert!(!r.plan.rows[1].errors.is_empty(), "an error row says why");
     assert_eq!(

@@ -26,7 +26,7 @@ fn the_template_has_the_export_headers_in_order_and_an_instructions_sheet() {
     let rows: Vec<Vec<Data>> = instructions.rows().map(|r| r.to_vec()).collect();
     for (i, spec) in T.columns.iter().enumerate() {
         assert_eq!(rows[i + 1][0], Data::String(spec.header.to_string()));
-        assert_eq!(rows[i + 1][1], Data::String(if spec.required { "Yes" } else { "No" }.to_string()));
+        assert_eq!(rows[i + 1][1], Data::String(spec.requirement.label().to_string()));
     }
 }
 
@@ -80,7 +80,7 @@ fn required_headers_are_filled_red_and_the_others_are_not() {
     for (i, spec) in T.columns.iter().enumerate() {
         let cell = format!("{}1", roundtrip::core::text::column_letters(i));
         let fill = fill_of(&bytes, &cell).unwrap_or_else(|| panic!("no style on {cell}"));
-        assert_eq!(fill == "FFC0392B", spec.required, "{} ({cell}) fill {fill}", spec.header);
+        assert_eq!(fill == "FFC0392B", spec.header_required(), "{} ({cell}) fill {fill}", spec.header);
     }
-    assert!(T.columns.iter().any(|c| c.required));
+    assert!(T.columns.iter().any(|c| c.header_required()));
 }

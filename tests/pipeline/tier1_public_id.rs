@@ -87,20 +87,42 @@ fn an_unknown_public_id_falls_through_to_tier_3_as_well() {
 }
 
 #[test]
-fn a_public_id_row_claiming_another_client_reference_is_skipped_not_rewritten() {
+fn a_public_id_row_claiming_another_client_reference_is_a_conflict_never_a_rewrite() {
     // The detail CD-0000005 belongs to Mary (CR-003); a file claiming CR-999 for it must not
-    // rewrite Mary's Client Reference.
+    // rewrite Mary's Client Reference: the operator settles who the row is.
     let crm = crm();
     let row = Row::person("", "", "Mary", "Johnson", "CR-999", "")
         .email("Work", "mary.j@example.com")
         .public_id("CD-0000005");
-    let r = run(&crm, &sheet(&[row]), &[]);
-    assert_eq!(r.matches.rows, vec![matched(MatchTier::PublicId, 3, Some(5))]);
-    match &r.plan.rows[0].action {
-        RowAction::Skip(reason) => {
-            assert!(reason.contains("CR-999") && reason.contains("CR-003"), "{reason}")
+    let s = sheet(&[row]);
+    let r = run(&crm, &s, &[]);
+    assert_eq!(r.matches.rows, vec![RowMatch::Group(0)]);
+    match &r.matches.groups[0].kind {
+        GroupKind::Conflict { entries, reason } => {
+            assert_eq!(entries, &vec![3]);
+            assert!(
+                reason.contains("CD-0000005") && reason.contains("CR-999") && reason.contains("CR-003"),
+                "{reason}"
+            );
         }
-        other => panic!("expected a skip, got {other:?}"),
+        other => panic!("expected a conflict, got {other:?}"),
     }
+    assert_eq!(r.plan.pending_conflicts, 1);
     assert!(r.plan.changes.is_empty());
+
+    // Settled as Mary: her detail CD-0000005 is updated, her Client Reference kept.
+    let mary = run(&crm, &s, &[Some(GroupChoice::Existing(3))]);
+    assert_eq!(mary.plan.rows[0].action, RowAction::Update);
+    assert_eq!(mary.plan.rows[0].public_id(), Some("CD-0000005"));
+    assert_eq!(mary.plan.rows[0].changes, vec![change("Email", "mary@example.com", "mary.j@example.com")]);
+    assert!(put_entries(&mary.plan).is_empty());
+
+    // Settled as a new person: CD-0000005 stays Mary's, untouched; the new entry gets the
+    // row's email as a new detail.
+    let new = run(&crm, &s, &[Some(GroupChoice::CreateNew)]);
+    let details = put_details(&new.plan);
+    assert_eq!(details.len(), 1);
+    assert_ne!(details[0].public_id, "CD-0000005");
+    assert_eq!(details[0].fields.email, "mary.j@example.com");
+    assert_eq!(put_entries(&new.plan)[0].client_reference.as_deref(), Some("CR-999"));
 }

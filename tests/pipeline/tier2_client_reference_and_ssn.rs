@@ -26,7 +26,9 @@ fn client_reference_or_ssn_alone_or_both_agreeing_match_the_entry() {
         );
         assert_eq!(r.plan.rows[0].action, RowAction::Add, "{cref:?} {ssn:?}");
         assert_eq!(r.plan.rows[0].entry(), Some(entry));
-        assert!(r.matches.groups.is_empty());
+        assert_eq!(r.matches.open_groups().count(), 0);
+        assert_eq!(r.matches.groups.len(), 1, "the person is listed, decided by tier 2");
+        assert_eq!(r.matches.groups[0].matched(), Some((MatchTier::ClientReference, entry)));
     }
 }
 
@@ -101,7 +103,7 @@ fn a_conflict_resolved_to_a_new_entry_creates_it_without_the_identifiers_of_the_
     let mut crm = crm();
     let r = run(&crm, &sheet(&[conflict_row()]), &[Some(GroupChoice::CreateNew)]);
     assert_eq!(r.plan.pending_conflicts, 0);
-    assert_eq!(r.plan.rows[0].label(), "Create entry and add detail");
+    assert_eq!(r.plan.rows[0].label(), "Created");
     let created = put_entries(&r.plan);
     assert_eq!(created.len(), 1);
     assert_eq!((created[0].client_reference.as_deref(), created[0].ssn.as_deref()), (None, None));

@@ -33,8 +33,15 @@ fn each_rule_raises_its_issue_on_its_cell() {
             "H2",
         ),
         (
-            "address without line 1",
+            "address without line 1, taken as given",
             |r| r.set(Field::Phone, "").set(Field::DetailType, "Address").set(Field::City, "Boston"),
+            IssueCode::AddressIncomplete,
+            Severity::Warning,
+            "K2",
+        ),
+        (
+            "address without any value",
+            |r| r.set(Field::Phone, "").set(Field::DetailType, "Address"),
             IssueCode::AddressMissing,
             Severity::Error,
             "K2",
@@ -110,8 +117,42 @@ fn each_rule_raises_its_issue_on_its_cell() {
             Severity::Error,
             "A2",
         ),
-        ("missing first name", |r| r.set(Field::FirstName, ""), IssueCode::Required, Severity::Error, "C2"),
-        ("blank last name", |r| r.set(Field::LastName, "   "), IssueCode::Required, Severity::Error, "D2"),
+        // The base row has a Client Reference and an SSN: a missing name is kept from the CRM.
+        (
+            "missing first name",
+            |r| r.set(Field::FirstName, ""),
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "C2",
+        ),
+        ("blank last name", |r| r.set(Field::LastName, "   "), IssueCode::EmptyKept, Severity::Warning, "D2"),
+        (
+            "missing first name, only an SSN",
+            |r| r.set(Field::FirstName, "").set(Field::ClientReference, ""),
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "C2",
+        ),
+        // Without Public ID, Client Reference or SSN, names are needed (tier 3 keys on them).
+        (
+            "missing first name, no identifier",
+            |r| r.set(Field::FirstName, "").set(Field::ClientReference, "").set(Field::Ssn, ""),
+            IssueCode::NeededToIdentify,
+            Severity::Error,
+            "C2",
+        ),
+        (
+            "missing last name, only a Public ID",
+            |r| {
+                r.set(Field::LastName, "")
+                    .set(Field::ClientReference, "")
+                    .set(Field::Ssn, "")
+                    .public_id("CD-0000002")
+            },
+            IssueCode::EmptyKept,
+            Severity::Warning,
+            "D2",
+        ),
         (
             "date of birth not a date",
             |r| r.set(Field::DateOfBirth, "17 May"),
@@ -297,4 +338,20 @@ fn validation_never_fails_as_a_whole_on_garbage() {
     assert_eq!(v.rows.len(), 2);
     assert!(v.rows[1].blocked());
     assert!(v.issues.iter().any(|i| i.code == IssueCode::CellError && i.cell.as_deref() == Some("A3")));
+}
+
+#[test]
+fn a_value_over_excels_cell_limit_is_an_error_on_its_cell_and_the_limit_itself_is_fine() {
+    let crm = crm();
+    let long = "x".repeat(40_000);
+    let at_limit = "y".repeat(32_767);
+    let s = sheet(&[base().set(Field::Label, &long), base().set(Field::Label, &at_limit)]);
+    let v = validate(&crm, &s);
+    let too_long: Vec<_> = v.issues.iter().filter(|i| i.code == IssueCode::CellTooLong).collect();
+    assert_eq!(too_long.len(), 1, "{:?}", v.issues);
+    assert!(too_long[0].message.contains("40000 characters"), "{}", too_long[0].message);
+    assert!(too_long[0].message.contains("32,767"));
+    assert_eq!(too_long[0].row, 2);
+    assert!(v.rows[0].blocked(), "the row cannot be applied: no export could hold it");
+    assert!(!v.rows[1].blocked(), "exactly 32,767 characters is allowed");
 }

@@ -54,7 +54,9 @@ fn demo_export_edited_imported_applied_and_exported_again_reimports_with_zero_ch
     // The unedited export, imported as it is with every dropdown left alone, is valid and
     // changes nothing: rows of insureds linked to no entry carry nothing to import.
     let pristine = import(&crm, &export_bytes(&crm, &case_ids), |m| vec![None; m.groups.len()]);
-    assert!(pristine.matches.groups.is_empty(), "{:#?}", pristine.matches.groups);
+    let open: Vec<_> = pristine.matches.open_groups().collect();
+    assert!(open.is_empty(), "{open:#?}");
+    assert!(!pristine.matches.groups.is_empty(), "every person is listed, decided by a tier");
     assert_eq!(pristine.validated.error_count(), 0, "{:#?}", pristine.validated.issues);
     assert_eq!(
         pristine.plan.change_count(),
@@ -156,8 +158,8 @@ fn demo_export_edited_imported_applied_and_exported_again_reimports_with_zero_ch
         m.groups
             .iter()
             .map(|g| {
-                if g.client_reference == "CR-NEW-0001" {
-                    None // left on the default: Create new
+                if g.client_reference == "CR-NEW-0001" || !g.is_open() {
+                    None // left on the default: Create new, or the tier's entry
                 } else if g.first_name == typo(&victim.first_name) {
                     Some(GroupChoice::Existing(g.candidates[0].entry))
                 } else {
@@ -205,7 +207,10 @@ fn demo_export_edited_imported_applied_and_exported_again_reimports_with_zero_ch
         .any(|r| r[col("Email")] == "typo.person@example.org" && r[col("Last Name")] == victim.last_name));
 
     // Re-import the new export: nothing to do.
-    let again = import(&crm, &after_bytes, |m| vec![Some(GroupChoice::Skip); m.groups.len()]);
+    // Open groups (if any) skipped; every person a tier decided left on its entry.
+    let again = import(&crm, &after_bytes, |m| {
+        m.groups.iter().map(|g| g.is_open().then_some(GroupChoice::Skip)).collect()
+    });
     assert_eq!(again.validated.error_count(), 0, "{:#?}", again.validated.issues);
     assert_eq!(
         again.plan.change_count(),

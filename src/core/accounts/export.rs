@@ -85,8 +85,10 @@ pub fn write_accounts_export(
     sheet.set_name(template.sheet_name)?;
     check_rows_fit(template.sheet_name, rows.len() - 1)?;
     let headers: Vec<&str> = rows[0].iter().map(String::as_str).collect();
-    let required: Vec<bool> =
-        headers.iter().map(|h| template.columns.iter().any(|c| c.header == *h && c.required)).collect();
+    let required: Vec<bool> = headers
+        .iter()
+        .map(|h| template.columns.iter().any(|c| c.header == *h && c.header_required()))
+        .collect();
     let widths: Vec<f64> = headers.iter().map(|h| (h.len() as f64 + 8.0).max(16.0)).collect();
     write_header(sheet, &formats, &headers, &required, &widths, rows.len() - 1)?;
     for (r, row) in rows.iter().enumerate().skip(1) {

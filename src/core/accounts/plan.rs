@@ -16,7 +16,7 @@ use crate::core::plan::{
 };
 use crate::core::template::{Field, Template};
 use crate::core::text::fold;
-use crate::core::validate::{RowFields, Validated};
+use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated};
 
 use super::rules::{
     check_identifier, normalize_account_number, parse_account_number, parse_portfolio, parse_qualifications,
@@ -86,6 +86,31 @@ impl<'a> Work<'a> {
     }
 }
 
+/// A broken rule of a row: its message for the read summary (`errs`) and an issue on its
+/// cell for the error report (`issues`).
+struct RowErrors<'v> {
+    template: &'v Template,
+    validated: &'v Validated,
+    sheet_row: usize,
+    errs: Vec<String>,
+    issues: Vec<Issue>,
+}
+
+impl RowErrors<'_> {
+    fn push(&mut self, field: Option<Field>, code: IssueCode, message: String) {
+        let col = field.and_then(|f| self.template.col(f));
+        self.issues.push(Issue {
+            row: self.sheet_row,
+            column: col.map(|c| self.template.columns[c].header.to_string()),
+            cell: col.and_then(|c| self.validated.cell_name(c, self.sheet_row)),
+            code,
+            severity: Severity::Error,
+            message: message.clone(),
+        });
+        self.errs.push(message);
+    }
+}
+
 fn opt_text(row: &RowFields<'_>, field: Field) -> Option<String> {
     Some(row.text(field).trim().to_string()).filter(|t| !t.is_empty())
 }
@@ -98,14 +123,24 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (index, row) in validated.rows.iter().enumerate() {
         let f = row.fields(template);
-        let mut errs = errors.remove(&row.sheet_row).unwrap_or_default();
+        let mut errs = RowErrors {
+            template,
+            validated,
+            sheet_row: row.sheet_row,
+            errs: errors.remove(&row.sheet_row).unwrap_or_default(),
+            issues: Vec::new(),
+        };
         let raw_number = f.text(Field::AccountNumber).trim().to_string();
         let kind = AccountKind::parse(f.text(Field::AccountKind));
         let number = match kind {
             Some(k) if !raw_number.is_empty() => match parse_account_number(k, &raw_number) {
                 Ok(n) => Some(n),
                 Err(e) => {
-                    errs.push(format!("Account Number: {e}"));
+                    errs.push(
+                        Some(Field::AccountNumber),
+                        IssueCode::AccountNumber,
+                        format!("Account Number: {e}"),
+                    );
                     None
                 }
             },
@@ -117,14 +152,14 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
             match parse_portfolio(crm, f.text(Field::Portfolio)) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    errs.push(e.to_string());
+                    errs.push(Some(Field::Portfolio), IssueCode::PortfolioUnknown, e.to_string());
                     None
                 }
             }
         };
         if let (Some(p), Some(active)) = (&portfolio, f.bool(Field::Active)) {
             if p.is_some() != active {
-                errs.push(if active {
+                errs.push(Some(Field::Active), IssueCode::ActiveMismatch, if active {
                     "Active is Yes but the Portfolio is Without Portfolio — an account without portfolio is inactive".into()
                 } else {
                     "Active is No but the Portfolio is a login — use Without Portfolio for an inactive account".into()
@@ -138,14 +173,20 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
                 .any(|&k| opt_text(&f, k).is_some())
         {
             errs.push(
+                Some(Field::ContactName),
+                IssueCode::ContactNameMissing,
                 "Contact Name is empty but other contact columns (F–I) are filled — name the contact".into(),
             );
         }
         if let Some(n) = &number {
             if let Some(first) = seen.get(n) {
-                errs.push(format!(
+                errs.push(
+                    Some(Field::AccountNumber),
+                    IssueCode::AccountRepeated,
+                    format!(
                     "Account Number {n} is already on row {first} of this file — expected each account once"
-                ));
+                ),
+                );
             } else {
                 seen.insert(n.clone(), row.sheet_row);
             }
@@ -156,13 +197,14 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
             ..AccountFacts::default()
         };
         let (Some(number), Some(kind), Some(portfolio_login), true) =
-            (number, kind, portfolio, errs.is_empty())
+            (number, kind, portfolio, errs.errs.is_empty())
         else {
-            if errs.is_empty() {
-                errs.push("the row is incomplete".into());
+            if errs.errs.is_empty() {
+                errs.push(None, IssueCode::RowIncomplete, "the row is incomplete".into());
             }
             let mut planned = PlannedRow::new(index, row.sheet_row, RowFacts::Account(facts));
-            planned.errors = errs;
+            planned.errors = errs.errs;
+            plan.issues.extend(errs.issues);
             plan.rows.push(planned);
             continue;
         };
@@ -265,18 +307,28 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
     let mut seen: HashMap<(String, String), usize> = HashMap::new();
     for (index, row) in validated.rows.iter().enumerate() {
         let f = row.fields(template);
-        let mut errs = errors.remove(&row.sheet_row).unwrap_or_default();
+        let mut errs = RowErrors {
+            template,
+            validated,
+            sheet_row: row.sheet_row,
+            errs: errors.remove(&row.sheet_row).unwrap_or_default(),
+            issues: Vec::new(),
+        };
         let raw_number = f.text(Field::AccountNumber).trim().to_string();
         let name = f.text(Field::ContactName).trim().to_string();
         let number = normalize_account_number(&raw_number);
         let account = if raw_number.is_empty() { None } else { crm.accounts.get(&number) };
         if !raw_number.is_empty() && account.is_none() {
-            errs.push(format!("Account Number \"{raw_number}\" does not exist — import the account first"));
+            errs.push(
+                Some(Field::AccountNumber),
+                IssueCode::AccountUnknown,
+                format!("Account Number \"{raw_number}\" does not exist — import the account first"),
+            );
         }
         let identifier = f.text(Field::Identifier).trim().to_string();
         if !identifier.is_empty() && !raw_number.is_empty() {
             if let Err(e) = check_identifier(&raw_number, &identifier) {
-                errs.push(e.to_string());
+                errs.push(Some(Field::Identifier), IssueCode::IdentifierMismatch, e.to_string());
             }
         }
         let quals = match opt_text(&f, Field::Qualifications) {
@@ -284,7 +336,13 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
             Some(q) => match parse_qualifications(crm, &q) {
                 Ok(q) => Some(q),
                 Err(e) => {
-                    errs.extend(e.iter().map(ToString::to_string));
+                    for e in e {
+                        errs.push(
+                            Some(Field::Qualifications),
+                            IssueCode::QualificationUnknown,
+                            e.to_string(),
+                        );
+                    }
                     None
                 }
             },
@@ -292,20 +350,29 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
         if !name.is_empty() && account.is_some() {
             let seen_key = (number.clone(), fold(&name));
             if let Some(first) = seen.get(&seen_key) {
-                errs.push(format!("Contact {name} of {number} is already on row {first} of this file"));
+                errs.push(
+                    Some(Field::ContactName),
+                    IssueCode::ContactRepeated,
+                    format!("Contact {name} of {number} is already on row {first} of this file"),
+                );
             } else {
                 seen.insert(seen_key, row.sheet_row);
             }
         }
-        let mut facts =
-            AccountFacts { number: raw_number.clone(), name: name.clone(), ..AccountFacts::default() };
+        let mut facts = AccountFacts {
+            number: raw_number.clone(),
+            name: name.clone(),
+            contact_row: true,
+            ..AccountFacts::default()
+        };
         let ctype = ContactType::parse(f.text(Field::ContactType));
-        let (Some(_), Some(ctype), true) = (account, ctype, errs.is_empty()) else {
-            if errs.is_empty() {
-                errs.push("the row is incomplete".into());
+        let (Some(_), Some(ctype), true) = (account, ctype, errs.errs.is_empty()) else {
+            if errs.errs.is_empty() {
+                errs.push(None, IssueCode::RowIncomplete, "the row is incomplete".into());
             }
             let mut planned = PlannedRow::new(index, row.sheet_row, RowFacts::Account(facts));
-            planned.errors = errs;
+            planned.errors = errs.errs;
+            plan.issues.extend(errs.issues);
             plan.rows.push(planned);
             continue;
         };

@@ -17,7 +17,7 @@ use crate::core::plan::history::{self, undo, ApplyContext};
 use crate::core::plan::{plan_file, ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::sheet::{RawCell, Sheet};
-use crate::core::validate::{ValidationOptions, Validator};
+use crate::core::validate::{IssueCode, ValidationOptions, Validator};
 
 fn company_cnpj() -> String {
     cnpj::with_check_digits("112223330001").unwrap()
@@ -421,4 +421,126 @@ fn an_unrecognised_account_file_is_named_as_before() {
     .unwrap_err()
     .to_string();
     assert!(repeated.starts_with("The headers do not fit a template: not an accounts file (missing: nothing; not in the template: a repeated header)"), "{repeated}");
+}
+
+/// The fill colour of each cell of the first sheet that has one, by cell name.
+fn fills(bytes: &[u8]) -> BTreeMap<String, String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    };
+    let sheet = read("xl/worksheets/sheet1.xml");
+    let styles = read("xl/styles.xml");
+    let xfs: Vec<&str> = styles
+        .split("<cellXfs")
+        .nth(1)
+        .unwrap()
+        .split("</cellXfs>")
+        .next()
+        .unwrap()
+        .split("<xf ")
+        .skip(1)
+        .collect();
+    let fill_list: Vec<&str> = styles
+        .split("<fills")
+        .nth(1)
+        .unwrap()
+        .split("</fills>")
+        .next()
+        .unwrap()
+        .split("<fill>")
+        .skip(1)
+        .collect();
+    let attr = |tag: &str, name: &str| {
+        tag.split(&format!("{name}=\"")).nth(1).map(|v| v.split('"').next().unwrap().to_string())
+    };
+    let mut out = BTreeMap::new();
+    for cell in sheet.split("<c r=\"").skip(1) {
+        let tag = &cell[..cell.find('>').unwrap()];
+        let name = tag.split('"').next().unwrap().to_string();
+        let Some(style) = attr(tag, "s").and_then(|s| s.parse::<usize>().ok()) else { continue };
+        let Some(fill_id) =
+            xfs.get(style).and_then(|xf| attr(xf, "fillId")).and_then(|f| f.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        if let Some(rgb) = fill_list.get(fill_id).and_then(|f| attr(f, "fgColor rgb")) {
+            out.insert(name, rgb);
+        }
+    }
+    out
+}
+
+/// A file's template, validated rows and plan.
+fn stages(crm: &Crm, csv: &str) -> (&'static Template, crate::core::validate::Validated, ImportPlan) {
+    let sheet = read_sheet("f.csv", csv.as_bytes()).unwrap();
+    let r = recognise(&templates(), None, &sheet.header, &BTreeMap::new()).unwrap();
+    let index = CrmIndex::new(crm);
+    let validated =
+        Validator::new(r.template, &r.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
+    let plan = plan_file(crm, r.template, &validated);
+    (r.template, validated, plan)
+}
+
+const ERROR_FILL: &str = "FFF8D7DA";
+
+#[test]
+fn the_account_error_report_highlights_every_bad_cell_and_lists_the_errors() {
+    use calamine::{Reader, Xlsx};
+    let crm = crm();
+    let cnpj = company_cnpj();
+    let csv = format!(
+        "{ACC_HEADER}\n12/XX,Bad Number,Medical,alice,,,,,\n654321/RJ,Nobody's,Medical,nobody,,,,,\n{cnpj},Acme,Hospital,alice,,,,,\n777777/SP,Fine,Medical,bob,Yes,,,,\n"
+    );
+    let (template, validated, plan) = stages(&crm, &csv);
+    assert_eq!(template.id, ACCOUNTS.id);
+    assert_eq!(plan.tally().errors, 3);
+    let codes: Vec<(usize, IssueCode, Option<&str>)> =
+        plan.issues.iter().map(|i| (i.row, i.code, i.cell.as_deref())).collect();
+    assert_eq!(
+        codes,
+        [(2, IssueCode::AccountNumber, Some("A2")), (3, IssueCode::PortfolioUnknown, Some("D3"))]
+    );
+    let bytes = crate::core::report::write_plan_error_report(template, &validated, &plan).unwrap();
+    let flagged: Vec<String> =
+        fills(&bytes).into_iter().filter(|(_, rgb)| rgb == ERROR_FILL).map(|(cell, _)| cell).collect();
+    assert_eq!(flagged, ["A2", "C4", "D3"], "exactly the bad cells");
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let range = wb.worksheet_range(template.sheet_name).unwrap();
+    let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|d| d.to_string()).collect()).collect();
+    assert_eq!(rows[0].last().map(String::as_str), Some("Errors"));
+    assert_eq!(rows.len(), 5, "every row, to fix and re-upload");
+    assert!(rows[1][9].starts_with("Error A2: Account Number:"), "{}", rows[1][9]);
+    assert!(rows[2][9].contains("D3") && rows[2][9].contains("nobody"), "{}", rows[2][9]);
+    assert!(rows[3][9].contains("C4"), "{}", rows[3][9]);
+    assert_eq!(rows[4][9], "");
+    // The read summary shows the same errors, row by row.
+    assert!(plan.rows[1].errors_text().contains("nobody"));
+}
+
+#[test]
+fn the_contact_error_report_highlights_identifier_qualification_and_account_cells() {
+    let crm = crm();
+    let csv = format!(
+        "{CON_HEADER}\n123456/SP,Ana Lima,654321/SP,DOCTOR,Cardiology,,\n123456/SP,Bia Costa,123456/SP,SECRETARY,Neurologyy,,\n999/SP,Cy Dias,999/SP,OTHERS,,,\n"
+    );
+    let (template, validated, plan) = stages(&crm, &csv);
+    assert_eq!(template.id, ACCOUNT_CONTACTS.id);
+    let codes: Vec<(IssueCode, Option<&str>)> =
+        plan.issues.iter().map(|i| (i.code, i.cell.as_deref())).collect();
+    assert_eq!(
+        codes,
+        [
+            (IssueCode::IdentifierMismatch, Some("C2")),
+            (IssueCode::QualificationUnknown, Some("E3")),
+            (IssueCode::AccountUnknown, Some("A4")),
+        ]
+    );
+    let bytes = crate::core::report::write_plan_error_report(template, &validated, &plan).unwrap();
+    let flagged: Vec<String> =
+        fills(&bytes).into_iter().filter(|(_, rgb)| rgb == ERROR_FILL).map(|(cell, _)| cell).collect();
+    assert_eq!(flagged, ["A4", "C2", "E3"]);
 }

@@ -1,7 +1,9 @@
 //! The insurance planner: each row's key (the template's column for its cascade tier) finds a
 //! school user or device; a found record's insurance fields named by the template are
-//! overwritten by the row's values, an unknown key is skipped, a repeated key is an error.
-//! Work is per row ([`Planner::row`]) so the page can plan in chunks and show progress.
+//! overwritten by the values the row gives (empty cells keep the stored values unless the
+//! [`InsuranceOptions`] say they clear them), an unknown key is skipped, a repeated key is an
+//! error. The plan is the preview Process applies. Work is per row ([`Planner::row`]) so the
+//! page can plan in chunks and show progress.
 
 use std::collections::HashMap;
 
@@ -11,7 +13,7 @@ use crate::core::plan::{key, FieldChange, ImportPlan, PlannedRow, RowAction, Row
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::validate::{Validated, ValidatedRow};
 
-use super::{insurance_field_text, insurance_from_row, is_insurance_field};
+use super::{insurance_field_text, insurance_from_row, is_insurance_field, InsuranceOptions};
 
 /// The records an insurance template's cascade tier finds, and the column of its key.
 #[derive(Debug, Clone, Copy)]
@@ -76,11 +78,17 @@ pub struct Planner<'a> {
     present: Vec<bool>,
     /// Key → sheet row of its first row in the file.
     seen: HashMap<String, usize>,
+    options: InsuranceOptions,
     plan: ImportPlan,
 }
 
 impl<'a> Planner<'a> {
-    pub fn new(crm: &'a Crm, template: &'static Template, validated: &Validated) -> Self {
+    pub fn new(
+        crm: &'a Crm,
+        template: &'static Template,
+        validated: &Validated,
+        options: InsuranceOptions,
+    ) -> Self {
         let mut plan = ImportPlan::new(template, crm.counters);
         plan.rows.reserve(validated.rows.len());
         Planner {
@@ -90,6 +98,7 @@ impl<'a> Planner<'a> {
             errors: errors_by_row(validated),
             present: validated.present.clone(),
             seen: HashMap::new(),
+            options,
             plan,
         }
     }
@@ -122,7 +131,7 @@ impl<'a> Planner<'a> {
             return;
         };
         self.plan.reads.insert(key(self.target.kind, &id));
-        let after = insurance_from_row(self.template, row, before, &self.present);
+        let after = insurance_from_row(self.template, row, before, &self.present, self.options);
         if &after == before {
             counts.unchanged += 1;
             planned.action = RowAction::Unchanged;
@@ -156,9 +165,15 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Plans a validated insurance file against the CRM. Nothing is written.
-pub fn plan(crm: &Crm, template: &'static Template, validated: &Validated) -> ImportPlan {
-    let mut planner = Planner::new(crm, template, validated);
+/// Plans a validated insurance file against the CRM: the preview of Process. Nothing is
+/// written.
+pub fn plan(
+    crm: &Crm,
+    template: &'static Template,
+    validated: &Validated,
+    options: InsuranceOptions,
+) -> ImportPlan {
+    let mut planner = Planner::new(crm, template, validated, options);
     for (i, row) in validated.rows.iter().enumerate() {
         planner.row(i, row);
     }

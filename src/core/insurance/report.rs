@@ -1,28 +1,29 @@
-//! The insurance workbooks: the results of a processed file (the skipped keys and the
-//! invalid rows with their problems, and a summary of the counts) and the insurance status
-//! report (enrolled / not enrolled / none per record type, one row per school user and device).
+//! The insurance workbooks: the preview of Process ([`write_insurance_plan_report`]: one row
+//! per input row with its outcome and each field before → after, and the totals), the results
+//! of a processed file (the skipped keys and the rows with errors, and a summary of the
+//! counts) and the insurance status report (enrolled / not enrolled / none per record type,
+//! one row per school user and device). Outcomes use the words every workflow uses: updated,
+//! unchanged, skipped, errors.
 
 use rust_xlsxwriter::Workbook;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
 use crate::core::plan::{ImportPlan, RowAction};
+use crate::core::report::show;
+
+use super::InsuranceOptions;
 use crate::core::template::{Field, Template};
 use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
 
-/// The skipped keys and the invalid rows of a processed file, as XLSX.
+/// The skipped keys and the rows with errors of a processed file, as XLSX.
 pub fn write_insurance_results_report(
     template: &Template,
     plan: &ImportPlan,
 ) -> Result<Vec<u8>, ExportError> {
     let formats = Formats::default();
     let mut workbook = Workbook::new();
-    let id_header = template
-        .columns
-        .iter()
-        .find(|c| matches!(c.field, Field::UserId | Field::DeviceSerial))
-        .map(|c| c.header)
-        .unwrap_or("ID");
+    let id_header = key_header(template);
     let skipped: Vec<_> = plan
         .rows
         .iter()
@@ -33,7 +34,7 @@ pub fn write_insurance_results_report(
         .collect();
     let invalid: Vec<_> =
         plan.rows.iter().filter(|r| r.action == RowAction::Error).map(|r| (r, r.errors.join("\n"))).collect();
-    for (name, rows, last) in [("Skipped IDs", &skipped, "Reason"), ("Invalid Rows", &invalid, "Problems")] {
+    for (name, rows, last) in [("Skipped IDs", &skipped, "Reason"), ("Errors", &invalid, "Errors")] {
         check_rows_fit(name, rows.len())?;
         let sheet = workbook.add_worksheet();
         sheet.set_name(name)?;
@@ -50,13 +51,86 @@ pub fn write_insurance_results_report(
     write_header(sheet, &formats, &["Outcome", "Rows"], &[], &[20.0, 10.0], 0)?;
     let c = plan.counts;
     for (i, (label, n)) in
-        [("Updated", c.updated), ("Unchanged", c.unchanged), ("Skipped", c.skipped), ("Invalid", c.errors)]
+        [("Updated", c.updated), ("Unchanged", c.unchanged), ("Skipped", c.skipped), ("Errors", c.errors)]
             .into_iter()
             .enumerate()
     {
         sheet.write_string((i + 1) as u32, 0, label)?;
         sheet.write_number((i + 1) as u32, 1, n as f64)?;
     }
+    save(workbook)
+}
+
+/// The key column's header of an insurance template (User ID or Device Serial).
+fn key_header(template: &Template) -> &'static str {
+    template
+        .columns
+        .iter()
+        .find(|c| matches!(c.field, Field::UserId | Field::DeviceSerial))
+        .map(|c| c.header)
+        .unwrap_or("ID")
+}
+
+/// The preview of Process as XLSX: a "Preview" sheet with one row per input row — its sheet
+/// row, key, outcome (Updated, Unchanged, Skipped, Error), each changed field as
+/// "Field: before → after" ("(empty)" for no value), and the reason of a skip or the errors —
+/// and a "Summary" sheet with the totals and how empty cells are treated.
+pub fn write_insurance_plan_report(
+    template: &Template,
+    plan: &ImportPlan,
+    options: InsuranceOptions,
+) -> Result<Vec<u8>, ExportError> {
+    const SHEET: &str = "Preview";
+    check_rows_fit(SHEET, plan.rows.len())?;
+    let formats = Formats::default();
+    let mut workbook = Workbook::new();
+    {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(SHEET)?;
+        write_header(
+            sheet,
+            &formats,
+            &["Row", key_header(template), "Outcome", "Changes", "Reason or errors"],
+            &[],
+            &[8.0, 22.0, 12.0, 70.0, 70.0],
+            plan.rows.len(),
+        )?;
+        for (i, p) in plan.rows.iter().enumerate() {
+            let r = (i + 1) as u32;
+            sheet.write_number(r, 0, p.sheet_row as f64)?;
+            write_text(sheet, &formats, r, 1, p.record_label())?;
+            write_text(sheet, &formats, r, 2, p.label())?;
+            let changes: Vec<String> = p
+                .changes
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.field, show(&c.before), show(&c.after)))
+                .collect();
+            write_text(sheet, &formats, r, 3, &changes.join("\n"))?;
+            let why = match &p.action {
+                RowAction::Skip(reason) => reason.clone(),
+                _ => p.errors.join("\n"),
+            };
+            write_text(sheet, &formats, r, 4, &why)?;
+        }
+    }
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Summary")?;
+    write_header(sheet, &formats, &["Outcome", "Rows"], &[], &[28.0, 40.0], 0)?;
+    let c = plan.counts;
+    let mut r = 1u32;
+    for (label, n) in
+        [("Updated", c.updated), ("Unchanged", c.unchanged), ("Skipped", c.skipped), ("Errors", c.errors)]
+    {
+        sheet.write_string(r, 0, label)?;
+        sheet.write_number(r, 1, n as f64)?;
+        r += 1;
+    }
+    sheet.write_string(r + 1, 0, "Empty cells")?;
+    sheet.write_string(
+        r + 1,
+        1,
+        if options.clear_empty_cells { "clear stored values" } else { "keep stored values" },
+    )?;
     save(workbook)
 }
 

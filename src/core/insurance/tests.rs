@@ -14,7 +14,7 @@ use crate::core::index::CrmIndex;
 use crate::core::model::{Crm, Device, ImportCounts, Insurance, InsuranceStatus, SchoolRole, SchoolUser};
 use crate::core::plan::history::{apply, undo, ApplyContext};
 use crate::core::plan::verify::verification_sample;
-use crate::core::plan::{ImportPlan, RowAction};
+use crate::core::plan::{FieldChange, ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::sheet::Sheet;
 use crate::core::validate::{
@@ -80,13 +80,23 @@ fn plan_csv(
     csv: &str,
     order: DayMonthOrder,
 ) -> (Validated, ImportPlan) {
+    plan_csv_with(crm, template, csv, order, InsuranceOptions::default())
+}
+
+fn plan_csv_with(
+    crm: &Crm,
+    template: &'static Template,
+    csv: &str,
+    order: DayMonthOrder,
+    options: InsuranceOptions,
+) -> (Validated, ImportPlan) {
     let s = sheet(csv);
     let recognised =
         recognise(&templates(), Some(template), &s.header, &BTreeMap::new()).expect("headers match");
     let index = CrmIndex::new(crm);
-    let options = ValidationOptions { day_month_order: order };
-    let validated = Validator::new(template, &recognised.mapping, &index, options).all(&s.rows);
-    let plan = plan(crm, template, &validated);
+    let reading = ValidationOptions { day_month_order: order };
+    let validated = Validator::new(template, &recognised.mapping, &index, reading).all(&s.rows);
+    let plan = plan(crm, template, &validated, options);
     (validated, plan)
 }
 
@@ -234,11 +244,43 @@ fn unknown_ids_are_skipped_and_listed() {
 }
 
 #[test]
-fn overwrite_semantics_empty_cell_clears_named_fields_only() {
+fn empty_cells_keep_stored_values_by_default() {
+    let c = crm();
+    // User 0003 has every field set; the row gives only its status.
+    let csv = format!("{USER_HEADER}0003,No,,,\n0001,Enrolled,POL-1,2025-01-01,2025-12-31\n");
+    let (_, plan) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    assert_eq!(plan.counts.updated, 2);
+    assert_eq!(
+        plan.rows[0].changes,
+        vec![FieldChange {
+            field: "Insurance Status".into(),
+            before: "Enrolled".into(),
+            after: "Not Enrolled".into(),
+        }]
+    );
+    let mut after = c.clone();
+    after.apply_changes(&plan.changes).unwrap();
+    let u3 = &after.school_users["0003"].insurance;
+    assert_eq!(u3.status, Some(InsuranceStatus::NotEnrolled));
+    assert_eq!(
+        (u3.policy_number.as_deref(), u3.start, u3.end),
+        (Some("OLD-3"), Date::new(2023, 1, 1), Date::new(2023, 12, 31))
+    );
+    assert_eq!(after.school_users["0001"].insurance.policy_number.as_deref(), Some("POL-1"));
+    // A row that gives only what is stored changes nothing.
+    let csv = format!("{USER_HEADER}0003,Enrolled,,,\n");
+    let (_, plan) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    assert_eq!(plan.counts, counts(0, 1, 0, 0));
+    assert!(plan.changes.is_empty());
+}
+
+#[test]
+fn with_the_clear_option_an_empty_cell_clears_named_fields_only() {
     let c = crm();
     // User 0003 has every field set; the row clears the optional ones the template names.
     let csv = format!("{USER_HEADER}0003,No,,,\n0001,Enrolled,POL-1,2025-01-01,2025-12-31\n");
-    let (_, plan) = plan_csv(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    let clear = InsuranceOptions { clear_empty_cells: true };
+    let (_, plan) = plan_csv_with(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly, clear);
     assert_eq!(plan.counts.updated, 2);
     assert_eq!(plan.rows[0].action, RowAction::Update);
     let changes = &plan.rows[0].changes;
@@ -292,22 +334,30 @@ fn processing_the_same_file_again_changes_nothing() {
     let c = crm();
     let csv =
         format!("{DEVICE_HEADER}SN-1,Yes,NEW-1,500,Full,2025-01-01\nSN-2,not enrolled,,,,\nSN-9,Yes,X,,,\n");
-    let (_, first) = plan_csv(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly);
-    assert_eq!(first.counts.updated, 2);
-    let (changes, record) = apply(&c, &first, &ctx("abc")).unwrap();
-    let mut after = c.clone();
-    after.apply_changes(&changes).unwrap();
-    assert_eq!(after.imports[&record.id].sha256, "abc");
-    let (_, second) = plan_csv(&after, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly);
-    assert_eq!(second.counts, counts(0, 2, 1, 0));
-    assert!(second.changes.is_empty());
+    // SN-2's row gives its stored status only: unchanged when empty cells keep values,
+    // updated (its policy and coverage cleared) when they clear them. Either way, the second
+    // run changes nothing.
+    for (clear, updated) in [(false, 1), (true, 2)] {
+        let options = InsuranceOptions { clear_empty_cells: clear };
+        let (_, first) = plan_csv_with(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly, options);
+        assert_eq!(first.counts.updated, updated, "clear {clear}");
+        let (changes, record) = apply(&c, &first, &ctx("abc")).unwrap();
+        let mut after = c.clone();
+        after.apply_changes(&changes).unwrap();
+        assert_eq!(after.imports[&record.id].sha256, "abc");
+        let (_, second) = plan_csv_with(&after, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly, options);
+        assert_eq!(second.counts, counts(0, 2, 1, 0), "clear {clear}");
+        assert!(second.changes.is_empty());
+    }
 }
 
 #[test]
 fn apply_then_undo_restores_the_crm() {
     let c = crm();
     let csv = format!("{DEVICE_HEADER}SN-1,Yes,NEW-1,500,Full,2025-01-01\nSN-3,No,,,,\n");
-    let (validated, plan) = plan_csv(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly);
+    // With the clear option SN-3's row clears its policy and coverage: two records change.
+    let clear = InsuranceOptions { clear_empty_cells: true };
+    let (validated, plan) = plan_csv_with(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly, clear);
     let (changes, record) = apply(&c, &plan, &ctx("def")).unwrap();
     assert_eq!(record.before_images.len(), 2);
     assert_eq!(record.counts.updated, 2);
@@ -424,4 +474,96 @@ fn header_problems_read_as_before() {
         recognise_header(Some(&DEVICE_INSURANCE), &user.header).unwrap_err().to_string(),
         "This is a user insurance file (User ID, Insurance Status, Policy Number, Coverage Start Date, Coverage End Date), not a device insurance file. Choose User insurance or upload the device insurance file (Device Serial, Insurance Status, Policy Number, Coverage Amount, Coverage Type, Coverage Start Date)."
     );
+}
+
+/// The stored insurance of a key.
+fn stored(crm: &Crm, template: &Template, id: &str) -> Option<Insurance> {
+    match template.target {
+        EntityKind::Device => crm.devices.get(id).map(|d| d.insurance.clone()),
+        _ => crm.school_users.get(id).map(|u| u.insurance.clone()),
+    }
+}
+
+#[test]
+fn the_preview_is_exactly_what_process_writes_with_and_without_the_clear_option() {
+    let c = crm();
+    let csv = format!(
+        "{DEVICE_HEADER}SN-1,Yes,NEW-1,,Full,\nSN-2,No,P-SN-2,100,Basic,2024-01-01\nSN-3,Enrolled,,250.5,,\nSN-404,Yes,X,1,,\nSN-1,Maybe,,,,\n"
+    );
+    for clear in [false, true] {
+        let options = InsuranceOptions { clear_empty_cells: clear };
+        let (_, preview) = plan_csv_with(&c, &DEVICE_INSURANCE, &csv, DayMonthOrder::IsoOnly, options);
+        assert_eq!(preview.counts, preview.tally(), "totals agree with the rows");
+        assert_eq!((preview.counts.skipped, preview.counts.errors), (1, 1));
+        let (changes, _) = crate::core::plan::history::record_import(&c, &preview, &ctx("pre"));
+        let mut after = c.clone();
+        after.apply_changes(&changes).unwrap();
+        for row in
+            preview.rows.iter().filter(|r| matches!(r.action, RowAction::Update | RowAction::Unchanged))
+        {
+            let id = row.record_label();
+            let (Some(was), Some(now)) =
+                (stored(&c, &DEVICE_INSURANCE, id), stored(&after, &DEVICE_INSURANCE, id))
+            else {
+                panic!("{id} is stored before and after");
+            };
+            for spec in DEVICE_INSURANCE.columns.iter().filter(|s| is_insurance_field(s.field)) {
+                let (before, written) =
+                    (insurance_field_text(&was, spec.field), insurance_field_text(&now, spec.field));
+                match row.changes.iter().find(|ch| ch.field == spec.header) {
+                    // Every change shown is written, from the value shown.
+                    Some(ch) => assert_eq!(
+                        (ch.before.as_str(), ch.after.as_str()),
+                        (before.as_str(), written.as_str()),
+                        "{id} {}",
+                        spec.header
+                    ),
+                    // Every field not shown as changing is what it was.
+                    None => assert_eq!(written, before, "{id} {} (clear {clear})", spec.header),
+                }
+            }
+            if row.action != RowAction::Update {
+                assert!(row.changes.is_empty());
+            }
+        }
+        // The records the preview does not touch are untouched.
+        assert_eq!(after.school_users, c.school_users);
+    }
+}
+
+#[test]
+fn the_preview_report_lists_each_row_with_before_and_after_and_the_totals() {
+    use calamine::{Data, Reader, Xlsx};
+    let c = crm();
+    let csv =
+        format!("{USER_HEADER}0003,No,,,\n0001,Enrolled,POL-1,2025-01-01,\n0404,Yes,,,\n0002,Perhaps,,,\n");
+    let rows = |options: InsuranceOptions| {
+        let (_, plan) = plan_csv_with(&c, &USER_INSURANCE, &csv, DayMonthOrder::IsoOnly, options);
+        let bytes = report::write_insurance_plan_report(&USER_INSURANCE, &plan, options).unwrap();
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(wb.sheet_names(), ["Preview", "Summary"]);
+        let text = |r: &[Data]| r.iter().map(|d| d.to_string()).collect::<Vec<_>>();
+        let preview: Vec<Vec<String>> = wb.worksheet_range("Preview").unwrap().rows().map(text).collect();
+        let summary: Vec<Vec<String>> = wb.worksheet_range("Summary").unwrap().rows().map(text).collect();
+        (preview, summary)
+    };
+    let (preview, summary) = rows(InsuranceOptions::default());
+    assert_eq!(preview[0], ["Row", "User ID", "Outcome", "Changes", "Reason or errors"]);
+    assert_eq!(preview[1], ["2", "0003", "Updated", "Insurance Status: Enrolled → Not Enrolled", ""]);
+    assert_eq!(preview[2][2], "Updated");
+    assert!(preview[2][3].contains("Policy Number: (empty) → POL-1"), "{:?}", preview[2]);
+    assert_eq!(preview[3][..3], ["4", "0404", "Skipped"]);
+    assert_eq!(preview[3][4], "no user with this ID");
+    assert_eq!(preview[4][2], "Error");
+    assert!(preview[4][4].contains("Insurance Status"), "{:?}", preview[4]);
+    assert_eq!(summary[1..5], [["Updated", "2"], ["Unchanged", "0"], ["Skipped", "1"], ["Errors", "1"]]);
+    assert!(summary.iter().any(|r| r == &["Empty cells", "keep stored values"]), "{summary:?}");
+
+    // With the clear option the preview shows what empty cells clear.
+    let (preview, summary) = rows(InsuranceOptions { clear_empty_cells: true });
+    assert_eq!(
+        preview[1][3],
+        "Insurance Status: Enrolled → Not Enrolled\nPolicy Number: OLD-3 → (empty)\nCoverage Start Date: 2023-01-01 → (empty)\nCoverage End Date: 2023-12-31 → (empty)"
+    );
+    assert!(summary.iter().any(|r| r == &["Empty cells", "clear stored values"]), "{summary:?}");
 }

@@ -7,10 +7,11 @@ use rust_xlsxwriter::Workbook;
 
 use crate::core::date::Date;
 use crate::core::index::CrmIndex;
-use crate::core::model::{ContactDetail, Crm};
+use crate::core::model::{ContactDetail, Crm, EntryId};
 use crate::core::template::{Field, ValueKind};
 use crate::core::text::slug;
 
+use super::base::{write_base_sheet, ExportBase};
 use super::INSURED_CONTACT_DETAILS;
 use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
 
@@ -52,6 +53,8 @@ pub struct InsuredExportRow {
     pub phone: String,
     pub email: String,
     pub public_id: String,
+    /// The CRM entry the row shows (not a column: the export base keys entries by it).
+    pub entry_id: Option<EntryId>,
 }
 
 impl InsuredExportRow {
@@ -140,6 +143,7 @@ pub fn insured_export_rows(index: &CrmIndex<'_>, case_ids: &[u32]) -> Vec<Insure
             base.client_reference = entry.client_reference.clone().unwrap_or_default();
             base.ssn = entry.ssn.clone().unwrap_or_default();
             base.date_of_birth = entry.date_of_birth;
+            base.entry_id = Some(entry.id);
             let details = index.details_of(entry.id);
             if details.is_empty() {
                 rows.push(base);
@@ -155,8 +159,18 @@ pub fn insured_export_rows(index: &CrmIndex<'_>, case_ids: &[u32]) -> Vec<Insure
     rows
 }
 
-/// Writes export rows as the Insured CRM Export workbook.
+/// Writes export rows as the Insured CRM Export workbook, without an export base (a re-import
+/// of it cannot detect changes made in the CRM since; see [`write_insured_export_with_base`]).
 pub fn write_insured_export(rows: &[InsuredExportRow]) -> Result<Vec<u8>, ExportError> {
+    write_insured_export_with_base(rows, None)
+}
+
+/// Writes export rows as the Insured CRM Export workbook; with a base, its very hidden
+/// [`super::base::BASE_SHEET`] follows the visible sheet (whose columns stay the same).
+pub fn write_insured_export_with_base(
+    rows: &[InsuredExportRow],
+    base: Option<&ExportBase>,
+) -> Result<Vec<u8>, ExportError> {
     const SHEET: &str = "Insured CRM Export";
     check_rows_fit(SHEET, rows.len())?;
     let formats = Formats::default();
@@ -178,6 +192,9 @@ pub fn write_insured_export(rows: &[InsuredExportRow]) -> Result<Vec<u8>, Export
             }
             write_text(sheet, &formats, row, col as u16, &r.cell(spec.field))?;
         }
+    }
+    if let Some(base) = base {
+        write_base_sheet(&mut workbook, base)?;
     }
     save(workbook)
 }

@@ -4,8 +4,11 @@
 //! ([`matching`]), unmatched rows are grouped into detected persons with ranked candidates
 //! ([`ranking`]) for the operator to resolve, and the planner ([`plan`]) turns rows and choices
 //! into detail updates, added details, created entries and insured links. [`export`] writes
-//! the Insured CRM Export in the same layout.
+//! the Insured CRM Export in the same layout, with its export [`base`] on a very hidden sheet
+//! so that a re-import merges three ways (file, base, CRM now) instead of bringing back values
+//! the CRM has changed since.
 
+pub mod base;
 pub mod export;
 pub mod matching;
 pub mod plan;
@@ -13,7 +16,8 @@ pub mod ranking;
 
 use crate::core::model::EntityKind;
 use crate::core::template::{
-    optional, required, ApplyRule, ColumnSpec, Field, HeaderPolicy, MatchTier, RowRule, Template, ValueKind,
+    needed_to_create, optional, ApplyRule, ColumnSpec, Field, HeaderPolicy, MatchTier, RowRule, Template,
+    ValueKind,
 };
 
 /// The values of the Detail Type column.
@@ -33,8 +37,18 @@ pub static INSURED_COLUMNS: [ColumnSpec; 19] = [
         ValueKind::Identifier,
         "The insured on that case. Used for matching tier 3 and for linking a new CRM entry.",
     ),
-    required(Field::FirstName, "First Name", ValueKind::Text, "First name of the person on the CRM entry."),
-    required(Field::LastName, "Last Name", ValueKind::Text, "Last name of the person on the CRM entry."),
+    needed_to_create(
+        Field::FirstName,
+        "First Name",
+        ValueKind::Text,
+        "First name of the person on the CRM entry. Needed to create an entry, to match by Insured Reference and to suggest candidates; a row whose Public ID, Client Reference or SSN finds the entry may leave it empty (the CRM keeps its name).",
+    ),
+    needed_to_create(
+        Field::LastName,
+        "Last Name",
+        ValueKind::Text,
+        "Last name of the person on the CRM entry. Needed to create an entry, to match by Insured Reference and to suggest candidates; a row whose Public ID, Client Reference or SSN finds the entry may leave it empty (the CRM keeps its name).",
+    ),
     optional(
         Field::ClientReference,
         "Client Reference",
@@ -51,7 +65,12 @@ pub static INSURED_COLUMNS: [ColumnSpec; 19] = [
     ),
     optional(Field::Label, "Label", ValueKind::Text, "Home, Work, Mobile…"),
     optional(Field::Primary, "Primary", ValueKind::YesNo, "Yes or No."),
-    optional(Field::AddressLine1, "Address Line 1", ValueKind::Text, "Required for an Address."),
+    optional(
+        Field::AddressLine1,
+        "Address Line 1",
+        ValueKind::Text,
+        "Expected for an Address; an address without it is taken as given, with a warning.",
+    ),
     optional(Field::AddressLine2, "Address Line 2", ValueKind::Text, ""),
     optional(Field::City, "City", ValueKind::Text, ""),
     optional(Field::Region, "Region", ValueKind::Text, ""),

@@ -20,7 +20,7 @@ use crate::core::index::CrmIndex;
 use crate::core::insured::matching::Matcher;
 use crate::core::model::{ChangeSet, Counters, Crm, EntryId, ImportCounts, RecordKey};
 use crate::core::template::{ApplyRule, MatchTier, Template};
-use crate::core::validate::Validated;
+use crate::core::validate::{Issue, Validated};
 use crate::core::{accounts, insurance, insured};
 
 /// One field's change, as text.
@@ -34,6 +34,36 @@ pub struct FieldChange {
 /// A field change when `before` and `after` differ.
 pub fn change(field: &str, before: &str, after: &str) -> Option<FieldChange> {
     (before != after).then(|| FieldChange { field: field.into(), before: before.into(), after: after.into() })
+}
+
+/// A field both the CRM and the file changed since the file was exported (the file carried
+/// its export base), to different values: "changed in the CRM since this file was exported".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleConflict {
+    pub field: String,
+    /// The value the export held.
+    pub at_export: String,
+    /// The CRM's value now.
+    pub crm_now: String,
+    /// The file's value.
+    pub file: String,
+    /// True when the operator chose the file's value; by default the CRM's stays.
+    pub file_applies: bool,
+}
+
+impl StaleConflict {
+    /// "Phone: at export 555 0100 → CRM now 555 0111 / file 555 0199 (the CRM's kept)".
+    pub fn text(&self) -> String {
+        use crate::core::report::show;
+        format!(
+            "{}: at export {} → CRM now {} / file {} ({} kept)",
+            self.field,
+            show(&self.at_export),
+            show(&self.crm_now),
+            show(&self.file),
+            if self.file_applies { "the file's" } else { "the CRM's" }
+        )
+    }
 }
 
 /// What happens to one input row.
@@ -54,7 +84,46 @@ pub enum RowAction {
     Error,
 }
 
+/// The outcome words shared by every workflow, the reports and the import history, in
+/// the order of [`ImportCounts`]: each with the row label and the count label.
+pub const OUTCOMES: [(&str, &str); 6] = [
+    ("Created", "created"),
+    ("Updated", "updated"),
+    ("Added", "added"),
+    ("Unchanged", "unchanged"),
+    ("Skipped", "skipped"),
+    ("Error", "errors"),
+];
+
+impl ImportCounts {
+    /// The counts with their outcome words, in order: created, updated, added, unchanged,
+    /// skipped, errors.
+    pub fn labelled(&self) -> [(&'static str, usize); 6] {
+        [
+            ("created", self.created),
+            ("updated", self.updated),
+            ("added", self.added),
+            ("unchanged", self.unchanged),
+            ("skipped", self.skipped),
+            ("errors", self.errors),
+        ]
+    }
+}
+
 impl RowAction {
+    /// The shared outcome word of a row: "Created", "Updated", "Added", "Unchanged",
+    /// "Skipped" or "Error".
+    pub fn label(&self) -> &'static str {
+        match self {
+            RowAction::Create => OUTCOMES[0].0,
+            RowAction::Update => OUTCOMES[1].0,
+            RowAction::Add => OUTCOMES[2].0,
+            RowAction::Unchanged => OUTCOMES[3].0,
+            RowAction::Skip(_) => OUTCOMES[4].0,
+            RowAction::Error => OUTCOMES[5].0,
+        }
+    }
+
     /// True for the actions that write: create, update, add.
     pub fn writes(&self) -> bool {
         matches!(self, RowAction::Create | RowAction::Update | RowAction::Add)
@@ -85,6 +154,10 @@ pub struct InsuredFacts {
     pub relink: Option<Relink>,
     /// The row's case, when it exists (its portfolios get the updated export).
     pub case_id: Option<u32>,
+    /// Fields changed both in the CRM and in the file since the file was exported (only for
+    /// a file that carries its export base).
+    #[serde(default)]
+    pub stale_conflicts: Vec<StaleConflict>,
 }
 
 /// What happened to an account contact on a row.
@@ -108,6 +181,9 @@ pub struct AccountFacts {
     pub contact: Option<ContactOutcome>,
     /// The id of the contact the row writes or matched.
     pub contact_id: Option<u32>,
+    /// True for a row of a contact file (the row is the contact), false for an account row.
+    #[serde(default)]
+    pub contact_row: bool,
 }
 
 /// The workflow-specific facts of a planned row.
@@ -151,34 +227,44 @@ impl PlannedRow {
         }
     }
 
-    /// The action as its workflow names it.
+    /// The outcome, in the words every workflow, report and the import history use:
+    /// "Created", "Updated", "Added", "Unchanged", "Skipped", "Error" (counted as created,
+    /// updated, added, unchanged, skipped and errors). What the outcome is about in the
+    /// workflow's own terms is [`PlannedRow::detail`].
     pub fn label(&self) -> &'static str {
+        self.action.label()
+    }
+
+    /// What the outcome is about, in the workflow's terms ("" when there is nothing to add):
+    /// "new CRM entry with the row's detail", "contact detail", "insurance fields",
+    /// "account and its contact", …
+    pub fn detail(&self) -> &'static str {
         match (&self.facts, &self.action) {
-            (_, RowAction::Skip(_)) => match self.facts {
-                RowFacts::Insurance { .. } => "Skipped",
-                _ => "Skip",
-            },
             (RowFacts::Insured(f), RowAction::Create) if f.public_id.is_some() => {
-                "Create entry and add detail"
+                "new CRM entry with the row's detail"
             }
-            (RowFacts::Insured(_), RowAction::Create) => "Create entry",
-            (RowFacts::Insured(_), RowAction::Update) => "Update detail",
-            (RowFacts::Insured(_), RowAction::Add) => "Add detail",
-            (RowFacts::Insurance { .. }, RowAction::Update) => "Updated",
-            (RowFacts::Insurance { .. }, RowAction::Error) => "Invalid",
-            (_, RowAction::Create) => "Create",
-            (_, RowAction::Update) => "Update",
-            (_, RowAction::Add) => "Add",
-            (_, RowAction::Unchanged) => "Unchanged",
-            (_, RowAction::Error) => "Error",
+            (RowFacts::Insured(_), RowAction::Create) => "new CRM entry",
+            (RowFacts::Insured(f), RowAction::Update) if f.public_id.is_some() => "contact detail",
+            (RowFacts::Insured(_), RowAction::Update) => "CRM entry",
+            (RowFacts::Insured(_), RowAction::Add) => "contact detail added to the entry",
+            (RowFacts::Insurance { .. }, RowAction::Update) => "insurance fields",
+            (RowFacts::Account(f), RowAction::Create | RowAction::Update) => match (f.contact_row, f.contact)
+            {
+                (true, _) => "account contact",
+                (false, Some(_)) => "account and its contact",
+                (false, None) => "account",
+            },
+            _ => "",
         }
     }
 
-    /// The label, with the reason of a skip: "Skip: skipped by the operator".
+    /// The outcome with what it is about, or the reason of a skip: "Created — new CRM entry",
+    /// "Skipped: skipped by the operator", "Unchanged".
     pub fn action_text(&self) -> String {
-        match &self.action {
-            RowAction::Skip(reason) => format!("{}: {reason}", self.label()),
-            _ => self.label().to_string(),
+        match (&self.action, self.detail()) {
+            (RowAction::Skip(reason), _) => format!("{}: {reason}", self.label()),
+            (_, "") => self.label().to_string(),
+            (_, detail) => format!("{} — {detail}", self.label()),
         }
     }
 
@@ -245,6 +331,16 @@ pub struct ImportPlan {
     /// identifier blocked or settled a row) and of every record the plan puts. A commit can
     /// check that none of them changed since the plan was made.
     pub reads: BTreeSet<RecordKey>,
+    /// Problems the planner found in the file's cells — rules that need the CRM or the
+    /// operator's choices (an account number of the wrong shape for its kind, a name needed to
+    /// create an entry) — as validation reports its own, with their cells: the error report
+    /// lists them with validation's. Their rows are [`RowAction::Error`].
+    #[serde(default)]
+    pub issues: Vec<Issue>,
+    /// What the operator should know about the plan as a whole (a file that carries no export
+    /// base, …).
+    #[serde(default)]
+    pub notices: Vec<String>,
 }
 
 impl ImportPlan {
@@ -258,7 +354,14 @@ impl ImportPlan {
             counters,
             pending_conflicts: 0,
             reads: BTreeSet::new(),
+            issues: Vec::new(),
+            notices: Vec::new(),
         }
+    }
+
+    /// Rows with fields changed both in the CRM and in the file since the file was exported.
+    pub fn stale_conflict_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.rows.iter().filter(|r| r.insured().is_some_and(|f| !f.stale_conflicts.is_empty()))
     }
 
     /// Records created, updated and added: what "Apply" would change.
@@ -323,7 +426,9 @@ pub fn plan_file(crm: &Crm, template: &'static Template, validated: &Validated) 
             let matches = Matcher::new(template, &index).all(&validated.rows);
             insured::plan::plan(crm, template, validated, &matches, &[])
         }
-        ApplyRule::OverwriteInsurance => insurance::plan::plan(crm, template, validated),
+        ApplyRule::OverwriteInsurance => {
+            insurance::plan::plan(crm, template, validated, insurance::InsuranceOptions::default())
+        }
         ApplyRule::UpsertAccount => accounts::plan::plan_accounts(crm, template, validated),
         ApplyRule::UpsertAccountContact => accounts::plan::plan_contacts(crm, template, validated),
     }

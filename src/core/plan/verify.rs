@@ -35,7 +35,9 @@ enum Check {
     /// Compared without case when the file gives a value (an empty cell keeps the stored one);
     /// left out when both are empty.
     ComparedWhenGiven,
-    /// Always shown and compared exactly (an empty cell clears the stored value).
+    /// Always shown and compared exactly when the file gives a value; an empty cell is
+    /// compared with what the plan wrote (cleared when the operator chose that empty cells
+    /// clear stored values, kept otherwise).
     Exact,
     /// The record's key: shown as found, or "(not found)".
     Key,
@@ -176,7 +178,10 @@ pub fn verification_sample(
                     Check::Shown | Check::Key => false,
                     Check::Compared => !file.eq_ignore_ascii_case(&now),
                     Check::ComparedWhenGiven => !file.is_empty() && !file.eq_ignore_ascii_case(&now),
-                    Check::Exact => file != now,
+                    Check::Exact if !file.is_empty() => file != now,
+                    Check::Exact => {
+                        p.changes.iter().find(|c| c.field == spec.header).is_some_and(|c| c.after != now)
+                    }
                 };
                 if disagrees {
                     agrees = false;

@@ -78,6 +78,39 @@ fn read_xlsx(file_name: &str, bytes: &[u8]) -> Result<Sheet, ReadError> {
     })
 }
 
+/// The rows of the worksheet named `sheet_name` (hidden or not) of a workbook, in sheet
+/// order, read under the same caps as [`read_sheet`]. `Ok(None)` when the bytes are not a
+/// workbook (a CSV file has one sheet) or hold no worksheet of that name; `Err` when the
+/// workbook or that worksheet cannot be read.
+pub fn read_named_sheet(
+    file_name: &str,
+    bytes: &[u8],
+    sheet_name: &str,
+) -> Result<Option<Vec<SheetRow>>, ReadError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Ok(None);
+    }
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge { file: file_name.to_string(), size: bytes.len() });
+    }
+    let book = Book::open(file_name, bytes)?;
+    let Some(sheet) = book.sheet(sheet_name).filter(|s| s.is_worksheet) else {
+        return Ok(None);
+    };
+    let mut rows: Vec<SheetRow> = Vec::new();
+    let mut in_order = true;
+    let streamed = book.rows(sheet, |sheet_row, cells| {
+        in_order &= rows.last().is_none_or(|last| last.sheet_row < sheet_row);
+        rows.push(SheetRow { sheet_row, cells: std::mem::take(cells) });
+        Ok::<(), ReadError>(())
+    });
+    match streamed {
+        Ok(()) => {}
+        Err(RowsError::Read(e) | RowsError::Row(e)) => return Err(e),
+    }
+    Ok(Some(if in_order { rows } else { merge_rows(rows) }))
+}
+
 /// Rows that came out of order, sorted by number; rows with one number become one row, and
 /// of two cells at one position the later in the file wins.
 fn merge_rows(mut rows: Vec<SheetRow>) -> Vec<SheetRow> {

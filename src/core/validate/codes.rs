@@ -1,4 +1,4 @@
-//! The codes of validation and matching issues. Each [`IssueCode`] names one rule; its text
+//! The codes of validation, matching and planning issues. Each [`IssueCode`] names one rule; its text
 //! form (`public-id-unknown`, `ssn-invalid`, …) is what reports, the review table and the import
 //! benchmark show, and what serialized issues carry.
 
@@ -14,6 +14,8 @@ pub enum IssueCode {
     IdentifierAsDate,
     /// The cell holds an Excel error such as `#N/A`.
     CellError,
+    /// The cell holds more than Excel's 32,767 characters: no workbook could hold it.
+    CellTooLong,
     /// An SSN that is not nine digits.
     SsnFormat,
     /// Nine digits that are not a valid SSN (area, group or serial).
@@ -32,7 +34,7 @@ pub enum IssueCode {
     NotAllowed,
     /// Detail values without a Detail Type.
     DetailTypeMissing,
-    /// An Address row without Address Line 1.
+    /// An Address row without any address value.
     AddressMissing,
     /// A Phone row without a phone number.
     PhoneMissing,
@@ -52,13 +54,44 @@ pub enum IssueCode {
     PublicIdRepeatedSame,
     /// A Public ID that exists nowhere in the CRM (matching).
     PublicIdUnknown,
+    /// A cell needed only to create a record is empty on a row that another key matches; the
+    /// CRM keeps its stored value (a warning).
+    EmptyKept,
+    /// A cell needed to find or create the record is empty and no other key is given.
+    NeededToIdentify,
+    /// An Address row without Address Line 1 but with other address values; it is taken as
+    /// given (a warning).
+    AddressIncomplete,
+    /// A cell needed to create a record is empty on a row the operator chose to create one for.
+    NeededToCreate,
+    /// An Account Number that is not what the row's Kind requires (CRM registration, CNPJ).
+    AccountNumber,
+    /// A Portfolio that is neither an operator's login nor "Without Portfolio".
+    PortfolioUnknown,
+    /// Active disagrees with the Portfolio.
+    ActiveMismatch,
+    /// Contact columns filled without a Contact Name.
+    ContactNameMissing,
+    /// An account repeated in the file.
+    AccountRepeated,
+    /// An Account Number that does not exist (a contact needs its account).
+    AccountUnknown,
+    /// An Identifier that does not repeat the Account Number.
+    IdentifierMismatch,
+    /// A qualification that is not in the specialty registry.
+    QualificationUnknown,
+    /// A contact repeated in the file.
+    ContactRepeated,
+    /// A row the planner cannot use although no single cell is wrong.
+    RowIncomplete,
 }
 
 impl IssueCode {
-    pub const ALL: [IssueCode; 23] = [
+    pub const ALL: [IssueCode; 38] = [
         IssueCode::Required,
         IssueCode::IdentifierAsDate,
         IssueCode::CellError,
+        IssueCode::CellTooLong,
         IssueCode::SsnFormat,
         IssueCode::SsnInvalid,
         IssueCode::EmailSyntax,
@@ -79,6 +112,20 @@ impl IssueCode {
         IssueCode::PublicIdRepeated,
         IssueCode::PublicIdRepeatedSame,
         IssueCode::PublicIdUnknown,
+        IssueCode::EmptyKept,
+        IssueCode::NeededToIdentify,
+        IssueCode::AddressIncomplete,
+        IssueCode::NeededToCreate,
+        IssueCode::AccountNumber,
+        IssueCode::PortfolioUnknown,
+        IssueCode::ActiveMismatch,
+        IssueCode::ContactNameMissing,
+        IssueCode::AccountRepeated,
+        IssueCode::AccountUnknown,
+        IssueCode::IdentifierMismatch,
+        IssueCode::QualificationUnknown,
+        IssueCode::ContactRepeated,
+        IssueCode::RowIncomplete,
     ];
 
     /// The code as reports and the page show it.
@@ -87,6 +134,7 @@ impl IssueCode {
             IssueCode::Required => "required",
             IssueCode::IdentifierAsDate => "identifier-as-date",
             IssueCode::CellError => "cell-error",
+            IssueCode::CellTooLong => "cell-too-long",
             IssueCode::SsnFormat => "ssn-format",
             IssueCode::SsnInvalid => "ssn-invalid",
             IssueCode::EmailSyntax => "email-syntax",
@@ -107,6 +155,20 @@ impl IssueCode {
             IssueCode::PublicIdRepeated => "public-id-repeated",
             IssueCode::PublicIdRepeatedSame => "public-id-repeated-same",
             IssueCode::PublicIdUnknown => "public-id-unknown",
+            IssueCode::EmptyKept => "empty-kept",
+            IssueCode::NeededToIdentify => "needed-to-identify",
+            IssueCode::AddressIncomplete => "address-incomplete",
+            IssueCode::NeededToCreate => "needed-to-create",
+            IssueCode::AccountNumber => "account-number",
+            IssueCode::PortfolioUnknown => "portfolio-unknown",
+            IssueCode::ActiveMismatch => "active-mismatch",
+            IssueCode::ContactNameMissing => "contact-name-missing",
+            IssueCode::AccountRepeated => "account-repeated",
+            IssueCode::AccountUnknown => "account-unknown",
+            IssueCode::IdentifierMismatch => "identifier-mismatch",
+            IssueCode::QualificationUnknown => "qualification-unknown",
+            IssueCode::ContactRepeated => "contact-repeated",
+            IssueCode::RowIncomplete => "row-incomplete",
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::core::date::{Date, DayMonthOrder};
 use crate::core::headers::HeaderMapping;
 use crate::core::index::CrmIndex;
 use crate::core::sheet::{RawCell, SheetRow};
-use crate::core::template::{expected_text, Field, Template};
+use crate::core::template::{expected_text, Field, Requirement, Template};
 use crate::core::text::cell_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -210,6 +210,8 @@ impl<'a> Validator<'a> {
         let n = self.template.columns.len();
         let mut values = Vec::with_capacity(n);
         let mut raw = Vec::with_capacity(n);
+        // Empty cells of columns needed to create: judged once the row's keys are known.
+        let mut needed = Vec::new();
         for (t, spec) in self.template.columns.iter().enumerate() {
             let cell = match self.mapping.columns.get(t).copied().flatten() {
                 Some(f) => row.cell(f).clone(),
@@ -237,24 +239,76 @@ impl<'a> Validator<'a> {
                     ),
                 ));
             }
-            if spec.required && value.is_empty() && cell.is_empty() {
-                issues.push(self.issue(
-                    row.sheet_row,
-                    Some(t),
-                    IssueCode::Required,
-                    Severity::Error,
-                    format!("{} is required — expected {}", spec.header, expected_text(spec.kind)),
-                ));
+            if value.is_empty() && cell.is_empty() {
+                match spec.requirement {
+                    Requirement::Required => issues.push(self.issue(
+                        row.sheet_row,
+                        Some(t),
+                        IssueCode::Required,
+                        Severity::Error,
+                        format!("{} is required — expected {}", spec.header, expected_text(spec.kind)),
+                    )),
+                    Requirement::NeededToCreate => needed.push(t),
+                    Requirement::Optional => {}
+                }
             }
             values.push(value);
         }
         let mut validated = ValidatedRow { sheet_row: row.sheet_row, values, raw, errors: 0, warnings: 0 };
+        for t in needed {
+            issues.push(self.needed_to_create(&validated, t));
+        }
         for rule in self.template.row_rules {
             self.row_rule(*rule, &validated, &mut issues);
         }
         validated.errors = issues.iter().filter(|i| i.severity == Severity::Error).count();
         validated.warnings = issues.len() - validated.errors;
         (validated, issues)
+    }
+
+    /// The issue of an empty cell of a [`Requirement::NeededToCreate`] column: a warning when
+    /// the row gives a key of a tier that does not key on the column's field (the row is
+    /// matched without it and the CRM keeps its value), an error otherwise (nothing else can
+    /// find or create the record).
+    fn needed_to_create(&self, row: &ValidatedRow, t: usize) -> Issue {
+        let spec = &self.template.columns[t];
+        let keys: Vec<Field> = self
+            .template
+            .cascade
+            .iter()
+            .filter(|tier| !tier.keys().contains(&spec.field))
+            .flat_map(|tier| tier.keys().iter().copied())
+            .filter(|k| self.template.col(*k).is_some())
+            .collect();
+        let f = row.fields(self.template);
+        if keys.iter().any(|k| !f.value(*k).is_empty()) {
+            return self.issue(
+                row.sheet_row,
+                Some(t),
+                IssueCode::EmptyKept,
+                Severity::Warning,
+                format!("{} is empty — the CRM's value is kept", spec.header),
+            );
+        }
+        let mut names: Vec<&str> =
+            keys.iter().filter_map(|k| self.template.spec(*k)).map(|c| c.header).collect();
+        names.dedup();
+        let alternatives = match names.as_slice() {
+            [] => String::new(),
+            [one] => format!(" without {one}"),
+            [init @ .., last] => format!(" without {} or {last}", init.join(", ")),
+        };
+        self.issue(
+            row.sheet_row,
+            Some(t),
+            IssueCode::NeededToIdentify,
+            Severity::Error,
+            format!(
+                "{} is empty — a row{alternatives} needs it to find or create the CRM entry; expected {}",
+                spec.header,
+                expected_text(spec.kind)
+            ),
+        )
     }
 
     /// Validates a whole sheet at once (the chunked path calls `row`, then `finish` and
@@ -274,7 +328,7 @@ impl<'a> Validator<'a> {
     /// The rows and issues of a file, with which template columns the file has.
     pub fn validated(&self, rows: Vec<ValidatedRow>, issues: Vec<Issue>) -> Validated {
         let present = self.mapping.columns.iter().map(Option::is_some).collect();
-        Validated { rows, issues, present }
+        Validated { rows, issues, present, file_columns: self.mapping.columns.clone() }
     }
 }
 
@@ -287,9 +341,19 @@ pub struct Validated {
     /// file lacks reads as empty cells; a planner that overwrites fields leaves its field alone.
     #[serde(default)]
     pub present: Vec<bool>,
+    /// For each template column, its position in the file (`None`: the file lacks it), so
+    /// the stages after validation can name a cell the way validation does.
+    #[serde(default)]
+    pub file_columns: Vec<Option<usize>>,
 }
 
 impl Validated {
+    /// The Excel cell name (`B12`) of template column `col` on a sheet row, when the file has
+    /// the column.
+    pub fn cell_name(&self, col: usize, sheet_row: usize) -> Option<String> {
+        self.file_columns.get(col).copied().flatten().map(|f| cell_name(f, sheet_row))
+    }
+
     /// Whether the file has template column `col`.
     pub fn has_column(&self, col: usize) -> bool {
         self.present.get(col).copied().unwrap_or(true)

@@ -47,17 +47,26 @@ impl Validator<'_> {
                     }
                     None => debug_assert!(type_cell_bad),
                     Some(DetailKind::Address) => {
-                        if f.text(Field::AddressLine1).is_empty() {
-                            issues.push(
-                                self.issue(
-                                    r,
-                                    self.template.col(Field::AddressLine1),
-                                    IssueCode::AddressMissing,
-                                    Severity::Error,
-                                    "Address Line 1 is empty — an Address row needs at least its first line"
-                                        .into(),
-                                ),
-                            );
+                        // An address with some values but no first line is taken as given;
+                        // one with no value at all is nothing to write.
+                        if f.text(Field::AddressLine1).is_empty() && has_address {
+                            issues.push(self.issue(
+                                r,
+                                self.template.col(Field::AddressLine1),
+                                IssueCode::AddressIncomplete,
+                                Severity::Warning,
+                                "Address Line 1 is empty — the address is taken as given, without a first line"
+                                    .into(),
+                            ));
+                        } else if !has_address {
+                            issues.push(self.issue(
+                                r,
+                                self.template.col(Field::AddressLine1),
+                                IssueCode::AddressMissing,
+                                Severity::Error,
+                                "The Address row has no address values — expected at least Address Line 1"
+                                    .into(),
+                            ));
                         }
                         self.ignored_values(
                             r,

@@ -93,11 +93,29 @@ pub fn phone_is_valid(text: &str) -> bool {
     chars_ok && plus_ok && (7..=15).contains(&digits)
 }
 
+/// Excel's limit on the characters of one cell: a longer value could never be exported.
+pub const MAX_CELL_CHARS: usize = 32_767;
+
 impl Validator<'_> {
     /// Types one cell; `Some((code, message))` when it is not what the column expects.
     pub(super) fn typed(&self, kind: ValueKind, cell: &RawCell) -> (FieldValue, Option<(IssueCode, String)>) {
         if cell.is_empty() {
             return (FieldValue::Empty, None);
+        }
+        // Checked before the text is copied: a huge shared string is refused, not duplicated.
+        if let RawCell::Text(t) = cell {
+            if t.len() > MAX_CELL_CHARS {
+                let chars = t.chars().count();
+                if chars > MAX_CELL_CHARS {
+                    return (
+                        FieldValue::Empty,
+                        Some((
+                            IssueCode::CellTooLong,
+                            format!("holds {chars} characters; a cell holds at most 32,767 (Excel's limit)"),
+                        )),
+                    );
+                }
+            }
         }
         let text = cell.as_text();
         let trimmed = text.trim();

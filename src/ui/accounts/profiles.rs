@@ -1,63 +1,35 @@
-//! Accounts: export profiles (kept in local storage, shared as JSON files), the
-//! account/contact export by portfolio and kind, the model spreadsheets, and the account and
-//! contact import: read → summary with an Errors column per row → "Next" applies the valid
-//! rows in one transaction recorded in the import history (undoable). Everything is computed by
-//! `core::accounts`; this page only stages, shows and commits.
-
-use std::sync::Arc;
+//! Export profiles and the account export: named, saved column sets (order included) with
+//! default filters, kept in this browser's local storage and shared as small JSON files; the
+//! export of accounts or contacts by portfolio and kind with a profile's columns, written by
+//! the worker.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use std::collections::BTreeMap;
-
-use crate::core::accounts::export::{write_account_model, write_accounts_export};
 use crate::core::accounts::profiles::{AccountFilters, ExportProfile, ProfileKind};
-use crate::core::accounts::{templates, ACCOUNTS, ACCOUNT_CONTACTS, WITHOUT_PORTFOLIO};
-use crate::core::headers::recognise;
-use crate::core::index::CrmIndex;
+use crate::core::accounts::WITHOUT_PORTFOLIO;
 use crate::core::model::AccountKind;
-use crate::core::plan::history::{apply, last_undoable, ApplyContext};
-use crate::core::plan::{plan_file, ImportPlan};
-use crate::core::read::read_sheet;
-use crate::core::report::sha256_hex;
-use crate::core::template::Template;
-use crate::core::validate::{ValidationOptions, Validator};
-use crate::ui::browser::{
-    confirm, download, first_file_of_input, load_setting, now_ms, read_file, save_setting, yield_to_browser,
-};
-use crate::ui::history::undo_last_import;
+use crate::protocol::Request;
+use crate::ui::browser::{confirm, first_file_of_input, load_setting, save_setting};
 use crate::ui::state::{use_app, AppState};
 
 const PROFILES_KEY: &str = "roundtrip.accounts.profiles";
 
-/// A read file waiting for "Next".
-struct ReadFile {
-    file_name: String,
-    sha256: String,
-    template: &'static Template,
-    plan: ImportPlan,
-}
-
 #[derive(Clone, Copy)]
-struct PageState {
+struct ProfilesState {
     profiles: RwSignal<Vec<ExportProfile>>,
     selected: RwSignal<Option<usize>>,
     new_name: RwSignal<String>,
     new_kind: RwSignal<ProfileKind>,
     portfolio: RwSignal<String>,
     kind: RwSignal<String>,
-    read: RwSignal<Option<Arc<ReadFile>>>,
-    valid_only: RwSignal<bool>,
-    applied: RwSignal<Option<(u32, String)>>,
-    busy: RwSignal<bool>,
 }
 
-fn save_profiles(st: PageState) {
+fn save_profiles(st: ProfilesState) {
     save_setting(PROFILES_KEY, &st.profiles.get_untracked());
 }
 
-fn update_selected(st: PageState, f: impl FnOnce(&mut ExportProfile)) {
+fn update_selected(st: ProfilesState, f: impl FnOnce(&mut ExportProfile)) {
     let Some(i) = st.selected.get_untracked() else { return };
     st.profiles.update(|ps| {
         if let Some(p) = ps.get_mut(i) {
@@ -68,7 +40,7 @@ fn update_selected(st: PageState, f: impl FnOnce(&mut ExportProfile)) {
 }
 
 /// Sets the export filters from a profile's default filters.
-fn take_filters(st: PageState, p: &ExportProfile) {
+fn take_filters(st: ProfilesState, p: &ExportProfile) {
     st.portfolio.set(p.filters.portfolio.clone().unwrap_or_default());
     st.kind.set(p.filters.kind.map(|k| k.label().to_string()).unwrap_or_default());
 }
@@ -80,117 +52,20 @@ fn filters_of(portfolio: &str, kind: &str) -> AccountFilters {
     }
 }
 
-async fn read_import(app: AppState, st: PageState, file: web_sys::File) {
-    st.busy.set(true);
-    st.applied.set(None);
-    st.read.set(None);
-    st.valid_only.set(false);
-    let file_name = file.name();
-    let bytes = match read_file(&file).await {
-        Ok(b) => b,
-        Err(e) => {
-            st.busy.set(false);
-            app.error(format!("{file_name} could not be read: {e}"));
-            return;
-        }
-    };
-    app.set_progress("Reading the file", 0, 1);
-    yield_to_browser().await;
-    let result = read_sheet(&file_name, &bytes).map_err(|e| e.to_string()).and_then(|sheet| {
-        let recognised =
-            recognise(&templates(), None, &sheet.header, &BTreeMap::new()).map_err(|e| e.to_string())?;
-        let template = recognised.template;
-        let crm = app.crm.get_untracked();
-        let index = CrmIndex::new(&crm);
-        let validated = Validator::new(template, &recognised.mapping, &index, ValidationOptions::default())
-            .all(&sheet.rows);
-        let plan = plan_file(&crm, template, &validated);
-        Ok(ReadFile { file_name: file_name.clone(), sha256: sha256_hex(&bytes), template, plan })
-    });
-    app.clear_progress();
-    st.busy.set(false);
-    match result {
-        Ok(r) => {
-            if r.plan.has_errors() {
-                app.info(format!(
-                    "Warning: {} of {} rows of {} have errors (see the Errors column).",
-                    r.plan.counts.errors,
-                    r.plan.rows.len(),
-                    r.file_name
-                ));
-            } else {
-                app.success(format!(
-                    "{}: the data is correct ({} rows). Click Next to finish the import.",
-                    r.file_name,
-                    r.plan.rows.len()
-                ));
-            }
-            st.read.set(Some(Arc::new(r)));
-        }
-        Err(e) => app.error(format!("{file_name}: {e}")),
+/// Downloads text made on the page (a profile's JSON).
+fn download_text(app: AppState, text: &str, name: &str, mime: &str) {
+    let bytes = js_sys::Uint8Array::from(text.as_bytes()).buffer();
+    if let Err(e) = crate::ui::browser::download_buffer(&bytes, name, mime) {
+        app.error(e);
     }
 }
 
-async fn apply_read(app: AppState, st: PageState) {
-    let Some(r) = st.read.get_untracked() else { return };
-    if r.plan.has_errors() && !st.valid_only.get_untracked() {
-        app.error("The file has errors: tick \"Apply only the valid rows\" to go on, or fix the file and upload it again.");
-        return;
-    }
-    if r.plan.changes.is_empty() {
-        app.info("Nothing to change: every valid row already matches the CRM.");
-        st.read.set(None);
-        return;
-    }
-    st.busy.set(true);
-    let crm = app.crm.get_untracked();
-    let ctx = ApplyContext {
-        template_id: r.template.id.to_string(),
-        operator_login: app.operator.get_untracked(),
-        applied_at_ms: now_ms(),
-        file_name: r.file_name.clone(),
-        sha256: r.sha256.clone(),
+async fn import_profile(app: AppState, st: ProfilesState, file: web_sys::File) {
+    let text = match wasm_bindgen_futures::JsFuture::from(file.text()).await {
+        Ok(t) => t.as_string().unwrap_or_default(),
+        Err(_) => return app.error(format!("{} could not be read.", file.name())),
     };
-    let (changes, record) = match apply(&crm, &r.plan, &ctx) {
-        Ok(built) => built,
-        Err(e) => {
-            st.busy.set(false);
-            app.error(e.to_string());
-            return;
-        }
-    };
-    let result = app.commit(changes).await;
-    st.busy.set(false);
-    match result {
-        Ok(committed) => {
-            let c = r.plan.tally();
-            let (contacts_created, contacts_updated) = r.plan.contacts();
-            let import_id = committed.import_id().unwrap_or(record.id);
-            let text = format!(
-                "Import #{} of {}: {} created, {} updated, {} unchanged, {} contacts created, {} contacts updated{}.",
-                import_id,
-                r.file_name,
-                c.created,
-                c.updated,
-                c.unchanged,
-                contacts_created,
-                contacts_updated,
-                if c.errors > 0 { format!(", {} rows with errors not applied", c.errors) } else { String::new() }
-            );
-            app.success(text.clone());
-            st.applied.set(Some((import_id, text)));
-            st.read.set(None);
-        }
-        Err(e) => app.error(format!("The import was not applied: {e}. Nothing was written.")),
-    }
-}
-
-async fn import_profile(app: AppState, st: PageState, file: web_sys::File) {
-    let bytes = match read_file(&file).await {
-        Ok(b) => b,
-        Err(e) => return app.error(e),
-    };
-    match ExportProfile::from_json(&String::from_utf8_lossy(&bytes)) {
+    match ExportProfile::from_json(&text) {
         Ok(p) => {
             let name = p.name.clone();
             take_filters(st, &p);
@@ -206,28 +81,28 @@ async fn import_profile(app: AppState, st: PageState, file: web_sys::File) {
     }
 }
 
+/// The export profiles and the account export.
 #[component]
-pub fn AccountsPage() -> impl IntoView {
+pub fn ProfilesAndExport() -> impl IntoView {
     let app = use_app();
     let profiles = load_setting::<Vec<ExportProfile>>(PROFILES_KEY).unwrap_or_default();
     let selected = if profiles.is_empty() { None } else { Some(0) };
-    let st = PageState {
+    let st = ProfilesState {
         profiles: RwSignal::new(profiles),
         selected: RwSignal::new(selected),
         new_name: RwSignal::new(String::new()),
         new_kind: RwSignal::new(ProfileKind::Accounts),
         portfolio: RwSignal::new(String::new()),
         kind: RwSignal::new(String::new()),
-        read: RwSignal::new(None),
-        valid_only: RwSignal::new(false),
-        applied: RwSignal::new(None),
-        busy: RwSignal::new(false),
     };
     if let Some(p) = st.profiles.get_untracked().first() {
         take_filters(st, p);
     }
     let current = move || st.selected.get().and_then(|i| st.profiles.with(|ps| ps.get(i).cloned()));
-    let logins = move || app.crm.with(|crm| crm.operators.keys().cloned().collect::<Vec<_>>());
+    let current_untracked =
+        move || st.selected.get_untracked().and_then(|i| st.profiles.with_untracked(|ps| ps.get(i).cloned()));
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
 
     let on_new = move |_| {
         let mut name = st.new_name.get_untracked().trim().to_string();
@@ -268,38 +143,26 @@ pub fn AccountsPage() -> impl IntoView {
     };
     let on_profile_json = move |_| {
         let Some(p) = current() else { return };
-        if let Err(e) = download(
-            p.to_json().as_bytes(),
+        download_text(
+            app,
+            &p.to_json(),
             &format!("{}.profile.json", crate::core::text::slug(&p.name)),
             "application/json",
-        ) {
-            app.error(e);
-        }
+        );
     };
     let on_profile_file = move |ev: web_sys::Event| {
         if let Some(f) = first_file_of_input(&ev) {
             spawn_local(import_profile(app, st, f));
         }
     };
-    let on_export = move |_| {
-        let profile = current().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
+    let export = Action::new_local(move |_: &()| async move {
+        let profile =
+            current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
         let filters = filters_of(&st.portfolio.get_untracked(), &st.kind.get_untracked());
-        let written = app.crm.with_untracked(|crm| write_accounts_export(crm, &profile, &filters));
-        let scope = filters.portfolio.clone().unwrap_or_else(|| "all".into());
-        let name =
-            format!("{}-{}.xlsx", profile.kind.label().to_lowercase(), crate::core::text::slug(&scope));
-        app.offer_workbook(written, &name);
-    };
-    let on_model = move |t: &'static Template| {
-        let written = app.crm.with_untracked(|crm| write_account_model(crm, t));
-        app.offer_workbook(written, &format!("{}-model.xlsx", t.id));
-    };
-    let on_import_file = move |ev: web_sys::Event| {
-        if let Some(f) = first_file_of_input(&ev) {
-            spawn_local(read_import(app, st, f));
+        if let Err(e) = app.download(Request::AccountsExport { profile, filters }).await {
+            app.error(e);
         }
-    };
-
+    });
     let editor = move || {
         current().map(|p| {
             let template = p.kind.template();
@@ -415,95 +278,7 @@ pub fn AccountsPage() -> impl IntoView {
         })
     };
 
-    let summary = move || {
-        st.read.get().map(|r| {
-            let c = r.plan.tally();
-            let correct = c.created + c.updated + c.unchanged;
-            let has_errors = r.plan.has_errors();
-            let rows = r
-                .plan
-                .rows
-                .iter()
-                .take(2_000)
-                .map(|o| {
-                    let errors = o.errors_text();
-                    let facts = o.account().cloned().unwrap_or_default();
-                    let class = if errors.is_empty() { "" } else { "error-row" };
-                    view! {
-                        <tr class=class data-testid="accounts-import-row">
-                            <td class="num">{o.sheet_row}</td>
-                            <td>{facts.number}</td>
-                            <td>{facts.name}</td>
-                            <td>{o.label()}</td>
-                            <td>{o.changes_text()}</td>
-                            <td data-testid="accounts-import-errors">{if errors.is_empty() { "OK".to_string() } else { errors }}</td>
-                        </tr>
-                    }
-                })
-                .collect_view();
-            view! {
-                <div class="staged-card" data-testid="accounts-import-summary">
-                    <p>
-                        <strong>{r.file_name.clone()}</strong> " — " {r.template.name} " file, "
-                        {r.plan.rows.len()} " rows: "
-                        <span data-testid="accounts-import-correct">{correct}</span> " correct, "
-                        <span data-testid="accounts-import-error-count">{c.errors}</span> " with errors ("
-                        {c.created} " to create, " {c.updated} " to update, " {c.unchanged} " unchanged)."
-                    </p>
-                    {has_errors.then(|| view! {
-                        <div class="panel warning" data-testid="accounts-import-warning">
-                            <p>"Warning: some rows have errors (see the Errors column). They will not be applied."</p>
-                            <label>
-                                <input
-                                    type="checkbox"
-                                    data-testid="accounts-import-valid-only"
-                                    prop:checked=move || st.valid_only.get()
-                                    on:change=move |ev| st.valid_only.set(event_target_checked(&ev))
-                                />
-                                " Apply only the " {correct} " valid rows"
-                            </label>
-                        </div>
-                    })}
-                    {(!has_errors).then(|| view! { <p class="muted" data-testid="accounts-import-ok">"The data is correct."</p> })}
-                    <div class="actions">
-                        <button
-                            class="primary"
-                            data-testid="accounts-import-next"
-                            disabled=move || st.busy.get() || (has_errors && !st.valid_only.get())
-                            on:click=move |_| spawn_local(apply_read(app, st))
-                        >
-                            "Next"
-                        </button>
-                        <button on:click=move |_| st.read.set(None) data-testid="accounts-import-cancel">"Cancel"</button>
-                    </div>
-                    <table class="grid compact" data-testid="accounts-import-table">
-                        <thead>
-                            <tr><th>"Row"</th><th>"Account Number"</th><th>"Name"</th><th>"Action"</th><th>"Changes"</th><th>"Errors"</th></tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </div>
-            }
-        })
-    };
-
-    let applied = move || {
-        st.applied.get().map(|(id, text)| {
-            let can_undo =
-                move || app.crm.with(|crm| last_undoable(crm).map(|r| r.id) == Some(id));
-            view! {
-                <div class="staged-card" data-testid="accounts-import-result">
-                    <p>{text}</p>
-                    <button class="danger" data-testid="accounts-import-undo" disabled=move || !can_undo() on:click=move |_| undo_last_import(app)>
-                        "Undo this import"
-                    </button>
-                </div>
-            }
-        })
-    };
-
     view! {
-        <section class="utilities" data-testid="accounts-page">
             <div class="panel">
                 <h3>"Export profiles"</h3>
                 <p class="muted">"A profile names the columns of an export, their order and the default filters. Profiles are kept in this browser; share one as a JSON file."</p>
@@ -551,27 +326,9 @@ pub fn AccountsPage() -> impl IntoView {
                             {AccountKind::ALL.map(|k| view! { <option value=k.label() selected=move || st.kind.get() == k.label()>{k.label()}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button class="primary" data-testid="accounts-export-download" on:click=on_export>"Download Excel"</button>
+                    <button class="primary" data-testid="accounts-export-download" disabled=move || export.pending().get() on:click=move |_| { export.dispatch(()); }>"Download Excel"</button>
                 </div>
                 <p class="muted">"The export uses the chosen profile's columns (all columns without one). With every column it re-imports: change the Portfolio column to move accounts."</p>
             </div>
-            <div class="panel">
-                <h3>"Import accounts or contacts"</h3>
-                <div class="actions">
-                    <button data-testid="accounts-template-download" on:click=move |_| on_model(&ACCOUNTS)>"Account model spreadsheet"</button>
-                    <button data-testid="contacts-template-download" on:click=move |_| on_model(&ACCOUNT_CONTACTS)>"Contact model spreadsheet"</button>
-                </div>
-                <p class="muted">
-                    "Accounts: " {ACCOUNTS.headers().join(", ")} ". Contacts: " {ACCOUNT_CONTACTS.headers().join(", ")}
-                    ". Headers in red are required. The file's headers decide which import it is."
-                </p>
-                <label class="field">
-                    "Upload (XLSX or CSV) "
-                    <input type="file" accept=".xlsx,.csv,.txt" data-testid="accounts-import-file" disabled=move || st.busy.get() on:change=on_import_file/>
-                </label>
-                {summary}
-                {applied}
-            </div>
-        </section>
     }
 }

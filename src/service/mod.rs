@@ -1,0 +1,183 @@
+//! The application's operations, as the pipeline worker serves them: open the store, describe
+//! the CRM, browse it, load the demo or a snapshot, export, undo, and run each workflow's
+//! session (stage → headers → review → resolve → plan → apply). Generic over the
+//! [`CrmStore`], so the very same code runs in the browser's worker over IndexedDB and natively
+//! over the memory store (tests, the command line). It knows no browser: time is a parameter,
+//! long work reports through a [`Ticker`] (the worker's yields to its event loop and can be
+//! cancelled), and what the page must hear of unasked (the CRM changed) waits in an outbox.
+//!
+//! Every write goes through [`Service::commit`]: a [`CheckedBatch`] built when the change was
+//! planned, checked by the store inside its transaction.
+
+pub mod browse;
+pub mod crm;
+pub mod session;
+pub mod views;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::core::model::Crm;
+use crate::core::revision::CheckedBatch;
+use crate::protocol::{ChangeCause, Event, Workflow, CANCELLED};
+use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
+
+pub use session::Session;
+
+/// The page cancelled the work; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+/// Where long work reports progress and learns it was cancelled.
+#[allow(async_fn_in_trait)]
+pub trait Ticker {
+    /// Reports `done` of `total` in `stage`; may pause to let other work run. Returns
+    /// [`Cancelled`] once the caller cancelled.
+    async fn tick(&self, stage: &str, done: usize, total: usize) -> Result<(), Cancelled>;
+}
+
+/// A ticker that reports nowhere and never cancels.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Ticker for Silent {
+    async fn tick(&self, _stage: &str, _done: usize, _total: usize) -> Result<(), Cancelled> {
+        Ok(())
+    }
+}
+
+/// Why an operation failed, as the operator reads it.
+pub type Failure = String;
+
+impl From<Cancelled> for Failure {
+    fn from(_: Cancelled) -> Failure {
+        CANCELLED.to_string()
+    }
+}
+
+/// Store failures as sentences for the operator.
+pub fn store_failure(e: StoreError) -> Failure {
+    e.to_string()
+}
+
+/// The operations over one store.
+#[derive(Debug)]
+pub struct Service<S: CrmStore> {
+    store: S,
+    /// Set when the stored copy could not be read: nothing may be written until the operator
+    /// loads a snapshot or the demo (which replace the copy whole).
+    read_only: RefCell<Option<String>>,
+    /// A snapshot read and waiting for the operator's confirmation.
+    pending_snapshot: RefCell<Option<(String, Crm)>>,
+    sessions: RefCell<BTreeMap<Workflow, Rc<RefCell<Session>>>>,
+    outbox: RefCell<Vec<Event>>,
+}
+
+impl<S: CrmStore> Service<S> {
+    /// A service over `store`; nothing is read until first used.
+    pub fn new(store: S) -> Service<S> {
+        Service {
+            store,
+            read_only: RefCell::new(None),
+            pending_snapshot: RefCell::new(None),
+            sessions: RefCell::new(BTreeMap::new()),
+            outbox: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// The store (for the worker's own bookkeeping: refresh after another tab's commit).
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The CRM copy, caught up with other writers. A copy that cannot be read puts the service
+    /// in read-only mode (and says why).
+    pub async fn current(&self) -> Result<Rc<StoredCrm>, Failure> {
+        match self.store.current().await {
+            Ok(c) => Ok(c),
+            Err(e @ StoreError::Corrupt { .. }) => {
+                let why = e.to_string();
+                *self.read_only.borrow_mut() = Some(why.clone());
+                Err(why)
+            }
+            Err(e) => Err(store_failure(e)),
+        }
+    }
+
+    /// Puts the service in read-only mode: the stored copy cannot be reached or read.
+    pub fn set_read_only(&self, why: String) {
+        *self.read_only.borrow_mut() = Some(why);
+    }
+
+    /// Why nothing may be written, if so.
+    pub fn read_only(&self) -> Option<String> {
+        self.read_only.borrow().clone()
+    }
+
+    fn refuse_if_read_only(&self) -> Result<(), Failure> {
+        match self.read_only() {
+            Some(why) => Err(format!(
+                "The local CRM is open read-only because it could not be read ({why}). Load a snapshot or the \
+                 demo CRM on the CRM data page to replace it; nothing else can be written."
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Events for the page, taken once.
+    pub fn take_events(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.outbox.borrow_mut())
+    }
+
+    fn announce(&self, event: Event) {
+        self.outbox.borrow_mut().push(event);
+    }
+
+    /// Writes a checked batch. On success the sessions' open plans become stale and the page
+    /// hears of the change; a stale batch is refused (the copy has caught up meanwhile, so
+    /// planning again works).
+    pub async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, Failure> {
+        self.refuse_if_read_only()?;
+        match self.store.commit(batch).await {
+            Ok(committed) => {
+                self.crm_changed(ChangeCause::ThisTab).await;
+                Ok(committed)
+            }
+            Err(e @ StoreError::Stale(_)) => {
+                self.crm_changed(ChangeCause::AnotherTab).await;
+                Err(format!("{e} Plan it again on the current CRM."))
+            }
+            Err(e) => Err(store_failure(e)),
+        }
+    }
+
+    /// The CRM changed (here, or in another tab): plans made before are stale, and the page
+    /// gets a fresh summary.
+    pub async fn crm_changed(&self, cause: ChangeCause) {
+        let Ok(stored) = self.store.current().await else { return };
+        for session in self.sessions.borrow().values() {
+            session.borrow_mut().crm_moved(stored.sequence, cause);
+        }
+        let summary = views::summary(&stored, self.read_only());
+        self.announce(Event::CrmChanged { summary, cause });
+    }
+
+    /// Replaces the whole CRM (demo, snapshot): the one write allowed in read-only mode.
+    async fn replace(&self, crm: &Crm) -> Result<(), Failure> {
+        self.store.replace_all(crm).await.map_err(store_failure)?;
+        *self.read_only.borrow_mut() = None;
+        self.crm_changed(ChangeCause::ThisTab).await;
+        Ok(())
+    }
+
+    /// The session of a workflow, created on first use.
+    pub fn session(&self, workflow: Workflow) -> Rc<RefCell<Session>> {
+        Rc::clone(
+            self.sessions
+                .borrow_mut()
+                .entry(workflow)
+                .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
+        )
+    }
+}

@@ -1,0 +1,187 @@
+//! The plan (a dry run) of any workflow: totals in one vocabulary (created, updated, added,
+//! unchanged, skipped, errors), the rows with their action and changes before → after, the
+//! report to download, and Apply — or, when the CRM changed since the plan was made, why it
+//! cannot be applied and a Re-plan button that keeps every choice that still applies.
+
+use leptos::prelude::*;
+
+use crate::protocol::{PlanView, Reply, Request, SessionAction, SessionOptions, Workflow};
+use crate::ui::state::use_app;
+use crate::ui::table::PagedTable;
+use crate::ui::workflow::use_workflow;
+
+/// How a workflow names its plan and its apply button.
+fn wording(workflow: Workflow) -> (&'static str, &'static str) {
+    match workflow {
+        Workflow::Insured => ("The plan — nothing has been written yet", "Apply"),
+        Workflow::Insurance => ("Review: what Process will do — nothing has been written yet", "Process"),
+        Workflow::Accounts => ("Read summary — nothing has been written yet", "Next"),
+    }
+}
+
+fn grid(workflow: Workflow) -> &'static str {
+    match workflow {
+        Workflow::Insured => "56px 200px 190px 220px 100px 1fr 160px",
+        _ => "56px 150px 170px 1fr 220px",
+    }
+}
+
+#[component]
+pub fn PlanStep(
+    workflow: Workflow,
+    view: PlanView,
+    #[prop(optional, into)] options: Option<Signal<SessionOptions>>,
+    /// The apply button's testing hook (`apply-button` by default).
+    #[prop(optional, into)]
+    apply_test_id: Option<String>,
+) -> impl IntoView {
+    let app = use_app();
+    let state = use_workflow(workflow);
+    let busy = state.busy();
+    let only_changes = RwSignal::new(false);
+    let options = options.unwrap_or_else(|| Signal::stored(SessionOptions::default()));
+    let report = Action::new_local(move |_: &()| async move {
+        if let Err(e) = app.download(Request::Session { workflow, action: SessionAction::PlanReport }).await {
+            app.error(e);
+        }
+    });
+    let fetch = move |start: usize, count: usize| {
+        let only = only_changes.get_untracked();
+        async move {
+            let action = SessionAction::PlanRows { start, count, only_changes: only };
+            match app.call(Request::Session { workflow, action }).await {
+                Ok(Reply::Rows(page)) => Some(page),
+                _ => None,
+            }
+        }
+    };
+    let version = Signal::derive(move || format!("{}-{}", state.version.get(), only_changes.get()));
+    let (title, apply_word) = wording(workflow);
+    let t = view.counts;
+    let changes = t.created + t.updated + t.added;
+    // Insurance processes a file that changes nothing too: its result lists the skipped IDs
+    // and invalid rows, and the history records that the file was processed.
+    let nothing = changes == 0 && workflow != Workflow::Insurance;
+    let blocked = view.pending_conflicts > 0 || nothing || view.stale.is_some();
+    let apply_label = if nothing {
+        "Nothing to apply".to_string()
+    } else if workflow == Workflow::Insured {
+        format!("{apply_word} {changes} changes")
+    } else {
+        apply_word.to_string()
+    };
+    let (created, updated, added) = match workflow {
+        Workflow::Insured => (" entries to create", " details to update", " details to add"),
+        Workflow::Insurance => (" to create", " to update", " to add"),
+        Workflow::Accounts => (" accounts or contacts to create", " to update", " to add"),
+    };
+    let headers = Signal::stored(view.columns.clone());
+    view! {
+        <div class="panel">
+            <h2>{title}</h2>
+            {view.stale.clone().map(|why| {
+                view! {
+                    <div class="panel warning" data-testid="plan-stale">
+                        <p>{why}</p>
+                        <button
+                            class="primary"
+                            data-testid="replan-button"
+                            disabled=move || busy.get()
+                            on:click=move |_| state.go(SessionAction::Plan { options: options.get_untracked() })
+                        >
+                            "Re-plan on the current CRM"
+                        </button>
+                    </div>
+                }
+            })}
+            <div class="counters" data-testid="plan-summary">
+                <div class="counter"><span class="big" data-testid="plan-create">{t.created}</span>{created}</div>
+                <div class="counter"><span class="big" data-testid="plan-update">{t.updated}</span>{updated}</div>
+                <div class="counter"><span class="big" data-testid="plan-add">{t.added}</span>{added}</div>
+                <div class="counter"><span class="big" data-testid="plan-unchanged">{t.unchanged}</span>" unchanged"</div>
+                <div class="counter"><span class="big" data-testid="plan-skip">{t.skipped}</span>" skipped"</div>
+                <div class="counter error"><span class="big" data-testid="plan-error">{t.errors}</span>" rows with errors"</div>
+            </div>
+            {(workflow == Workflow::Accounts)
+                .then(|| {
+                    let (cc, cu) = view.contacts;
+                    view! { <p data-testid="plan-contacts">{format!("Contacts: {cc} to create, {cu} to update.")}</p> }
+                })}
+            {(view.pending_conflicts > 0)
+                .then(|| {
+                    view! {
+                        <p class="error-text">
+                            {format!("{} conflict(s) are not settled. Go back and choose an entry (or skip) for each.", view.pending_conflicts)}
+                        </p>
+                    }
+                })}
+            {view.notices.iter().map(|n| view! { <p class="muted" data-testid="plan-notice">{n.clone()}</p> }).collect_view()}
+            {(view.stale_conflict_rows > 0)
+                .then(|| {
+                    let rows = view.stale_conflict_rows;
+                    let take = view.take_file_values;
+                    view! {
+                        <div class="panel warning" data-testid="plan-stale-conflicts">
+                            <p>
+                                {format!(
+                                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value at export, in the CRM now and in the file; the CRM's value is kept unless you choose the file's."
+                                )}
+                            </p>
+                            <label>
+                                <input
+                                    type="checkbox"
+                                    data-testid="plan-take-file"
+                                    prop:checked=take
+                                    disabled=move || busy.get()
+                                    on:change=move |ev| {
+                                        let take_file_values = event_target_checked(&ev);
+                                        state.go(SessionAction::Plan { options: SessionOptions { take_file_values, ..options.get_untracked() } });
+                                    }
+                                />
+                                " Take the file's value for every such field"
+                            </label>
+                        </div>
+                    }
+                })}
+            {(!view.relinks.is_empty())
+                .then(|| {
+                    view! {
+                        <details class="relinks" data-testid="plan-relinks">
+                            <summary>{format!("{} insured link(s) change", view.relinks.len())}</summary>
+                            <ul class="plain">{view.relinks.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}</ul>
+                        </details>
+                    }
+                })}
+            <div class="actions">
+                <label>
+                    <input type="checkbox" data-testid="plan-only-changes" on:change=move |_| only_changes.update(|b| *b = !*b)/>
+                    " Show only rows that change something, are skipped or have errors"
+                </label>
+            </div>
+            <PagedTable headers=headers columns=grid(workflow) fetch=fetch version=version test_id="plan-table"/>
+            <div class="actions">
+                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button
+                    data-testid="plan-report-download"
+                    disabled=move || report.pending().get()
+                    on:click=move |_| {
+                        report.dispatch(());
+                    }
+                >
+                    "Download the plan report (XLSX)"
+                </button>
+                <button
+                    class="primary"
+                    data-testid=apply_test_id.unwrap_or_else(|| "apply-button".to_string())
+                    disabled=move || blocked || busy.get() || !app.writable()
+                    on:click=move |_| {
+                        let operator_login = app.operator.get_untracked();
+                        state.go(SessionAction::Apply { operator_login, again: false, valid_rows_only: true });
+                    }
+                >
+                    {apply_label}
+                </button>
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,217 @@
+//! The worker's store: IndexedDB where the browser offers it, the in-memory store otherwise
+//! (a private window that refuses IndexedDB: the CRM then lasts as long as the tab, and the
+//! page says so). Commits are made under the Web Lock `roundtrip-commit` where the browser has
+//! Web Locks, and announced on the BroadcastChannel so other tabs catch up.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::model::{Crm, CrmEntry, EntityKind, Record, RecordKey};
+use crate::core::revision::{CheckedBatch, Revision};
+use crate::store::indexeddb::IndexedDbStore;
+use crate::store::memory::MemoryStore;
+use crate::store::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
+
+/// The name of the Web Lock every tab's commit takes.
+pub const COMMIT_LOCK: &str = "roundtrip-commit";
+
+thread_local! {
+    static CHANNEL: RefCell<Option<web_sys::BroadcastChannel>> = const { RefCell::new(None) };
+}
+
+/// Remembers the channel commits are announced on.
+pub fn set_channel(channel: web_sys::BroadcastChannel) {
+    CHANNEL.with(|c| *c.borrow_mut() = Some(channel));
+}
+
+fn announce(sequence: Revision) {
+    CHANNEL.with(|c| {
+        if let Some(channel) = c.borrow().as_ref() {
+            let message = js_sys::Object::new();
+            let _ =
+                Reflect::set(&message, &JsValue::from_str("sequence"), &JsValue::from_f64(sequence as f64));
+            let _ = channel.post_message(&message);
+        }
+    });
+}
+
+/// `navigator.locks`, where the browser has it.
+fn locks() -> Option<JsValue> {
+    let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
+    Reflect::get(&navigator, &JsValue::from_str("locks")).ok().filter(|l| !l.is_undefined() && !l.is_null())
+}
+
+/// Waits for the commit lock and returns a function that releases it; `None` where there are
+/// no Web Locks (the store's checked commit alone then keeps the data safe).
+async fn acquire_commit_lock() -> Option<Function> {
+    let locks = locks()?;
+    let request: Function = Reflect::get(&locks, &JsValue::from_str("request")).ok()?.dyn_into().ok()?;
+    let (granted_tx, granted_rx) = futures::channel::oneshot::channel::<Function>();
+    let granted_tx = Rc::new(RefCell::new(Some(granted_tx)));
+    // The lock is held until the promise the callback returns settles: it settles when the
+    // returned release function is called.
+    let callback = Closure::once_into_js(move |_lock: JsValue| -> JsValue {
+        let mut release: Option<Function> = None;
+        let held = Promise::new(&mut |resolve, _reject| release = Some(resolve));
+        if let (Some(tx), Some(release)) = (granted_tx.borrow_mut().take(), release) {
+            let _ = tx.send(release);
+        }
+        held.into()
+    });
+    let _ = request.call2(&locks, &JsValue::from_str(COMMIT_LOCK), &callback);
+    granted_rx.await.ok()
+}
+
+/// How the store could be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// IndexedDB, as it should be.
+    Stored,
+    /// Memory only (no IndexedDB here); the text says so.
+    MemoryOnly(String),
+    /// The stored copy cannot be reached now; nothing may be written.
+    ReadOnly(String),
+}
+
+/// The store the worker serves from.
+#[derive(Debug)]
+pub enum AnyStore {
+    IndexedDb(IndexedDbStore),
+    Memory(MemoryStore),
+}
+
+impl AnyStore {
+    /// IndexedDB; where the browser offers none, memory, with a notice for the operator.
+    /// When the database exists but cannot be opened now (another tab holds an older version
+    /// open), the store is memory too but the returned [`Opened::ReadOnly`] says nothing may be
+    /// written: the operator must not work on an empty copy believing it is stored.
+    pub async fn open(name: &str, on_closed: impl Fn() + 'static) -> (AnyStore, Opened) {
+        match IndexedDbStore::open(name, on_closed).await {
+            Ok(s) => (AnyStore::IndexedDb(s), Opened::Stored),
+            Err(StoreError::Unavailable(why)) => (
+                AnyStore::Memory(MemoryStore::new()),
+                Opened::MemoryOnly(format!(
+                    "The browser's storage is not available ({why}). This tab keeps the CRM in memory only: what \
+                     you load or change here is lost when the tab closes."
+                )),
+            ),
+            Err(e) => (AnyStore::Memory(MemoryStore::new()), Opened::ReadOnly(e.to_string())),
+        }
+    }
+}
+
+impl CrmStore for AnyStore {
+    async fn load_all(&self) -> Result<StoredCrm, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.load_all().await,
+            AnyStore::Memory(s) => s.load_all().await,
+        }
+    }
+
+    async fn current(&self) -> Result<Rc<StoredCrm>, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.current().await,
+            AnyStore::Memory(s) => s.current().await,
+        }
+    }
+
+    async fn refresh(&self) -> Result<Refreshed, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.refresh().await,
+            AnyStore::Memory(s) => s.refresh().await,
+        }
+    }
+
+    async fn sequence(&self) -> Result<Revision, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.sequence().await,
+            AnyStore::Memory(s) => s.sequence().await,
+        }
+    }
+
+    async fn replace_all(&self, crm: &Crm) -> Result<Revision, StoreError> {
+        let release = acquire_commit_lock().await;
+        let result = match self {
+            AnyStore::IndexedDb(s) => s.replace_all(crm).await,
+            AnyStore::Memory(s) => s.replace_all(crm).await,
+        };
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        if let Ok(sequence) = result {
+            announce(sequence);
+        }
+        result
+    }
+
+    async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, StoreError> {
+        let release = acquire_commit_lock().await;
+        let result = match self {
+            AnyStore::IndexedDb(s) => s.commit(batch).await,
+            AnyStore::Memory(s) => s.commit(batch).await,
+        };
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        if let Ok(committed) = &result {
+            announce(committed.sequence);
+        }
+        result
+    }
+
+    async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.get(key).await,
+            AnyStore::Memory(s) => s.get(key).await,
+        }
+    }
+
+    async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<(Record, Revision)>>, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.get_many(keys).await,
+            AnyStore::Memory(s) => s.get_many(keys).await,
+        }
+    }
+
+    async fn count(&self, kind: EntityKind) -> Result<usize, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.count(kind).await,
+            AnyStore::Memory(s) => s.count(kind).await,
+        }
+    }
+
+    async fn find_entry_by_client_reference(
+        &self,
+        client_reference: &str,
+    ) -> Result<Option<CrmEntry>, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.find_entry_by_client_reference(client_reference).await,
+            AnyStore::Memory(s) => s.find_entry_by_client_reference(client_reference).await,
+        }
+    }
+
+    async fn put_staged(&self, file: &StagedFile) -> Result<(), StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.put_staged(file).await,
+            AnyStore::Memory(s) => s.put_staged(file).await,
+        }
+    }
+
+    async fn get_staged(&self, template_id: &str) -> Result<Option<StagedFile>, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.get_staged(template_id).await,
+            AnyStore::Memory(s) => s.get_staged(template_id).await,
+        }
+    }
+
+    async fn delete_staged(&self, template_id: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.delete_staged(template_id).await,
+            AnyStore::Memory(s) => s.delete_staged(template_id).await,
+        }
+    }
+}

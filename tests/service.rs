@@ -1,0 +1,640 @@
+//! The service layer end to end, natively: `Service<MemoryStore>` driven the way the pipeline
+//! worker drives it — open with the demo CRM, export a portfolio, edit the workbook (read with
+//! calamine, written again with rust_xlsxwriter), stage, confirm, match, resolve, plan, apply,
+//! undo — its futures run by `futures::executor::block_on`. It pins what the service adds
+//! over the core: the CRM and its history after an apply, a file applied before asking first,
+//! stale plans refused and planned again with the operator's choices kept, cancellation that
+//! writes nothing, undo newest first back to the original CRM, rows without names that an
+//! identifier finds, bulk choices whose preview is what they set, and the insurance option
+//! "empty cells clear stored values".
+
+use std::cell::Cell;
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use calamine::{Data, Reader, Xlsx};
+use futures::executor::block_on;
+
+use roundtrip::core::date::Date;
+use roundtrip::core::insured::export::portfolio_case_ids;
+use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
+use roundtrip::core::model::{Crm, DetailKind, InsuranceStatus};
+use roundtrip::core::template::Field;
+use roundtrip::protocol::{
+    BulkChoice, Choice, DoneView, GroupView, PlanView, ResolveView, ReviewView, SessionOptions, SessionView,
+    Workflow, CANCELLED,
+};
+use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
+use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
+use roundtrip::store::memory::MemoryStore;
+
+type Svc = Service<MemoryStore>;
+
+/// The clock every call is given.
+const NOW: i64 = 1_700_000_000_000;
+
+/// A ticker that lets `allowed` ticks pass, then cancels; it counts every tick it is asked.
+struct CancelAfter {
+    allowed: usize,
+    ticks: Cell<usize>,
+}
+
+impl CancelAfter {
+    fn new(allowed: usize) -> CancelAfter {
+        CancelAfter { allowed, ticks: Cell::new(0) }
+    }
+
+    /// A ticker that never cancels, to count a call's ticks.
+    fn counting() -> CancelAfter {
+        CancelAfter::new(usize::MAX)
+    }
+}
+
+impl Ticker for CancelAfter {
+    async fn tick(&self, _stage: &str, _done: usize, _total: usize) -> Result<(), Cancelled> {
+        let n = self.ticks.get();
+        self.ticks.set(n + 1);
+        if n >= self.allowed {
+            Err(Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// A service over a memory store opened with the demo CRM.
+fn demo() -> Svc {
+    let svc = Service::new(MemoryStore::new());
+    let summary = block_on(svc.open(true, &Silent)).expect("the store opens");
+    assert!(!summary.empty && summary.entries > 0, "the demo CRM was loaded");
+    svc
+}
+
+fn crm(svc: &Svc) -> Crm {
+    block_on(svc.current()).expect("the CRM").crm.clone()
+}
+
+fn sequence(svc: &Svc) -> u64 {
+    block_on(svc.current()).expect("the CRM").sequence
+}
+
+/// The column of a field in the insured contact details template.
+fn col(field: Field) -> usize {
+    T.col(field).expect("an insured contact details column")
+}
+
+fn headers() -> Vec<String> {
+    T.headers().iter().map(|h| h.to_string()).collect()
+}
+
+/// The first sheet of a workbook as text: its header and its rows (dates as ISO), each row
+/// as wide as the header.
+fn read_cells(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX file");
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("a worksheet");
+    let mut rows = range.rows().map(|r| r.iter().map(text).collect::<Vec<String>>());
+    let header = rows.next().unwrap_or_default();
+    let width = header.len();
+    let rows = rows
+        .map(|mut r| {
+            r.resize(width, String::new());
+            r
+        })
+        .collect();
+    (header, rows)
+}
+
+fn text(d: &Data) -> String {
+    match d {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::DateTime(dt) => Date::from_excel_serial(dt.as_f64()).expect("a date").to_string(),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        other => panic!("an export holds text and dates only: {other:?}"),
+    }
+}
+
+/// A workbook of `rows` under `header`: text cells, the Date of Birth as a real date.
+fn write_cells(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, h).expect("a header cell");
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            let (r, c16) = ((i + 1) as u32, c as u16);
+            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
+                (true, Some(d)) => {
+                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
+                        .expect("a date");
+                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
+                }
+                _ => {
+                    sheet.write_string(r, c16, v).expect("a cell");
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().expect("a workbook")
+}
+
+/// An empty insured contact details row.
+fn blank_row() -> Vec<String> {
+    vec![String::new(); T.columns.len()]
+}
+
+/// The Insured CRM Export of the demo's first portfolio, as cells.
+fn export_of_first_portfolio(svc: &Svc) -> (u32, Vec<String>, Vec<Vec<String>>) {
+    let summary = block_on(svc.summary()).expect("a summary");
+    let portfolio = summary.portfolios.iter().find(|p| !p.temporary).expect("a portfolio").id;
+    let export = block_on(svc.insured_export(portfolio, NOW, &Silent)).expect("the export");
+    let (header, rows) = read_cells(&export.bytes);
+    assert_eq!(header, headers());
+    assert!(rows.len() > 20, "a portfolio with some work in it");
+    (portfolio, header, rows)
+}
+
+/// The first row holding a detail of `kind` with a Public ID (and a Client Reference when
+/// `with_cref`).
+fn detail_row(rows: &[Vec<String>], kind: DetailKind, with_cref: bool) -> usize {
+    rows.iter()
+        .position(|r| {
+            r[col(Field::DetailType)] == kind.label()
+                && !r[col(Field::PublicId)].is_empty()
+                && (!with_cref || !r[col(Field::ClientReference)].is_empty())
+        })
+        .expect("an export row with such a detail")
+}
+
+/// Stages a file, confirming its headers when the view asks.
+fn stage(svc: &Svc, workflow: Workflow, name: &str, bytes: Vec<u8>, options: SessionOptions) -> SessionView {
+    let view = block_on(svc.stage(workflow, name, bytes, options, &BTreeMap::new(), NOW, &Silent))
+        .expect("the file is staged");
+    match view {
+        SessionView::Headers(_) => {
+            block_on(svc.confirm_headers(workflow, &Silent)).expect("headers confirmed").0
+        }
+        view => view,
+    }
+}
+
+/// Stages an insured contact details file: its review, without errors.
+fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
+    match stage(svc, Workflow::Insured, name, bytes, SessionOptions::default()) {
+        SessionView::Review(r) => {
+            assert_eq!(r.errors, 0, "{r:#?}");
+            r
+        }
+        other => panic!("expected the review, got {other:#?}"),
+    }
+}
+
+fn match_rows(svc: &Svc) -> SessionView {
+    block_on(svc.match_rows(Workflow::Insured, &Silent)).expect("matched")
+}
+
+fn resolve_view(view: SessionView) -> ResolveView {
+    match view {
+        SessionView::Resolve(r) => r,
+        other => panic!("expected the Resolve step, got {other:#?}"),
+    }
+}
+
+fn plan_view(view: SessionView) -> PlanView {
+    match view {
+        SessionView::Plan(p) => p,
+        other => panic!("expected the plan, got {other:#?}"),
+    }
+}
+
+fn plan(svc: &Svc, workflow: Workflow) -> PlanView {
+    plan_view(block_on(svc.plan(workflow, None, &Silent)).expect("planned"))
+}
+
+/// Matches the staged insured file and plans it when matching leaves persons to resolve.
+fn match_and_plan(svc: &Svc) -> PlanView {
+    match match_rows(svc) {
+        SessionView::Plan(p) => p,
+        SessionView::Resolve(_) => plan(svc, Workflow::Insured),
+        other => panic!("expected Resolve or the plan, got {other:#?}"),
+    }
+}
+
+/// The open detected persons of the Resolve step.
+fn open_groups(svc: &Svc) -> Vec<GroupView> {
+    let page = block_on(svc.groups(Workflow::Insured, 0, 200, false)).expect("the groups");
+    assert_eq!(page.groups.len(), page.total);
+    page.groups
+}
+
+fn group_named(svc: &Svc, name: &str) -> GroupView {
+    open_groups(svc).into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("no open person {name}"))
+}
+
+fn apply(svc: &Svc, workflow: Workflow, again: bool, ticker: &impl Ticker) -> Result<ApplyOutcome, Failure> {
+    block_on(svc.apply(
+        workflow,
+        ApplyRequest { operator_login: "ops", again, valid_rows_only: false, now_ms: NOW },
+        0.0,
+        || 0.0,
+        ticker,
+    ))
+}
+
+fn applied(outcome: Result<ApplyOutcome, Failure>) -> DoneView {
+    match outcome {
+        Ok(ApplyOutcome::Applied(SessionView::Done(done))) => done,
+        other => panic!("expected an applied import, got {other:#?}"),
+    }
+}
+
+/// Stages, matches, plans and applies a file whose persons tiers decide.
+fn import(svc: &Svc, name: &str, bytes: Vec<u8>) -> DoneView {
+    stage_insured(svc, name, bytes);
+    let p = match_and_plan(svc);
+    assert_eq!((p.counts.errors, p.pending_conflicts), (0, 0), "{p:#?}");
+    applied(apply(svc, Workflow::Insured, false, &Silent))
+}
+
+#[test]
+fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_again() {
+    let svc = demo();
+    let before = crm(&svc);
+    let (portfolio, header, mut rows) = export_of_first_portfolio(&svc);
+
+    // An email changed in place.
+    let e = detail_row(&rows, DetailKind::Email, false);
+    let email_pid = rows[e][col(Field::PublicId)].clone();
+    rows[e][col(Field::Email)] = "changed.by.roundtrip@example.org".into();
+    // A phone's Public ID blanked, with a new number and label: a detail added to the entry
+    // its Client Reference finds.
+    let p = detail_row(&rows, DetailKind::Phone, true);
+    let phone_pid = rows[p][col(Field::PublicId)].clone();
+    let phone_entry = before.details[&phone_pid].entry_id;
+    rows[p][col(Field::PublicId)].clear();
+    rows[p][col(Field::Label)] = "Work".into();
+    rows[p][col(Field::Primary)] = "No".into();
+    rows[p][col(Field::Phone)] = "+1 617 555 0199".into();
+    // A new person on an insured of the portfolio linked to no entry yet.
+    let cases = portfolio_case_ids(&before, portfolio);
+    let host = before
+        .insureds
+        .values()
+        .find(|i| i.entry_id.is_none() && cases.contains(&i.case_id))
+        .expect("the demo portfolio has an insured without entry")
+        .clone();
+    let mut new_row = blank_row();
+    new_row[col(Field::CaseReference)] = before.cases[&host.case_id].reference.clone();
+    new_row[col(Field::InsuredReference)] = host.reference.clone();
+    new_row[col(Field::FirstName)] = "Zélie".into();
+    new_row[col(Field::LastName)] = "Brandvold".into();
+    new_row[col(Field::ClientReference)] = "CR-NEW-0001".into();
+    new_row[col(Field::DetailType)] = "Email".into();
+    new_row[col(Field::Label)] = "Home".into();
+    new_row[col(Field::Primary)] = "Yes".into();
+    new_row[col(Field::Email)] = "zelie@example.org".into();
+    rows.push(new_row);
+    let edited = write_cells(&header, &rows);
+
+    let review = stage_insured(&svc, "north-edited.xlsx", edited.clone());
+    assert_eq!(review.rows, rows.len());
+    let resolve = resolve_view(match_rows(&svc));
+    assert_eq!((resolve.groups, resolve.pending_conflicts), (1, 0), "{resolve:#?}");
+    let zelie = group_named(&svc, "Zélie Brandvold");
+    assert!(zelie.can_create && !zelie.conflict);
+    let resolve = resolve_view(
+        block_on(svc.choose(Workflow::Insured, zelie.index, Choice::CreateNew)).expect("chosen"),
+    );
+    assert_eq!(resolve.decided, 1);
+    let planned = plan(&svc, Workflow::Insured);
+    let c = planned.counts;
+    // Added: the phone, and the new person's email (details of created entries count as added).
+    assert_eq!((c.created, c.updated, c.added, c.errors), (1, 1, 2, 0), "{planned:#?}");
+    assert!(planned.stale.is_none());
+    assert_eq!(planned.notices, ["1 insured link(s) change."]);
+    assert_eq!(crm(&svc), before, "planning writes nothing");
+
+    let at = sequence(&svc);
+    let done = applied(apply(&svc, Workflow::Insured, false, &Silent));
+    assert_eq!(done.counts, c);
+    assert_eq!(sequence(&svc), at + 1, "one commit");
+    let after = crm(&svc);
+    assert_eq!(after.details[&email_pid].fields.email, "changed.by.roundtrip@example.org");
+    assert_eq!(
+        after.details[&phone_pid], before.details[&phone_pid],
+        "imports never delete or move a detail"
+    );
+    let added =
+        after.details.values().find(|d| d.fields.phone == "+1 617 555 0199").expect("the phone was added");
+    assert_eq!(
+        (added.entry_id, added.kind, added.fields.label.as_str()),
+        (phone_entry, DetailKind::Phone, "Work")
+    );
+    assert!(!before.details.contains_key(&added.public_id), "a new Public ID");
+    let zelie = after
+        .entries
+        .values()
+        .find(|e| e.client_reference.as_deref() == Some("CR-NEW-0001"))
+        .expect("the new person's entry");
+    assert_eq!((zelie.first_name.as_str(), zelie.last_name.as_str()), ("Zélie", "Brandvold"));
+    assert_eq!(after.insureds[&host.id].entry_id, Some(zelie.id), "linked to the insured");
+    assert!(after.details.values().any(|d| d.entry_id == zelie.id && d.fields.email == "zelie@example.org"));
+
+    let history = block_on(svc.history()).expect("the history");
+    assert_eq!(history.len(), before.imports.len() + 1);
+    let last = &history[0];
+    assert_eq!(
+        (last.id, last.file_name.as_str(), last.counts, last.undone),
+        (done.import_id, "north-edited.xlsx", c, false)
+    );
+    let summary = block_on(svc.summary()).expect("a summary");
+    assert_eq!(summary.last_undoable.map(|i| i.id), Some(done.import_id));
+
+    // The same bytes again: planned on the new CRM, then the operator is asked first.
+    stage_insured(&svc, "north-edited.xlsx", edited);
+    let again = match_and_plan(&svc);
+    assert_eq!((again.counts.created, again.counts.updated, again.counts.added), (0, 0, 0), "{again:#?}");
+    let at = sequence(&svc);
+    match apply(&svc, Workflow::Insured, false, &Silent) {
+        Ok(ApplyOutcome::AskFirst(question)) => {
+            assert!(question.contains(&format!("import #{}", done.import_id)), "{question}")
+        }
+        other => panic!("expected a question, got {other:#?}"),
+    }
+    assert_eq!(sequence(&svc), at, "asking writes nothing");
+    assert_eq!(crm(&svc), after);
+}
+
+#[test]
+fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choices() {
+    let svc = demo();
+    let before = crm(&svc);
+    let (portfolio, header, mut rows) = export_of_first_portfolio(&svc);
+    let e = detail_row(&rows, DetailKind::Email, false);
+    let email_pid = rows[e][col(Field::PublicId)].clone();
+    rows[e][col(Field::Email)] = "stale.then.fresh@example.org".into();
+    // A stranger the operator gives an existing entry.
+    let mut stranger = blank_row();
+    stranger[col(Field::FirstName)] = "Zbigniew".into();
+    stranger[col(Field::LastName)] = "Quarrington".into();
+    stranger[col(Field::DetailType)] = "Email".into();
+    stranger[col(Field::Label)] = "Work".into();
+    stranger[col(Field::Primary)] = "No".into();
+    stranger[col(Field::Email)] = "zq@example.org".into();
+    rows.push(stranger);
+    let target = *before.entries.keys().next().expect("an entry");
+
+    stage_insured(&svc, "stale.xlsx", write_cells(&header, &rows));
+    resolve_view(match_rows(&svc));
+    let zq = group_named(&svc, "Zbigniew Quarrington");
+    block_on(svc.choose(Workflow::Insured, zq.index, Choice::Existing(target))).expect("chosen");
+    let first = plan(&svc, Workflow::Insured);
+    assert!(first.stale.is_none());
+    assert_eq!((first.counts.updated, first.counts.added, first.counts.created), (1, 1, 0), "{first:#?}");
+
+    // Another commit: a temporary portfolio of one case.
+    let case = portfolio_case_ids(&before, portfolio)[0];
+    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    let moved = crm(&svc);
+    let at = sequence(&svc);
+    let stale = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    assert!(stale.stale.as_deref().is_some_and(|s| s.contains("CRM changed")), "{stale:#?}");
+
+    let refused = apply(&svc, Workflow::Insured, false, &Silent).expect_err("a stale plan is refused");
+    assert!(refused.contains("CRM changed"), "{refused}");
+    assert_eq!(sequence(&svc), at, "nothing written");
+    assert_eq!(crm(&svc), moved);
+
+    // Planned again on the current CRM: the choice is kept, and the plan applies.
+    let second = plan(&svc, Workflow::Insured);
+    assert!(second.stale.is_none());
+    assert_eq!(second.counts, first.counts);
+    let zq = group_named(&svc, "Zbigniew Quarrington");
+    assert_eq!(zq.choice, Choice::Existing(target));
+    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    let after = crm(&svc);
+    assert_eq!(sequence(&svc), at + 1);
+    assert_eq!(after.details[&email_pid].fields.email, "stale.then.fresh@example.org");
+    let added = after.details.values().find(|d| d.fields.email == "zq@example.org").expect("added");
+    assert_eq!(added.entry_id, target, "the row went to the entry chosen before the re-plan");
+}
+
+#[test]
+fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
+    let svc = demo();
+    let (portfolio, header, mut rows) = export_of_first_portfolio(&svc);
+    let e = detail_row(&rows, DetailKind::Email, false);
+    let email_pid = rows[e][col(Field::PublicId)].clone();
+    rows[e][col(Field::Email)] = "cancel.then.apply@example.org".into();
+    stage_insured(&svc, "cancel.xlsx", write_cells(&header, &rows));
+    let planned = plan_view(match_rows(&svc));
+    assert_eq!(planned.counts.updated, 1);
+
+    // Cancelled at the apply's first tick, just before the commit.
+    let (at, before) = (sequence(&svc), crm(&svc));
+    let cancel = CancelAfter::new(0);
+    let refused = apply(&svc, Workflow::Insured, false, &cancel).expect_err("cancelled");
+    assert_eq!(refused, CANCELLED);
+    assert_eq!(cancel.ticks.get(), 1);
+    assert_eq!((sequence(&svc), crm(&svc)), (at, before.clone()), "nothing written");
+    assert!(block_on(svc.history()).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
+    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    assert_eq!((still.counts, still.stale.clone()), (planned.counts, None));
+
+    // Another commit makes the plan stale; planning again validates, matches and ranks anew.
+    // Cancelled mid-way (at its fourth tick), nothing is written and the stale plan stays.
+    let case = portfolio_case_ids(&before, portfolio)[0];
+    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    let (at, moved) = (sequence(&svc), crm(&svc));
+    let cancel = CancelAfter::new(3);
+    let refused = block_on(svc.plan(Workflow::Insured, None, &cancel)).expect_err("cancelled");
+    assert_eq!(refused, CANCELLED);
+    assert_eq!(cancel.ticks.get(), 4);
+    assert_eq!((sequence(&svc), crm(&svc)), (at, moved), "nothing written");
+    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    assert!(still.stale.is_some(), "the cancelled re-plan left the stale plan");
+    assert!(apply(&svc, Workflow::Insured, false, &Silent).is_err());
+
+    // Planned again to the end: more ticks than where it was cancelled; then it applies.
+    let count = CancelAfter::counting();
+    let again = plan_view(block_on(svc.plan(Workflow::Insured, None, &count)).expect("planned"));
+    assert!(count.ticks.get() > 4, "the cancel came mid-way: {} ticks in all", count.ticks.get());
+    assert_eq!(again.counts, planned.counts);
+    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    assert_eq!(sequence(&svc), at + 1);
+    assert_eq!(crm(&svc).details[&email_pid].fields.email, "cancel.then.apply@example.org");
+}
+
+#[test]
+fn an_import_is_undone_only_after_the_later_one_that_changed_its_records_and_both_restore_the_crm() {
+    let svc = demo();
+    let original = crm(&svc);
+    let (_, header, rows) = export_of_first_portfolio(&svc);
+    let e = detail_row(&rows, DetailKind::Email, false);
+    let pid = rows[e][col(Field::PublicId)].clone();
+    let email_file = |email: &str| {
+        let mut row = rows[e].clone();
+        row[col(Field::Email)] = email.into();
+        write_cells(&header, &[row])
+    };
+    let a = import(&svc, "a.xlsx", email_file("first@example.org"));
+    assert_eq!(crm(&svc).details[&pid].fields.email, "first@example.org");
+    let b = import(&svc, "b.xlsx", email_file("second@example.org"));
+    assert_eq!(crm(&svc).details[&pid].fields.email, "second@example.org");
+    assert!(b.import_id > a.import_id);
+
+    let (at, both) = (sequence(&svc), crm(&svc));
+    let refused = block_on(svc.undo(a.import_id)).expect_err("A is not the most recent import");
+    assert!(
+        refused.contains(&format!("#{}", a.import_id)) && refused.contains("no longer the most recent"),
+        "{refused}"
+    );
+    assert_eq!((sequence(&svc), crm(&svc)), (at, both), "nothing written");
+
+    let undone = block_on(svc.undo(b.import_id)).expect("B is undone");
+    assert_eq!(undone.import_id, b.import_id);
+    assert_eq!(crm(&svc).details[&pid].fields.email, "first@example.org");
+    block_on(svc.undo(a.import_id)).expect("then A is undone");
+    let restored = crm(&svc);
+    assert_eq!(restored.details[&pid], original.details[&pid]);
+    assert_eq!(restored.entries, original.entries);
+    assert_eq!(restored.details, original.details);
+    assert_eq!(restored.insureds, original.insureds);
+    let history = block_on(svc.history()).expect("history");
+    assert!(history.iter().filter(|i| i.id == a.import_id || i.id == b.import_id).all(|i| i.undone));
+    assert!(block_on(svc.undo(a.import_id)).is_err(), "nothing left to undo twice");
+}
+
+#[test]
+fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_choice_sets_what_it_previews() {
+    let svc = demo();
+    let before = crm(&svc);
+    let mut entries = before.entries.values();
+    let by_ssn = entries.find(|e| e.ssn.is_some()).expect("an entry with an SSN").clone();
+    let by_cref = entries.find(|e| e.client_reference.is_some()).expect("an entry with a CR").clone();
+    let cref_of = entries.find(|e| e.client_reference.is_some() && e.ssn.is_none()).expect("one").clone();
+    let ssn_of = entries.find(|e| e.ssn.is_some()).expect("another").clone();
+    assert!(!before.entries.values().any(|e| e.client_reference.as_deref() == Some("CR-NEW-9")));
+
+    let row = |first: &str, last: &str, cref: &str, ssn: &str, kind: &str, value: &str| {
+        let mut r = blank_row();
+        r[col(Field::FirstName)] = first.into();
+        r[col(Field::LastName)] = last.into();
+        r[col(Field::ClientReference)] = cref.into();
+        r[col(Field::Ssn)] = ssn.into();
+        r[col(Field::DetailType)] = kind.into();
+        r[col(Field::Label)] = "Other".into();
+        r[col(Field::Primary)] = "No".into();
+        r[col(if kind == "Email" { Field::Email } else { Field::Phone })] = value.into();
+        r
+    };
+    let rows = vec![
+        // Found by the SSN alone, no names.
+        row("", "", "", by_ssn.ssn.as_deref().unwrap(), "Email", "by.ssn@example.org"),
+        // Found by the Client Reference alone, no names.
+        row("", "", by_cref.client_reference.as_deref().unwrap(), "", "Phone", "+1 617 555 0181"),
+        // A conflict: one entry's Client Reference, another's SSN.
+        row(
+            "Quentin",
+            "Marlowe",
+            cref_of.client_reference.as_deref().unwrap(),
+            ssn_of.ssn.as_deref().unwrap(),
+            "Phone",
+            "+1 617 555 0182",
+        ),
+        // A stranger with names.
+        row("Zbigniew", "Quarrington", "", "", "Email", "zq@example.org"),
+        // An unknown Client Reference without names: cannot be created.
+        row("", "", "CR-NEW-9", "", "Phone", "+1 617 555 0183"),
+    ];
+    let review = stage_insured(&svc, "bulk.xlsx", write_cells(&headers(), &rows));
+    assert!(review.warnings >= 4, "the names left empty are warnings: {review:#?}");
+    let resolve = resolve_view(match_rows(&svc));
+    assert_eq!((resolve.groups, resolve.conflicts, resolve.pending_conflicts), (3, 1, 1), "{resolve:#?}");
+
+    let preview = svc.bulk_preview(Workflow::Insured, BulkChoice::CreateNewForRemaining).expect("a preview");
+    assert_eq!(preview, (2, 1, 1), "the stranger and the conflict; only the conflict changes");
+    let resolve = resolve_view(
+        block_on(svc.bulk_apply(Workflow::Insured, BulkChoice::CreateNewForRemaining)).expect("bulk"),
+    );
+    let groups = open_groups(&svc);
+    let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Choice::CreateNew).collect();
+    assert_eq!(set.len(), preview.0, "{groups:#?}");
+    assert_eq!(resolve.decided, preview.0);
+    assert_eq!(resolve.pending_conflicts, 1 - preview.1);
+    let changed_rows: usize = set.iter().filter(|g| g.conflict).map(|g| g.sheet_rows.len()).sum();
+    assert_eq!(changed_rows, preview.2);
+    let nameless = groups.iter().find(|g| !g.can_create).expect("the person without names");
+    assert_eq!((nameless.choice, nameless.skip_by_default), (Choice::Default, true));
+
+    let planned = plan(&svc, Workflow::Insured);
+    let c = planned.counts;
+    // Two details added to the entries found without names, two entries created with a detail
+    // each (counted as added too), the nameless stranger skipped, no error.
+    assert_eq!((c.added, c.created, c.skipped, c.errors), (4, 2, 1, 0), "{planned:#?}");
+    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    let after = crm(&svc);
+    for entry in [&by_ssn, &by_cref] {
+        assert_eq!(after.entries[&entry.id], *entry, "names are kept");
+    }
+    let on =
+        |value: &str| after.details.values().find(|d| d.fields.email == value || d.fields.phone == value);
+    assert_eq!(on("by.ssn@example.org").expect("added").entry_id, by_ssn.id);
+    assert_eq!(on("+1 617 555 0181").expect("added").entry_id, by_cref.id);
+    assert!(on("+1 617 555 0183").is_none(), "the nameless stranger was skipped");
+    let quentin = on("+1 617 555 0182").expect("the conflict's new person").entry_id;
+    assert!(!before.entries.contains_key(&quentin));
+}
+
+#[test]
+fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to_clear() {
+    let svc = demo();
+    let before = crm(&svc);
+    let user = before
+        .school_users
+        .values()
+        .find(|u| {
+            let i = &u.insurance;
+            i.status.is_some() && i.policy_number.is_some() && i.start.is_some() && i.end.is_some()
+        })
+        .expect("an insured school user")
+        .clone();
+    let flipped = match user.insurance.status {
+        Some(InsuranceStatus::Enrolled) => InsuranceStatus::NotEnrolled,
+        _ => InsuranceStatus::Enrolled,
+    };
+    let csv = format!(
+        "User ID,Insurance Status,Policy Number,Coverage Start Date,Coverage End Date\r\n{},{},,,\r\n",
+        user.user_id,
+        flipped.label()
+    );
+    let options = |clear_empty_cells| SessionOptions { clear_empty_cells, ..SessionOptions::default() };
+
+    let kept =
+        plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.clone().into_bytes(), options(false)));
+    assert_eq!(kept.file.template.id, "user-insurance");
+    assert_eq!((kept.counts.updated, kept.counts.errors), (1, 0), "{kept:#?}");
+    applied(apply(&svc, Workflow::Insurance, false, &Silent));
+    let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
+    assert_eq!(ins.status, Some(flipped));
+    assert_eq!(
+        (&ins.policy_number, ins.start, ins.end),
+        (&user.insurance.policy_number, user.insurance.start, user.insurance.end),
+        "empty cells keep the stored values"
+    );
+
+    let cleared = plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.into_bytes(), options(true)));
+    assert_eq!((cleared.counts.updated, cleared.counts.errors), (1, 0), "{cleared:#?}");
+    assert!(matches!(apply(&svc, Workflow::Insurance, false, &Silent), Ok(ApplyOutcome::AskFirst(_))));
+    applied(apply(&svc, Workflow::Insurance, true, &Silent));
+    let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
+    assert_eq!(ins.status, Some(flipped));
+    assert_eq!((ins.policy_number, ins.start, ins.end), (None, None, None), "empty cells cleared");
+}
