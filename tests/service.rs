@@ -318,7 +318,11 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     // Added: the phone, and the new person's email (details of created entries count as added).
     assert_eq!((c.created, c.updated, c.added, c.errors), (1, 1, 2, 0), "{planned:#?}");
     assert!(planned.stale.is_none());
-    assert_eq!(planned.notices, ["1 insured link(s) change."]);
+    assert_eq!(planned.relinks.len(), 1, "{:?}", planned.relinks);
+    assert!(planned.relinks[0].ends_with(": (not linked) → a new CRM entry"), "{}", planned.relinks[0]);
+    // The edited copy was rewritten without the export's base sheet: staleness cannot be checked.
+    assert_eq!(planned.notices.len(), 1, "{:?}", planned.notices);
+    assert!(planned.notices[0].starts_with("This file carries no export base"), "{}", planned.notices[0]);
     assert_eq!(crm(&svc), before, "planning writes nothing");
 
     let at = sequence(&svc);

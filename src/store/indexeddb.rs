@@ -284,7 +284,7 @@ impl IndexedDbStore {
 
     fn dom_error(&self, name: &str, message: &str) -> StoreError {
         match name {
-            "QuotaExceededError" => StoreError::QuotaExceeded,
+            "QuotaExceededError" => StoreError::QuotaExceeded { usage: None },
             "ConstraintError" => {
                 StoreError::Constraint(format!("the browser refused a duplicate value ({message})"))
             }
@@ -825,7 +825,7 @@ fn open_error(error: OpenDbError) -> StoreError {
         OpenDbError::Base(IdbError::DomException(e)) => {
             let e: web_sys::DomException = e.into();
             match e.name().as_str() {
-                "QuotaExceededError" => StoreError::QuotaExceeded,
+                "QuotaExceededError" => StoreError::QuotaExceeded { usage: None },
                 "VersionError" => StoreError::Unavailable(
                     "the CRM copy in this browser was written by a newer Roundtrip. Reload this page.".into(),
                 ),

@@ -28,12 +28,10 @@ pub mod memory;
 /// every case nothing was half-written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// The browser refused to store more data (its quota for this site is used up).
-    #[error(
-        "The browser has no room left for the CRM copy. Free disk space or delete old \
-         Roundtrip data in the browser's site settings, then try again. Nothing was written."
-    )]
-    QuotaExceeded,
+    /// The browser refused to store more data (its quota for this site is used up). `usage`:
+    /// the bytes used and the quota, as the browser estimates them, when it can tell.
+    #[error("{}", quota_text(*usage))]
+    QuotaExceeded { usage: Option<(u64, u64)> },
     /// The connection was closed under us, normally because another tab upgraded the database.
     #[error("The database was closed (another tab upgraded it). Reload this page.")]
     ConnectionClosed,
@@ -181,4 +179,35 @@ pub trait CrmStore {
     async fn get_staged(&self, template_id: &str) -> Result<Option<StagedFile>, StoreError>;
     /// Discards the file staged for a template (no error if there is none).
     async fn delete_staged(&self, template_id: &str) -> Result<(), StoreError>;
+}
+
+/// What the operator reads when the browser has no room left: the figures when known, and
+/// that nothing was written.
+fn quota_text(usage: Option<(u64, u64)>) -> String {
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let figures = match usage {
+        Some((used, quota)) => {
+            format!(" (this site uses {:.1} MiB of the {:.1} MiB it may use)", mib(used), mib(quota))
+        }
+        None => String::new(),
+    };
+    format!(
+        "The browser has no room left for the CRM copy{figures}. Free disk space or delete old Roundtrip data in \
+         the browser's site settings, then try again. Nothing was written."
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_refusal_gives_the_figures_when_known_and_says_nothing_was_written() {
+        let with = StoreError::QuotaExceeded { usage: Some((52_428_800, 104_857_600)) }.to_string();
+        assert!(with.contains("this site uses 50.0 MiB of the 100.0 MiB it may use"), "{with}");
+        assert!(with.ends_with("Nothing was written."));
+        let without = StoreError::QuotaExceeded { usage: None }.to_string();
+        assert!(!without.contains("MiB"));
+        assert!(without.ends_with("Nothing was written."));
+    }
 }

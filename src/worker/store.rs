@@ -6,9 +6,10 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{global, Function, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
 use crate::core::model::{Crm, CrmEntry, EntityKind, Record, RecordKey};
 use crate::core::revision::{CheckedBatch, Revision};
@@ -41,7 +42,7 @@ fn announce(sequence: Revision) {
 
 /// `navigator.locks`, where the browser has it.
 fn locks() -> Option<JsValue> {
-    let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
+    let navigator = Reflect::get(&global(), &JsValue::from_str("navigator")).ok()?;
     Reflect::get(&navigator, &JsValue::from_str("locks")).ok().filter(|l| !l.is_undefined() && !l.is_null())
 }
 
@@ -145,7 +146,7 @@ impl CrmStore for AnyStore {
         if let Ok(sequence) = result {
             announce(sequence);
         }
-        result
+        with_figures(result).await
     }
 
     async fn commit(&self, batch: &CheckedBatch) -> Result<Committed, StoreError> {
@@ -160,7 +161,7 @@ impl CrmStore for AnyStore {
         if let Ok(committed) = &result {
             announce(committed.sequence);
         }
-        result
+        with_figures(result).await
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
@@ -214,4 +215,26 @@ impl CrmStore for AnyStore {
             AnyStore::Memory(s) => s.delete_staged(template_id).await,
         }
     }
+}
+
+/// A quota refusal gains the browser's figures (bytes used of the quota) for the operator.
+async fn with_figures<T>(result: Result<T, StoreError>) -> Result<T, StoreError> {
+    match result {
+        Err(StoreError::QuotaExceeded { usage: None }) => {
+            Err(StoreError::QuotaExceeded { usage: storage_estimate().await })
+        }
+        other => other,
+    }
+}
+
+/// `navigator.storage.estimate()` in the worker: (usage, quota) in bytes.
+async fn storage_estimate() -> Option<(u64, u64)> {
+    let global = global();
+    let navigator = Reflect::get(&global, &"navigator".into()).ok()?;
+    let storage = Reflect::get(&navigator, &"storage".into()).ok()?;
+    let estimate: Function = Reflect::get(&storage, &"estimate".into()).ok()?.dyn_into().ok()?;
+    let promise: Promise = estimate.call0(&storage).ok()?.dyn_into().ok()?;
+    let value = JsFuture::from(promise).await.ok()?;
+    let get = |k: &str| Reflect::get(&value, &k.into()).ok().and_then(|v| v.as_f64());
+    Some((get("usage")? as u64, get("quota")? as u64))
 }

@@ -66,7 +66,7 @@ pub fn PlanStep(
     let apply_label = if nothing {
         "Nothing to apply".to_string()
     } else if workflow == Workflow::Insured {
-        format!("{apply_word} {changes} changes")
+        format!("{apply_word} {changes} {}", if changes == 1 { "change" } else { "changes" })
     } else {
         apply_word.to_string()
     };

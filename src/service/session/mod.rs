@@ -1,0 +1,587 @@
+//! A workflow's session: the file being imported and where it stands. Every workflow walks
+//! the same stages — stage the file (it survives a reload), recognise its headers (confirm a
+//! suggested mapping when the template's policy asks), validate, match and let the operator
+//! resolve (when the template's apply rule matches people), plan, apply, verify — and the
+//! template decides which of them it needs. The session holds the stage's data; the page gets
+//! views of it ([`SessionView`]) and asks for pages of rows.
+//!
+//! A plan remembers the store's sequence number it was made at. When the CRM changes (a commit
+//! here, in another workflow, or in another tab), the plan is marked stale and apply is
+//! refused until the operator plans again on the current CRM, keeping every choice that still
+//! applies.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::core::accounts;
+use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
+use crate::core::index::CrmIndex;
+use crate::core::insurance;
+use crate::core::insured::base::{read_export_base, ExportBaseRead};
+use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
+use crate::core::insured::plan::{plan_with_base, TakeFile};
+use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
+use crate::core::model::{Crm, EntryId, Record};
+use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
+use crate::core::plan::verify::verification_sample;
+use crate::core::plan::{plan_file, ImportPlan, RowAction};
+use crate::core::read::read_sheet;
+use crate::core::report::{sha256_hex, write_error_report, write_plan_error_report, write_plan_report};
+use crate::core::revision::{CheckedBatch, Revision};
+use crate::core::sheet::Sheet;
+use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
+use crate::core::text::{file_stem, mask_ssn};
+use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
+use crate::protocol::{
+    BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
+    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard,
+    TableRow, TemplateView, Workflow,
+};
+use crate::store::{CrmStore, StagedFile, StoredCrm};
+
+use super::crm::Download;
+use super::{store_failure, Failure, Service, Ticker};
+
+/// Rows handled between two ticks.
+const CHUNK: usize = 1_000;
+/// Detected persons ranked between two ticks.
+const RANK_CHUNK: usize = 50;
+
+/// Where an open file stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Headers,
+    Review,
+    Resolve,
+    Plan,
+    Done,
+}
+
+/// A file as staged.
+#[derive(Debug, Clone)]
+struct FileInfo {
+    name: String,
+    size: u64,
+    sha256: String,
+    staged_at_ms: i64,
+    warnings: Vec<String>,
+    /// What the file carries of the export it was made from (insured contact details).
+    base: Rc<ExportBaseRead>,
+}
+
+/// A plan and the CRM state it was made on.
+#[derive(Debug, Clone)]
+struct Planned {
+    plan: Rc<ImportPlan>,
+    /// The store's sequence number the plan was made at.
+    base: Revision,
+    /// Why the plan can no longer be applied as it is.
+    stale: Option<String>,
+    /// The insured links the plan changes, as the operator reads them.
+    relinks: Vec<String>,
+}
+
+/// The file being imported.
+#[derive(Debug, Clone)]
+struct OpenFile {
+    template: &'static Template,
+    file: FileInfo,
+    sheet: Rc<Sheet>,
+    mapping: HeaderMapping,
+    options: SessionOptions,
+    stage: Stage,
+    validated: Option<Rc<Validated>>,
+    matches: Option<Rc<Matches>>,
+    /// The CRM sequence `validated` (and so `matches`) was made on: planning on a CRM that
+    /// moved since validates and matches again first.
+    basis: Revision,
+    /// The operator's choice per detected person, by the person's key (kept across re-plans).
+    choices: BTreeMap<String, GroupChoice>,
+    planned: Option<Planned>,
+    done: Option<DoneView>,
+}
+
+/// One workflow's session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    workflow: Workflow,
+    /// The template the operator said a file is (insurance); `None` = recognise it.
+    chosen: Option<&'static Template>,
+    /// The template chosen on the page (insured contact details), or the one the last file
+    /// was recognised as.
+    template: &'static Template,
+    open: Option<OpenFile>,
+    /// Bumped by every change of stage, so a long task that finds it moved discards its result.
+    epoch: u64,
+}
+
+/// The templates a workflow offers.
+fn candidates(workflow: Workflow) -> Vec<&'static Template> {
+    match workflow {
+        Workflow::Insured => vec![&INSURED_CONTACT_DETAILS],
+        Workflow::Insurance => insurance::templates().to_vec(),
+        Workflow::Accounts => accounts::templates().to_vec(),
+    }
+}
+
+/// Where a workflow's staged file is kept: one per template for insured contact details,
+/// one for the whole workflow otherwise (one staged insurance file at a time).
+fn slot(workflow: Workflow, template: &Template) -> String {
+    match workflow {
+        Workflow::Insured => template.id.to_string(),
+        Workflow::Insurance => "insurance".to_string(),
+        Workflow::Accounts => "accounts".to_string(),
+    }
+}
+
+fn template_view(t: &Template) -> TemplateView {
+    TemplateView { id: t.id.to_string(), name: t.name.to_string(), description: t.description.to_string() }
+}
+
+/// The key that keeps an operator's choice for a detected person across re-plans.
+fn person_key(p: &insured::matching::DetectedPerson) -> String {
+    p.key.clone()
+}
+
+/// True when a template's rows are matched to people and resolved by the operator.
+fn matches_people(t: &Template) -> bool {
+    t.apply == ApplyRule::UpsertContactDetail
+}
+
+impl Session {
+    /// A session with nothing open.
+    pub fn new(workflow: Workflow) -> Session {
+        Session { workflow, chosen: None, template: candidates(workflow)[0], open: None, epoch: 0 }
+    }
+
+    /// The CRM moved to `sequence`: an open plan made before is stale.
+    pub fn crm_moved(&mut self, sequence: Revision, cause: ChangeCause) {
+        let Some(open) = self.open.as_mut() else { return };
+        if open.stage == Stage::Done {
+            return;
+        }
+        if let Some(p) = open.planned.as_mut() {
+            if p.base < sequence && p.stale.is_none() {
+                let text = match cause {
+                    ChangeCause::AnotherTab => {
+                        "The CRM was changed in another tab since this plan was made. Plan again to apply it to \
+                         the current CRM; your choices are kept."
+                    }
+                    ChangeCause::ThisTab => {
+                        "The CRM changed since this plan was made. Plan again to apply it to the current CRM; \
+                         your choices are kept."
+                    }
+                };
+                p.stale = Some(text.to_string());
+            }
+        }
+    }
+
+    fn bump(&mut self) -> u64 {
+        self.epoch += 1;
+        self.epoch
+    }
+
+    fn file_view(open: &OpenFile) -> FileView {
+        FileView {
+            template: template_view(open.template),
+            file_name: open.file.name.clone(),
+            size: open.file.size,
+            sha256: open.file.sha256.clone(),
+            staged_at_ms: open.file.staged_at_ms,
+            rows: open.sheet.rows.len(),
+            warnings: open.file.warnings.clone(),
+        }
+    }
+
+    /// The page's view of where the session stands.
+    pub fn view(&self, staged: Option<StagedCard>) -> SessionView {
+        let Some(open) = &self.open else {
+            return SessionView::Upload {
+                template: template_view(self.template),
+                templates: candidates(self.workflow).into_iter().map(template_view).collect(),
+                staged,
+            };
+        };
+        let file = Self::file_view(open);
+        match open.stage {
+            Stage::Headers => SessionView::Headers(headers_view(open, file)),
+            Stage::Review => match &open.validated {
+                Some(v) => SessionView::Review(review_view(open, v, file)),
+                None => SessionView::Headers(headers_view(open, file)),
+            },
+            Stage::Resolve => match &open.matches {
+                Some(m) => SessionView::Resolve(resolve_view(m, &open.choices, file)),
+                None => SessionView::Headers(headers_view(open, file)),
+            },
+            Stage::Plan => match &open.planned {
+                Some(p) => SessionView::Plan(plan_view(open, p, file)),
+                None => SessionView::Headers(headers_view(open, file)),
+            },
+            Stage::Done => match &open.done {
+                Some(d) => SessionView::Done(d.clone()),
+                None => SessionView::Headers(headers_view(open, file)),
+            },
+        }
+    }
+}
+
+mod apply;
+mod resolve;
+mod show;
+
+pub use apply::{import_record_of, ApplyOutcome};
+use resolve::{export_base_of, match_rows};
+pub use show::ApplyRequest;
+use show::*;
+
+impl<S: CrmStore> Service<S> {
+    fn session_template(&self, workflow: Workflow) -> &'static Template {
+        self.session(workflow).borrow().template
+    }
+
+    async fn staged_card(&self, workflow: Workflow) -> Result<Option<StagedCard>, Failure> {
+        let template = self.session_template(workflow);
+        let staged = self.store().get_staged(&slot(workflow, template)).await.map_err(store_failure)?;
+        Ok(staged.map(|f| StagedCard {
+            template_id: f.template_id,
+            file_name: f.file_name,
+            size: f.size,
+            row_count: f.row_count,
+            staged_at_ms: f.staged_at_ms,
+            sha256: f.sha256,
+        }))
+    }
+
+    /// The session's view as it stands.
+    pub async fn session_view(&self, workflow: Workflow) -> Result<SessionView, Failure> {
+        let staged = if self.session(workflow).borrow().open.is_none() {
+            self.staged_card(workflow).await?
+        } else {
+            None
+        };
+        Ok(self.session(workflow).borrow().view(staged))
+    }
+
+    /// Chooses the template the next file is read as: the insured workflow's template, or the
+    /// insurance template a file must be (an empty id: recognised from its headers).
+    pub async fn choose_template(
+        &self,
+        workflow: Workflow,
+        template_id: &str,
+    ) -> Result<SessionView, Failure> {
+        let template = candidates(workflow).into_iter().find(|t| t.id == template_id);
+        if template.is_none() && !(template_id.is_empty() && workflow != Workflow::Insured) {
+            return Err(format!("There is no template \"{template_id}\"."));
+        }
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            s.chosen = template;
+            if let (Some(t), None) = (template, &s.open) {
+                s.template = t;
+            }
+        }
+        self.session_view(workflow).await
+    }
+
+    /// Stages a file: reads it (refusing what cannot be read), recognises its template, keeps
+    /// it in the store (replacing the file staged before in the same place), and opens it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn stage(
+        &self,
+        workflow: Workflow,
+        file_name: &str,
+        bytes: Vec<u8>,
+        options: SessionOptions,
+        remembered: &BTreeMap<String, String>,
+        now_ms: i64,
+        ticker: &impl Ticker,
+    ) -> Result<SessionView, Failure> {
+        ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
+        let sheet = read_sheet(file_name, &bytes).map_err(|e| format!("{e} Nothing was staged."))?;
+        let chosen = match workflow {
+            Workflow::Insured => Some(self.session_template(workflow)),
+            _ => self.session(workflow).borrow().chosen,
+        };
+        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
+            .map_err(|problem| format!("{file_name}: {problem} Nothing was staged."))?;
+        let template = recognised.template;
+        let base = Rc::new(export_base_of(template, file_name, &bytes));
+        let staged = StagedFile {
+            template_id: slot(workflow, template),
+            file_name: file_name.to_string(),
+            size: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+            staged_at_ms: now_ms,
+            row_count: sheet.rows.len(),
+            bytes,
+        };
+        self.store().put_staged(&staged).await.map_err(|e| format!("{e} The file was not staged."))?;
+        let info = FileInfo {
+            name: staged.file_name,
+            size: staged.size,
+            sha256: staged.sha256,
+            staged_at_ms: staged.staged_at_ms,
+            base,
+            warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
+        };
+        self.open_file(workflow, template, info, sheet, recognised.mapping, options, ticker).await
+    }
+
+    /// Opens the file staged for the session's template (after a reload, or to start over).
+    pub async fn resume(
+        &self,
+        workflow: Workflow,
+        options: SessionOptions,
+        remembered: &BTreeMap<String, String>,
+        ticker: &impl Ticker,
+    ) -> Result<SessionView, Failure> {
+        let template = self.session_template(workflow);
+        let staged = self
+            .store()
+            .get_staged(&slot(workflow, template))
+            .await
+            .map_err(store_failure)?
+            .ok_or("No file is staged any more.")?;
+        ticker.tick(&format!("Reading {}", staged.file_name), 0, 1).await?;
+        let sheet = read_sheet(&staged.file_name, &staged.bytes).map_err(|e| e.to_string())?;
+        let chosen = (workflow == Workflow::Insured).then_some(template);
+        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
+            .map_err(|problem| format!("{}: {problem}", staged.file_name))?;
+        let base = Rc::new(export_base_of(recognised.template, &staged.file_name, &staged.bytes));
+        let info = FileInfo {
+            name: staged.file_name,
+            size: staged.size,
+            sha256: staged.sha256,
+            staged_at_ms: staged.staged_at_ms,
+            base,
+            warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
+        };
+        self.open_file(workflow, recognised.template, info, sheet, recognised.mapping, options, ticker).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn open_file(
+        &self,
+        workflow: Workflow,
+        template: &'static Template,
+        file: FileInfo,
+        sheet: Sheet,
+        mapping: HeaderMapping,
+        options: SessionOptions,
+        ticker: &impl Ticker,
+    ) -> Result<SessionView, Failure> {
+        let ready = mapping.is_usable() && !mapping.needs_confirmation();
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            s.bump();
+            s.template = template;
+            s.open = Some(OpenFile {
+                template,
+                file,
+                sheet: Rc::new(sheet),
+                mapping,
+                options,
+                stage: Stage::Headers,
+                validated: None,
+                matches: None,
+                basis: 0,
+                choices: BTreeMap::new(),
+                planned: None,
+                done: None,
+            });
+        }
+        if ready || template.header_policy != HeaderPolicy::SuggestAndConfirm {
+            return self.validate(workflow, ticker).await;
+        }
+        self.session_view(workflow).await
+    }
+
+    /// Discards the staged file (and closes it).
+    pub async fn discard(&self, workflow: Workflow) -> Result<SessionView, Failure> {
+        let template = self.session_template(workflow);
+        self.store().delete_staged(&slot(workflow, template)).await.map_err(store_failure)?;
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            s.bump();
+            s.open = None;
+        }
+        self.session_view(workflow).await
+    }
+
+    /// Closes the file; a staged copy stays staged.
+    pub async fn close(&self, workflow: Workflow) -> Result<SessionView, Failure> {
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            s.bump();
+            s.open = None;
+        }
+        self.session_view(workflow).await
+    }
+
+    /// Maps one template column to a file column (a file column feeds one template column).
+    pub async fn set_column(
+        &self,
+        workflow: Workflow,
+        template_col: usize,
+        file_col: Option<usize>,
+    ) -> Result<SessionView, Failure> {
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            let open = s.open.as_mut().ok_or("No file is open.")?;
+            let template = open.template;
+            if template_col >= template.columns.len() {
+                return Err("That column is not in the template.".into());
+            }
+            let m = &mut open.mapping;
+            if let Some(f) = file_col {
+                for (t, c) in m.columns.iter_mut().enumerate() {
+                    if *c == Some(f) && t != template_col {
+                        *c = None;
+                    }
+                }
+            }
+            m.columns[template_col] = file_col;
+            m.mapped.retain(|x| x.template_column != template_col && Some(x.file_column) != file_col);
+            if let Some(f) = file_col {
+                m.mapped.push(MappedColumn {
+                    template_column: template_col,
+                    file_column: f,
+                    file_header: open.sheet.header.get(f).cloned().unwrap_or_default(),
+                    source: HeaderSource::Remembered,
+                    score: 1.0,
+                });
+            }
+            m.missing_required = template
+                .columns
+                .iter()
+                .zip(&m.columns)
+                .filter(|(c, col)| c.header_required() && col.is_none())
+                .map(|(c, _)| c.header.to_string())
+                .collect();
+            let used = m.columns.clone();
+            m.ignored = open
+                .sheet
+                .header
+                .iter()
+                .enumerate()
+                .filter(|(f, h)| !h.trim().is_empty() && !used.contains(&Some(*f)))
+                .map(|(_, h)| h.clone())
+                .collect();
+            open.stage = Stage::Headers;
+        }
+        self.session_view(workflow).await
+    }
+
+    /// Accepts the mapping; returns the confirmed pairs to remember (file header → template
+    /// header) with the validated view.
+    pub async fn confirm_headers(
+        &self,
+        workflow: Workflow,
+        ticker: &impl Ticker,
+    ) -> Result<(SessionView, Vec<(String, String)>), Failure> {
+        let remember = {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            let open = s.open.as_mut().ok_or("No file is open.")?;
+            if !open.mapping.is_usable() {
+                return Err(format!(
+                    "Required column(s) missing: {}. Map them or fix the file.",
+                    open.mapping.missing_required.join(", ")
+                ));
+            }
+            open.mapping.confirm();
+            open.mapping.to_remember(open.template)
+        };
+        let view = self.validate(workflow, ticker).await?;
+        Ok((view, remember))
+    }
+
+    /// Validates every row (in slices, with progress), then moves on: to Review for a file
+    /// whose people are matched, straight to the plan otherwise.
+    async fn validate(&self, workflow: Workflow, ticker: &impl Ticker) -> Result<SessionView, Failure> {
+        let (epoch, open) = {
+            let session = self.session(workflow);
+            let s = session.borrow();
+            (s.epoch, s.open.clone().ok_or("No file is open.")?)
+        };
+        let stored = self.current().await?;
+        let validated = validate_rows(&stored.crm, &open, ticker).await?;
+        let basis = stored.sequence;
+        drop(stored);
+        {
+            let session = self.session(workflow);
+            let mut s = session.borrow_mut();
+            if s.epoch != epoch {
+                return Err("The file was changed meanwhile; nothing was validated.".into());
+            }
+            let current = s.open.as_mut().ok_or("No file is open.")?;
+            current.validated = Some(Rc::new(validated));
+            current.basis = basis;
+            current.matches = None;
+            current.planned = None;
+            current.stage = Stage::Review;
+        }
+        if matches_people(open.template) {
+            self.session_view(workflow).await
+        } else {
+            self.plan(workflow, None, ticker).await
+        }
+    }
+
+    /// A page of the review table.
+    pub fn review_rows(
+        &self,
+        workflow: Workflow,
+        start: usize,
+        count: usize,
+        only_problems: bool,
+    ) -> Result<RowsPage, Failure> {
+        let session = self.session(workflow);
+        let s = session.borrow();
+        let open = s.open.as_ref().ok_or("No file is open.")?;
+        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        Ok(review_rows(open, v, start, count.min(500), only_problems))
+    }
+
+    /// The error report of the open file.
+    pub fn error_report(&self, workflow: Workflow) -> Result<Download, Failure> {
+        let session = self.session(workflow);
+        let s = session.borrow();
+        let open = s.open.as_ref().ok_or("No file is open.")?;
+        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
+        // Once planned, the report adds the plan's own issues (rules that need the CRM).
+        let bytes = match &open.planned {
+            Some(p) => write_plan_error_report(open.template, v, &p.plan),
+            None => write_error_report(open.template, v),
+        }
+        .map_err(|e| format!("{name} could not be written: {e}"))?;
+        Ok(Download::xlsx(name, bytes))
+    }
+}
+
+/// Validates every row of the open file against the CRM, in slices.
+async fn validate_rows(crm: &Crm, open: &OpenFile, ticker: &impl Ticker) -> Result<Validated, Failure> {
+    let index = CrmIndex::new(crm);
+    let options = ValidationOptions { day_month_order: open.options.day_month_order.unwrap_or_default() };
+    let validator = Validator::new(open.template, &open.mapping, &index, options);
+    let total = open.sheet.rows.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut issues = Vec::new();
+    for (n, chunk) in open.sheet.rows.chunks(CHUNK).enumerate() {
+        ticker.tick("Validating rows", n * CHUNK, total).await?;
+        for r in chunk {
+            let (v, mut i) = validator.row(r);
+            rows.push(v);
+            issues.append(&mut i);
+        }
+    }
+    validator.finish(&mut rows, &mut issues);
+    Ok(validator.validated(rows, issues))
+}

@@ -1,0 +1,364 @@
+//! The views of a session the page renders: the step views, pages of review and plan rows,
+//! pages of detected persons with their candidates.
+
+use super::*;
+
+pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
+    let rows = open
+        .template
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(t, spec)| {
+            let current = open.mapping.columns.get(t).copied().flatten();
+            let source =
+                open.mapping.mapped.iter().find(|m| m.template_column == t).map(|m| (m.source, m.score));
+            let note = match (current, source) {
+                (None, _) if spec.header_required() => "missing — required".to_string(),
+                (None, _) => "not in the file".to_string(),
+                (Some(_), Some((HeaderSource::Exact, _))) => "exact".to_string(),
+                (Some(_), Some((HeaderSource::Remembered, _))) => "confirmed earlier".to_string(),
+                (Some(_), Some((HeaderSource::Suggested, score))) => {
+                    format!("suggested ({:.0}% alike) — confirm", score * 100.0)
+                }
+                (Some(_), None) => String::new(),
+            };
+            HeaderRow {
+                header: spec.header.to_string(),
+                required: spec.header_required(),
+                file_column: current,
+                note,
+            }
+        })
+        .collect();
+    HeadersView {
+        file,
+        file_headers: open.sheet.header.clone(),
+        rows,
+        missing_required: open.mapping.missing_required.clone(),
+        ignored: open.mapping.ignored.clone(),
+    }
+}
+
+/// The review table's columns for a template: a few identifying fields for insured contact
+/// details (the table stays readable), every column otherwise.
+pub(super) fn review_fields(t: &Template) -> Vec<Field> {
+    if t.apply == ApplyRule::UpsertContactDetail {
+        vec![
+            Field::CaseReference,
+            Field::InsuredReference,
+            Field::FirstName,
+            Field::ClientReference,
+            Field::Ssn,
+            Field::DetailType,
+            Field::PublicId,
+        ]
+    } else {
+        t.columns.iter().map(|c| c.field).collect()
+    }
+}
+
+pub(super) fn review_columns(t: &Template) -> Vec<String> {
+    let mut columns = vec!["Row".to_string(), "Status".to_string()];
+    for f in review_fields(t) {
+        columns.push(match f {
+            Field::FirstName => "Name".to_string(),
+            f => t.spec(f).map(|s| s.header.to_string()).unwrap_or_default(),
+        });
+    }
+    columns.push("Errors".to_string());
+    columns
+}
+
+pub(super) fn review_view(open: &OpenFile, v: &Validated, file: FileView) -> ReviewView {
+    let blocked = v.rows.iter().filter(|r| r.blocked()).count();
+    ReviewView {
+        file,
+        rows: v.rows.len(),
+        importable: v.rows.len() - blocked,
+        errors: v.issues.iter().filter(|i| i.severity == Severity::Error).count(),
+        warnings: v.issues.iter().filter(|i| i.severity == Severity::Warning).count(),
+        rows_with_problems: v.rows.iter().filter(|r| r.errors + r.warnings > 0).count(),
+        ignored: open.mapping.ignored.clone(),
+        columns: review_columns(open.template),
+    }
+}
+
+pub(super) fn resolve_view(
+    m: &Matches,
+    choices: &BTreeMap<String, GroupChoice>,
+    file: FileView,
+) -> ResolveView {
+    let conflicts = m.groups.iter().filter(|g| g.is_conflict()).count();
+    let pending =
+        m.groups.iter().filter(|g| g.is_conflict() && !choices.contains_key(&person_key(g))).count();
+    ResolveView {
+        file,
+        tiers: m.tier_counts().into_iter().map(|(t, n)| (t.label().to_string(), n)).collect(),
+        groups: m.open_groups().count(),
+        conflicts,
+        pending_conflicts: pending,
+        matched: m.groups.len() - m.open_groups().count(),
+        decided: m.groups.iter().filter(|g| choices.contains_key(&person_key(g))).count(),
+    }
+}
+
+pub(super) fn plan_columns(t: &Template) -> Vec<String> {
+    let mut c = vec!["Row".to_string(), "Action".to_string()];
+    if t.apply == ApplyRule::UpsertContactDetail {
+        c.extend(["Match tier".to_string(), "CRM entry".to_string(), "Public ID".to_string()]);
+    } else {
+        c.push(t.columns.first().map(|c| c.header.to_string()).unwrap_or_default());
+    }
+    c.push("Changes (before → after) and notes".to_string());
+    c.push("Errors".to_string());
+    c
+}
+
+pub(super) fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanView {
+    let plan = &p.plan;
+    let notices = plan.notices.clone();
+    PlanView {
+        file,
+        counts: plan.counts,
+        contacts: plan.contacts(),
+        pending_conflicts: plan.pending_conflicts,
+        rows: plan.rows.len(),
+        changing_rows: plan.rows.iter().filter(|r| !matches!(r.action, RowAction::Unchanged)).count(),
+        stale: p.stale.clone(),
+        notices,
+        relinks: p.relinks.clone(),
+        stale_conflict_rows: plan.stale_conflict_rows().count(),
+        take_file_values: open.options.take_file_values,
+        columns: plan_columns(open.template),
+    }
+}
+
+pub(super) fn status_of(action: &RowAction) -> &'static str {
+    match action {
+        RowAction::Error => "error",
+        RowAction::Skip(_) => "warning",
+        RowAction::Unchanged => "muted",
+        _ => "ok",
+    }
+}
+
+/// One page of the plan table.
+pub(super) fn plan_rows(
+    open: &OpenFile,
+    plan: &ImportPlan,
+    start: usize,
+    count: usize,
+    only_changes: bool,
+) -> RowsPage {
+    let shown: Vec<usize> = (0..plan.rows.len())
+        .filter(|i| !only_changes || !matches!(plan.rows[*i].action, RowAction::Unchanged))
+        .collect();
+    let insured = open.template.apply == ApplyRule::UpsertContactDetail;
+    let rows = shown
+        .iter()
+        .skip(start)
+        .take(count)
+        .map(|i| {
+            let p = &plan.rows[*i];
+            let mut detail: Vec<String> =
+                p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
+            detail.extend(p.notes.iter().cloned());
+            let mut cells = vec![p.sheet_row.to_string(), p.action_text()];
+            if insured {
+                let f = p.insured().cloned().unwrap_or_default();
+                detail.extend(
+                    f.stale_conflicts
+                        .iter()
+                        .map(|c| format!("Changed in the CRM since export — {}", c.text())),
+                );
+                cells.push(f.tier.map(|t| t.label().to_string()).unwrap_or_default());
+                cells.push(f.entry_label);
+                cells.push(f.public_id.unwrap_or_default());
+            } else {
+                cells.push(p.record_label().to_string());
+            }
+            cells.push(detail.join(" · "));
+            cells.push(p.errors_text());
+            TableRow { sheet_row: p.sheet_row, status: status_of(&p.action).to_string(), cells }
+        })
+        .collect();
+    RowsPage { total: shown.len(), start, rows }
+}
+
+/// One page of the review table.
+pub(super) fn review_rows(
+    open: &OpenFile,
+    v: &Validated,
+    start: usize,
+    count: usize,
+    only_problems: bool,
+) -> RowsPage {
+    let shown: Vec<usize> =
+        (0..v.rows.len()).filter(|i| !only_problems || v.rows[*i].errors + v.rows[*i].warnings > 0).collect();
+    let fields = review_fields(open.template);
+    let page: Vec<usize> = shown.iter().skip(start).take(count).copied().collect();
+    let wanted: std::collections::BTreeSet<usize> = page.iter().map(|i| v.rows[*i].sheet_row).collect();
+    let mut problems: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for i in v.issues.iter().filter(|i| wanted.contains(&i.row)) {
+        problems.entry(i.row).or_default().push(format!(
+            "{}{}",
+            i.cell.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(),
+            i.message
+        ));
+    }
+    let rows = page
+        .into_iter()
+        .map(|i| {
+            let r = &v.rows[i];
+            let t = open.template;
+            let cell = |f: Field| t.col(f).and_then(|c| r.raw.get(c)).cloned().unwrap_or_default();
+            let status = if r.errors > 0 {
+                "error"
+            } else if r.warnings > 0 {
+                "warning"
+            } else {
+                "ok"
+            };
+            let mut cells = vec![r.sheet_row.to_string(), status.to_string()];
+            for f in &fields {
+                cells.push(match f {
+                    Field::FirstName if t.col(Field::LastName).is_some() => {
+                        format!("{} {}", cell(Field::FirstName), cell(Field::LastName)).trim().to_string()
+                    }
+                    Field::Ssn => {
+                        let s = cell(Field::Ssn);
+                        if s.is_empty() {
+                            s
+                        } else {
+                            mask_ssn(&s)
+                        }
+                    }
+                    f => cell(*f),
+                });
+            }
+            cells.push(problems.remove(&r.sheet_row).unwrap_or_default().join(" · "));
+            TableRow { sheet_row: r.sheet_row, status: status.to_string(), cells }
+        })
+        .collect();
+    RowsPage { total: shown.len(), start, rows }
+}
+
+pub(super) fn choice_of(c: Option<GroupChoice>) -> Choice {
+    match c {
+        None => Choice::Default,
+        Some(GroupChoice::CreateNew) => Choice::CreateNew,
+        Some(GroupChoice::Existing(e)) => Choice::Existing(e),
+        Some(GroupChoice::Skip) => Choice::Skip,
+    }
+}
+
+/// One page of detected persons: the open ones, or with `matched` the ones a tier decided.
+pub(super) fn groups_page(
+    crm: &Crm,
+    m: &Matches,
+    v: &Validated,
+    choices: &BTreeMap<String, GroupChoice>,
+    (start, count, matched): (usize, usize, bool),
+) -> GroupsPage {
+    let section: Vec<_> = m.groups.iter().filter(|g| g.is_open() != matched).collect();
+    let groups = section
+        .iter()
+        .skip(start)
+        .take(count)
+        .map(|g| {
+            let mut facts = Vec::new();
+            if !g.client_reference.is_empty() {
+                facts.push(g.client_reference.clone());
+            }
+            if !g.ssn.is_empty() {
+                facts.push(format!("SSN {}", mask_ssn(&g.ssn)));
+            }
+            if !g.insured_reference.is_empty() {
+                facts.push(format!("{} on {}", g.insured_reference, g.case_reference));
+            }
+            let candidates: Vec<CandidateView> = g
+                .candidates
+                .iter()
+                .map(|c| {
+                    let name = if c.label.is_empty() {
+                        crm.entries.get(&c.entry).map(|e| e.label()).unwrap_or_default()
+                    } else {
+                        c.label.clone()
+                    };
+                    let label = if g.is_open() {
+                        format!("{name} — {}% · {}", c.score, c.reasons.join(", "))
+                    } else {
+                        format!("{name} — matched")
+                    };
+                    CandidateView { entry: c.entry, label, score: c.score }
+                })
+                .collect();
+            let choice = choices.get(&person_key(g)).copied();
+            let chosen_label = match choice {
+                Some(GroupChoice::Existing(e)) if !candidates.iter().any(|c| c.entry == e) => {
+                    Some(crm.entries.get(&e).map(|e| e.label()).unwrap_or_else(|| format!("entry {e}")))
+                }
+                _ => None,
+            };
+            let (kind, reason) = match &g.kind {
+                GroupKind::Matched { tier, .. } => (format!("Tier {}", tier.label()), None),
+                GroupKind::Unresolved => ("Not matched".to_string(), None),
+                GroupKind::Conflict { reason, .. } => ("Conflict".to_string(), Some(reason.clone())),
+            };
+            GroupView {
+                index: g.id,
+                key: person_key(g),
+                name: g.display_name(),
+                kind,
+                conflict: g.is_conflict(),
+                facts,
+                reason,
+                sheet_rows: g.rows.iter().map(|r| v.rows[*r].sheet_row).collect(),
+                candidates,
+                choice: choice_of(choice),
+                chosen_label,
+                can_create: g.can_create,
+                matched: !g.is_open(),
+                skip_by_default: g.default_choice() == Some(GroupChoice::Skip),
+            }
+        })
+        .collect();
+    GroupsPage { total: section.len(), start, groups }
+}
+
+pub(super) fn bulk_action(action: BulkChoice) -> BulkAction {
+    match action {
+        BulkChoice::AcceptTopCandidates { min_score } => BulkAction::AcceptTopCandidates { min_score },
+        BulkChoice::CreateNewForRemaining => BulkAction::CreateNewForRemaining,
+    }
+}
+
+/// Who applies, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyRequest<'a> {
+    pub operator_login: &'a str,
+    /// Apply a file applied before without asking again.
+    pub again: bool,
+    /// Apply only the valid rows of a plan with errors (accounts).
+    pub valid_rows_only: bool,
+    /// The time recorded in the history.
+    pub now_ms: i64,
+}
+
+/// A duration for people: two decimals under a second (never "0.0 s"), one above.
+pub(super) fn seconds_text(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{seconds:.2} s")
+    } else {
+        format!("{seconds:.1} s")
+    }
+}
+
+/// The choices by group index, from the choices by person key.
+pub(super) fn indexed_choices(
+    m: &Matches,
+    choices: &BTreeMap<String, GroupChoice>,
+) -> Vec<Option<GroupChoice>> {
+    m.groups.iter().map(|g| choices.get(&person_key(g)).copied()).collect()
+}
