@@ -9,12 +9,11 @@
 
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
 use std::collections::BTreeMap;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use calamine::{Data, Reader, Xlsx};
 use futures::executor::block_on;
 use serde_json::Value;
 
@@ -69,33 +68,9 @@ fn col(field: Field) -> usize {
     T.col(field).expect("an insured contact details column")
 }
 
-/// The first sheet of a workbook as text.
+/// The first sheet of a workbook file as text.
 fn read_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let bytes = std::fs::read(path).expect("the workbook");
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an XLSX file");
-    let name = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&name).expect("a worksheet");
-    let mut rows = range.rows().map(|r| r.iter().map(text).collect::<Vec<String>>());
-    let header = rows.next().unwrap_or_default();
-    let width = header.len();
-    let rows = rows
-        .map(|mut r| {
-            r.resize(width, String::new());
-            r
-        })
-        .collect();
-    (header, rows)
-}
-
-fn text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::DateTime(dt) => Date::from_excel_serial(dt.as_f64()).expect("a date").to_string(),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        other => panic!("an export holds text and dates only: {other:?}"),
-    }
+    common::read_cells(&std::fs::read(path).expect("the workbook"))
 }
 
 /// Writes `rows` under `header`: text cells, the Date of Birth as a real date.

@@ -8,11 +8,11 @@
 //! identifier finds, bulk choices whose preview is what they set, and the insurance option
 //! "empty cells clear stored values".
 
+mod common;
+use common::read_cells;
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx};
 use futures::executor::block_on;
 
 use roundtrip::core::date::Date;
@@ -85,35 +85,6 @@ fn col(field: Field) -> usize {
 
 fn headers() -> Vec<String> {
     T.headers().iter().map(|h| h.to_string()).collect()
-}
-
-/// The first sheet of a workbook as text: its header and its rows (dates as ISO), each row
-/// as wide as the header.
-fn read_cells(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX file");
-    let name = wb.sheet_names()[0].clone();
-    let range = wb.worksheet_range(&name).expect("a worksheet");
-    let mut rows = range.rows().map(|r| r.iter().map(text).collect::<Vec<String>>());
-    let header = rows.next().unwrap_or_default();
-    let width = header.len();
-    let rows = rows
-        .map(|mut r| {
-            r.resize(width, String::new());
-            r
-        })
-        .collect();
-    (header, rows)
-}
-
-fn text(d: &Data) -> String {
-    match d {
-        Data::Empty => String::new(),
-        Data::String(s) => s.clone(),
-        Data::DateTime(dt) => Date::from_excel_serial(dt.as_f64()).expect("a date").to_string(),
-        Data::Float(f) => f.to_string(),
-        Data::Int(i) => i.to_string(),
-        other => panic!("an export holds text and dates only: {other:?}"),
-    }
 }
 
 /// A workbook of `rows` under `header`: text cells, the Date of Birth as a real date.

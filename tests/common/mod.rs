@@ -113,3 +113,35 @@ pub fn get_u32(bytes: &[u8], at: usize) -> u32 {
 pub fn get_u16(bytes: &[u8], at: usize) -> u16 {
     u16::from_le_bytes(bytes[at..at + 2].try_into().expect("two bytes"))
 }
+
+/// The first sheet of a workbook as text: its header and its rows (dates as ISO), each row
+/// as wide as the header.
+pub fn read_cells(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(Cursor::new(bytes.to_vec())).expect("an XLSX file");
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("a worksheet");
+    let mut rows = range.rows().map(|r| r.iter().map(text).collect::<Vec<String>>());
+    let header = rows.next().unwrap_or_default();
+    let width = header.len();
+    let rows = rows
+        .map(|mut r| {
+            r.resize(width, String::new());
+            r
+        })
+        .collect();
+    (header, rows)
+}
+
+fn text(d: &calamine::Data) -> String {
+    match d {
+        calamine::Data::Empty => String::new(),
+        calamine::Data::String(s) => s.clone(),
+        calamine::Data::DateTime(dt) => {
+            roundtrip::core::date::Date::from_excel_serial(dt.as_f64()).expect("a date").to_string()
+        }
+        calamine::Data::Float(f) => f.to_string(),
+        calamine::Data::Int(i) => i.to_string(),
+        other => panic!("an export holds text and dates only: {other:?}"),
+    }
+}

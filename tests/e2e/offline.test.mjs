@@ -23,7 +23,6 @@ import { fileURLToPath } from "node:url";
 import {
   COL,
   DIST,
-  EXPORT_COLUMNS,
   assertClean,
   download,
   gotoPage,
@@ -39,6 +38,7 @@ import {
   waitForApp,
   waitForNotice,
 } from "./harness.mjs";
+import { exportPortfolio } from "./steps.mjs";
 import { analyseExport, editWorkbook } from "./fixtures.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -52,7 +52,6 @@ after(async () => {
   await app?.close();
 });
 
-const settle = (page) => page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0))));
 
 /** The precache list and build id written into <dir>/sw.js by scripts/precache.py. */
 async function precacheOf(dir) {
@@ -90,27 +89,13 @@ async function cachesOf(page) {
 
 /** Exports the first of the Export page's portfolios that has the rows the edit needs. */
 async function exportForEdit(page) {
-  await gotoPage(page, "export");
-  const select = page.getByTestId("export-portfolio-select");
-  const options = (await select.locator("option").allTextContents()).map((t) => t.trim());
-  for (const label of options.slice(0, 4)) {
-    await select.selectOption({ label });
-    const cases = Number(label.match(/\((\d+) cases\)$/)[1]);
-    await page.waitForFunction(
-      (n) => (document.querySelector('[data-testid="export-preview"]')?.textContent ?? "").endsWith(`· ${n} cases`),
-      cases,
-    );
-    await settle(page);
-    const count = await number(page, "export-row-count");
-    const buffer = await download(page, "export-download");
-    const rows = await readXlsx(buffer);
-    assert.deepEqual(rows[0], EXPORT_COLUMNS);
-    assert.equal(rows.length - 1, count, "the export holds the rows the page announced");
+  for (let i = 0; i < 4; i++) {
+    const { buffer, rows, name } = await exportPortfolio(page, i);
     const a = analyseExport(rows);
     const person = a.single.find((p) => p.rows.some((r) => r.cells[COL["Detail Type"]] === "Address"));
     if (a.unlinked[0] && person) {
       const address = person.rows.find((r) => r.cells[COL["Detail Type"]] === "Address");
-      return { buffer, rows, name: label.replace(/ \(\d+ cases\)$/, ""), address, unlinked: a.unlinked[0] };
+      return { buffer, rows, name, address, unlinked: a.unlinked[0] };
     }
   }
   throw new Error("no demo portfolio has an unlinked insured and an address to edit");
