@@ -337,6 +337,13 @@ impl Shifts {
 /// keys. A batch that hands out nothing, or whose counters still hold, is left as it is.
 pub fn rebase_identities(batch: &mut CheckedBatch, stored: Counters) -> Result<(), RebaseError> {
     let Some(from) = batch.identities_from else { return Ok(()) };
+    // The digest secret is made once: a secret already stored wins over the one a batch
+    // carries (two tabs giving an old CRM its secret at once keep the first).
+    for record in &mut batch.changes.puts {
+        if let Record::Counters(c) = record {
+            c.secret = stored.secret.or(c.secret);
+        }
+    }
     let Some(to) = batch.changes.puts.iter().find_map(|r| match r {
         Record::Counters(c) => Some(*c),
         _ => None,
@@ -372,6 +379,7 @@ pub fn rebase_identities(batch: &mut CheckedBatch, stored: Counters) -> Result<(
                     .id(c.next_account_contact_id.saturating_sub(1))
                     + 1,
                 next_import_id: shifts.import.id(c.next_import_id.saturating_sub(1)) + 1,
+                secret: c.secret,
             };
             // A counter the batch did not advance stays where the store has it.
             *c = max_counters(*c, stored);
@@ -398,6 +406,7 @@ fn max_counters(a: Counters, b: Counters) -> Counters {
         next_portfolio_id: a.next_portfolio_id.max(b.next_portfolio_id),
         next_account_contact_id: a.next_account_contact_id.max(b.next_account_contact_id),
         next_import_id: a.next_import_id.max(b.next_import_id),
+        secret: b.secret.or(a.secret),
     }
 }
 

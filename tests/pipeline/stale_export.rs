@@ -26,7 +26,8 @@ const NO_BASE: &str =
 fn export(crm: &Crm) -> Vec<u8> {
     let index = CrmIndex::new(crm);
     let rows = insured_export_rows(&index, &portfolio_case_ids(crm, 1));
-    let base = ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None);
+    let base =
+        ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None).expect("the CRM has a digest secret");
     write_insured_export_with_base(&rows, Some(&base)).unwrap()
 }
 
@@ -152,11 +153,14 @@ fn a_detail_field_merges_three_ways_in_every_combination() {
                 Expect::Conflict => {
                     let c = &conflicts(p)[0];
                     assert_eq!(conflicts(p).len(), 1, "{case}");
+                    // The conflict shows the CRM's and the file's values: the base holds the
+                    // exported one only as a keyed digest.
                     assert_eq!(
-                        (c.field.as_str(), c.at_export.as_str(), c.crm_now.as_str(), c.file.as_str()),
-                        ("Phone", exported.as_str(), value("CRM").as_str(), value("FILE").as_str()),
+                        (c.field.as_str(), c.crm_now.as_str(), c.file.as_str()),
+                        ("Phone", value("CRM").as_str(), value("FILE").as_str()),
                         "{case}"
                     );
+                    assert!(!c.text().contains(exported.as_str()), "{case}: {}", c.text());
                     if take == TakeFile::None {
                         assert!(!c.file_applies);
                         assert_eq!(p.action, RowAction::Unchanged, "{case}: the CRM's value by default");
@@ -223,8 +227,8 @@ fn an_entry_field_merges_three_ways_in_every_combination() {
                 Expect::Conflict => {
                     let c = &conflicts(p)[0];
                     assert_eq!(
-                        (c.field.as_str(), c.at_export.as_str(), c.crm_now.as_str(), c.file.as_str()),
-                        ("Last Name", "Brown", "Braun", "Browning"),
+                        (c.field.as_str(), c.crm_now.as_str(), c.file.as_str()),
+                        ("Last Name", "Braun", "Browning"),
                         "{case}"
                     );
                     if take == TakeFile::None {
@@ -282,8 +286,21 @@ fn the_base_sheet_is_very_hidden_holds_no_ssn_and_leaves_the_visible_sheet_as_it
     assert_eq!(base.export_id.len(), 16);
     assert_eq!(base.entries.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
     assert_eq!(base.details.len(), 5);
-    assert_eq!(base.details["CD-0000002"].fields, detail(&crm, 2).fields);
-    assert_eq!(base.entries[&1].ssn_sha256.len(), 64);
+    // The detail's type, label and primary flag in plain; its value only as a digest that the
+    // CRM's secret can check.
+    let d = &base.details["CD-0000002"];
+    let exported = &detail(&crm, 2).fields;
+    assert_eq!(
+        (d.kind, d.label.as_str(), d.primary),
+        (detail(&crm, 2).kind, exported.label.as_str(), exported.primary)
+    );
+    assert!(!d.digests.contains(&exported.phone));
+    let opened = base.under(&crm).expect("the CRM's secret wrote the base");
+    assert!(opened.detail("CD-0000002").unwrap().holds("Phone", &exported.phone));
+    assert!(!opened.detail("CD-0000002").unwrap().holds("Phone", "+1 617 555 0199"));
+    assert!(opened.entry(1).unwrap().holds("SSN", "123456789"), "any spelling of the exported SSN");
+    assert!(opened.entry(1).unwrap().holds("Client Reference", " cr-001 "));
+    assert_eq!(base.entries[&1].digests[3].len(), 32);
     // A CSV, or the same rows without a base, have none.
     assert_eq!(read_export_base("x.csv", b"a,b\n1,2\n"), ExportBaseRead::Absent);
     assert_eq!(read_export_base("x.xlsx", &plain), ExportBaseRead::Absent);
@@ -513,7 +530,6 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
         conflicts(phone),
         [StaleConflict {
             field: "Phone".into(),
-            at_export: "+1 617 555 0100".into(),
             crm_now: "+1 617 555 0111".into(),
             file: "+1 617 555 0199".into(),
             file_applies: false,
@@ -531,8 +547,9 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
         .flat_map(|r| r.iter().map(|d| d.to_string()))
         .collect();
     assert!(cells.iter().any(|c| c == "Changed in the CRM since export"));
-    assert!(cells.iter().any(|c| c
-        == "Phone: at export +1 617 555 0100 → CRM now +1 617 555 0111 / file +1 617 555 0199 (the CRM's kept)"));
+    assert!(cells
+        .iter()
+        .any(|c| c == "Phone: CRM now +1 617 555 0111 / file +1 617 555 0199 (the CRM's kept)"));
 
     apply_plan(&mut crm, &run.plan);
     assert_eq!(detail(&crm, 1).fields.city, "Salem", "the later change survives");
