@@ -554,15 +554,35 @@ impl std::fmt::Display for UniqueValue {
     }
 }
 
-/// A uniqueness rule broken by a batch. Its text names the value as shown (an SSN masked).
+/// A uniqueness rule broken by a batch. Its text names the value as shown (an SSN masked):
+/// `the SSN XXX-XX-6789 would belong to two CRM entries (3 and 901)`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?} {index} {value} would belong to two records ({first} and {second})")]
+#[error("the {} {value} would belong to two {} ({first} and {second})", index_name(index), kind_name(*kind))]
 pub struct UniquenessViolation {
     pub kind: EntityKind,
     pub index: &'static str,
     pub value: UniqueValue,
     pub first: String,
     pub second: String,
+}
+
+/// How a uniqueness rule's index is named in a message.
+fn index_name(index: &str) -> &str {
+    match index {
+        "client_reference" => "Client Reference",
+        "ssn" => "SSN",
+        "reference" => "reference",
+        other => other,
+    }
+}
+
+/// How records of a kind are named in a message.
+fn kind_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Entry => "CRM entries",
+        EntityKind::Case => "cases",
+        other => other.store_name(),
+    }
 }
 
 /// The whole local CRM, keyed by identity.

@@ -526,6 +526,34 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_digest_secret_is_never_replaced_by_a_batch() {
+        use crate::core::privacy::CrmSecret;
+        let (first, second) = (CrmSecret::from_bytes([1; 32]), CrmSecret::from_bytes([2; 32]));
+        // Two tabs give a CRM without a secret one each: the one stored first stays, whether
+        // the second batch hands out identities or not.
+        let from = counters(10, 20, 3);
+        let stored = Counters { secret: Some(first), ..from };
+        for to in [from, counters(11, 20, 3)] {
+            let changes = ChangeSet {
+                puts: vec![Record::Counters(Counters { secret: Some(second), ..to })],
+                deletes: vec![],
+            };
+            let mut batch = CheckedBatch::new(0, &Revisions::new(), from, [], changes);
+            rebase_identities(&mut batch, stored).unwrap();
+            let Record::Counters(written) = &batch.changes.puts[0] else { panic!("the counters") };
+            assert_eq!(written.secret, Some(first));
+        }
+        // A store without one takes the batch's.
+        let changes = ChangeSet {
+            puts: vec![Record::Counters(Counters { secret: Some(second), ..from })],
+            deletes: vec![],
+        };
+        let mut batch = CheckedBatch::new(0, &Revisions::new(), from, [], changes);
+        rebase_identities(&mut batch, from).unwrap();
+        assert!(matches!(&batch.changes.puts[0], Record::Counters(c) if c.secret == Some(second)));
+    }
+
+    #[test]
     fn a_batch_whose_counters_still_hold_is_left_as_it_is() {
         let from = counters(10, 20, 3);
         let changes =

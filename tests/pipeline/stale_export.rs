@@ -563,3 +563,118 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
     let phone = planned(&run, &sheet, Field::PublicId, "CD-0000002");
     assert_eq!(phone.changes, vec![change("Phone", "+1 617 555 0111", "+1 617 555 0199")]);
 }
+
+/// Lower-case hex SHA-256 of a text.
+fn sha256(text: &str) -> String {
+    roundtrip::core::report::sha256_hex(text.as_bytes())
+}
+
+#[test]
+fn an_export_whose_ssn_column_was_deleted_reveals_nothing_the_visible_sheet_does_not() {
+    let crm = crm();
+    let bytes = export(&crm);
+    // The operator deletes the SSN column before sending the file on; the very hidden base
+    // travels with it.
+    let sent = rewrite(
+        &bytes,
+        |rows| {
+            let ssn = col(rows, "SSN");
+            for row in rows.iter_mut() {
+                row.remove(ssn);
+            }
+        },
+        Some(&|_| {}),
+    );
+    // Every personal value of the exported entries and details, in every spelling.
+    let base = read_export_base("sent.xlsx", &sent);
+    let ExportBaseRead::Present(b) = &base else { panic!("{base:?}") };
+    let mut personal: Vec<String> = Vec::new();
+    for id in b.entries.keys() {
+        let e = &crm.entries[id];
+        personal.extend([e.first_name.clone(), e.last_name.clone()]);
+        personal.extend(e.client_reference.clone());
+        personal.extend(e.date_of_birth.map(|d| d.to_string()));
+        if let Some(ssn) = e.ssn {
+            let full = ssn.expose_full().to_string();
+            let digits = full.replace('-', "");
+            personal.extend([full.replace('-', " "), format!("roundtrip-ssn:{digits}"), full, digits]);
+        }
+    }
+    for pid in b.details.keys() {
+        let f = &crm.details[pid].fields;
+        for v in [
+            &f.address_line1,
+            &f.address_line2,
+            &f.city,
+            &f.region,
+            &f.postcode,
+            &f.country,
+            &f.phone,
+            &f.email,
+        ] {
+            personal.push(v.clone());
+        }
+    }
+    personal.retain(|v| !v.is_empty());
+    assert!(personal.len() > 30, "{personal:?}");
+    let hidden: Vec<String> = base_sheet_cells(&sent)
+        .expect("the base sheet")
+        .into_iter()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .collect();
+    for cell in &hidden {
+        for value in &personal {
+            assert_ne!(cell, value, "the hidden sheet holds a personal value");
+            let digest = sha256(value);
+            let long = cell.len() >= 16 && cell.bytes().all(|b| b.is_ascii_hexdigit());
+            assert!(
+                !(long && (digest.contains(cell.as_str()) || cell.contains(&digest[..16]))),
+                "the hidden cell {cell} is an unkeyed SHA-256 of {value:?}"
+            );
+        }
+    }
+    // Nor is any SSN anywhere in the file's parts.
+    let mut zip = zip::ZipArchive::new(Cursor::new(sent.clone())).unwrap();
+    for i in 0..zip.len() {
+        let mut part = String::new();
+        let _ = zip.by_index(i).unwrap().read_to_string(&mut part);
+        for ssn in [
+            "123-45-6789",
+            "123456789",
+            "123 45 6789",
+            "234-56-7890",
+            "234567890",
+            "345-67-8901",
+            "345678901",
+        ] {
+            assert!(!part.contains(ssn), "{ssn} in a part of the sent file");
+        }
+    }
+    // And the base still does its work for the CRM that wrote it.
+    let run = plan_sheet(&crm, &read(&sent), &base, &TakeFile::None);
+    assert!(run.plan.notices.is_empty(), "{:?}", run.plan.notices);
+    assert_eq!(run.plan.change_count(), 0);
+}
+
+#[test]
+fn a_base_another_crm_s_secret_wrote_is_no_base_here() {
+    let crm = crm();
+    let bytes = export(&crm);
+    let mut other = crm.clone();
+    other.counters.secret = Some(roundtrip::core::privacy::CrmSecret::from_bytes([9; 32]));
+    let base = read_export_base("export.xlsx", &bytes);
+    assert!(base.base().unwrap().under(&other).is_none());
+    put_phone(&mut other, 2, "+1 617 555 0111");
+    let sheet = read(&bytes);
+    let run = plan_sheet(&other, &sheet, &base, &TakeFile::None);
+    assert_eq!(run.plan.notices, vec![roundtrip::core::insured::base::OTHER_SECRET.to_string()]);
+    let today = super::run(&other, &sheet, &[]);
+    assert_eq!(run.plan.rows, today.plan.rows, "plans as a file without a base");
+    // Without any secret the CRM cannot write a base at all.
+    let mut none = crm.clone();
+    none.counters.secret = None;
+    let index = CrmIndex::new(&none);
+    let rows = insured_export_rows(&index, &portfolio_case_ids(&none, 1));
+    assert_eq!(ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None), None);
+}

@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::index::{names_match, CrmIndex};
+use crate::core::index::{client_reference_key, names_match, CrmIndex};
 use crate::core::model::{
     public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
     EntryId, Insured, Record, RecordKey,
@@ -260,6 +260,10 @@ struct Draft<'a> {
     counters: Counters,
     /// Existing and planned details by (entry, value key).
     detail_keys: HashMap<(EntryId, String), String>,
+    /// Client References (by [`client_reference_key`]) and SSNs this plan gives an entry: a
+    /// second entry of the same plan does not take them (the store would refuse the batch).
+    planned_crefs: HashMap<String, EntryId>,
+    planned_ssns: HashMap<Ssn, EntryId>,
 }
 
 impl<'a> Draft<'a> {
@@ -275,6 +279,22 @@ impl<'a> Draft<'a> {
     /// The key of a record, when it exists in the CRM (not only in this plan).
     fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
         self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    }
+    /// The entry this plan gives a Client Reference or SSN to, if another than `except`.
+    fn planned_cref_owner(&self, cref: &str, except: EntryId) -> Option<EntryId> {
+        self.planned_crefs.get(&client_reference_key(cref)).copied().filter(|e| *e != except)
+    }
+    fn planned_ssn_owner(&self, ssn: &Ssn, except: EntryId) -> Option<EntryId> {
+        self.planned_ssns.get(ssn).copied().filter(|e| *e != except)
+    }
+    /// Records the identifiers a planned entry holds.
+    fn plan_identifiers(&mut self, entry: &CrmEntry) {
+        if let Some(c) = &entry.client_reference {
+            self.planned_crefs.insert(client_reference_key(c), entry.id);
+        }
+        if let Some(s) = entry.ssn {
+            self.planned_ssns.insert(s, entry.id);
+        }
     }
 }
 
@@ -350,6 +370,8 @@ fn plan_merged(
             .values()
             .map(|d| ((d.entry_id, detail_value_key(d.kind, &d.fields)), d.public_id.clone()))
             .collect(),
+        planned_crefs: HashMap::new(),
+        planned_ssns: HashMap::new(),
     };
     let mut out = ImportPlan::new(template, crm.counters);
     let mut errors = errors_by_row(validated);
@@ -520,6 +542,11 @@ fn plan_merged(
                         reads.extend(
                             [cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)),
                         );
+                        // Nor one another entry of this plan takes (two new persons of the file
+                        // with the same SSN): noted on the row below.
+                        let cref_owner = cref_owner.or_else(|| draft.planned_cref_owner(cref, id));
+                        let ssn_owner =
+                            ssn_owner.or_else(|| ssn.and_then(|s| draft.planned_ssn_owner(&s, id)));
                         // The names of the person (the first of its rows that gives both).
                         let (first, last) = match person {
                             Some(p) => (p.first_name.clone(), p.last_name.clone()),
@@ -538,6 +565,7 @@ fn plan_merged(
                                 .date(Field::DateOfBirth)
                                 .or(person.and_then(|p| p.date_of_birth)),
                         };
+                        draft.plan_identifiers(&new_entry);
                         draft.entries.insert(id, new_entry);
                         draft.created_entries.push(id);
                         group_entry.insert(g, id);
@@ -579,9 +607,11 @@ fn plan_merged(
             if !cref.is_empty() && !cref_as_exported {
                 match &entry.client_reference {
                     None => {
-                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
+                        let existing_owner = index.entry_by_client_reference(cref).filter(|o| *o != entry_id);
+                        if let Some(other) =
+                            existing_owner.or_else(|| draft.planned_cref_owner(cref, entry_id))
                         {
-                            reads.insert(key(EntityKind::Entry, other));
+                            reads.extend(draft.existing_entry(other));
                             blocked_reasons.push(format!(
                                 "Client Reference {cref} already belongs to another entry ({})",
                                 draft.entry(other).map(entry_label).unwrap_or_default()
@@ -605,9 +635,14 @@ fn plan_merged(
             if let Some(d) = Ssn::parse(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
                 match entry.ssn {
                     None => {
-                        if let Some(other) = index.entry_with_ssn(&d).filter(|o| *o != entry_id) {
-                            reads.insert(key(EntityKind::Entry, other));
-                            blocked_reasons.push("SSN already belongs to another entry".to_string());
+                        let existing_owner = index.entry_with_ssn(&d).filter(|o| *o != entry_id);
+                        if let Some(other) = existing_owner.or_else(|| draft.planned_ssn_owner(&d, entry_id))
+                        {
+                            reads.extend(draft.existing_entry(other));
+                            blocked_reasons.push(format!(
+                                "SSN {d} already belongs to another entry ({})",
+                                draft.entry(other).map(entry_label).unwrap_or_default()
+                            ));
                         } else {
                             updated.ssn = Some(d);
                             identity_changes.push(FieldChange {
@@ -699,6 +734,7 @@ fn plan_merged(
             }
             facts.entry_label = if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
             if blocked_reasons.is_empty() && updated != entry {
+                draft.plan_identifiers(&updated);
                 draft.entries.insert(entry_id, updated);
             }
         }
