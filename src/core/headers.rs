@@ -117,6 +117,12 @@ pub fn looks_like_a_value(header: &str) -> bool {
         || h.chars().count() > 60
 }
 
+/// Whether the header memory keeps a remembered pair (its folded file header): never one
+/// that is a value. The page prunes its stored memory with it.
+pub fn memory_keeps(folded_header: &str) -> bool {
+    !looks_like_a_value(folded_header)
+}
+
 /// True when a file's header row holds a value in any cell: the file has no header row and
 /// its first row is data.
 pub fn header_row_holds_values<'a>(headers: impl IntoIterator<Item = &'a str>) -> bool {
@@ -192,7 +198,9 @@ pub fn map_headers(
         if used[f] || h.trim().is_empty() {
             continue;
         }
-        if let Some(target) = remembered.get(&fold_compact(h)) {
+        // A remembered "header" that is a value (a memory written before values were kept out
+        // of it) is never applied.
+        if let Some(target) = remembered.get(&fold_compact(h)).filter(|_| !looks_like_a_value(h)) {
             if let Some(t) = template.column(target) {
                 if columns[t].is_none() {
                     columns[t] = Some(f);
@@ -626,6 +634,17 @@ mod tests {
             score: 1.0,
         });
         assert_eq!(m.to_remember(&T), vec![(fold_compact("Surname"), "Last Name".to_string())]);
+    }
+
+    #[test]
+    fn a_value_in_an_old_memory_is_never_applied_and_is_pruned() {
+        let mut memory = BTreeMap::new();
+        memory.insert(fold_compact("513-14-0617"), "SSN".to_string());
+        memory.insert(fold_compact("Surname"), "Last Name".to_string());
+        let m = map_headers(&T, &h(&["First Name", "Surname", "513-14-0617"]), &memory);
+        assert_eq!((m.columns[3], m.columns[5]), (Some(1), None));
+        memory.retain(|k, _| memory_keeps(k));
+        assert_eq!(memory.keys().collect::<Vec<_>>(), [&fold_compact("Surname")]);
     }
 
     #[test]

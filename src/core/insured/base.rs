@@ -12,7 +12,8 @@
 //! ("is the file's value, or the CRM's, still what was exported?"); a conflict shows the CRM's
 //! and the file's values, never the exported one. In plain stay only the record keys (entry
 //! number, Public ID), revisions, the detail type, label and primary flag. A check digest of
-//! the export id tells whether the CRM importing the file holds the secret that wrote it.
+//! the export id tells whether the CRM importing the file holds the secret that wrote it. A
+//! record's digests share one cell, 8 base64url characters (48 bits) each in field order.
 //!
 //! [`ExportBase::of_export`] builds the base from the export's rows, [`write_base_sheet`]
 //! writes it, [`read_export_base`] reads it back from a file's bytes: a missing or damaged
@@ -29,7 +30,8 @@ use sha2::{Digest, Sha256};
 use crate::core::index::{client_reference_key, CrmIndex};
 use crate::core::model::{Crm, DetailFields, DetailKind, EntityKind, EntryId};
 use crate::core::plan::key;
-use crate::core::privacy::{CrmSecret, Ssn};
+use crate::core::privacy::keyed::BaseDigester;
+use crate::core::privacy::Ssn;
 use crate::core::read::read_named_sheet;
 use crate::core::report::sha256_hex;
 use crate::core::revision::{Revision, Revisions};
@@ -45,29 +47,19 @@ pub const BASE_SHEET: &str = "Roundtrip Export Base";
 /// values in plain and is read as a base this version did not write).
 const MARKER: &str = "Roundtrip export base v2";
 
-/// The base sheet's table header, in column order.
-const HEADER: [&str; 20] = [
-    "Kind",
-    "Key",
-    "Entry",
-    "Revision",
-    "First Name",
-    "Last Name",
-    "Client Reference",
-    "SSN",
-    "Date of Birth",
-    "Detail Type",
-    "Label",
-    "Primary",
-    "Address Line 1",
-    "Address Line 2",
-    "City",
-    "Region",
-    "Postcode",
-    "Country",
-    "Phone",
-    "Email",
-];
+/// The base sheet's table header: one column, one cell per exported record, its parts
+/// separated by `|` (one cell instead of eight keeps the sheet small):
+/// `Entry|<entry>|<revision>|<digests>` and
+/// `Detail|<Public ID>|<entry>|<revision>|<type>|<Yes/No primary>|<digests>|<label>`, the
+/// digests one after the other, 8 characters each: an entry's [`ENTRY_FIELDS`], a detail's
+/// [`DETAIL_FIELDS`] (an empty field of another kind as [`NOT_OF_KIND`]).
+const HEADER: [&str; 1] = ["Record"];
+
+/// The characters of one digest in a record's digests.
+const DIGEST_CHARS: usize = 8;
+
+/// The slot of a detail's field of another kind that was empty (no digest: nothing to hide).
+const NOT_OF_KIND: &str = "........";
 
 /// The fields of an entry the base holds as digests, in column order.
 pub const ENTRY_FIELDS: [&str; 5] = ["First Name", "Last Name", "Client Reference", "SSN", "Date of Birth"];
@@ -189,6 +181,7 @@ impl ExportBase {
         let secret = index.crm.secret()?;
         let id_digest = sha256_hex(format!("insured-crm-export|{portfolio_id}|{now_ms}").as_bytes());
         let export_id = id_digest[..16].to_string();
+        let digester = secret.base_digester(&export_id);
         let mut base = ExportBase {
             secret_check: secret.base_check(&export_id),
             export_id,
@@ -205,7 +198,7 @@ impl ExportBase {
                 let record = entry_record(entry_id);
                 let digests = std::array::from_fn(|i| {
                     let field = ENTRY_FIELDS[i];
-                    secret.base_digest(&base.export_id, &record, field, &entry_value(field, values[i]))
+                    digester.digest(&record, field, &entry_value(field, values[i]))
                 });
                 base.entries.insert(
                     entry_id,
@@ -222,7 +215,7 @@ impl ExportBase {
                     if values[i].is_empty() && !field_of_kind(d.kind, i) {
                         String::new()
                     } else {
-                        secret.base_digest(&base.export_id, &record, DETAIL_FIELDS[i], values[i])
+                        digester.digest(&record, DETAIL_FIELDS[i], values[i])
                     }
                 });
                 base.details.insert(
@@ -246,7 +239,8 @@ impl ExportBase {
     /// had its secret).
     pub fn under<'a>(&'a self, crm: &'a Crm) -> Option<AsExported<'a>> {
         let secret = crm.secret()?;
-        (secret.base_check(&self.export_id) == self.secret_check).then_some(AsExported { base: self, secret })
+        (secret.base_check(&self.export_id) == self.secret_check)
+            .then(|| AsExported { base: self, digester: secret.base_digester(&self.export_id) })
     }
 
     /// The table rows of the base sheet, as text (the checksum covers exactly these).
@@ -254,21 +248,19 @@ impl ExportBase {
         let rev = |r: Option<Revision>| r.map(|r| r.to_string()).unwrap_or_default();
         let mut rows = Vec::with_capacity(self.entries.len() + self.details.len());
         for (id, e) in &self.entries {
-            let mut row = vec!["Entry".to_string(), id.to_string(), id.to_string(), rev(e.revision)];
-            row.extend(e.digests.iter().cloned());
-            row.resize(HEADER.len(), String::new());
-            rows.push(row);
+            rows.push(vec![format!("Entry|{id}|{}|{}", rev(e.revision), e.digests.concat())]);
         }
         for (pid, d) in &self.details {
-            let mut row = vec!["Detail".to_string(), pid.clone(), d.entry_id.to_string(), rev(d.revision)];
-            row.resize(9, String::new());
-            row.extend([
-                d.kind.label().to_string(),
-                d.label.clone(),
-                if d.primary { "Yes" } else { "No" }.to_string(),
-            ]);
-            row.extend(d.digests.iter().cloned());
-            rows.push(row);
+            let slots: String =
+                d.digests.iter().map(|x| if x.is_empty() { NOT_OF_KIND } else { x.as_str() }).collect();
+            rows.push(vec![format!(
+                "Detail|{pid}|{}|{}|{}|{}|{slots}|{}",
+                d.entry_id,
+                rev(d.revision),
+                d.kind.label(),
+                if d.primary { "Yes" } else { "No" },
+                d.label
+            )]);
         }
         rows
     }
@@ -276,10 +268,10 @@ impl ExportBase {
 
 /// An export base opened under the secret that wrote it: says whether a value is the one
 /// exported, field by field, without ever holding it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AsExported<'a> {
     base: &'a ExportBase,
-    secret: &'a CrmSecret,
+    digester: BaseDigester,
 }
 
 impl<'a> AsExported<'a> {
@@ -288,28 +280,28 @@ impl<'a> AsExported<'a> {
     }
 
     /// The exported entry, when the export held it.
-    pub fn entry(&self, id: EntryId) -> Option<ExportedEntry<'a>> {
-        self.base.entries.get(&id).map(|entry| ExportedEntry { at: *self, id, entry })
+    pub fn entry(&self, id: EntryId) -> Option<ExportedEntry<'_>> {
+        self.base.entries.get(&id).map(|entry| ExportedEntry { at: self, id, entry })
     }
 
     /// The exported detail, when the export held it.
-    pub fn detail(&self, public_id: &str) -> Option<ExportedDetail<'a>> {
+    pub fn detail(&self, public_id: &str) -> Option<ExportedDetail<'_>> {
         self.base.details.get(public_id).map(|detail| ExportedDetail {
-            at: *self,
+            at: self,
             record: detail_record(public_id),
             detail,
         })
     }
 
     fn digest(&self, record: &str, field: &str, value: &str) -> String {
-        self.secret.base_digest(&self.base.export_id, record, field, value)
+        self.digester.digest(record, field, value)
     }
 }
 
 /// One exported entry: [`ExportedEntry::holds`] compares a value with what was exported.
 #[derive(Debug, Clone, Copy)]
 pub struct ExportedEntry<'a> {
-    at: AsExported<'a>,
+    at: &'a AsExported<'a>,
     id: EntryId,
     entry: &'a BaseEntry,
 }
@@ -329,7 +321,7 @@ impl ExportedEntry<'_> {
 /// digests ([`ExportedDetail::holds`]).
 #[derive(Debug, Clone)]
 pub struct ExportedDetail<'a> {
-    at: AsExported<'a>,
+    at: &'a AsExported<'a>,
     record: String,
     detail: &'a BaseDetail,
 }
@@ -496,36 +488,50 @@ fn parse_base(rows: &[SheetRow]) -> Result<ExportBase, String> {
     }
     let mut base = ExportBase { export_id, exported_at_ms, secret_check, ..Default::default() };
     for row in rows {
-        let cells: Vec<String> = (0..HEADER.len()).map(|c| text(row, c)).collect();
+        let record = text(row, 0);
         let at_row = |what: &str| format!("row {}: {what}", row.sheet_row);
-        let revision = match cells[3].as_str() {
-            "" => None,
-            r => Some(r.parse::<Revision>().map_err(|_| at_row("the revision is not a number"))?),
+        let parts: Vec<&str> = record.splitn(8, '|').collect();
+        let revision = |part: &str| match part {
+            "" => Ok(None),
+            r => r.parse::<Revision>().map(Some).map_err(|_| at_row("the revision is not a number")),
         };
-        let entry_id: EntryId = cells[2].parse().map_err(|_| at_row("the entry is not a number"))?;
-        match cells[0].as_str() {
-            "Entry" => {
-                let e = BaseEntry { revision, digests: std::array::from_fn(|i| cells[4 + i].clone()) };
-                if base.entries.insert(entry_id, e).is_some() {
+        let entry_id = |part: &str| part.parse::<EntryId>().map_err(|_| at_row("the entry is not a number"));
+        let digests = |cell: &str, n: usize| -> Result<Vec<String>, String> {
+            if cell.len() != n * DIGEST_CHARS || !cell.is_ascii() {
+                return Err(at_row(&format!("the digests are not {n} of {DIGEST_CHARS} characters")));
+            }
+            Ok((0..n)
+                .map(|i| &cell[i * DIGEST_CHARS..(i + 1) * DIGEST_CHARS])
+                .map(|d| if d == NOT_OF_KIND { String::new() } else { d.to_string() })
+                .collect())
+        };
+        match parts.as_slice() {
+            ["Entry", id, rev, cell] => {
+                let found = digests(cell, ENTRY_FIELDS.len())?;
+                let e = BaseEntry {
+                    revision: revision(rev)?,
+                    digests: std::array::from_fn(|i| found[i].clone()),
+                };
+                if base.entries.insert(entry_id(id)?, e).is_some() {
                     return Err(at_row("the entry is listed twice"));
                 }
             }
-            "Detail" => {
-                let kind =
-                    DetailKind::parse(&cells[9]).ok_or_else(|| at_row("the detail type is unknown"))?;
+            ["Detail", pid, entry, rev, kind, primary, cell, label] => {
+                let kind = DetailKind::parse(kind).ok_or_else(|| at_row("the detail type is unknown"))?;
+                let found = digests(cell, DETAIL_FIELDS.len())?;
                 let d = BaseDetail {
-                    revision,
-                    entry_id,
+                    revision: revision(rev)?,
+                    entry_id: entry_id(entry)?,
                     kind,
-                    label: cells[10].clone(),
-                    primary: cells[11] == "Yes",
-                    digests: std::array::from_fn(|i| cells[12 + i].clone()),
+                    label: label.to_string(),
+                    primary: *primary == "Yes",
+                    digests: std::array::from_fn(|i| found[i].clone()),
                 };
-                if base.details.insert(cells[1].clone(), d).is_some() {
+                if base.details.insert(pid.to_string(), d).is_some() {
                     return Err(at_row("the Public ID is listed twice"));
                 }
             }
-            other => return Err(at_row(&format!("unknown kind {other:?}"))),
+            _ => return Err(at_row("it is not an entry or a detail of the base")),
         }
     }
     // The checksum is over the table as written: rebuild it from what was parsed.

@@ -404,9 +404,10 @@ impl<'a> Matcher<'a> {
         };
         let mut entries = vec![entry];
         let mut why: Vec<String> = Vec::new();
-        let exported = self.base.and_then(|b| b.entry(entry));
-        let cref_as_exported = exported.is_some_and(|b| b.holds("Client Reference", cref));
-        let ssn_as_exported = exported.is_some_and(|b| b.holds("SSN", ssn));
+        let exported = self.base.as_ref().and_then(|b| b.entry(entry));
+        // Digests are computed only where the answer matters.
+        let cref_as_exported = || exported.is_some_and(|b| b.holds("Client Reference", cref));
+        let ssn_as_exported = || exported.is_some_and(|b| b.holds("SSN", ssn));
         if !cref.is_empty() {
             match self.index.entry_by_client_reference(cref) {
                 Some(other) if other != entry => {
@@ -414,7 +415,7 @@ impl<'a> Matcher<'a> {
                     why.push(format!("Client Reference {cref} is on {}", self.who(other)));
                 }
                 Some(_) => {}
-                None if cref_as_exported => {}
+                None if cref_as_exported() => {}
                 None => {
                     if let Some(own) = e.client_reference.as_deref().filter(|c| !c.trim().is_empty()) {
                         why.push(format!("the file's Client Reference is {cref}, the entry's {own}"));
@@ -431,7 +432,7 @@ impl<'a> Matcher<'a> {
                     why.push(format!("SSN {file_ssn} is on {}", self.who(other)));
                 }
                 Some(_) => {}
-                None if ssn_as_exported => {}
+                None if ssn_as_exported() => {}
                 None => {
                     if let Some(own) = e.ssn {
                         why.push(format!("the file's SSN is {file_ssn}, the entry's {own}"));

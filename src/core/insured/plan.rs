@@ -581,9 +581,12 @@ fn plan_merged(
         // The export base of the row: its entry's when a tier found the entry, its detail's
         // when its Public ID did.
         let tier_decided = tier.is_some_and(|t| t != MatchTier::OperatorChoice);
-        let base_entry = export_base.filter(|_| tier_decided).and_then(|b| b.entry(entry_id));
-        let base_detail =
-            export_base.filter(|_| tier_decided).zip(detail_id.as_ref()).and_then(|(b, pid)| b.detail(pid));
+        let base_entry = export_base.as_ref().filter(|_| tier_decided).and_then(|b| b.entry(entry_id));
+        let base_detail = export_base
+            .as_ref()
+            .filter(|_| tier_decided)
+            .zip(detail_id.as_ref())
+            .and_then(|(b, pid)| b.detail(pid));
         let take = take_file.takes(i);
         let mut conflicts: Vec<StaleConflict> = Vec::new();
         facts.tier = tier;
@@ -602,9 +605,12 @@ fn plan_merged(
             let cref = f.text(Field::ClientReference);
             // A Client Reference or SSN the file holds as exported says nothing new: the
             // entry keeps its own.
-            let cref_as_exported = base_entry.is_some_and(|b| b.holds("Client Reference", cref));
-            let ssn_as_exported = base_entry.is_some_and(|b| b.holds("SSN", f.text(Field::Ssn)));
-            if !cref.is_empty() && !cref_as_exported {
+            // (Digests are computed only when the entry does not already agree.)
+            let cref_as_exported = || base_entry.is_some_and(|b| b.holds("Client Reference", cref));
+            let ssn_as_exported = || base_entry.is_some_and(|b| b.holds("SSN", f.text(Field::Ssn)));
+            let cref_agrees =
+                entry.client_reference.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(cref.trim()));
+            if !cref.is_empty() && !cref_agrees && !cref_as_exported() {
                 match &entry.client_reference {
                     None => {
                         let existing_owner = index.entry_by_client_reference(cref).filter(|o| *o != entry_id);
@@ -632,7 +638,9 @@ fn plan_merged(
                     _ => {}
                 }
             }
-            if let Some(d) = Ssn::parse(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
+            if let Some(d) =
+                Ssn::parse(f.text(Field::Ssn)).filter(|d| entry.ssn != Some(*d) && !ssn_as_exported())
+            {
                 match entry.ssn {
                     None => {
                         let existing_owner = index.entry_with_ssn(&d).filter(|o| *o != entry_id);

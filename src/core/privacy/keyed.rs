@@ -25,8 +25,27 @@ pub struct CrmSecret([u8; 32]);
 
 /// Hex characters of a detected person's SSN key (64 bits).
 const PERSON_KEY_HEX: usize = 16;
-/// Hex characters of an export base digest (128 bits).
-const BASE_DIGEST_HEX: usize = 32;
+/// Hex characters of an export base's secret check (128 bits).
+const BASE_CHECK_HEX: usize = 32;
+/// Bytes of an export base digest (48 bits, 8 base64url characters): a changed value passes
+/// for the exported one by chance once in 2⁴⁸ comparisons; short, because a base holds one
+/// per exported field and travels in every export.
+const BASE_DIGEST_BYTES: usize = 6;
+
+/// The URL-safe base64 alphabet (RFC 4648 §5).
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64url of whole groups of three bytes (no padding needed).
+fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() / 3 * 4);
+    for group in bytes.chunks(3) {
+        let n = group.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - group.len()));
+        for k in 0..=group.len() {
+            out.push(char::from(BASE64URL[((n >> (18 - 6 * k)) & 63) as usize]));
+        }
+    }
+    out
+}
 
 fn hex(bytes: &[u8], chars: usize) -> String {
     let mut out = String::with_capacity(chars);
@@ -82,24 +101,54 @@ impl CrmSecret {
     }
 
     /// The export base's digest of one value: `field` of `record` (`entry 12`, `detail
-    /// CD-0000003`) in export `export_id`, as 32 hex characters. The same value of another
-    /// field, another record or another export digests differently, so the base reveals
-    /// neither values nor which values are equal.
+    /// CD-0000003`) in export `export_id`, as 8 base64url characters (48 bits of the HMAC).
+    /// The same value of another field, another record or another export digests
+    /// differently, so the base reveals neither values nor which values are equal. (One
+    /// export's many digests: [`CrmSecret::base_digester`].)
     pub fn base_digest(&self, export_id: &str, record: &str, field: &str, value: &str) -> String {
-        let parts: [&[u8]; 5] = [
-            b"roundtrip export base",
-            export_id.as_bytes(),
-            record.as_bytes(),
-            field.as_bytes(),
-            value.as_bytes(),
-        ];
-        hex(&self.mac(&parts), BASE_DIGEST_HEX)
+        self.base_digester(export_id).digest(record, field, value)
+    }
+
+    /// The digests of one export, keyed once: [`BaseDigester::digest`] is
+    /// [`CrmSecret::base_digest`] without keying the HMAC again for each value.
+    pub fn base_digester(&self, export_id: &str) -> BaseDigester {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        for part in [&b"roundtrip export base"[..], export_id.as_bytes()] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        BaseDigester { keyed: mac }
     }
 
     /// A check written with an export base: whether the CRM re-importing it holds the secret
     /// that made it (its digests only compare under the same secret).
     pub fn base_check(&self, export_id: &str) -> String {
-        hex(&self.mac(&[b"roundtrip export base check", export_id.as_bytes()]), BASE_DIGEST_HEX)
+        hex(&self.mac(&[b"roundtrip export base check", export_id.as_bytes()]), BASE_CHECK_HEX)
+    }
+}
+
+/// The export base digests of one export under one secret ([`CrmSecret::base_digester`]).
+#[derive(Clone)]
+pub struct BaseDigester {
+    /// The HMAC keyed and fed the purpose and the export id.
+    keyed: Hmac<Sha256>,
+}
+
+impl BaseDigester {
+    /// [`CrmSecret::base_digest`] of `field` of `record` holding `value`.
+    pub fn digest(&self, record: &str, field: &str, value: &str) -> String {
+        let mut mac = self.keyed.clone();
+        for part in [record.as_bytes(), field.as_bytes(), value.as_bytes()] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part);
+        }
+        base64url(&mac.finalize().into_bytes()[..BASE_DIGEST_BYTES])
+    }
+}
+
+impl fmt::Debug for BaseDigester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BaseDigester(…)")
     }
 }
 
@@ -153,9 +202,10 @@ mod tests {
             .iter()
             .map(|t| Sha256::digest(t.as_bytes()).iter().map(|b| format!("{b:02x}")).collect())
             .collect();
-        let keyed = [a.person_key(&ssn), a.base_digest("x", "entry 1", "SSN", "123-45-6789")];
-        for k in &keyed {
-            assert!(plain.iter().all(|p| !p.starts_with(k.as_str())), "{k}");
+        assert!(plain.iter().all(|p| !p.starts_with(&a.person_key(&ssn))));
+        let digest = a.base_digest("x", "entry 1", "SSN", "123-45-6789");
+        for text in ["123-45-6789", "123456789"] {
+            assert_ne!(digest, base64url(&Sha256::digest(text.as_bytes())[..BASE_DIGEST_BYTES]));
         }
     }
 
@@ -164,12 +214,20 @@ mod tests {
         let a = secret(3);
         let d = a.base_digest("e1", "entry 1", "Last Name", "Smith");
         assert_eq!(d, a.base_digest("e1", "entry 1", "Last Name", "Smith"));
-        assert_eq!(d.len(), 32);
+        assert_eq!(d.len(), 8);
+        assert!(d.bytes().all(|b| BASE64URL.contains(&b)), "{d}");
         assert_ne!(d, a.base_digest("e1", "entry 2", "Last Name", "Smith"));
         assert_ne!(d, a.base_digest("e1", "entry 1", "First Name", "Smith"));
         assert_ne!(d, a.base_digest("e2", "entry 1", "Last Name", "Smith"));
         assert_ne!(d, secret(4).base_digest("e1", "entry 1", "Last Name", "Smith"));
         assert_ne!(a.base_check("e1"), secret(4).base_check("e1"));
+    }
+
+    #[test]
+    fn base64url_follows_rfc_4648() {
+        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64url(&[0xfb, 0xff, 0xbf]), "-_-_");
+        assert_eq!(base64url(b"fo"), "Zm8");
     }
 
     #[test]
