@@ -191,7 +191,7 @@ impl ExportBase {
         let revision = |kind, id: &dyn ToString| revisions.and_then(|r| r.get(&key(kind, id.to_string())));
         for row in rows {
             let Some(entry_id) = row.entry_id else { continue };
-            if !base.entries.contains_key(&entry_id) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = base.entries.entry(entry_id) {
                 let ssn = row.ssn.map(|s| s.expose_full().to_string()).unwrap_or_default();
                 let dob = row.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
                 let values = [&row.first_name, &row.last_name, &row.client_reference, &ssn, &dob];
@@ -200,10 +200,7 @@ impl ExportBase {
                     let field = ENTRY_FIELDS[i];
                     digester.digest(&record, field, &entry_value(field, values[i]))
                 });
-                base.entries.insert(
-                    entry_id,
-                    BaseEntry { revision: revision(EntityKind::Entry, &entry_id), digests },
-                );
+                slot.insert(BaseEntry { revision: revision(EntityKind::Entry, &entry_id), digests });
             }
             if row.public_id.is_empty() {
                 continue;
