@@ -582,3 +582,52 @@ fn an_export_re_imported_into_another_crm_copy_plans_without_its_base_and_says_w
         }
     }
 }
+
+#[test]
+fn an_error_report_with_masked_ssns_fixed_and_uploaded_again_keeps_the_crm_s_ssns() {
+    let svc = demo();
+    let w = Workflow::Insured;
+    let export = block_on(svc.insured_export(1, NOW, &Silent)).expect("an export");
+    let (header, mut rows) = common::read_cells(&export.bytes);
+    let with_ssn = rows.iter().position(|r| !r[col(Field::Ssn)].is_empty()).expect("a row with an SSN");
+    let email = rows.iter().position(|r| r[col(Field::DetailType)] == "Email").expect("an Email row");
+    rows[email][col(Field::Email)] = "not-an-email".into();
+    let bad = workbook(Some(&header), &rows);
+    let view =
+        block_on(svc.stage(w, "bad.xlsx", bad, SessionOptions::default(), &BTreeMap::new(), NOW, &Silent))
+            .expect("staged");
+    let SessionView::Review(review) = view else { panic!("the review: {view:#?}") };
+    assert_eq!(review.errors, 1);
+    let report = svc.error_report(w).expect("the error report");
+    let (report_header, mut report_rows) = common::read_cells(&report.bytes);
+    assert!(report_rows[with_ssn][col(Field::Ssn)].starts_with("XXX-XX-"), "the SSN column is masked");
+    // The operator fixes the email in the report and uploads it again.
+    report_rows[email][col(Field::Email)] = "fixed@example.com".into();
+    let fixed = workbook(Some(&report_header), &report_rows);
+    let before = block_on(svc.current()).unwrap().crm.clone();
+    let view = block_on(svc.stage(
+        w,
+        "bad-errors.xlsx",
+        fixed,
+        SessionOptions::default(),
+        &BTreeMap::new(),
+        NOW,
+        &Silent,
+    ))
+    .expect("staged");
+    let SessionView::Review(review) = view else { panic!("the review: {view:#?}") };
+    assert_eq!(review.errors, 0, "a masked SSN is no error");
+    assert!(review.warnings > 0, "each masked SSN is a warning");
+    let page = svc.review_rows(w, 0, 5_000, true).expect("rows");
+    assert!(json(&page).contains("SSN: masked, so not read from this file; the CRM keeps its own SSN"));
+    block_on(svc.match_rows(w, &Silent)).expect("matched");
+    let SessionView::Plan(plan) = block_on(svc.plan(w, None, &Silent)).expect("planned") else {
+        panic!("a plan")
+    };
+    assert_eq!(plan.changing_rows, 1, "only the fixed email changes");
+    let request =
+        ApplyRequest { operator_login: "amartin", again: false, valid_rows_only: false, now_ms: NOW };
+    block_on(svc.apply(w, request, 0.0, || 0.0, &Silent)).expect("applied");
+    let after = block_on(svc.current()).unwrap().crm.clone();
+    assert!(before.entries.values().all(|e| after.entries[&e.id].ssn == e.ssn), "every SSN is as it was");
+}

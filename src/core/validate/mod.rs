@@ -234,17 +234,18 @@ impl<'a> Validator<'a> {
                     ValueKind::Ssn => describe_cell(&found),
                     _ => format!("\"{}\"", excerpt(found.trim())),
                 };
-                issues.push(self.issue(
-                    row.sheet_row,
-                    Some(t),
-                    code,
-                    Severity::Error,
-                    format!(
-                        "{}: {message} — expected {}, found {found}",
-                        spec.header,
-                        expected_text(spec.kind)
+                let (severity, text) = match code {
+                    IssueCode::SsnMasked => (Severity::Warning, format!("{}: {message}", spec.header)),
+                    _ => (
+                        Severity::Error,
+                        format!(
+                            "{}: {message} — expected {}, found {found}",
+                            spec.header,
+                            expected_text(spec.kind)
+                        ),
                     ),
-                ));
+                };
+                issues.push(self.issue(row.sheet_row, Some(t), code, severity, text));
             }
             if value.is_empty() && cell.is_empty() {
                 match spec.requirement {

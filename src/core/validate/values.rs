@@ -59,6 +59,13 @@ pub fn ssn_problem(digits: &str) -> Option<&'static str> {
     Ssn::parse(digits).and_then(|s| s.problem()).map(|p| p.text())
 }
 
+/// True for an SSN as the app masks it: `XXX-XX-` and four digits (or `XXXX`), any case.
+pub fn is_masked_ssn(text: &str) -> bool {
+    let t = text.trim().to_ascii_uppercase();
+    t.strip_prefix("XXX-XX-")
+        .is_some_and(|tail| tail == "XXXX" || (tail.len() == 4 && tail.bytes().all(|b| b.is_ascii_digit())))
+}
+
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
 pub fn email_is_valid(text: &str) -> bool {
     let t = text.trim();
@@ -127,6 +134,15 @@ impl Validator<'_> {
             },
             // The row keeps the SSN in its canonical form as its value (data for matching and
             // creating entries); the issue says what is wrong without the digits.
+            // A masked SSN (an error report written without full SSNs, fixed and uploaded
+            // again) is no SSN: not read, and the CRM keeps its own.
+            ValueKind::Ssn if is_masked_ssn(trimmed) => (
+                FieldValue::Empty,
+                Some((
+                    IssueCode::SsnMasked,
+                    "masked, so not read from this file; the CRM keeps its own SSN".to_string(),
+                )),
+            ),
             ValueKind::Ssn => match Ssn::parse(trimmed) {
                 None => (
                     FieldValue::Text(trimmed.to_string()),
