@@ -80,7 +80,7 @@ fn main() {
             r.phone = format!("+1 617 555 {:04}", i % 10_000);
         } else if i % 50 == 2 {
             r.client_reference = format!("CR-NEW-{i:07}");
-            r.ssn.clear();
+            r.ssn = None;
             r.public_id.clear();
             r.first_name = format!("New{}", i % 997);
             if r.detail_type.is_empty() {
@@ -89,7 +89,7 @@ fn main() {
             }
         } else if i % 100 == 3 && r.first_name.len() > 3 {
             r.client_reference.clear();
-            r.ssn.clear();
+            r.ssn = None;
             r.public_id.clear();
             let at = r.first_name.char_indices().nth(2).map(|(i, _)| i).unwrap_or(0);
             r.first_name.insert(at, 'x');

@@ -344,7 +344,7 @@ fn open_persons_exit_3_until_a_choices_file_decides_them_and_the_snapshot_is_the
 
     // The service layer's own apply of the same file, with the same choices made one by one on
     // the Resolve step, at the same time, by the same operator.
-    let svc = Service::new(MemoryStore::with_crm(before.clone()));
+    let svc = Service::new(MemoryStore::with_crm(before.clone()), common::seeded_secrets(1));
     let bytes = std::fs::read(d.join("edited.xlsx")).expect("the file");
     let view = block_on(svc.stage(
         Workflow::Insured,

@@ -64,7 +64,7 @@ impl Ticker for CancelAfter {
 
 /// A service over a memory store opened with the demo CRM.
 fn demo() -> Svc {
-    let svc = Service::new(MemoryStore::new());
+    let svc = Service::new(MemoryStore::new(), common::seeded_secrets(1));
     let summary = block_on(svc.open(true, &Silent)).expect("the store opens");
     assert!(!summary.empty && summary.entries > 0, "the demo CRM was loaded");
     svc
@@ -512,7 +512,7 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
     };
     let rows = vec![
         // Found by the SSN alone, no names.
-        row("", "", "", by_ssn.ssn.as_deref().unwrap(), "Email", "by.ssn@example.org"),
+        row("", "", "", by_ssn.ssn.as_ref().map(|s| s.expose_full()).unwrap(), "Email", "by.ssn@example.org"),
         // Found by the Client Reference alone, no names.
         row("", "", by_cref.client_reference.as_deref().unwrap(), "", "Phone", "+1 617 555 0181"),
         // A conflict: one entry's Client Reference, another's SSN.
@@ -520,7 +520,7 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
             "Quentin",
             "Marlowe",
             cref_of.client_reference.as_deref().unwrap(),
-            ssn_of.ssn.as_deref().unwrap(),
+            ssn_of.ssn.as_ref().map(|s| s.expose_full()).unwrap(),
             "Phone",
             "+1 617 555 0182",
         ),

@@ -363,8 +363,9 @@ fn large_crm(entries: u32, details_per_entry: u32) -> Crm {
     let mut number = 1_000;
     for id in 1_000..1_000 + entries {
         let client_reference = format!("CR-{id:08}");
-        let ssn = format!("{:03}-{:02}-{:04}", id % 1000, id % 100, id % 10_000);
-        let ssn = if id % 3 == 0 { Some(format!("{ssn}/{id}")) } else { None };
+        // Nine digits, unique per entry (an SSN is nine digits or nothing).
+        let digits = format!("{:09}", 100_000_000 + id);
+        let ssn = (id % 3 == 0).then(|| format!("{}-{}-{}", &digits[..3], &digits[3..5], &digits[5..]));
         crm.put(Record::Entry(contract::entry(id, Some(&client_reference), ssn.as_deref(), "First", "Last")));
         for _ in 0..details_per_entry {
             crm.put(Record::Detail(contract::phone(number, id, "+44 20 7946 0000")));

@@ -206,7 +206,8 @@ pub fn third_party_rows(crm: &Crm, seed: u64, persons: usize, rates: Rates) -> V
     let index = CrmIndex::new(crm);
     let mut random = SeededRandom::new(seed);
     let entries: Vec<&CrmEntry> = crm.entries.values().collect();
-    let mut taken_ssns: HashSet<String> = entries.iter().filter_map(|e| e.ssn.clone()).collect();
+    let mut taken_ssns: HashSet<String> =
+        entries.iter().filter_map(|e| e.ssn.map(|s| s.expose_full().to_string())).collect();
     let known = persons.min(entries.len());
     let picked = random.sample_indices(entries.len(), known);
     let mut order: Vec<usize> = picked;
@@ -240,7 +241,7 @@ pub fn third_party_rows(crm: &Crm, seed: u64, persons: usize, rates: Rates) -> V
                 e.first_name.clone(),
                 e.last_name.clone(),
                 e.client_reference.clone(),
-                e.ssn.clone(),
+                e.ssn.map(|s| s.expose_full().to_string()),
                 e.date_of_birth,
             )
         };
@@ -282,7 +283,7 @@ pub fn third_party_rows(crm: &Crm, seed: u64, persons: usize, rates: Rates) -> V
             if let Some(e) = entry {
                 if cref.is_none() && ssn.is_none() {
                     cref = e.client_reference.clone();
-                    ssn = if cref.is_none() { e.ssn.clone() } else { None };
+                    ssn = if cref.is_none() { e.ssn.map(|s| s.expose_full().to_string()) } else { None };
                 }
             }
             match random.below(5) {

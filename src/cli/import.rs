@@ -18,6 +18,7 @@ use std::time::Instant;
 use futures::executor::block_on;
 
 use crate::core::insurance;
+use crate::core::report::ErrorReportOptions;
 use crate::core::{accounts, insured};
 use crate::protocol::{BulkChoice, Choice, GroupView, SessionOptions, SessionView, Workflow};
 use crate::service::session::{ApplyOutcome, ApplyRequest};
@@ -183,7 +184,8 @@ fn drive(
         summary.written.push(write_file(path, &report.bytes)?);
     }
     if let Some(path) = &args.errors {
-        let report = svc.error_report(workflow).map_err(failed)?;
+        let options = ErrorReportOptions { include_full_ssns: args.include_full_ssns };
+        let (report, _) = svc.error_report_with(workflow, options).map_err(failed)?;
         summary.written.push(write_file(path, &report.bytes)?);
     }
 

@@ -23,9 +23,10 @@ use serde::Serialize;
 
 use crate::core::insured::matching::{GroupChoice, KeyedChoices};
 use crate::core::model::{Crm, ImportCounts};
+use crate::core::privacy::CrmSecret;
 use crate::core::snapshot::read_snapshot;
 use crate::core::{accounts, insurance, insured};
-use crate::service::Service;
+use crate::service::{SecretSource, Service};
 use crate::store::memory::MemoryStore;
 
 pub use progress::Progress;
@@ -122,9 +123,14 @@ pub struct ImportArgs {
     /// Write the plan report (XLSX).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
-    /// Write the error report (XLSX).
+    /// Write the error report (XLSX). Its SSN column is masked (XXX-XX-6789) unless
+    /// --include-full-ssns.
     #[arg(long, value_name = "FILE")]
     pub errors: Option<PathBuf>,
+    /// Write the error report's SSN column in full, as the file had it (to fix and re-upload
+    /// a file with SSNs). The report then holds SSNs: keep it on this machine.
+    #[arg(long, requires = "errors")]
+    pub include_full_ssns: bool,
     /// Choices for detected persons: a JSON object of person key → "new", "skip" or an entry id.
     #[arg(long, value_name = "FILE")]
     pub choices: Option<PathBuf>,
@@ -325,10 +331,31 @@ fn print_text(s: &Summary) {
     }
 }
 
-/// Reads a CRM snapshot file into a service over a memory store, as the app loads one.
+/// Reads a CRM snapshot file into a service over a memory store, as the app loads one. The
+/// digest secret comes from the snapshot; a snapshot written before digest secrets gets a new
+/// one for this run (and says so on stderr: its SSN-based person keys change from run to run
+/// until a snapshot with the secret is written, as `apply --out` does).
 pub fn open_crm(path: &Path) -> Result<Service<MemoryStore>, Stop> {
     let crm = read_crm(path)?;
-    Ok(Service::new(MemoryStore::with_crm(crm)))
+    let svc = Service::new(MemoryStore::with_crm(crm), os_secrets());
+    if block_on(svc.ensure_secret()).map_err(Stop::unreadable)? {
+        eprintln!(
+            "{}: this snapshot carries no digest secret (it was written before Roundtrip kept one); a new one was \
+             made for this run, so detected persons keyed by SSN get other keys in each run until a snapshot with \
+             it is written (apply --out, or download one in the app).",
+            path.display()
+        );
+    }
+    Ok(svc)
+}
+
+/// Digest secrets from the operating system's random source.
+pub fn os_secrets() -> SecretSource {
+    SecretSource::new(|| {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| e.to_string())?;
+        Ok(CrmSecret::from_bytes(bytes))
+    })
 }
 
 /// Reads a CRM snapshot file with the app's snapshot reader.
@@ -348,7 +375,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<String, Stop> {
 }
 
 fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
-    let svc = Service::new(MemoryStore::new());
+    let svc = Service::new(MemoryStore::new(), os_secrets());
     let message = block_on(svc.load_demo(progress)).map_err(Stop::unreadable)?;
     let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::unreadable)?;
     let written = write_file(out, &snapshot.bytes)?;

@@ -6,13 +6,22 @@
 //! memory), exact, or required subset — and returns the template with its [`HeaderMapping`],
 //! or a [`HeaderProblem`] saying what is missing, extra or repeated, or which other template
 //! the file is. Missing required columns and ignored extra columns are reported on the mapping.
+//!
+//! Headers are shown and remembered as header names only. A file whose first row is data
+//! (no header row) shows that row's cells as its headers: [`shown_headers`] masks any
+//! SSN-shaped one, and [`HeaderMapping::to_remember`] teaches the memory nothing from a header
+//! row that holds values ([`looks_like_a_value`]), so no cell of a data row is ever kept in the
+//! browser's local storage.
 
 use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::date::Date;
+use crate::core::privacy::shown::shown_header;
+use crate::core::privacy::Ssn;
 use crate::core::template::{HeaderPolicy, Template};
-use crate::core::text::fold_compact;
+use crate::core::text::{column_letters, fold_compact};
 
 /// How a template column found its file column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,11 +69,19 @@ impl HeaderMapping {
         self.missing_required.is_empty()
     }
 
-    /// Confirmed pairs to remember: folded file header → template header.
+    /// Confirmed pairs to remember: folded file header → template header. Header names only:
+    /// nothing when the file's header row holds a value ([`looks_like_a_value`]: it is a data
+    /// row, and every cell of it — names included — is a person's data), and never a header
+    /// that is itself a value.
     pub fn to_remember(&self, template: &Template) -> Vec<(String, String)> {
+        let every_header =
+            self.mapped.iter().map(|m| m.file_header.as_str()).chain(self.ignored.iter().map(String::as_str));
+        if header_row_holds_values(every_header) {
+            return Vec::new();
+        }
         self.mapped
             .iter()
-            .filter(|m| m.source != HeaderSource::Exact)
+            .filter(|m| m.source != HeaderSource::Exact && !looks_like_a_value(&m.file_header))
             .map(|m| (fold_compact(&m.file_header), template.columns[m.template_column].header.to_string()))
             .collect()
     }
@@ -77,6 +94,56 @@ impl HeaderMapping {
             }
         }
     }
+}
+
+/// True when a header cell looks like a value rather than a column's name: an email address,
+/// an SSN, a date, a run of three or more digits (identifiers, phone numbers, postcodes,
+/// amounts), or longer than any header (over 60 characters). A header such as "Address Line
+/// 2" or "Phone 2" is a name.
+pub fn looks_like_a_value(header: &str) -> bool {
+    let h = header.trim();
+    if h.is_empty() {
+        return false;
+    }
+    let mut run = 0;
+    let long_digit_run = h.chars().any(|c| {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        run >= 3
+    });
+    h.contains('@')
+        || Ssn::parse(h).is_some()
+        || Date::parse_iso(h).is_some()
+        || long_digit_run
+        || h.chars().count() > 60
+}
+
+/// Whether the header memory keeps a remembered pair (its folded file header): never one
+/// that is a value. The page prunes its stored memory with it.
+pub fn memory_keeps(folded_header: &str) -> bool {
+    !looks_like_a_value(folded_header)
+}
+
+/// True when a file's header row holds a value in any cell: the file has no header row and
+/// its first row is data.
+pub fn header_row_holds_values<'a>(headers: impl IntoIterator<Item = &'a str>) -> bool {
+    headers.into_iter().any(looks_like_a_value)
+}
+
+/// A file's header cells as the page shows them (the column dropdowns, the ignored columns):
+/// an SSN-shaped cell masked, a long one cut, an empty one named by its column ("Column F (no
+/// header)").
+pub fn shown_headers(header: &[String]) -> Vec<String> {
+    header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if h.trim().is_empty() {
+                format!("Column {} (no header)", column_letters(i))
+            } else {
+                shown_header(h)
+            }
+        })
+        .collect()
 }
 
 /// The similarity below which no suggestion is made.
@@ -131,7 +198,9 @@ pub fn map_headers(
         if used[f] || h.trim().is_empty() {
             continue;
         }
-        if let Some(target) = remembered.get(&fold_compact(h)) {
+        // A remembered "header" that is a value (a memory written before values were kept out
+        // of it) is never applied.
+        if let Some(target) = remembered.get(&fold_compact(h)).filter(|_| !looks_like_a_value(h)) {
             if let Some(t) = template.column(target) {
                 if columns[t].is_none() {
                     columns[t] = Some(f);
@@ -233,6 +302,11 @@ pub enum HeaderProblem {
     Unrecognised { header: Vec<String>, misfits: Vec<Misfit> },
 }
 
+/// File headers as a message lists them: each as [`shown_header`] shows it.
+fn shown(headers: &[String]) -> String {
+    headers.iter().map(|h| shown_header(h)).collect::<Vec<_>>().join(", ")
+}
+
 /// "user insurance file": how a template's files are named in messages.
 fn file_phrase(t: &Template) -> String {
     format!("{} file", t.name.to_lowercase())
@@ -257,18 +331,18 @@ impl std::fmt::Display for HeaderProblem {
                     write!(f, " Missing: {}.", missing.join(", "))?;
                 }
                 if !extra.is_empty() {
-                    write!(f, " Not in the template: {}.", extra.join(", "))?;
+                    write!(f, " Not in the template: {}.", shown(extra))?;
                 }
                 if !repeated.is_empty() {
-                    write!(f, " Repeated: {}.", repeated.join(", "))?;
+                    write!(f, " Repeated: {}.", shown(repeated))?;
                 }
                 write!(f, " Expected exactly: {}.", template.headers().join(", "))
             }
             HeaderProblem::Unrecognised { header, misfits }
                 if misfits.iter().all(|m| m.template.header_policy == HeaderPolicy::Exact) =>
             {
-                let given: Vec<&str> =
-                    header.iter().map(|h| h.as_str()).filter(|h| !h.trim().is_empty()).collect();
+                let given: Vec<String> =
+                    header.iter().filter(|h| !h.trim().is_empty()).map(|h| shown_header(h)).collect();
                 let each: Vec<String> = misfits
                     .iter()
                     .map(|m| format!("a {} ({})", file_phrase(m.template), m.template.headers().join(", ")))
@@ -291,7 +365,7 @@ impl std::fmt::Display for HeaderProblem {
                         let missing =
                             if m.missing.is_empty() { "nothing".to_string() } else { m.missing.join(", ") };
                         let extra = match (m.extra.is_empty(), m.repeated.is_empty()) {
-                            (false, _) => m.extra.join(", "),
+                            (false, _) => shown(&m.extra),
                             (true, false) => "a repeated header".to_string(),
                             (true, true) => "nothing".to_string(),
                         };
@@ -479,5 +553,111 @@ mod tests {
         assert!(s.needs_confirmation());
         s.confirm();
         assert_eq!(s.to_remember(&T), vec![(fold_compact("Last nme"), "Last Name".to_string())]);
+    }
+
+    #[test]
+    fn a_data_row_read_as_headers_teaches_the_memory_nothing() {
+        // A file without a header row: its first row is a person's data.
+        let row = h(&[
+            "CASE-000100",
+            "INS-0001000",
+            "Karen",
+            "Rossi",
+            "CR-00023410",
+            "513-14-0617",
+            "1944-12-01",
+            "Email",
+            "Work",
+            "Yes",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "karen.rossi@northwind.example",
+            "CD-0001586",
+        ]);
+        let mut m = map_headers(&T, &row, &BTreeMap::new());
+        // The operator maps every column by hand and confirms.
+        for (t, f) in [(2, 2), (3, 3), (5, 5), (17, 17)] {
+            m.columns[t] = Some(f);
+            m.mapped.retain(|x| x.template_column != t && x.file_column != f);
+            m.mapped.push(MappedColumn {
+                template_column: t,
+                file_column: f,
+                file_header: row[f].clone(),
+                source: HeaderSource::Remembered,
+                score: 1.0,
+            });
+        }
+        m.confirm();
+        assert_eq!(m.to_remember(&T), vec![], "nothing of a data row is remembered, not even its names");
+        assert!(header_row_holds_values(row.iter().map(String::as_str)));
+    }
+
+    #[test]
+    fn header_names_are_remembered_and_values_never() {
+        for name in ["Surname", "Address Line 2", "Phone 2", "E-mail", "Date of birth", "N° client"] {
+            assert!(!looks_like_a_value(name), "{name}");
+        }
+        for value in [
+            "513-14-0617",
+            "513140617",
+            "karen@example.org",
+            "1944-12-01",
+            "CR-00023410",
+            "+1 617 555 0100",
+            &"x".repeat(61),
+        ] {
+            assert!(looks_like_a_value(value), "{value}");
+        }
+        // A header row of names with one value among them is a data row: nothing is kept.
+        let mut m = map_headers(&T, &h(&["First Name", "Surname", "Rossi 2024"]), &BTreeMap::new());
+        m.columns[3] = Some(1);
+        m.mapped.push(MappedColumn {
+            template_column: 3,
+            file_column: 1,
+            file_header: "Surname".into(),
+            source: HeaderSource::Remembered,
+            score: 1.0,
+        });
+        assert_eq!(m.to_remember(&T), vec![]);
+        let mut m = map_headers(&T, &h(&["First Name", "Surname"]), &BTreeMap::new());
+        m.columns[3] = Some(1);
+        m.mapped.push(MappedColumn {
+            template_column: 3,
+            file_column: 1,
+            file_header: "Surname".into(),
+            source: HeaderSource::Remembered,
+            score: 1.0,
+        });
+        assert_eq!(m.to_remember(&T), vec![(fold_compact("Surname"), "Last Name".to_string())]);
+    }
+
+    #[test]
+    fn a_value_in_an_old_memory_is_never_applied_and_is_pruned() {
+        let mut memory = BTreeMap::new();
+        memory.insert(fold_compact("513-14-0617"), "SSN".to_string());
+        memory.insert(fold_compact("Surname"), "Last Name".to_string());
+        let m = map_headers(&T, &h(&["First Name", "Surname", "513-14-0617"]), &memory);
+        assert_eq!((m.columns[3], m.columns[5]), (Some(1), None));
+        memory.retain(|k, _| memory_keeps(k));
+        assert_eq!(memory.keys().collect::<Vec<_>>(), [&fold_compact("Surname")]);
+    }
+
+    #[test]
+    fn headers_are_shown_masked_and_empty_ones_by_their_column() {
+        let shown = shown_headers(&h(&["Karen", "513-14-0617", "", "513140617"]));
+        assert_eq!(shown, vec!["Karen", "XXX-XX-0617", "Column C (no header)", "XXX-XX-0617"]);
+        let problem = HeaderProblem::Mismatch {
+            template: &T,
+            missing: vec![],
+            extra: h(&["513-14-0617"]),
+            repeated: vec![],
+        };
+        let text = problem.to_string();
+        assert!(text.contains("XXX-XX-0617") && !text.contains("513-14-0617"), "{text}");
     }
 }

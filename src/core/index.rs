@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::date::Date;
 use crate::core::model::{ContactDetail, Crm, CrmEntry, EntryId, Insured};
-use crate::core::text::{fold, mask_ssn, ssn_digits};
+use crate::core::privacy::Ssn;
+use crate::core::text::fold;
 
 /// Read-only indexes over one CRM state.
 pub struct CrmIndex<'a> {
     pub crm: &'a Crm,
     pub entry_by_client_reference: HashMap<String, EntryId>,
-    pub entry_by_ssn: HashMap<String, EntryId>,
+    pub entry_by_ssn: HashMap<Ssn, EntryId>,
     pub details_by_entry: HashMap<EntryId, Vec<&'a ContactDetail>>,
     pub insureds_by_case: HashMap<u32, Vec<&'a Insured>>,
     pub insureds_by_entry: HashMap<EntryId, Vec<&'a Insured>>,
@@ -51,7 +52,7 @@ impl<'a> CrmIndex<'a> {
             if let Some(c) = &e.client_reference {
                 entry_by_client_reference.insert(client_reference_key(c), e.id);
             }
-            if let Some(s) = e.ssn.as_deref().and_then(ssn_digits) {
+            if let Some(s) = e.ssn {
                 entry_by_ssn.insert(s, e.id);
             }
         }
@@ -94,8 +95,14 @@ impl<'a> CrmIndex<'a> {
         self.entry_by_client_reference.get(&client_reference_key(text)).copied()
     }
 
+    /// The entry carrying the SSN written in `text` (nine digits, dashes or spaces or not).
     pub fn entry_by_ssn(&self, text: &str) -> Option<EntryId> {
-        ssn_digits(text).and_then(|d| self.entry_by_ssn.get(&d).copied())
+        Ssn::parse(text).and_then(|s| self.entry_with_ssn(&s))
+    }
+
+    /// The entry carrying this SSN.
+    pub fn entry_with_ssn(&self, ssn: &Ssn) -> Option<EntryId> {
+        self.entry_by_ssn.get(ssn).copied()
     }
 
     pub fn case_id(&self, reference: &str) -> Option<u32> {
@@ -179,7 +186,7 @@ impl EntryHit {
             label: e.label(),
             name: e.display_name(),
             client_reference: e.client_reference.clone().unwrap_or_default(),
-            ssn_masked: e.ssn.as_deref().map(mask_ssn).unwrap_or_default(),
+            ssn_masked: e.ssn.map(|s| s.masked().into_string()).unwrap_or_default(),
             date_of_birth: e.date_of_birth,
             matched,
         }
@@ -210,7 +217,7 @@ struct SearchRow {
     words: Vec<String>,
     /// The Client Reference, folded.
     client_reference: String,
-    ssn: Option<String>,
+    ssn: Option<Ssn>,
     date_of_birth: Option<Date>,
 }
 
@@ -235,7 +242,7 @@ impl EntrySearchIndex {
                     name,
                     words,
                     client_reference: e.client_reference.as_deref().map(fold).unwrap_or_default(),
-                    ssn: e.ssn.as_deref().and_then(ssn_digits),
+                    ssn: e.ssn,
                     date_of_birth: e.date_of_birth,
                 }
             })
@@ -305,7 +312,7 @@ impl Term {
             return Some(SearchMatch::ClientReference);
         }
         if let (Some(d), Some(ssn)) = (&self.digits, &row.ssn) {
-            if d.len() == 9 && d == ssn {
+            if ssn.has_digits(d) {
                 return Some(SearchMatch::Ssn);
             }
         }
@@ -313,7 +320,7 @@ impl Term {
             return Some(SearchMatch::DateOfBirth);
         }
         if let (Some(d), Some(ssn)) = (&self.digits, &row.ssn) {
-            if d.len() == 4 && ssn.ends_with(d.as_str()) {
+            if d.len() == 4 && ssn.last_four() == d {
                 return Some(SearchMatch::SsnLastFour);
             }
         }

@@ -12,6 +12,8 @@
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
 //! - Data and support: [`model`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
 //!   [`index`], [`demo`].
+//! - [`privacy`]: the `Ssn` type (masked unless exposed on purpose) and the keyed digests
+//!   under the CRM's secret.
 
 pub mod accounts;
 pub mod cnpj;
@@ -23,6 +25,7 @@ pub mod insurance;
 pub mod insured;
 pub mod model;
 pub mod plan;
+pub mod privacy;
 pub mod random;
 pub mod read;
 pub mod report;

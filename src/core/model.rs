@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::core::date::Date;
+use crate::core::privacy::{CrmSecret, Ssn};
 
 /// Internal identity of a CRM entry (never shown to a third party).
 pub type EntryId = u32;
@@ -95,7 +96,9 @@ pub struct Insured {
 pub struct CrmEntry {
     pub id: EntryId,
     pub client_reference: Option<String>,
-    pub ssn: Option<String>,
+    /// The SSN: masked whenever it is shown; stored in full.
+    #[serde(with = "crate::core::privacy::ssn::stored")]
+    pub ssn: Option<Ssn>,
     pub first_name: String,
     pub last_name: String,
     pub date_of_birth: Option<Date>,
@@ -111,7 +114,7 @@ impl CrmEntry {
     pub fn identifier_label(&self) -> String {
         match (&self.client_reference, &self.ssn) {
             (Some(cr), _) if !cr.trim().is_empty() => cr.clone(),
-            (_, Some(ssn)) if !ssn.trim().is_empty() => format!("SSN {}", crate::core::text::mask_ssn(ssn)),
+            (_, Some(ssn)) => format!("SSN {ssn}"),
             _ => format!("Entry {}", self.id),
         }
     }
@@ -344,6 +347,8 @@ pub struct ImportRecord {
 }
 
 /// Sequences that hand out identities; never go backwards, so Public IDs are never reused.
+/// The record also keeps the CRM's digest secret (the key of every keyed digest, see
+/// [`crate::core::privacy::keyed`]): made once, from outside the core, and never replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub next_entry_id: u32,
@@ -353,6 +358,10 @@ pub struct Counters {
     pub next_portfolio_id: u32,
     pub next_account_contact_id: u32,
     pub next_import_id: u32,
+    /// The CRM's digest secret; `None` only in a CRM made before digest secrets, until the
+    /// service gives it one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<CrmSecret>,
 }
 
 impl Default for Counters {
@@ -365,6 +374,7 @@ impl Default for Counters {
             next_portfolio_id: 1,
             next_account_contact_id: 1,
             next_import_id: 1,
+            secret: None,
         }
     }
 }
@@ -496,19 +506,19 @@ impl Record {
 
     /// Values that must be unique among records of the same kind, by index name
     /// (absent values are not indexed: "unique when present").
-    pub fn unique_values(&self) -> Vec<(&'static str, String)> {
+    pub fn unique_values(&self) -> Vec<(&'static str, UniqueValue)> {
         match self {
             Record::Entry(e) => {
                 let mut v = Vec::new();
                 if let Some(c) = &e.client_reference {
-                    v.push(("client_reference", c.clone()));
+                    v.push(("client_reference", UniqueValue::Text(c.clone())));
                 }
-                if let Some(s) = &e.ssn {
-                    v.push(("ssn", s.clone()));
+                if let Some(s) = e.ssn {
+                    v.push(("ssn", UniqueValue::Ssn(s)));
                 }
                 v
             }
-            Record::Case(c) => vec![("reference", c.reference.clone())],
+            Record::Case(c) => vec![("reference", UniqueValue::Text(c.reference.clone()))],
             _ => Vec::new(),
         }
     }
@@ -527,15 +537,52 @@ impl ChangeSet {
     }
 }
 
-/// A uniqueness rule broken by a batch.
+/// A value a uniqueness rule is about: text, or an SSN (compared in full, shown masked).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UniqueValue {
+    Text(String),
+    Ssn(Ssn),
+}
+
+impl std::fmt::Display for UniqueValue {
+    /// As a message shows it: text in quotes, an SSN masked.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UniqueValue::Text(t) => write!(f, "\"{}\"", crate::core::privacy::shown::excerpt(t)),
+            UniqueValue::Ssn(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// A uniqueness rule broken by a batch. Its text names the value as shown (an SSN masked):
+/// `the SSN XXX-XX-6789 would belong to two CRM entries (3 and 901)`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?} {index} \"{value}\" would belong to two records ({first} and {second})")]
+#[error("the {} {value} would belong to two {} ({first} and {second})", index_name(index), kind_name(*kind))]
 pub struct UniquenessViolation {
     pub kind: EntityKind,
     pub index: &'static str,
-    pub value: String,
+    pub value: UniqueValue,
     pub first: String,
     pub second: String,
+}
+
+/// How a uniqueness rule's index is named in a message.
+fn index_name(index: &str) -> &str {
+    match index {
+        "client_reference" => "Client Reference",
+        "ssn" => "SSN",
+        "reference" => "reference",
+        other => other,
+    }
+}
+
+/// How records of a kind are named in a message.
+fn kind_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Entry => "CRM entries",
+        EntityKind::Case => "cases",
+        other => other.store_name(),
+    }
 }
 
 /// The whole local CRM, keyed by identity.
@@ -557,6 +604,11 @@ pub struct Crm {
 }
 
 impl Crm {
+    /// The CRM's digest secret, once it has one.
+    pub fn secret(&self) -> Option<&CrmSecret> {
+        self.counters.secret.as_ref()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.operators.is_empty() && self.entries.is_empty() && self.cases.is_empty()
     }
@@ -644,7 +696,10 @@ impl Crm {
             EntityKind::Import => {
                 self.imports.remove(&num());
             }
-            EntityKind::Counters => self.counters = Counters::default(),
+            // The digest secret outlives its counters: keyed digests made with it stay valid.
+            EntityKind::Counters => {
+                self.counters = Counters { secret: self.counters.secret, ..Counters::default() }
+            }
         }
     }
 
@@ -729,7 +784,7 @@ impl Crm {
         use std::collections::HashMap;
         let touched: std::collections::HashSet<RecordKey> =
             changes.puts.iter().map(Record::key).chain(changes.deletes.iter().cloned()).collect();
-        let mut seen: HashMap<(EntityKind, &'static str, String), String> = HashMap::new();
+        let mut seen: HashMap<(EntityKind, &'static str, UniqueValue), String> = HashMap::new();
         let kinds: std::collections::HashSet<EntityKind> = changes.puts.iter().map(Record::kind).collect();
         // Existing records of the touched kinds that the batch leaves in place.
         let kept = |kind: EntityKind, id: String| !touched.contains(&RecordKey { kind, id });
@@ -739,17 +794,23 @@ impl Crm {
                     continue;
                 }
                 if let Some(c) = &e.client_reference {
-                    seen.insert((EntityKind::Entry, "client_reference", c.clone()), e.id.to_string());
+                    seen.insert(
+                        (EntityKind::Entry, "client_reference", UniqueValue::Text(c.clone())),
+                        e.id.to_string(),
+                    );
                 }
-                if let Some(ssn) = &e.ssn {
-                    seen.insert((EntityKind::Entry, "ssn", ssn.clone()), e.id.to_string());
+                if let Some(ssn) = e.ssn {
+                    seen.insert((EntityKind::Entry, "ssn", UniqueValue::Ssn(ssn)), e.id.to_string());
                 }
             }
         }
         if kinds.contains(&EntityKind::Case) {
             for c in self.cases.values() {
                 if kept(EntityKind::Case, c.id.to_string()) {
-                    seen.insert((EntityKind::Case, "reference", c.reference.clone()), c.id.to_string());
+                    seen.insert(
+                        (EntityKind::Case, "reference", UniqueValue::Text(c.reference.clone())),
+                        c.id.to_string(),
+                    );
                 }
             }
         }

@@ -1,13 +1,14 @@
 //! Report workbooks of an import: the error report (the uploaded rows in template order with
 //! an Errors column and every cell that has an issue highlighted, to fix and re-upload; the
-//! issues of validation and of the plan) and the plan report (one row per input row of any
+//! issues of validation and of the plan; the SSN column masked unless the operator asks for
+//! full SSNs) and the plan report (one row per input row of any
 //! workflow's plan: outcome in the shared words — created, updated, added, unchanged,
 //! skipped, error —, match tier, record with its identifier, what the outcome is about,
 //! changes, issues, top candidates with their identifiers, and the fields changed in the CRM
 //! since the file was exported). Also the file fingerprint (SHA-256) kept with
 //! staged files and the import history.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use rust_xlsxwriter::Workbook;
 use sha2::{Digest, Sha256};
@@ -15,7 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::core::insured::matching::{Matches, RowMatch};
 use crate::core::model::Crm;
 use crate::core::plan::{ImportPlan, RowAction};
-use crate::core::template::Template;
+use crate::core::privacy::ssn::mask_text;
+use crate::core::privacy::{FullSsns, Ssn};
+use crate::core::template::{Template, ValueKind};
 use crate::core::validate::{Issue, Severity, Validated};
 use crate::core::xlsx::{
     check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats,
@@ -27,7 +30,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The uploaded rows with an Errors column; cells with an issue are highlighted.
+/// How the error report writes the file's SSN column.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ErrorReportOptions {
+    /// "Include full SSNs": the SSN column as the file had it. Off by default: each SSN cell
+    /// is masked `XXX-XX-6789` (a report sent to a colleague or a third party carries no
+    /// SSN; one to fix and re-upload with SSNs needs this on).
+    pub include_full_ssns: bool,
+}
+
+/// The uploaded rows with an Errors column; cells with an issue are highlighted; SSNs masked.
 pub fn write_error_report(template: &Template, validated: &Validated) -> Result<Vec<u8>, ExportError> {
     write_error_report_with(template, validated, &[])
 }
@@ -43,12 +55,25 @@ pub fn write_plan_error_report(
 }
 
 /// [`write_error_report`] with issues found after validation (`extra`) listed and highlighted
-/// like validation's.
+/// like validation's; SSNs masked.
 pub fn write_error_report_with(
     template: &Template,
     validated: &Validated,
     extra: &[Issue],
 ) -> Result<Vec<u8>, ExportError> {
+    write_error_report_with_options(template, validated, extra, ErrorReportOptions::default())
+        .map(|f| f.bytes)
+}
+
+/// The error report with its options, and how many distinct full SSNs it holds (none unless
+/// [`ErrorReportOptions::include_full_ssns`]).
+pub fn write_error_report_with_options(
+    template: &Template,
+    validated: &Validated,
+    extra: &[Issue],
+    options: ErrorReportOptions,
+) -> Result<FullSsns, ExportError> {
+    let mut full_ssns: BTreeSet<Ssn> = BTreeSet::new();
     let sheet_name = template.sheet_name;
     check_rows_fit(sheet_name, validated.rows.len())?;
     let formats = Formats::default();
@@ -78,7 +103,20 @@ pub fn write_error_report_with(
                 m
             });
         for (col, spec) in template.columns.iter().enumerate() {
-            let value = row.raw.get(col).map(String::as_str).unwrap_or("");
+            let raw = row.raw.get(col).map(String::as_str).unwrap_or("");
+            let masked;
+            let value = match spec.kind {
+                ValueKind::Ssn if raw.trim().is_empty() => raw,
+                ValueKind::Ssn if options.include_full_ssns => {
+                    full_ssns.extend(Ssn::parse(raw));
+                    raw
+                }
+                ValueKind::Ssn => {
+                    masked = mask_text(raw);
+                    masked.as_str()
+                }
+                _ => raw,
+            };
             if flagged.contains_key(spec.header) {
                 write_text_flagged(sheet, &formats, r, col as u16, value)?;
             } else {
@@ -97,11 +135,11 @@ pub fn write_error_report_with(
             .collect();
         write_text(sheet, &formats, r, errors_col, &text.join("\n"))?;
     }
-    save(workbook)
+    Ok(FullSsns { bytes: save(workbook)?, ssns: full_ssns.len() })
 }
 
 /// The plan report's column of fields both the CRM and the file changed since the export:
-/// "Field: at export … → CRM now … / file … (… kept)" per line.
+/// "Field: CRM now … / file … (… kept)" per line.
 pub const STALE_HEADER: &str = "Changed in the CRM since export";
 
 /// One line per row: what the plan does with it and why. `matches` (the insured workflow's)

@@ -337,6 +337,13 @@ impl Shifts {
 /// keys. A batch that hands out nothing, or whose counters still hold, is left as it is.
 pub fn rebase_identities(batch: &mut CheckedBatch, stored: Counters) -> Result<(), RebaseError> {
     let Some(from) = batch.identities_from else { return Ok(()) };
+    // The digest secret is made once: a secret already stored wins over the one a batch
+    // carries (two tabs giving an old CRM its secret at once keep the first).
+    for record in &mut batch.changes.puts {
+        if let Record::Counters(c) = record {
+            c.secret = stored.secret.or(c.secret);
+        }
+    }
     let Some(to) = batch.changes.puts.iter().find_map(|r| match r {
         Record::Counters(c) => Some(*c),
         _ => None,
@@ -372,6 +379,7 @@ pub fn rebase_identities(batch: &mut CheckedBatch, stored: Counters) -> Result<(
                     .id(c.next_account_contact_id.saturating_sub(1))
                     + 1,
                 next_import_id: shifts.import.id(c.next_import_id.saturating_sub(1)) + 1,
+                secret: c.secret,
             };
             // A counter the batch did not advance stays where the store has it.
             *c = max_counters(*c, stored);
@@ -398,6 +406,7 @@ fn max_counters(a: Counters, b: Counters) -> Counters {
         next_portfolio_id: a.next_portfolio_id.max(b.next_portfolio_id),
         next_account_contact_id: a.next_account_contact_id.max(b.next_account_contact_id),
         next_import_id: a.next_import_id.max(b.next_import_id),
+        secret: b.secret.or(a.secret),
     }
 }
 
@@ -514,6 +523,34 @@ mod tests {
         let expected: BTreeSet<String> = batch.expected.iter().map(|e| e.key.id.clone()).collect();
         assert!(expected.contains("12") && expected.contains("4") && expected.contains(&public_id_for(26)));
         assert!(!expected.contains("10"));
+    }
+
+    #[test]
+    fn a_stored_digest_secret_is_never_replaced_by_a_batch() {
+        use crate::core::privacy::CrmSecret;
+        let (first, second) = (CrmSecret::from_bytes([1; 32]), CrmSecret::from_bytes([2; 32]));
+        // Two tabs give a CRM without a secret one each: the one stored first stays, whether
+        // the second batch hands out identities or not.
+        let from = counters(10, 20, 3);
+        let stored = Counters { secret: Some(first), ..from };
+        for to in [from, counters(11, 20, 3)] {
+            let changes = ChangeSet {
+                puts: vec![Record::Counters(Counters { secret: Some(second), ..to })],
+                deletes: vec![],
+            };
+            let mut batch = CheckedBatch::new(0, &Revisions::new(), from, [], changes);
+            rebase_identities(&mut batch, stored).unwrap();
+            let Record::Counters(written) = &batch.changes.puts[0] else { panic!("the counters") };
+            assert_eq!(written.secret, Some(first));
+        }
+        // A store without one takes the batch's.
+        let changes = ChangeSet {
+            puts: vec![Record::Counters(Counters { secret: Some(second), ..from })],
+            deletes: vec![],
+        };
+        let mut batch = CheckedBatch::new(0, &Revisions::new(), from, [], changes);
+        rebase_identities(&mut batch, from).unwrap();
+        assert!(matches!(&batch.changes.puts[0], Record::Counters(c) if c.secret == Some(second)));
     }
 
     #[test]

@@ -399,7 +399,7 @@ pub fn expected_text(kind: ValueKind) -> String {
     match kind {
         ValueKind::Text => "text".into(),
         ValueKind::Identifier => "an identifier, kept as text".into(),
-        ValueKind::Ssn => "an SSN like 123-45-6789".into(),
+        ValueKind::Ssn => "an SSN of nine digits (AAA-GG-SSSS)".into(),
         ValueKind::Email => "an email address like name@example.com".into(),
         ValueKind::Phone => "a phone number (7–15 digits; + ( ) - . spaces allowed)".into(),
         ValueKind::Date => "a date (an Excel date, YYYY-MM-DD, or the chosen day/month order)".into(),

@@ -1,5 +1,5 @@
 //! Text helpers shared by every stage: name folding for comparisons (case, accents,
-//! whitespace), Excel cell names, SSN masking, and the formula-injection guard.
+//! whitespace), Excel cell names and the formula-injection guard. (SSNs: `core::privacy`.)
 
 /// Folds one character to its unaccented lower-case ASCII form where one exists.
 fn fold_char(c: char, out: &mut String) {
@@ -78,33 +78,6 @@ pub fn cell_name(col: usize, sheet_row: usize) -> String {
     format!("{}{}", column_letters(col), sheet_row)
 }
 
-/// Digits of an SSN, if it is written as nine digits with or without the usual dashes.
-pub fn ssn_digits(text: &str) -> Option<String> {
-    let t = text.trim();
-    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    let shape_ok = t.chars().all(|c| c.is_ascii_digit() || c == '-' || c == ' ');
-    (digits.len() == 9 && shape_ok).then_some(digits)
-}
-
-/// The canonical `123-45-6789` form of nine SSN digits.
-pub fn ssn_canonical(digits: &str) -> String {
-    if digits.len() == 9 {
-        format!("{}-{}-{}", &digits[0..3], &digits[3..5], &digits[5..9])
-    } else {
-        digits.to_string()
-    }
-}
-
-/// An SSN shown masked: `XXX-XX-1234`.
-pub fn mask_ssn(ssn: &str) -> String {
-    let digits: String = ssn.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() >= 4 {
-        format!("XXX-XX-{}", &digits[digits.len() - 4..])
-    } else {
-        "XXX-XX-XXXX".to_string()
-    }
-}
-
 /// True when Excel (or another spreadsheet) would evaluate this text as a formula or
 /// control sequence if written as a plain string.
 pub fn looks_like_formula(text: &str) -> bool {
@@ -148,14 +121,6 @@ mod tests {
         assert_eq!(cell_name(26, 2), "AA2");
         assert_eq!(cell_name(701, 3), "ZZ3");
         assert_eq!(cell_name(702, 3), "AAA3");
-    }
-
-    #[test]
-    fn ssns_mask_to_last_four() {
-        assert_eq!(mask_ssn("123-45-6789"), "XXX-XX-6789");
-        assert_eq!(ssn_digits("123 45 6789").as_deref(), Some("123456789"));
-        assert_eq!(ssn_digits("12345678"), None);
-        assert_eq!(ssn_digits("12a-45-6789"), None);
     }
 
     #[test]

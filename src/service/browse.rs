@@ -8,7 +8,7 @@ use crate::core::accounts::profiles::AccountFilters;
 use crate::core::accounts::rules::portfolio_text;
 use crate::core::index::{search_entries, CrmIndex};
 use crate::core::model::{AccountKind, DetailKind, EntryId};
-use crate::core::text::{fold, mask_ssn};
+use crate::core::text::fold;
 use crate::protocol::{AccountRow, CaseRow, DetailView, EnrolleeRow, EntryCard, EntryRow};
 use crate::store::CrmStore;
 
@@ -34,7 +34,7 @@ impl<S: CrmStore> Service<S> {
                 id: e.id,
                 name: e.display_name(),
                 client_reference: e.client_reference.clone().unwrap_or_default(),
-                ssn_masked: e.ssn.as_deref().map(mask_ssn).unwrap_or_default(),
+                ssn_masked: e.ssn.map(|s| s.masked().into_string()).unwrap_or_default(),
                 date_of_birth: e.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
                 details: details.get(&e.id).copied().unwrap_or(0),
             })
@@ -92,21 +92,23 @@ impl<S: CrmStore> Service<S> {
             id,
             name: entry.display_name(),
             client_reference: entry.client_reference.clone().unwrap_or_default(),
-            ssn_masked: entry.ssn.as_deref().map(mask_ssn),
+            ssn_masked: entry.ssn.map(|s| s.masked().into_string()),
             date_of_birth: entry.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
             details,
             insureds,
         }))
     }
 
-    /// The full SSN of an entry, for the operator who chose to reveal it.
+    /// The full SSN of an entry, for the operator who chose to reveal it (the Reveal: one of
+    /// the few places allowed to expose it).
     pub async fn reveal_ssn(&self, id: EntryId) -> Result<String, Failure> {
         let stored = self.current().await?;
         stored
             .crm
             .entries
             .get(&id)
-            .and_then(|e| e.ssn.clone())
+            .and_then(|e| e.ssn)
+            .map(|s| s.expose_full().to_string())
             .ok_or_else(|| "This entry has no SSN.".to_string())
     }
 

@@ -54,13 +54,17 @@ pub struct Undone {
 }
 
 impl<S: CrmStore> Service<S> {
-    /// Opens the CRM; an empty one gets the demo when `autoload_demo`.
+    /// Opens the CRM; an empty one gets the demo when `autoload_demo`. A copy without a digest
+    /// secret gets one.
     pub async fn open(&self, autoload_demo: bool, ticker: &impl Ticker) -> Result<CrmSummary, Failure> {
         match self.current().await {
             Ok(stored) => {
                 if stored.crm.is_empty() && autoload_demo {
                     drop(stored);
                     self.load_demo(ticker).await?;
+                } else {
+                    drop(stored);
+                    self.ensure_secret().await?;
                 }
                 self.summary().await
             }
@@ -85,7 +89,7 @@ impl<S: CrmStore> Service<S> {
     /// Replaces the CRM with the generated demo.
     pub async fn load_demo(&self, ticker: &impl Ticker) -> Result<String, Failure> {
         ticker.tick("Generating the demo CRM", 0, 2).await?;
-        let crm = demo_crm(DEMO_SEED, 1);
+        let crm = self.with_secret(demo_crm(DEMO_SEED, 1))?;
         ticker.tick("Writing the demo CRM to the browser's database", 1, 2).await?;
         let text = format!(
             "Demo CRM loaded: {} CRM entries, {} insureds on {} cases, {} accounts, {} school users, {} devices.",
@@ -111,6 +115,8 @@ impl<S: CrmStore> Service<S> {
         ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
         let crm = read_snapshot(file_name, bytes)
             .map_err(|e| format!("{} The local CRM was not changed.", sentence(&e.to_string())))?;
+        // A snapshot written before digest secrets gets a new one.
+        let crm = self.with_secret(crm)?;
         let figures = (crm.entries.len(), crm.cases.len(), crm.accounts.len());
         *self.pending_snapshot.borrow_mut() = Some((file_name.to_string(), crm));
         Ok(figures)
@@ -168,7 +174,7 @@ impl<S: CrmStore> Service<S> {
         // The export base lets a re-import of this file tell the operator's edits from values
         // the CRM has changed since.
         let base = ExportBase::of_export(&index, &rows, portfolio_id, now_ms, Some(&stored.revisions));
-        let bytes = write_insured_export_with_base(&rows, Some(&base))
+        let bytes = write_insured_export_with_base(&rows, base.as_ref())
             .map_err(|e| format!("The export could not be written: {e}"))?;
         Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms)), bytes))
     }

@@ -8,6 +8,12 @@
 //!
 //! Every write goes through [`Service::commit`]: a [`CheckedBatch`] built when the change was
 //! planned, checked by the store inside its transaction.
+//!
+//! Every CRM the service holds has a digest secret ([`CrmSecret`], the key of the keyed
+//! digests): the demo and a snapshot without one get a new one before they are written, and
+//! a stored copy without one gets one when it is opened ([`Service::ensure_secret`]). The
+//! service makes no randomness itself: its [`SecretSource`] does (the worker's
+//! `crypto.getRandomValues`, the command line's operating system, a test's seed).
 
 pub mod browse;
 pub mod crm;
@@ -18,7 +24,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::core::model::Crm;
+use crate::core::model::{ChangeSet, Crm, Record};
+use crate::core::privacy::CrmSecret;
 use crate::core::revision::CheckedBatch;
 use crate::protocol::{ChangeCause, Event, Workflow, CANCELLED};
 use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
@@ -61,10 +68,37 @@ pub fn store_failure(e: StoreError) -> Failure {
     e.to_string()
 }
 
+/// Where the 256 random bits of a new CRM's digest secret come from; `Err` says why there
+/// are none (no random source: nothing is written then).
+pub struct SecretSource(Box<dyn Fn() -> Result<CrmSecret, String>>);
+
+impl SecretSource {
+    pub fn new(make: impl Fn() -> Result<CrmSecret, String> + 'static) -> SecretSource {
+        SecretSource(Box::new(make))
+    }
+
+    /// A new secret.
+    pub fn fresh(&self) -> Result<CrmSecret, Failure> {
+        (self.0)().map_err(|why| {
+            format!(
+                "No random source is available to make the CRM's digest secret ({why}); nothing was written."
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretSource")
+    }
+}
+
 /// The operations over one store.
 #[derive(Debug)]
 pub struct Service<S: CrmStore> {
     store: S,
+    /// Makes the digest secret of a CRM that has none.
+    secrets: SecretSource,
     /// Set when the stored copy could not be read: nothing may be written until the operator
     /// loads a snapshot or the demo (which replace the copy whole).
     read_only: RefCell<Option<String>>,
@@ -75,10 +109,12 @@ pub struct Service<S: CrmStore> {
 }
 
 impl<S: CrmStore> Service<S> {
-    /// A service over `store`; nothing is read until first used.
-    pub fn new(store: S) -> Service<S> {
+    /// A service over `store` whose new digest secrets come from `secrets`; nothing is read
+    /// until first used.
+    pub fn new(store: S, secrets: SecretSource) -> Service<S> {
         Service {
             store,
+            secrets,
             read_only: RefCell::new(None),
             pending_snapshot: RefCell::new(None),
             sessions: RefCell::new(BTreeMap::new()),
@@ -161,6 +197,35 @@ impl<S: CrmStore> Service<S> {
         }
         let summary = views::summary(&stored, self.read_only());
         self.announce(Event::CrmChanged { summary, cause });
+    }
+
+    /// Gives the stored CRM its digest secret when it has none (a copy stored before digest
+    /// secrets, or an empty one), in a checked commit that only writes the counters record; a
+    /// secret another tab stored meanwhile wins. Returns whether one was made. Nothing is
+    /// written in read-only mode.
+    pub async fn ensure_secret(&self) -> Result<bool, Failure> {
+        if self.read_only().is_some() {
+            return Ok(false);
+        }
+        let stored = self.current().await?;
+        if stored.crm.secret().is_some() {
+            return Ok(false);
+        }
+        let counters = stored.crm.counters;
+        let with_secret = crate::core::model::Counters { secret: Some(self.secrets.fresh()?), ..counters };
+        let changes = ChangeSet { puts: vec![Record::Counters(with_secret)], deletes: vec![] };
+        let batch = CheckedBatch::new(stored.sequence, &stored.revisions, counters, [], changes);
+        drop(stored);
+        self.commit(&batch).await?;
+        Ok(true)
+    }
+
+    /// `crm` with a digest secret: its own, or a new one.
+    fn with_secret(&self, mut crm: Crm) -> Result<Crm, Failure> {
+        if crm.counters.secret.is_none() {
+            crm.counters.secret = Some(self.secrets.fresh()?);
+        }
+        Ok(crm)
     }
 
     /// Replaces the whole CRM (demo, snapshot): the one write allowed in read-only mode.

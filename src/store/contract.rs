@@ -10,6 +10,7 @@ use crate::core::model::{
     Crm, CrmEntry, DetailFields, DetailKind, Device, EntityKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Insured, Operator, Portfolio, Record, RecordKey, Role, SchoolRole, SchoolUser,
 };
+use crate::core::privacy::{CrmSecret, Ssn};
 use crate::core::revision::{checked_undo, CheckedBatch, Revision};
 use crate::store::{Committed, CrmStore, StagedFile, StoreError, StoredCrm};
 
@@ -49,7 +50,7 @@ pub fn entry(
     CrmEntry {
         id,
         client_reference: client_reference.map(str::to_string),
-        ssn: ssn.map(str::to_string),
+        ssn: ssn.map(|s| Ssn::parse(s).expect("a test SSN of nine digits")),
         first_name: first.to_string(),
         last_name: last.to_string(),
         date_of_birth: Date::new(1980, 2, 29),
@@ -178,6 +179,7 @@ pub fn sample_crm() -> Crm {
         next_portfolio_id: 2,
         next_account_contact_id: 2,
         next_import_id: 2,
+        secret: Some(CrmSecret::from_bytes([7; 32])),
     };
     crm
 }
@@ -402,7 +404,14 @@ pub async fn duplicate_ssn_or_case_reference_is_refused<S: CrmStore>(store: &S) 
     must("replace_all", store.replace_all(&sample_crm()).await);
     let before = load(store).await;
     let ssn_clash = puts(vec![Record::Entry(entry(30, Some("CR-30"), Some("987-65-4321"), "X", "Y"))]);
-    assert_constraint(put_unchecked(store, &ssn_clash).await, "987-65-4321");
+    // The refusal names the SSN masked, never in full.
+    assert_constraint(put_unchecked(store, &ssn_clash).await, "XXX-XX-4321");
+    let Err(StoreError::Constraint(message)) = put_unchecked(store, &ssn_clash).await else {
+        panic!("the SSN clash is refused")
+    };
+    for full in ["987-65-4321", "987654321", "987 65 4321"] {
+        assert!(!message.contains(full), "the refusal {message:?} shows the SSN in full");
+    }
     let case_clash = puts(vec![Record::Case(case(3, "CASE-003")), Record::Case(case(4, "CASE-002"))]);
     assert_constraint(put_unchecked(store, &case_clash).await, "CASE-002");
     assert_eq!(load(store).await, before);

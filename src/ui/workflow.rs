@@ -84,6 +84,7 @@ fn remember(template_id: &str, pairs: Vec<(String, String)>) {
     }
     let mut memory = remembered(template_id);
     memory.extend(pairs);
+    memory.retain(|file_header, _| crate::core::headers::memory_keeps(file_header));
     save_setting(&mapping_key(template_id), &memory);
 }
 

@@ -9,6 +9,7 @@
 //! planned on a copy that moved.
 
 pub mod runtime;
+mod secrets;
 mod store;
 
 use std::cell::RefCell;
@@ -84,7 +85,7 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
         return (service.summary().await.map(Reply::Summary), None);
     }
     let (store, opened) = AnyStore::open(DATABASE_NAME, || post_event(Event::DatabaseClosed)).await;
-    let service = Rc::new(Service::new(store));
+    let service = Rc::new(Service::new(store, secrets::browser_secrets()));
     SERVICE.with(|s| *s.borrow_mut() = Some(Rc::clone(&service)));
     let mut notice = None;
     match opened {

@@ -145,3 +145,18 @@ fn text(d: &calamine::Data) -> String {
         other => panic!("an export holds text and dates only: {other:?}"),
     }
 }
+
+/// Digest secrets for a test's services: the first from `seed`, each next one different, all
+/// the same from run to run (a test's seed, never a real secret).
+pub fn seeded_secrets(seed: u64) -> roundtrip::service::SecretSource {
+    let next = std::cell::Cell::new(seed);
+    roundtrip::service::SecretSource::new(move || {
+        let mut random = roundtrip::core::random::SeededRandom::new(next.get());
+        next.set(next.get().wrapping_add(1));
+        let mut bytes = [0u8; 32];
+        for chunk in bytes.chunks_mut(8) {
+            chunk.copy_from_slice(&random.next_u64().to_le_bytes());
+        }
+        Ok(roundtrip::core::privacy::CrmSecret::from_bytes(bytes))
+    })
+}

@@ -26,7 +26,7 @@ fn the_default_choice_creates_one_entry_per_group_keeping_the_client_reference_l
     let e = entries[0];
     assert_eq!(e.id, 8, "the next entry id");
     assert_eq!(e.client_reference.as_deref(), Some("CR-NEW"));
-    assert_eq!(e.ssn.as_deref(), Some("456-78-9012"));
+    assert_eq!(e.ssn.as_ref().map(|s| s.expose_full()), Some("456-78-9012"));
     assert_eq!((e.first_name.as_str(), e.last_name.as_str()), ("Nora", "Quinn"));
     assert_eq!(e.date_of_birth, Date::new(1985, 7, 4));
     let details = put_details(plan);

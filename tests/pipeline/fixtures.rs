@@ -56,7 +56,7 @@ pub fn crm() -> Crm {
         |id, cref: Option<&str>, ssn: Option<&str>, first: &str, last: &str, dob: Option<Date>| CrmEntry {
             id,
             client_reference: cref.map(str::to_string),
-            ssn: ssn.map(str::to_string),
+            ssn: ssn.map(|s| Ssn::parse(s).expect("a fixture SSN")),
             first_name: first.into(),
             last_name: last.into(),
             date_of_birth: dob,
@@ -148,8 +148,14 @@ pub fn crm() -> Crm {
         next_portfolio_id: 2,
         next_account_contact_id: 1,
         next_import_id: 1,
+        secret: Some(fixture_secret()),
     };
     crm
+}
+
+/// The fixture CRM's digest secret (a test's seed, never a real one).
+pub fn fixture_secret() -> CrmSecret {
+    CrmSecret::from_bytes(std::array::from_fn(|i| (i as u8).wrapping_mul(37).wrapping_add(11)))
 }
 
 /// One file row in template column order, built field by field.

@@ -51,3 +51,33 @@ fn rows_of_one_person_form_one_group_and_different_people_different_groups() {
         [0, 2, 3, 5, 6].iter().map(|&i| entry_of(i)).collect();
     assert_eq!(distinct.len(), 5);
 }
+
+#[test]
+fn ssn_person_keys_are_keyed_by_the_crm_s_secret() {
+    // Two persons the CRM does not know, given only by SSN.
+    let rows = [
+        Row::person("", "", "Nora", "Quinn", "", "456-78-9012").phone("Home", "+1 617 555 0144"),
+        Row::person("", "", "Olga", "Quist", "", "567-89-0123").phone("Home", "+1 617 555 0145"),
+    ];
+    let s = sheet(&rows);
+    let keys = |crm: &Crm| -> Vec<String> {
+        run(crm, &s, &[]).matches.groups.iter().map(|g| g.key.clone()).collect()
+    };
+    let crm = crm();
+    let mine = keys(&crm);
+    assert_eq!(mine.len(), 2);
+    assert!(
+        mine.iter().all(|k| k.starts_with("unmatched/ssn:") && k.len() == "unmatched/ssn:".len() + 16),
+        "{mine:?}"
+    );
+    assert_eq!(mine, keys(&crm), "stable within one CRM");
+    let mut other = crm.clone();
+    other.counters.secret = Some(CrmSecret::from_bytes([42; 32]));
+    let theirs = keys(&other);
+    assert!(mine.iter().all(|k| !theirs.contains(k)), "another CRM's keys differ: {mine:?} {theirs:?}");
+    // Neither the SSN nor an unkeyed digest of it.
+    let plain: String = roundtrip::core::report::sha256_hex(b"roundtrip-ssn:456789012");
+    assert!(mine
+        .iter()
+        .all(|k| !k.contains("456-78") && !k.contains("456789012") && !k.contains(&plain[..16])));
+}

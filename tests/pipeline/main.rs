@@ -18,6 +18,7 @@ use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::*;
 use roundtrip::core::plan::history::{apply, undo, ApplyContext, ApplyRefusal};
 use roundtrip::core::plan::{FieldChange, ImportPlan, PlannedRow, RowAction};
+use roundtrip::core::privacy::{CrmSecret, Ssn};
 use roundtrip::core::sheet::{RawCell, Sheet, SheetRow, SourceFormat};
 use roundtrip::core::template::{Field, MatchTier};
 use roundtrip::core::validate::{IssueCode, Severity, Validated, ValidationOptions, Validator};

@@ -26,7 +26,8 @@ const NO_BASE: &str =
 fn export(crm: &Crm) -> Vec<u8> {
     let index = CrmIndex::new(crm);
     let rows = insured_export_rows(&index, &portfolio_case_ids(crm, 1));
-    let base = ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None);
+    let base =
+        ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None).expect("the CRM has a digest secret");
     write_insured_export_with_base(&rows, Some(&base)).unwrap()
 }
 
@@ -152,11 +153,14 @@ fn a_detail_field_merges_three_ways_in_every_combination() {
                 Expect::Conflict => {
                     let c = &conflicts(p)[0];
                     assert_eq!(conflicts(p).len(), 1, "{case}");
+                    // The conflict shows the CRM's and the file's values: the base holds the
+                    // exported one only as a keyed digest.
                     assert_eq!(
-                        (c.field.as_str(), c.at_export.as_str(), c.crm_now.as_str(), c.file.as_str()),
-                        ("Phone", exported.as_str(), value("CRM").as_str(), value("FILE").as_str()),
+                        (c.field.as_str(), c.crm_now.as_str(), c.file.as_str()),
+                        ("Phone", value("CRM").as_str(), value("FILE").as_str()),
                         "{case}"
                     );
+                    assert!(!c.text().contains(exported.as_str()), "{case}: {}", c.text());
                     if take == TakeFile::None {
                         assert!(!c.file_applies);
                         assert_eq!(p.action, RowAction::Unchanged, "{case}: the CRM's value by default");
@@ -223,8 +227,8 @@ fn an_entry_field_merges_three_ways_in_every_combination() {
                 Expect::Conflict => {
                     let c = &conflicts(p)[0];
                     assert_eq!(
-                        (c.field.as_str(), c.at_export.as_str(), c.crm_now.as_str(), c.file.as_str()),
-                        ("Last Name", "Brown", "Braun", "Browning"),
+                        (c.field.as_str(), c.crm_now.as_str(), c.file.as_str()),
+                        ("Last Name", "Braun", "Browning"),
                         "{case}"
                     );
                     if take == TakeFile::None {
@@ -282,8 +286,21 @@ fn the_base_sheet_is_very_hidden_holds_no_ssn_and_leaves_the_visible_sheet_as_it
     assert_eq!(base.export_id.len(), 16);
     assert_eq!(base.entries.keys().copied().collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
     assert_eq!(base.details.len(), 5);
-    assert_eq!(base.details["CD-0000002"].fields, detail(&crm, 2).fields);
-    assert_eq!(base.entries[&1].ssn_sha256.len(), 64);
+    // The detail's type, label and primary flag in plain; its value only as a digest that the
+    // CRM's secret can check.
+    let d = &base.details["CD-0000002"];
+    let exported = &detail(&crm, 2).fields;
+    assert_eq!(
+        (d.kind, d.label.as_str(), d.primary),
+        (detail(&crm, 2).kind, exported.label.as_str(), exported.primary)
+    );
+    assert!(!d.digests.contains(&exported.phone));
+    let opened = base.under(&crm).expect("the CRM's secret wrote the base");
+    assert!(opened.detail("CD-0000002").unwrap().holds("Phone", &exported.phone));
+    assert!(!opened.detail("CD-0000002").unwrap().holds("Phone", "+1 617 555 0199"));
+    assert!(opened.entry(1).unwrap().holds("SSN", "123456789"), "any spelling of the exported SSN");
+    assert!(opened.entry(1).unwrap().holds("Client Reference", " cr-001 "));
+    assert_eq!(base.entries[&1].digests[3].len(), 8);
     // A CSV, or the same rows without a base, have none.
     assert_eq!(read_export_base("x.csv", b"a,b\n1,2\n"), ExportBaseRead::Absent);
     assert_eq!(read_export_base("x.xlsx", &plain), ExportBaseRead::Absent);
@@ -410,9 +427,13 @@ fn a_file_whose_base_sheet_was_removed_plans_as_a_third_party_file_with_the_noti
 #[test]
 fn a_damaged_base_plans_as_a_third_party_file_with_the_notice_naming_why() {
     let tamper: &dyn Fn(&mut Vec<Vec<String>>) = &|cells| {
-        let row = cells.iter_mut().find(|r| r.get(1).is_some_and(|k| k == "CD-0000002")).unwrap();
-        let phone = row.len() - 2;
-        row[phone] = "+1 617 555 0111".into();
+        // The phone's digest of CD-0000002 replaced by another (the 7th of its digests).
+        let row = cells.iter_mut().find(|r| r[0].starts_with("Detail|CD-0000002|")).unwrap();
+        let mut parts: Vec<String> = row[0].splitn(8, '|').map(str::to_string).collect();
+        parts[6].replace_range(6 * 8..7 * 8, "AAAAAAAA");
+        let tampered = parts.join("|");
+        assert_ne!(tampered, row[0]);
+        row[0] = tampered;
     };
     let (crm, bytes) = stale_case(Some(tamper));
     let base = read_export_base("edited.xlsx", &bytes);
@@ -513,7 +534,6 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
         conflicts(phone),
         [StaleConflict {
             field: "Phone".into(),
-            at_export: "+1 617 555 0100".into(),
             crm_now: "+1 617 555 0111".into(),
             file: "+1 617 555 0199".into(),
             file_applies: false,
@@ -531,8 +551,9 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
         .flat_map(|r| r.iter().map(|d| d.to_string()))
         .collect();
     assert!(cells.iter().any(|c| c == "Changed in the CRM since export"));
-    assert!(cells.iter().any(|c| c
-        == "Phone: at export +1 617 555 0100 → CRM now +1 617 555 0111 / file +1 617 555 0199 (the CRM's kept)"));
+    assert!(cells
+        .iter()
+        .any(|c| c == "Phone: CRM now +1 617 555 0111 / file +1 617 555 0199 (the CRM's kept)"));
 
     apply_plan(&mut crm, &run.plan);
     assert_eq!(detail(&crm, 1).fields.city, "Salem", "the later change survives");
@@ -545,4 +566,119 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
     let run = plan_sheet(&crm2, &sheet, &base, &TakeFile::Rows(BTreeSet::from([phone.index])));
     let phone = planned(&run, &sheet, Field::PublicId, "CD-0000002");
     assert_eq!(phone.changes, vec![change("Phone", "+1 617 555 0111", "+1 617 555 0199")]);
+}
+
+/// Lower-case hex SHA-256 of a text.
+fn sha256(text: &str) -> String {
+    roundtrip::core::report::sha256_hex(text.as_bytes())
+}
+
+#[test]
+fn an_export_whose_ssn_column_was_deleted_reveals_nothing_the_visible_sheet_does_not() {
+    let crm = crm();
+    let bytes = export(&crm);
+    // The operator deletes the SSN column before sending the file on; the very hidden base
+    // travels with it.
+    let sent = rewrite(
+        &bytes,
+        |rows| {
+            let ssn = col(rows, "SSN");
+            for row in rows.iter_mut() {
+                row.remove(ssn);
+            }
+        },
+        Some(&|_| {}),
+    );
+    // Every personal value of the exported entries and details, in every spelling.
+    let base = read_export_base("sent.xlsx", &sent);
+    let ExportBaseRead::Present(b) = &base else { panic!("{base:?}") };
+    let mut personal: Vec<String> = Vec::new();
+    for id in b.entries.keys() {
+        let e = &crm.entries[id];
+        personal.extend([e.first_name.clone(), e.last_name.clone()]);
+        personal.extend(e.client_reference.clone());
+        personal.extend(e.date_of_birth.map(|d| d.to_string()));
+        if let Some(ssn) = e.ssn {
+            let full = ssn.expose_full().to_string();
+            let digits = full.replace('-', "");
+            personal.extend([full.replace('-', " "), format!("roundtrip-ssn:{digits}"), full, digits]);
+        }
+    }
+    for pid in b.details.keys() {
+        let f = &crm.details[pid].fields;
+        for v in [
+            &f.address_line1,
+            &f.address_line2,
+            &f.city,
+            &f.region,
+            &f.postcode,
+            &f.country,
+            &f.phone,
+            &f.email,
+        ] {
+            personal.push(v.clone());
+        }
+    }
+    personal.retain(|v| !v.is_empty());
+    assert!(personal.len() > 30, "{personal:?}");
+    let hidden: Vec<String> = base_sheet_cells(&sent)
+        .expect("the base sheet")
+        .into_iter()
+        .flatten()
+        .filter(|c| !c.is_empty())
+        .collect();
+    for cell in &hidden {
+        for value in &personal {
+            assert_ne!(cell, value, "the hidden sheet holds a personal value");
+            let digest = sha256(value);
+            let long = cell.len() >= 16 && cell.bytes().all(|b| b.is_ascii_hexdigit());
+            assert!(
+                !(long && (digest.contains(cell.as_str()) || cell.contains(&digest[..16]))),
+                "the hidden cell {cell} is an unkeyed SHA-256 of {value:?}"
+            );
+        }
+    }
+    // Nor is any SSN anywhere in the file's parts.
+    let mut zip = zip::ZipArchive::new(Cursor::new(sent.clone())).unwrap();
+    for i in 0..zip.len() {
+        let mut part = String::new();
+        let _ = zip.by_index(i).unwrap().read_to_string(&mut part);
+        for ssn in [
+            "123-45-6789",
+            "123456789",
+            "123 45 6789",
+            "234-56-7890",
+            "234567890",
+            "345-67-8901",
+            "345678901",
+        ] {
+            assert!(!part.contains(ssn), "{ssn} in a part of the sent file");
+        }
+    }
+    // And the base still does its work for the CRM that wrote it.
+    let run = plan_sheet(&crm, &read(&sent), &base, &TakeFile::None);
+    assert!(run.plan.notices.is_empty(), "{:?}", run.plan.notices);
+    assert_eq!(run.plan.change_count(), 0);
+}
+
+#[test]
+fn a_base_another_crm_s_secret_wrote_is_no_base_here() {
+    let crm = crm();
+    let bytes = export(&crm);
+    let mut other = crm.clone();
+    other.counters.secret = Some(CrmSecret::from_bytes([9; 32]));
+    let base = read_export_base("export.xlsx", &bytes);
+    assert!(base.base().unwrap().under(&other).is_none());
+    put_phone(&mut other, 2, "+1 617 555 0111");
+    let sheet = read(&bytes);
+    let run = plan_sheet(&other, &sheet, &base, &TakeFile::None);
+    assert_eq!(run.plan.notices, vec![roundtrip::core::insured::base::OTHER_SECRET.to_string()]);
+    let today = super::run(&other, &sheet, &[]);
+    assert_eq!(run.plan.rows, today.plan.rows, "plans as a file without a base");
+    // Without any secret the CRM cannot write a base at all.
+    let mut none = crm.clone();
+    none.counters.secret = None;
+    let index = CrmIndex::new(&none);
+    let rows = insured_export_rows(&index, &portfolio_case_ids(&none, 1));
+    assert_eq!(ExportBase::of_export(&index, &rows, 1, EXPORTED_AT, None), None);
 }

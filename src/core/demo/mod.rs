@@ -17,6 +17,7 @@ use crate::core::model::{
     CrmEntry, DetailFields, DetailKind, Device, Insurance, InsuranceStatus, Insured, Operator, Portfolio,
     SchoolRole, SchoolUser,
 };
+use crate::core::privacy::Ssn;
 use crate::core::random::SeededRandom;
 use crate::core::text::fold;
 
@@ -99,6 +100,9 @@ pub fn demo_crm(seed: u64, scale: u32) -> Crm {
         next_portfolio_id: next_after(crm.portfolios.keys().max()),
         next_account_contact_id: next_after(crm.account_contacts.keys().max()),
         next_import_id: 1,
+        // No digest secret: it is random, made by whoever loads the demo (the core makes no
+        // randomness).
+        secret: None,
     };
     crm
 }
@@ -178,7 +182,7 @@ fn generate_cases_and_portfolios(crm: &mut Crm, random: &mut SeededRandom, figur
 
 fn generate_entries_and_details(crm: &mut Crm, random: &mut SeededRandom, figures: &DemoFigures) {
     let mut client_references = ReferenceNumbers::new(10_000, 40);
-    let mut ssns: HashSet<String> = HashSet::with_capacity(figures.crm_entries);
+    let mut ssns: HashSet<Ssn> = HashSet::with_capacity(figures.crm_entries);
     let mut detail_number = 0u32;
     for id in 1..=figures.crm_entries as u32 {
         let (first_name, last_name) = random_person_name(random);
@@ -205,7 +209,7 @@ fn generate_entries_and_details(crm: &mut Crm, random: &mut SeededRandom, figure
 }
 
 /// A valid SSN (area not 000, 666 or 9xx; group not 00; serial not 0000) not yet handed out.
-fn unique_ssn(random: &mut SeededRandom, taken: &mut HashSet<String>) -> String {
+fn unique_ssn(random: &mut SeededRandom, taken: &mut HashSet<Ssn>) -> Ssn {
     loop {
         let area = 1 + random.below(899);
         let group = 1 + random.below(99);
@@ -213,8 +217,8 @@ fn unique_ssn(random: &mut SeededRandom, taken: &mut HashSet<String>) -> String 
         if area == 666 {
             continue;
         }
-        let ssn = format!("{area:03}-{group:02}-{serial:04}");
-        if taken.insert(ssn.clone()) {
+        let Some(ssn) = Ssn::parse(&format!("{area:03}-{group:02}-{serial:04}")) else { continue };
+        if taken.insert(ssn) {
             return ssn;
         }
     }

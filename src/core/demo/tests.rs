@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::core::model::Role;
+use crate::core::privacy::Ssn;
 
 fn demo() -> Crm {
     demo_crm(DEMO_SEED, 1)
@@ -114,7 +115,7 @@ fn client_references_ssns_and_public_ids_are_unique() {
     let crm = demo_crm(DEMO_SEED, 4);
     let refs: Vec<&String> = crm.entries.values().filter_map(|e| e.client_reference.as_ref()).collect();
     assert_eq!(refs.iter().collect::<HashSet<_>>().len(), refs.len());
-    let ssns: Vec<&String> = crm.entries.values().filter_map(|e| e.ssn.as_ref()).collect();
+    let ssns: Vec<&Ssn> = crm.entries.values().filter_map(|e| e.ssn.as_ref()).collect();
     assert_eq!(ssns.iter().collect::<HashSet<_>>().len(), ssns.len());
     // Keyed by Public ID, so unique by construction; check each key is its record's ID.
     assert!(crm.details.iter().all(|(k, d)| *k == d.public_id));
@@ -135,7 +136,9 @@ fn about_fifteen_percent_lack_a_client_reference_and_twenty_percent_an_ssn() {
 #[test]
 fn every_ssn_is_valid() {
     let crm = demo();
-    for ssn in crm.entries.values().filter_map(|e| e.ssn.as_deref()) {
+    for ssn in crm.entries.values().filter_map(|e| e.ssn.as_ref()) {
+        assert_eq!(ssn.problem(), None, "{ssn}");
+        let ssn = ssn.expose_full();
         let parts: Vec<&str> = ssn.split('-').collect();
         assert_eq!(parts.len(), 3, "{ssn}");
         assert_eq!((parts[0].len(), parts[1].len(), parts[2].len()), (3, 2, 4), "{ssn}");

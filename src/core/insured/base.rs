@@ -2,12 +2,24 @@
 //! itself on a very hidden worksheet ([`BASE_SHEET`]) so that a re-import can tell a value the
 //! operator changed in Excel from a stale value the CRM has changed since (a three-way merge:
 //! file against base against the CRM now). The base is keyed by Public ID (each exported
-//! detail's fields) and by CRM entry (names, Client Reference, SSN as a SHA-256 digest — the
-//! SSN itself is never stored here —, date of birth), never by row position, so sorting,
-//! filtering and deleting rows in Excel do not disturb it. [`ExportBase::of_export`] builds it
-//! from the export's rows, [`write_base_sheet`] writes it, [`read_export_base`] reads it back
-//! from a file's bytes: a missing or damaged base is a value ([`ExportBaseRead`]), never an
-//! error that stops an import. [`three_way`] is the merge rule the planner applies per field.
+//! detail) and by CRM entry, never by row position, so sorting, filtering and deleting rows in
+//! Excel do not disturb it.
+//!
+//! The sheet travels with the file the operator sends away, so it holds nothing personal in
+//! plain: each personal value — names, Client Reference, SSN, date of birth, every address
+//! field, phone, email — is a keyed digest ([`CrmSecret::base_digest`]) of the exported value
+//! under the CRM's secret, bound to its export, record and field. That is all the merge needs
+//! ("is the file's value, or the CRM's, still what was exported?"); a conflict shows the CRM's
+//! and the file's values, never the exported one. In plain stay only the record keys (entry
+//! number, Public ID), revisions, the detail type, label and primary flag. A check digest of
+//! the export id tells whether the CRM importing the file holds the secret that wrote it. A
+//! record's digests share one cell, 8 base64url characters (48 bits) each in field order.
+//!
+//! [`ExportBase::of_export`] builds the base from the export's rows, [`write_base_sheet`]
+//! writes it, [`read_export_base`] reads it back from a file's bytes: a missing or damaged
+//! base is a value ([`ExportBaseRead`]), never an error that stops an import.
+//! [`ExportBase::under`] opens a base under the importing CRM's secret ([`AsExported`]), and
+//! [`three_way`] is the merge rule the planner applies per field.
 
 use std::collections::BTreeMap;
 
@@ -15,14 +27,15 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::core::index::CrmIndex;
-use crate::core::model::{DetailFields, DetailKind, EntityKind, EntryId};
+use crate::core::index::{client_reference_key, CrmIndex};
+use crate::core::model::{Crm, DetailFields, DetailKind, EntityKind, EntryId};
 use crate::core::plan::key;
+use crate::core::privacy::keyed::BaseDigester;
+use crate::core::privacy::Ssn;
 use crate::core::read::read_named_sheet;
 use crate::core::report::sha256_hex;
 use crate::core::revision::{Revision, Revisions};
 use crate::core::sheet::SheetRow;
-use crate::core::text::ssn_digits;
 use crate::core::xlsx::ExportError;
 
 use super::export::InsuredExportRow;
@@ -30,50 +43,41 @@ use super::export::InsuredExportRow;
 /// The name of the very hidden worksheet that holds the base.
 pub const BASE_SHEET: &str = "Roundtrip Export Base";
 
-/// The first cell of the base sheet: what it is and its layout's version.
-const MARKER: &str = "Roundtrip export base v1";
+/// The first cell of the base sheet: what it is and its layout's version (version 1 held
+/// values in plain and is read as a base this version did not write).
+const MARKER: &str = "Roundtrip export base v2";
 
-/// The base sheet's table header, in column order.
-const HEADER: [&str; 19] = [
-    "Kind",
-    "Key",
-    "Entry",
-    "Revision",
-    "First Name",
-    "Last Name",
-    "Client Reference",
-    "SSN SHA-256",
-    "Date of Birth",
-    "Detail Type",
-    "Label",
-    "Primary",
-    "Address Line 1",
-    "Address Line 2",
-    "City",
-    "Region",
-    "Postcode",
-    "Country",
-    "Phone",
-];
+/// The base sheet's table header: one column, one cell per exported record, its parts
+/// separated by `|` (one cell instead of eight keeps the sheet small):
+/// `Entry|<entry>|<revision>|<digests>` and
+/// `Detail|<Public ID>|<entry>|<revision>|<type>|<Yes/No primary>|<digests>|<label>`, the
+/// digests one after the other, 8 characters each: an entry's [`ENTRY_FIELDS`], a detail's
+/// [`DETAIL_FIELDS`] (an empty field of another kind as [`NOT_OF_KIND`]).
+const HEADER: [&str; 1] = ["Record"];
 
-/// The last column (after [`HEADER`]).
-const EMAIL: &str = "Email";
+/// The characters of one digest in a record's digests.
+const DIGEST_CHARS: usize = 8;
 
-/// A CRM entry's identity fields as exported.
+/// The slot of a detail's field of another kind that was empty (no digest: nothing to hide).
+const NOT_OF_KIND: &str = "........";
+
+/// The fields of an entry the base holds as digests, in column order.
+pub const ENTRY_FIELDS: [&str; 5] = ["First Name", "Last Name", "Client Reference", "SSN", "Date of Birth"];
+
+/// The value fields of a detail the base holds as digests, in column order.
+pub const DETAIL_FIELDS: [&str; 8] =
+    ["Address Line 1", "Address Line 2", "City", "Region", "Postcode", "Country", "Phone", "Email"];
+
+/// A CRM entry's identity fields as exported: digests in [`ENTRY_FIELDS`] order.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct BaseEntry {
     /// The entry's record revision at export time, when the exporter knew it.
     pub revision: Option<Revision>,
-    pub first_name: String,
-    pub last_name: String,
-    pub client_reference: String,
-    /// [`ssn_digest`] of the exported SSN ("" for none).
-    pub ssn_sha256: String,
-    /// ISO date ("" for none).
-    pub date_of_birth: String,
+    pub digests: [String; 5],
 }
 
-/// A contact detail as exported.
+/// A contact detail as exported: its kind, label and primary flag, and digests of its value
+/// fields in [`DETAIL_FIELDS`] order ("" for an empty field of another kind).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaseDetail {
     /// The detail's record revision at export time, when the exporter knew it.
@@ -81,7 +85,9 @@ pub struct BaseDetail {
     /// The entry the detail belonged to.
     pub entry_id: EntryId,
     pub kind: DetailKind,
-    pub fields: DetailFields,
+    pub label: String,
+    pub primary: bool,
+    pub digests: [String; 8],
 }
 
 /// What an Insured CRM Export held when it was written.
@@ -91,15 +97,49 @@ pub struct ExportBase {
     pub export_id: String,
     /// When the export was written (Unix milliseconds, as the caller passed it).
     pub exported_at_ms: i64,
+    /// [`CrmSecret::base_check`] of the export id under the secret that wrote the digests.
+    pub secret_check: String,
     /// Exported entries by id.
     pub entries: BTreeMap<EntryId, BaseEntry>,
     /// Exported details by Public ID.
     pub details: BTreeMap<String, BaseDetail>,
 }
 
-/// Lower-case hex SHA-256 of an SSN's nine digits ("" when the text is no SSN).
-pub fn ssn_digest(ssn: &str) -> String {
-    ssn_digits(ssn).map(|d| sha256_hex(d.as_bytes())).unwrap_or_default()
+/// The record part of a digest: which entry or detail the value belongs to.
+fn entry_record(id: EntryId) -> String {
+    format!("entry {id}")
+}
+
+fn detail_record(public_id: &str) -> String {
+    format!("detail {public_id}")
+}
+
+/// An entry field's value as it is digested: a Client Reference without case or surrounding
+/// space, an SSN in its canonical form (any spelling of the same nine digits digests alike;
+/// text that is no SSN digests as itself), the rest as it is.
+fn entry_value(field: &str, value: &str) -> String {
+    match field {
+        "Client Reference" => client_reference_key(value),
+        "SSN" => {
+            Ssn::parse(value).map(|s| s.expose_full().to_string()).unwrap_or_else(|| value.trim().to_string())
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// A detail's value fields in [`DETAIL_FIELDS`] order.
+pub fn detail_values(f: &DetailFields) -> [&str; 8] {
+    [&f.address_line1, &f.address_line2, &f.city, &f.region, &f.postcode, &f.country, &f.phone, &f.email]
+}
+
+/// Whether a value field belongs to a kind of detail (an Address has six, a Phone its
+/// number, an Email its address).
+fn field_of_kind(kind: DetailKind, field: usize) -> bool {
+    match kind {
+        DetailKind::Address => field < 6,
+        DetailKind::Phone => field == 6,
+        DetailKind::Email => field == 7,
+    }
 }
 
 /// The three-way merge of one field: whose value the import keeps.
@@ -113,12 +153,13 @@ pub enum Merged {
     Conflict,
 }
 
-/// The merge rule: file == base → the CRM's; CRM == base (or CRM == file) → the file's;
-/// otherwise a conflict.
-pub fn three_way(base: &str, crm: &str, file: &str) -> Merged {
-    if file == base || file == crm {
+/// The merge rule: file as exported (or file == CRM) → the CRM's; CRM as exported → the
+/// file's; otherwise a conflict. `as_exported` says whether a value is the exported one (a
+/// keyed digest comparison: the base never holds the value itself).
+pub fn three_way(as_exported: impl Fn(&str) -> bool, crm: &str, file: &str) -> Merged {
+    if file == crm || as_exported(file) {
         Merged::Crm
-    } else if crm == base {
+    } else if as_exported(crm) {
         Merged::File
     } else {
         Merged::Conflict
@@ -126,48 +167,77 @@ pub fn three_way(base: &str, crm: &str, file: &str) -> Merged {
 }
 
 impl ExportBase {
-    /// The base of an export's rows: every entry and detail they show, with the revisions
-    /// the caller knows (`None`: values only). The id digests the portfolio and the time.
+    /// The base of an export's rows: every entry and detail they show, each personal value
+    /// digested under the CRM's secret, with the revisions the caller knows (`None`: values
+    /// only). The id digests the portfolio and the time. `None` when the CRM has no digest
+    /// secret yet (the export is then written without a base).
     pub fn of_export(
         index: &CrmIndex<'_>,
         rows: &[InsuredExportRow],
         portfolio_id: u32,
         now_ms: i64,
         revisions: Option<&Revisions>,
-    ) -> ExportBase {
+    ) -> Option<ExportBase> {
+        let secret = index.crm.secret()?;
         let id_digest = sha256_hex(format!("insured-crm-export|{portfolio_id}|{now_ms}").as_bytes());
+        let export_id = id_digest[..16].to_string();
+        let digester = secret.base_digester(&export_id);
         let mut base = ExportBase {
-            export_id: id_digest[..16].to_string(),
+            secret_check: secret.base_check(&export_id),
+            export_id,
             exported_at_ms: now_ms,
             ..Default::default()
         };
         let revision = |kind, id: &dyn ToString| revisions.and_then(|r| r.get(&key(kind, id.to_string())));
         for row in rows {
             let Some(entry_id) = row.entry_id else { continue };
-            base.entries.entry(entry_id).or_insert_with(|| BaseEntry {
-                revision: revision(EntityKind::Entry, &entry_id),
-                first_name: row.first_name.clone(),
-                last_name: row.last_name.clone(),
-                client_reference: row.client_reference.clone(),
-                ssn_sha256: ssn_digest(&row.ssn),
-                date_of_birth: row.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-            });
+            if let std::collections::btree_map::Entry::Vacant(slot) = base.entries.entry(entry_id) {
+                let ssn = row.ssn.map(|s| s.expose_full().to_string()).unwrap_or_default();
+                let dob = row.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+                let values = [&row.first_name, &row.last_name, &row.client_reference, &ssn, &dob];
+                let record = entry_record(entry_id);
+                let digests = std::array::from_fn(|i| {
+                    let field = ENTRY_FIELDS[i];
+                    digester.digest(&record, field, &entry_value(field, values[i]))
+                });
+                slot.insert(BaseEntry { revision: revision(EntityKind::Entry, &entry_id), digests });
+            }
             if row.public_id.is_empty() {
                 continue;
             }
             if let Some(d) = index.crm.details.get(&row.public_id) {
+                let record = detail_record(&d.public_id);
+                let values = detail_values(&d.fields);
+                let digests = std::array::from_fn(|i| {
+                    if values[i].is_empty() && !field_of_kind(d.kind, i) {
+                        String::new()
+                    } else {
+                        digester.digest(&record, DETAIL_FIELDS[i], values[i])
+                    }
+                });
                 base.details.insert(
                     d.public_id.clone(),
                     BaseDetail {
                         revision: revision(EntityKind::Detail, &d.public_id),
                         entry_id: d.entry_id,
                         kind: d.kind,
-                        fields: d.fields.clone(),
+                        label: d.fields.label.clone(),
+                        primary: d.fields.primary,
+                        digests,
                     },
                 );
             }
         }
-        base
+        Some(base)
+    }
+
+    /// The base opened under a CRM's secret, when that secret wrote it (else its digests
+    /// compare to nothing: the file was exported from another CRM copy, or before this copy
+    /// had its secret).
+    pub fn under<'a>(&'a self, crm: &'a Crm) -> Option<AsExported<'a>> {
+        let secret = crm.secret()?;
+        (secret.base_check(&self.export_id) == self.secret_check)
+            .then(|| AsExported { base: self, digester: secret.base_digester(&self.export_id) })
     }
 
     /// The table rows of the base sheet, as text (the checksum covers exactly these).
@@ -175,47 +245,116 @@ impl ExportBase {
         let rev = |r: Option<Revision>| r.map(|r| r.to_string()).unwrap_or_default();
         let mut rows = Vec::with_capacity(self.entries.len() + self.details.len());
         for (id, e) in &self.entries {
-            let mut row = vec![
-                "Entry".to_string(),
-                id.to_string(),
-                id.to_string(),
-                rev(e.revision),
-                e.first_name.clone(),
-                e.last_name.clone(),
-                e.client_reference.clone(),
-                e.ssn_sha256.clone(),
-                e.date_of_birth.clone(),
-            ];
-            row.resize(HEADER.len() + 1, String::new());
-            rows.push(row);
+            rows.push(vec![format!("Entry|{id}|{}|{}", rev(e.revision), e.digests.concat())]);
         }
         for (pid, d) in &self.details {
-            let f = &d.fields;
-            let mut row = vec!["Detail".to_string(), pid.clone(), d.entry_id.to_string(), rev(d.revision)];
-            row.resize(9, String::new());
-            row.extend([
-                d.kind.label().to_string(),
-                f.label.clone(),
-                if f.primary { "Yes" } else { "No" }.to_string(),
-                f.address_line1.clone(),
-                f.address_line2.clone(),
-                f.city.clone(),
-                f.region.clone(),
-                f.postcode.clone(),
-                f.country.clone(),
-                f.phone.clone(),
-                f.email.clone(),
-            ]);
-            rows.push(row);
+            let slots: String =
+                d.digests.iter().map(|x| if x.is_empty() { NOT_OF_KIND } else { x.as_str() }).collect();
+            rows.push(vec![format!(
+                "Detail|{pid}|{}|{}|{}|{}|{slots}|{}",
+                d.entry_id,
+                rev(d.revision),
+                d.kind.label(),
+                if d.primary { "Yes" } else { "No" },
+                d.label
+            )]);
         }
         rows
     }
 }
 
+/// An export base opened under the secret that wrote it: says whether a value is the one
+/// exported, field by field, without ever holding it.
+#[derive(Debug, Clone)]
+pub struct AsExported<'a> {
+    base: &'a ExportBase,
+    digester: BaseDigester,
+}
+
+impl<'a> AsExported<'a> {
+    pub fn base(&self) -> &'a ExportBase {
+        self.base
+    }
+
+    /// The exported entry, when the export held it.
+    pub fn entry(&self, id: EntryId) -> Option<ExportedEntry<'_>> {
+        self.base.entries.get(&id).map(|entry| ExportedEntry { at: self, id, entry })
+    }
+
+    /// The exported detail, when the export held it.
+    pub fn detail(&self, public_id: &str) -> Option<ExportedDetail<'_>> {
+        self.base.details.get(public_id).map(|detail| ExportedDetail {
+            at: self,
+            record: detail_record(public_id),
+            detail,
+        })
+    }
+
+    fn digest(&self, record: &str, field: &str, value: &str) -> String {
+        self.digester.digest(record, field, value)
+    }
+}
+
+/// One exported entry: [`ExportedEntry::holds`] compares a value with what was exported.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportedEntry<'a> {
+    at: &'a AsExported<'a>,
+    id: EntryId,
+    entry: &'a BaseEntry,
+}
+
+impl ExportedEntry<'_> {
+    /// True when `value` is what the export held in `field` (one of [`ENTRY_FIELDS`]; a Client
+    /// Reference compared without case or surrounding space, an SSN in any spelling).
+    pub fn holds(&self, field: &str, value: &str) -> bool {
+        let Some(i) = ENTRY_FIELDS.iter().position(|f| *f == field) else { return false };
+        let digest = &self.entry.digests[i];
+        !digest.is_empty()
+            && *digest == self.at.digest(&entry_record(self.id), field, &entry_value(field, value))
+    }
+}
+
+/// One exported detail: its kind, label and primary flag in plain, its value fields as
+/// digests ([`ExportedDetail::holds`]).
+#[derive(Debug, Clone)]
+pub struct ExportedDetail<'a> {
+    at: &'a AsExported<'a>,
+    record: String,
+    detail: &'a BaseDetail,
+}
+
+impl<'a> ExportedDetail<'a> {
+    pub fn kind(&self) -> DetailKind {
+        self.detail.kind
+    }
+
+    pub fn detail(&self) -> &'a BaseDetail {
+        self.detail
+    }
+
+    /// True when `value` is what the export held in `field`: "Detail Type", "Label",
+    /// "Primary" (`Yes`/`No`) or one of [`DETAIL_FIELDS`].
+    pub fn holds(&self, field: &str, value: &str) -> bool {
+        match field {
+            "Detail Type" => self.detail.kind.label() == value,
+            "Label" => self.detail.label == value,
+            "Primary" => (if self.detail.primary { "Yes" } else { "No" }) == value,
+            _ => {
+                let Some(i) = DETAIL_FIELDS.iter().position(|f| *f == field) else { return false };
+                match self.detail.digests[i].as_str() {
+                    // A field of another kind, empty at export.
+                    "" => value.is_empty(),
+                    digest => digest == self.at.digest(&self.record, field, value),
+                }
+            }
+        }
+    }
+}
+
 /// A digest of the table, so that a base edited by hand reads as damaged.
-fn checksum(export_id: &str, at: &str, table: &[Vec<String>]) -> String {
+fn checksum(meta: &[&str], table: &[Vec<String>]) -> String {
     let mut h = Sha256::new();
-    for cell in [export_id, at].into_iter().chain(table.iter().flatten().map(String::as_str)) {
+    for cell in meta.iter().copied().chain(table.iter().flatten().map(String::as_str)) {
         h.update((cell.len() as u64).to_le_bytes());
         h.update(cell.as_bytes());
     }
@@ -229,11 +368,13 @@ pub fn write_base_sheet(workbook: &mut Workbook, base: &ExportBase) -> Result<()
     sheet.set_very_hidden(true);
     let table = base.table();
     let at = base.exported_at_ms.to_string();
+    let sum = checksum(&[&base.export_id, &at, &base.secret_check], &table);
     let meta = [
         [MARKER, ""],
         ["Export ID", base.export_id.as_str()],
         ["Exported at", at.as_str()],
-        ["Checksum", &checksum(&base.export_id, &at, &table)],
+        ["Secret check", base.secret_check.as_str()],
+        ["Checksum", sum.as_str()],
     ];
     for (r, pair) in meta.iter().enumerate() {
         for (c, v) in pair.iter().enumerate() {
@@ -243,7 +384,7 @@ pub fn write_base_sheet(workbook: &mut Workbook, base: &ExportBase) -> Result<()
         }
     }
     let header_row = meta.len() as u32;
-    for (c, h) in HEADER.iter().chain([&EMAIL]).enumerate() {
+    for (c, h) in HEADER.iter().enumerate() {
         sheet.write_string(header_row, c as u16, *h)?;
     }
     for (i, row) in table.iter().enumerate() {
@@ -268,6 +409,11 @@ pub enum ExportBaseRead {
     Damaged(String),
 }
 
+/// The plan notice of a file whose base another CRM's secret wrote.
+pub const OTHER_SECRET: &str =
+    "This file's export base was written by another copy of the CRM (its digests do not match this \
+     CRM's secret): changes made in the CRM since it was exported cannot be detected.";
+
 impl ExportBaseRead {
     /// The base, when the file carries a usable one.
     pub fn base(&self) -> Option<&ExportBase> {
@@ -288,6 +434,15 @@ impl ExportBaseRead {
             ExportBaseRead::Damaged(why) => Some(format!(
                 "This file's export base is damaged ({why}): changes made in the CRM since it was exported cannot be detected."
             )),
+        }
+    }
+
+    /// The plan notice of a file importing into `crm`: [`ExportBaseRead::notice`], or
+    /// [`OTHER_SECRET`] for a base the CRM's secret did not write.
+    pub fn notice_for(&self, crm: &Crm) -> Option<String> {
+        match self {
+            ExportBaseRead::Present(b) if b.under(crm).is_none() => Some(OTHER_SECRET.to_string()),
+            other => other.notice(),
         }
     }
 }
@@ -322,60 +477,62 @@ fn parse_base(rows: &[SheetRow]) -> Result<ExportBase, String> {
     let export_id = meta("Export ID")?;
     let at = meta("Exported at")?;
     let exported_at_ms = at.parse::<i64>().map_err(|_| format!("the export time {at:?} is not a time"))?;
+    let secret_check = meta("Secret check")?;
     let expected_sum = meta("Checksum")?;
     let header = rows.next().ok_or("the table header is missing")?;
-    let wanted: Vec<&str> = HEADER.iter().copied().chain([EMAIL]).collect();
-    if (0..wanted.len()).any(|c| text(header, c) != wanted[c]) {
+    if (0..HEADER.len()).any(|c| text(header, c) != HEADER[c]) {
         return Err(format!("row {} is not the table header", header.sheet_row));
     }
-    let mut base = ExportBase { export_id, exported_at_ms, ..Default::default() };
+    let mut base = ExportBase { export_id, exported_at_ms, secret_check, ..Default::default() };
     for row in rows {
-        let cells: Vec<String> = (0..wanted.len()).map(|c| text(row, c)).collect();
+        let record = text(row, 0);
         let at_row = |what: &str| format!("row {}: {what}", row.sheet_row);
-        let revision = match cells[3].as_str() {
-            "" => None,
-            r => Some(r.parse::<Revision>().map_err(|_| at_row("the revision is not a number"))?),
+        let parts: Vec<&str> = record.splitn(8, '|').collect();
+        let revision = |part: &str| match part {
+            "" => Ok(None),
+            r => r.parse::<Revision>().map(Some).map_err(|_| at_row("the revision is not a number")),
         };
-        let entry_id: EntryId = cells[2].parse().map_err(|_| at_row("the entry is not a number"))?;
-        match cells[0].as_str() {
-            "Entry" => {
+        let entry_id = |part: &str| part.parse::<EntryId>().map_err(|_| at_row("the entry is not a number"));
+        let digests = |cell: &str, n: usize| -> Result<Vec<String>, String> {
+            if cell.len() != n * DIGEST_CHARS || !cell.is_ascii() {
+                return Err(at_row(&format!("the digests are not {n} of {DIGEST_CHARS} characters")));
+            }
+            Ok((0..n)
+                .map(|i| &cell[i * DIGEST_CHARS..(i + 1) * DIGEST_CHARS])
+                .map(|d| if d == NOT_OF_KIND { String::new() } else { d.to_string() })
+                .collect())
+        };
+        match parts.as_slice() {
+            ["Entry", id, rev, cell] => {
+                let found = digests(cell, ENTRY_FIELDS.len())?;
                 let e = BaseEntry {
-                    revision,
-                    first_name: cells[4].clone(),
-                    last_name: cells[5].clone(),
-                    client_reference: cells[6].clone(),
-                    ssn_sha256: cells[7].clone(),
-                    date_of_birth: cells[8].clone(),
+                    revision: revision(rev)?,
+                    digests: std::array::from_fn(|i| found[i].clone()),
                 };
-                if base.entries.insert(entry_id, e).is_some() {
+                if base.entries.insert(entry_id(id)?, e).is_some() {
                     return Err(at_row("the entry is listed twice"));
                 }
             }
-            "Detail" => {
-                let kind =
-                    DetailKind::parse(&cells[9]).ok_or_else(|| at_row("the detail type is unknown"))?;
-                let fields = DetailFields {
-                    label: cells[10].clone(),
-                    primary: cells[11] == "Yes",
-                    address_line1: cells[12].clone(),
-                    address_line2: cells[13].clone(),
-                    city: cells[14].clone(),
-                    region: cells[15].clone(),
-                    postcode: cells[16].clone(),
-                    country: cells[17].clone(),
-                    phone: cells[18].clone(),
-                    email: cells[19].clone(),
+            ["Detail", pid, entry, rev, kind, primary, cell, label] => {
+                let kind = DetailKind::parse(kind).ok_or_else(|| at_row("the detail type is unknown"))?;
+                let found = digests(cell, DETAIL_FIELDS.len())?;
+                let d = BaseDetail {
+                    revision: revision(rev)?,
+                    entry_id: entry_id(entry)?,
+                    kind,
+                    label: label.to_string(),
+                    primary: *primary == "Yes",
+                    digests: std::array::from_fn(|i| found[i].clone()),
                 };
-                let d = BaseDetail { revision, entry_id, kind, fields };
-                if base.details.insert(cells[1].clone(), d).is_some() {
+                if base.details.insert(pid.to_string(), d).is_some() {
                     return Err(at_row("the Public ID is listed twice"));
                 }
             }
-            other => return Err(at_row(&format!("unknown kind {other:?}"))),
+            _ => return Err(at_row("it is not an entry or a detail of the base")),
         }
     }
     // The checksum is over the table as written: rebuild it from what was parsed.
-    if checksum(&base.export_id, &at, &base.table()) != expected_sum {
+    if checksum(&[&base.export_id, &at, &base.secret_check], &base.table()) != expected_sum {
         return Err("its checksum does not match its contents".into());
     }
     Ok(base)

@@ -8,6 +8,7 @@ use rust_xlsxwriter::Workbook;
 use crate::core::date::Date;
 use crate::core::index::CrmIndex;
 use crate::core::model::{ContactDetail, Crm, EntryId};
+use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::template::{Field, ValueKind};
 use crate::core::text::slug;
 
@@ -39,7 +40,9 @@ pub struct InsuredExportRow {
     pub first_name: String,
     pub last_name: String,
     pub client_reference: String,
-    pub ssn: String,
+    /// The entry's SSN: the export is a file the operator asked for, so its SSN column holds
+    /// it in full.
+    pub ssn: Option<Ssn>,
     pub date_of_birth: Option<Date>,
     pub detail_type: String,
     pub label: String,
@@ -58,8 +61,8 @@ pub struct InsuredExportRow {
 }
 
 impl InsuredExportRow {
-    /// The row's cell under a column of the insured contact details template (the date as
-    /// ISO text).
+    /// The row's cell under a column of the insured contact details template, as the export
+    /// writes it: the date as ISO text, the SSN in full.
     pub fn cell(&self, field: Field) -> String {
         match field {
             Field::CaseReference => self.case_reference.clone(),
@@ -67,7 +70,7 @@ impl InsuredExportRow {
             Field::FirstName => self.first_name.clone(),
             Field::LastName => self.last_name.clone(),
             Field::ClientReference => self.client_reference.clone(),
-            Field::Ssn => self.ssn.clone(),
+            Field::Ssn => self.ssn.map(|s| s.expose_full().to_string()).unwrap_or_default(),
             Field::DateOfBirth => self.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
             Field::DetailType => self.detail_type.clone(),
             Field::Label => self.label.clone(),
@@ -141,7 +144,7 @@ pub fn insured_export_rows(index: &CrmIndex<'_>, case_ids: &[u32]) -> Vec<Insure
             base.first_name = entry.first_name.clone();
             base.last_name = entry.last_name.clone();
             base.client_reference = entry.client_reference.clone().unwrap_or_default();
-            base.ssn = entry.ssn.clone().unwrap_or_default();
+            base.ssn = entry.ssn;
             base.date_of_birth = entry.date_of_birth;
             base.entry_id = Some(entry.id);
             let details = index.details_of(entry.id);
@@ -171,6 +174,14 @@ pub fn write_insured_export_with_base(
     rows: &[InsuredExportRow],
     base: Option<&ExportBase>,
 ) -> Result<Vec<u8>, ExportError> {
+    write_insured_export_counted(rows, base).map(|f| f.bytes)
+}
+
+/// [`write_insured_export_with_base`], with how many distinct full SSNs the file holds.
+pub fn write_insured_export_counted(
+    rows: &[InsuredExportRow],
+    base: Option<&ExportBase>,
+) -> Result<FullSsns, ExportError> {
     const SHEET: &str = "Insured CRM Export";
     check_rows_fit(SHEET, rows.len())?;
     let formats = Formats::default();
@@ -196,7 +207,8 @@ pub fn write_insured_export_with_base(
     if let Some(base) = base {
         write_base_sheet(&mut workbook, base)?;
     }
-    save(workbook)
+    let ssns = rows.iter().filter_map(|r| r.ssn).collect::<std::collections::BTreeSet<Ssn>>().len();
+    Ok(FullSsns { bytes: save(workbook)?, ssns })
 }
 
 /// `insured-crm-export-<portfolio>-<date>.xlsx`
@@ -226,7 +238,7 @@ mod tests {
         crm.put(Record::Entry(CrmEntry {
             id: 7,
             client_reference: Some("00042".into()),
-            ssn: Some("012-34-5678".into()),
+            ssn: Ssn::parse("012-34-5678"),
             first_name: "José".into(),
             last_name: "=HYPERLINK(\"x\")".into(),
             date_of_birth: Date::new(1980, 5, 17),

@@ -24,12 +24,14 @@ use serde::{Deserialize, Serialize};
 use crate::core::date::Date;
 use crate::core::index::{client_reference_key, names_match, reference_key, CrmIndex};
 use crate::core::model::EntryId;
-use crate::core::report::sha256_hex;
+use crate::core::privacy::shown::excerpt;
+use crate::core::privacy::ssn::mask_text;
+use crate::core::privacy::{CrmSecret, MaskedSsn, Ssn};
 use crate::core::template::{Field, MatchTier, Template};
-use crate::core::text::{fold, mask_ssn, ssn_digits};
+use crate::core::text::fold;
 use crate::core::validate::{Issue, IssueCode, Severity, ValidatedRow};
 
-use super::base::{ssn_digest, ExportBase};
+use super::base::{AsExported, ExportBase};
 
 use super::ranking::CandidateIndex;
 
@@ -85,7 +87,8 @@ pub struct DetectedPerson {
     /// Index in [`Matches::groups`].
     pub id: usize,
     /// Stable across runs of the same file against the same CRM (made of the group's kind,
-    /// entries and person: its Client Reference, a digest of its SSN — never the SSN itself —,
+    /// entries and person: its Client Reference, a keyed digest of its SSN under the CRM's
+    /// secret — never the SSN itself, nor a digest anyone without the secret could reverse —,
     /// its insured and names, or its names and date of birth): a choices file keyed by it
     /// applies to the next run. Unique within a run.
     #[serde(default)]
@@ -94,7 +97,8 @@ pub struct DetectedPerson {
     pub first_name: String,
     pub last_name: String,
     pub client_reference: String,
-    pub ssn: String,
+    /// The person's SSN as shown, when the file gives one: a group never holds it in full.
+    pub ssn: Option<MaskedSsn>,
     pub date_of_birth: Option<Date>,
     pub case_reference: String,
     pub insured_reference: String,
@@ -308,6 +312,27 @@ impl Matches {
     }
 }
 
+/// The SSN part of detected persons' keys: `ssn:` and the keyed digest under the CRM's
+/// secret; a CRM without a secret yet (only ever in a test of the core: the service gives
+/// every CRM one) numbers the SSNs of the file in order of appearance (`ssn#1`), which is
+/// stable for the same file and reveals nothing.
+struct SsnKeys<'a> {
+    secret: Option<&'a CrmSecret>,
+    numbered: HashMap<Ssn, usize>,
+}
+
+impl SsnKeys<'_> {
+    fn key(&mut self, ssn: &Ssn) -> String {
+        match self.secret {
+            Some(secret) => format!("ssn:{}", secret.person_key(ssn)),
+            None => {
+                let next = self.numbered.len() + 1;
+                format!("ssn#{}", self.numbered.entry(*ssn).or_insert(next))
+            }
+        }
+    }
+}
+
 /// Outcome of the cascade for one row before grouping.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RowOutcome {
@@ -325,8 +350,8 @@ pub struct Matcher<'a> {
     /// template has no column for a key: that key is empty on every row).
     steps: Vec<(MatchTier, Vec<Option<usize>>)>,
     pub(super) candidates: CandidateIndex,
-    /// The file's export base ([`Matcher::with_base`]).
-    base: Option<&'a ExportBase>,
+    /// The file's export base, opened under the CRM's secret ([`Matcher::with_base`]).
+    base: Option<AsExported<'a>>,
 }
 
 impl std::fmt::Debug for Matcher<'_> {
@@ -347,9 +372,10 @@ impl<'a> Matcher<'a> {
 
     /// The matcher for a file that carries its export base: a Client Reference or SSN the
     /// row holds as exported for the entry a tier found is not a contradiction of the entry's
-    /// own (the CRM changed it since; the entry keeps its value), so it is no conflict.
+    /// own (the CRM changed it since; the entry keeps its value), so it is no conflict. A base
+    /// another CRM's secret wrote compares to nothing and is left out.
     pub fn with_base(mut self, base: Option<&'a ExportBase>) -> Self {
-        self.base = base;
+        self.base = base.and_then(|b| b.under(self.index.crm));
         self
     }
 
@@ -378,11 +404,10 @@ impl<'a> Matcher<'a> {
         };
         let mut entries = vec![entry];
         let mut why: Vec<String> = Vec::new();
-        let exported = self.base.and_then(|b| b.entries.get(&entry));
-        let cref_as_exported =
-            exported.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
-        let ssn_as_exported =
-            exported.is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(ssn));
+        let exported = self.base.as_ref().and_then(|b| b.entry(entry));
+        // Digests are computed only where the answer matters.
+        let cref_as_exported = || exported.is_some_and(|b| b.holds("Client Reference", cref));
+        let ssn_as_exported = || exported.is_some_and(|b| b.holds("SSN", ssn));
         if !cref.is_empty() {
             match self.index.entry_by_client_reference(cref) {
                 Some(other) if other != entry => {
@@ -390,7 +415,7 @@ impl<'a> Matcher<'a> {
                     why.push(format!("Client Reference {cref} is on {}", self.who(other)));
                 }
                 Some(_) => {}
-                None if cref_as_exported => {}
+                None if cref_as_exported() => {}
                 None => {
                     if let Some(own) = e.client_reference.as_deref().filter(|c| !c.trim().is_empty()) {
                         why.push(format!("the file's Client Reference is {cref}, the entry's {own}"));
@@ -398,23 +423,19 @@ impl<'a> Matcher<'a> {
                 }
             }
         }
-        if let Some(digits) = ssn_digits(ssn) {
-            match self.index.entry_by_ssn(&digits) {
+        if let Some(file_ssn) = Ssn::parse(ssn) {
+            match self.index.entry_with_ssn(&file_ssn) {
                 Some(other) if other != entry => {
                     if !entries.contains(&other) {
                         entries.push(other);
                     }
-                    why.push(format!("SSN {} is on {}", mask_ssn(&digits), self.who(other)));
+                    why.push(format!("SSN {file_ssn} is on {}", self.who(other)));
                 }
                 Some(_) => {}
-                None if ssn_as_exported => {}
+                None if ssn_as_exported() => {}
                 None => {
-                    if let Some(own) = e.ssn.as_deref().and_then(ssn_digits) {
-                        why.push(format!(
-                            "the file's SSN is {}, the entry's {}",
-                            mask_ssn(&digits),
-                            mask_ssn(&own)
-                        ));
+                    if let Some(own) = e.ssn {
+                        why.push(format!("the file's SSN is {file_ssn}, the entry's {own}"));
                     }
                 }
             }
@@ -433,7 +454,7 @@ impl<'a> Matcher<'a> {
             (_, _) if self.index.entry_by_client_reference(cref) == Some(entry) => {
                 format!("Client Reference {cref} is on {}", self.who(entry))
             }
-            _ => format!("SSN {} is on {}", mask_ssn(ssn), self.who(entry)),
+            _ => format!("SSN {} is on {}", mask_text(ssn), self.who(entry)),
         };
         RowOutcome::Conflict { entries, reason: format!("{found} but {}", why.join(" and ")) }
     }
@@ -470,7 +491,8 @@ impl<'a> Matcher<'a> {
                                 code: IssueCode::PublicIdUnknown,
                                 severity: Severity::Warning,
                                 message: format!(
-                                    "Public ID {id} exists nowhere in the CRM; the row becomes a new detail for the entry the next tiers find"
+                                    "Public ID {} exists nowhere in the CRM; the row becomes a new detail for the entry the next tiers find",
+                                    excerpt(id)
                                 ),
                             });
                         }
@@ -486,7 +508,7 @@ impl<'a> Matcher<'a> {
                             let reason = format!(
                                 "Client Reference {cref} is on {} but SSN {} is on {}",
                                 self.who(a),
-                                mask_ssn(ssn),
+                                mask_text(ssn),
                                 self.who(b)
                             );
                             return (RowOutcome::Conflict { entries: vec![a, b], reason }, note);
@@ -531,16 +553,17 @@ impl<'a> Matcher<'a> {
     }
 
     /// The key that makes rows one detected person: the Client Reference, else the SSN (as a
-    /// digest, so keys never show it), else the insured on its case with the names, else the
-    /// names and date of birth.
-    fn person_key(&self, row: &ValidatedRow) -> String {
+    /// keyed digest under the CRM's secret, so keys never show it and reveal nothing without
+    /// the secret), else the insured on its case with the names, else the names and date of
+    /// birth.
+    fn person_key(&self, row: &ValidatedRow, ssn_keys: &mut SsnKeys<'_>) -> String {
         let f = row.fields(self.template);
         let cref = f.text(Field::ClientReference);
         if !cref.is_empty() {
             return format!("cref:{}", client_reference_key(cref));
         }
-        if let Some(d) = ssn_digits(f.text(Field::Ssn)) {
-            return format!("ssn:{}", &sha256_hex(format!("roundtrip-ssn:{d}").as_bytes())[..16]);
+        if let Some(ssn) = Ssn::parse(f.text(Field::Ssn)) {
+            return ssn_keys.key(&ssn);
         }
         let names = format!("{}|{}", fold(f.text(Field::FirstName)), fold(f.text(Field::LastName)));
         let (case_ref, ins_ref) = (f.text(Field::CaseReference), f.text(Field::InsuredReference));
@@ -565,6 +588,7 @@ impl<'a> Matcher<'a> {
     pub fn group(&self, rows: &[ValidatedRow], outcomes: Vec<RowOutcome>, notes: Vec<Issue>) -> Matches {
         let mut groups: Vec<DetectedPerson> = Vec::new();
         let mut by_key: HashMap<String, usize> = HashMap::new();
+        let mut ssn_keys = SsnKeys { secret: self.index.crm.secret(), numbered: HashMap::new() };
         let mut out = Vec::with_capacity(outcomes.len());
         let mut row_groups = Vec::with_capacity(outcomes.len());
         for (i, outcome) in outcomes.into_iter().enumerate() {
@@ -577,12 +601,15 @@ impl<'a> Matcher<'a> {
                 }
                 RowOutcome::Matched { tier, entry, detail } => {
                     out.push(RowMatch::Matched { tier, entry, detail });
-                    (format!("matched/{entry}/{}", self.person_key(row)), GroupKind::Matched { tier, entry })
+                    (
+                        format!("matched/{entry}/{}", self.person_key(row, &mut ssn_keys)),
+                        GroupKind::Matched { tier, entry },
+                    )
                 }
                 RowOutcome::Conflict { entries, reason } => {
                     let ids: Vec<String> = entries.iter().map(ToString::to_string).collect();
                     (
-                        format!("conflict/{}/{}", ids.join("+"), self.person_key(row)),
+                        format!("conflict/{}/{}", ids.join("+"), self.person_key(row, &mut ssn_keys)),
                         GroupKind::Conflict { entries, reason },
                     )
                 }
@@ -592,7 +619,7 @@ impl<'a> Matcher<'a> {
                     continue;
                 }
                 RowOutcome::Unresolved => {
-                    (format!("unmatched/{}", self.person_key(row)), GroupKind::Unresolved)
+                    (format!("unmatched/{}", self.person_key(row, &mut ssn_keys)), GroupKind::Unresolved)
                 }
             };
             let f = row.fields(self.template);
@@ -608,7 +635,7 @@ impl<'a> Matcher<'a> {
                         first_name: first.to_string(),
                         last_name: last.to_string(),
                         client_reference: f.text(Field::ClientReference).to_string(),
-                        ssn: f.text(Field::Ssn).to_string(),
+                        ssn: Ssn::parse(f.text(Field::Ssn)).map(|s| s.masked()),
                         date_of_birth: f.date(Field::DateOfBirth),
                         case_reference: f.text(Field::CaseReference).to_string(),
                         insured_reference: f.text(Field::InsuredReference).to_string(),

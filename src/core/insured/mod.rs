@@ -55,7 +55,7 @@ pub static INSURED_COLUMNS: [ColumnSpec; 19] = [
         ValueKind::Identifier,
         "External identifier of the CRM entry (tier 2). A new entry keeps it.",
     ),
-    optional(Field::Ssn, "SSN", ValueKind::Ssn, "123-45-6789. Used for matching tier 2."),
+    optional(Field::Ssn, "SSN", ValueKind::Ssn, "Nine digits, written AAA-GG-SSSS (dashes optional). Used for matching tier 2."),
     optional(Field::DateOfBirth, "Date of Birth", ValueKind::Date, "An Excel date or YYYY-MM-DD."),
     optional(
         Field::DetailType,

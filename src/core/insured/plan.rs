@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::index::{names_match, CrmIndex};
+use crate::core::index::{client_reference_key, names_match, CrmIndex};
 use crate::core::model::{
     public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
     EntryId, Insured, Record, RecordKey,
@@ -45,11 +45,12 @@ use crate::core::model::{
 use crate::core::plan::{
     key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts, StaleConflict,
 };
+use crate::core::privacy::Ssn;
 use crate::core::template::{Field, MatchTier, Template};
-use crate::core::text::{fold, mask_ssn, ssn_canonical, ssn_digits};
+use crate::core::text::fold;
 use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated};
 
-use super::base::{ssn_digest, three_way, BaseDetail, ExportBase, ExportBaseRead, Merged};
+use super::base::{three_way, ExportBase, ExportBaseRead, ExportedDetail, Merged};
 use super::matching::{GroupChoice, GroupKind, Matches, RowMatch};
 
 /// Which rows take the file's value where the CRM and the file both changed a field since the
@@ -97,22 +98,22 @@ fn detail_accessors() -> [(&'static str, Get, Set); 10] {
 }
 
 /// One field merged three ways: the value to keep, with a conflict recorded when both sides
-/// changed it (the file's value only when `take_file`).
+/// changed it (the file's value only when `take_file`). `as_exported` compares a value with
+/// the export base's digest of the field.
 fn merge_value(
     field: &str,
-    base: &str,
+    as_exported: impl Fn(&str) -> bool,
     crm: &str,
     file: &str,
     take_file: bool,
     conflicts: &mut Vec<StaleConflict>,
 ) -> Option<String> {
-    match three_way(base, crm, file) {
+    match three_way(as_exported, crm, file) {
         Merged::Crm => None,
         Merged::File => Some(file.to_string()),
         Merged::Conflict => {
             conflicts.push(StaleConflict {
                 field: field.to_string(),
-                at_export: base.to_string(),
                 crm_now: crm.to_string(),
                 file: file.to_string(),
                 file_applies: take_file,
@@ -125,7 +126,7 @@ fn merge_value(
 /// A detail the file describes, merged with its export base and the CRM's detail: the kind and
 /// fields to keep (only the fields of that kind).
 fn merge_detail(
-    base: &BaseDetail,
+    base: &ExportedDetail<'_>,
     (crm_kind, crm): (DetailKind, &DetailFields),
     (file_kind, file): (DetailKind, &DetailFields),
     take_file: bool,
@@ -133,7 +134,7 @@ fn merge_detail(
 ) -> (DetailKind, DetailFields) {
     let kind = merge_value(
         "Detail Type",
-        base.kind.label(),
+        |v| base.holds("Detail Type", v),
         crm_kind.label(),
         file_kind.label(),
         take_file,
@@ -143,7 +144,8 @@ fn merge_detail(
     .unwrap_or(crm_kind);
     let mut out = crm.clone();
     for (name, get, set) in detail_accessors() {
-        if let Some(v) = merge_value(name, &get(&base.fields), &get(crm), &get(file), take_file, conflicts) {
+        let as_exported = |v: &str| base.holds(name, v);
+        if let Some(v) = merge_value(name, as_exported, &get(crm), &get(file), take_file, conflicts) {
             set(&mut out, v);
         }
     }
@@ -258,6 +260,10 @@ struct Draft<'a> {
     counters: Counters,
     /// Existing and planned details by (entry, value key).
     detail_keys: HashMap<(EntryId, String), String>,
+    /// Client References (by [`client_reference_key`]) and SSNs this plan gives an entry: a
+    /// second entry of the same plan does not take them (the store would refuse the batch).
+    planned_crefs: HashMap<String, EntryId>,
+    planned_ssns: HashMap<Ssn, EntryId>,
 }
 
 impl<'a> Draft<'a> {
@@ -273,6 +279,22 @@ impl<'a> Draft<'a> {
     /// The key of a record, when it exists in the CRM (not only in this plan).
     fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
         self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    }
+    /// The entry this plan gives a Client Reference or SSN to, if another than `except`.
+    fn planned_cref_owner(&self, cref: &str, except: EntryId) -> Option<EntryId> {
+        self.planned_crefs.get(&client_reference_key(cref)).copied().filter(|e| *e != except)
+    }
+    fn planned_ssn_owner(&self, ssn: &Ssn, except: EntryId) -> Option<EntryId> {
+        self.planned_ssns.get(ssn).copied().filter(|e| *e != except)
+    }
+    /// Records the identifiers a planned entry holds.
+    fn plan_identifiers(&mut self, entry: &CrmEntry) {
+        if let Some(c) = &entry.client_reference {
+            self.planned_crefs.insert(client_reference_key(c), entry.id);
+        }
+        if let Some(s) = entry.ssn {
+            self.planned_ssns.insert(s, entry.id);
+        }
     }
 }
 
@@ -304,7 +326,7 @@ pub fn plan_with_base(
     take_file: &TakeFile,
 ) -> ImportPlan {
     let mut out = plan_merged(crm, template, validated, matches, choices, base.base(), take_file);
-    out.notices.extend(base.notice());
+    out.notices.extend(base.notice_for(crm));
     out
 }
 
@@ -333,6 +355,9 @@ fn plan_merged(
     take_file: &TakeFile,
 ) -> ImportPlan {
     let index = CrmIndex::new(crm);
+    // The base compares only under the secret that wrote it (else it is left out, with the
+    // notice `plan_with_base` adds).
+    let export_base = export_base.and_then(|b| b.under(crm));
     let mut draft = Draft {
         crm,
         entries: BTreeMap::new(),
@@ -345,6 +370,8 @@ fn plan_merged(
             .values()
             .map(|d| ((d.entry_id, detail_value_key(d.kind, &d.fields)), d.public_id.clone()))
             .collect(),
+        planned_crefs: HashMap::new(),
+        planned_ssns: HashMap::new(),
     };
     let mut out = ImportPlan::new(template, crm.counters);
     let mut errors = errors_by_row(validated);
@@ -510,11 +537,16 @@ fn plan_merged(
                         let cref = f.text(Field::ClientReference);
                         let cref_owner =
                             (!cref.is_empty()).then(|| index.entry_by_client_reference(cref)).flatten();
-                        let ssn = ssn_digits(f.text(Field::Ssn));
-                        let ssn_owner = ssn.as_deref().and_then(|d| index.entry_by_ssn(d));
+                        let ssn = Ssn::parse(f.text(Field::Ssn));
+                        let ssn_owner = ssn.and_then(|s| index.entry_with_ssn(&s));
                         reads.extend(
                             [cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)),
                         );
+                        // Nor one another entry of this plan takes (two new persons of the file
+                        // with the same SSN): noted on the row below.
+                        let cref_owner = cref_owner.or_else(|| draft.planned_cref_owner(cref, id));
+                        let ssn_owner =
+                            ssn_owner.or_else(|| ssn.and_then(|s| draft.planned_ssn_owner(&s, id)));
                         // The names of the person (the first of its rows that gives both).
                         let (first, last) = match person {
                             Some(p) => (p.first_name.clone(), p.last_name.clone()),
@@ -526,13 +558,14 @@ fn plan_merged(
                             id,
                             client_reference: (!cref.is_empty() && cref_owner.is_none())
                                 .then(|| cref.to_string()),
-                            ssn: ssn.filter(|_| ssn_owner.is_none()).map(|d| ssn_canonical(&d)),
+                            ssn: ssn.filter(|_| ssn_owner.is_none()),
                             first_name: first,
                             last_name: last,
                             date_of_birth: f
                                 .date(Field::DateOfBirth)
                                 .or(person.and_then(|p| p.date_of_birth)),
                         };
+                        draft.plan_identifiers(&new_entry);
                         draft.entries.insert(id, new_entry);
                         draft.created_entries.push(id);
                         group_entry.insert(g, id);
@@ -548,11 +581,12 @@ fn plan_merged(
         // The export base of the row: its entry's when a tier found the entry, its detail's
         // when its Public ID did.
         let tier_decided = tier.is_some_and(|t| t != MatchTier::OperatorChoice);
-        let base_entry = export_base.filter(|_| tier_decided).and_then(|b| b.entries.get(&entry_id));
+        let base_entry = export_base.as_ref().filter(|_| tier_decided).and_then(|b| b.entry(entry_id));
         let base_detail = export_base
+            .as_ref()
             .filter(|_| tier_decided)
             .zip(detail_id.as_ref())
-            .and_then(|(b, pid)| b.details.get(pid));
+            .and_then(|(b, pid)| b.detail(pid));
         let take = take_file.takes(i);
         let mut conflicts: Vec<StaleConflict> = Vec::new();
         facts.tier = tier;
@@ -571,16 +605,19 @@ fn plan_merged(
             let cref = f.text(Field::ClientReference);
             // A Client Reference or SSN the file holds as exported says nothing new: the
             // entry keeps its own.
-            let cref_as_exported =
-                base_entry.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
-            let ssn_as_exported = base_entry
-                .is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(f.text(Field::Ssn)));
-            if !cref.is_empty() && !cref_as_exported {
+            // (Digests are computed only when the entry does not already agree.)
+            let cref_as_exported = || base_entry.is_some_and(|b| b.holds("Client Reference", cref));
+            let ssn_as_exported = || base_entry.is_some_and(|b| b.holds("SSN", f.text(Field::Ssn)));
+            let cref_agrees =
+                entry.client_reference.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(cref.trim()));
+            if !cref.is_empty() && !cref_agrees && !cref_as_exported() {
                 match &entry.client_reference {
                     None => {
-                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
+                        let existing_owner = index.entry_by_client_reference(cref).filter(|o| *o != entry_id);
+                        if let Some(other) =
+                            existing_owner.or_else(|| draft.planned_cref_owner(cref, entry_id))
                         {
-                            reads.insert(key(EntityKind::Entry, other));
+                            reads.extend(draft.existing_entry(other));
                             blocked_reasons.push(format!(
                                 "Client Reference {cref} already belongs to another entry ({})",
                                 draft.entry(other).map(entry_label).unwrap_or_default()
@@ -601,27 +638,31 @@ fn plan_merged(
                     _ => {}
                 }
             }
-            if let Some(d) = ssn_digits(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
-                match entry.ssn.as_deref().and_then(ssn_digits) {
+            if let Some(d) =
+                Ssn::parse(f.text(Field::Ssn)).filter(|d| entry.ssn != Some(*d) && !ssn_as_exported())
+            {
+                match entry.ssn {
                     None => {
-                        if let Some(other) = index.entry_by_ssn(&d).filter(|o| *o != entry_id) {
-                            reads.insert(key(EntityKind::Entry, other));
-                            blocked_reasons.push("SSN already belongs to another entry".to_string());
+                        let existing_owner = index.entry_with_ssn(&d).filter(|o| *o != entry_id);
+                        if let Some(other) = existing_owner.or_else(|| draft.planned_ssn_owner(&d, entry_id))
+                        {
+                            reads.extend(draft.existing_entry(other));
+                            blocked_reasons.push(format!(
+                                "SSN {d} already belongs to another entry ({})",
+                                draft.entry(other).map(entry_label).unwrap_or_default()
+                            ));
                         } else {
-                            let canon = ssn_canonical(&d);
-                            updated.ssn = Some(canon.clone());
+                            updated.ssn = Some(d);
                             identity_changes.push(FieldChange {
                                 field: "SSN".into(),
                                 before: String::new(),
-                                after: mask_ssn(&canon),
+                                after: d.masked().into_string(),
                             });
                         }
                     }
                     Some(existing) if existing != d => {
                         blocked_reasons.push(format!(
-                            "SSN conflict: the file says {}, the entry has {}; not overwritten",
-                            mask_ssn(&d),
-                            mask_ssn(&existing)
+                            "SSN conflict: the file says {d}, the entry has {existing}; not overwritten"
                         ));
                     }
                     _ => {}
@@ -631,8 +672,9 @@ fn plan_merged(
             if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), base_entry, original) {
                 let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
                 let file_dob = dob.to_string();
+                let as_exported = |v: &str| b.holds("Date of Birth", v);
                 let keep =
-                    merge_value("Date of Birth", &b.date_of_birth, &crm_dob, &file_dob, take, &mut conflicts);
+                    merge_value("Date of Birth", as_exported, &crm_dob, &file_dob, take, &mut conflicts);
                 if keep.is_some() && updated.date_of_birth != Some(dob) {
                     identity_changes.push(FieldChange {
                         field: "Date of Birth".into(),
@@ -661,15 +703,14 @@ fn plan_merged(
             let named = !first.trim().is_empty() && !last.trim().is_empty();
             if let (Some(b), Some(original)) = (base_entry, original) {
                 // Names merge three ways; an empty cell keeps the CRM's name.
-                let names: [(&str, &str, &str, &str); 2] = [
-                    ("First Name", &b.first_name, &original.first_name, first),
-                    ("Last Name", &b.last_name, &original.last_name, last),
-                ];
-                for (field, at_export, crm_now, file) in names {
+                let names: [(&str, &str, &str); 2] =
+                    [("First Name", &original.first_name, first), ("Last Name", &original.last_name, last)];
+                for (field, crm_now, file) in names {
                     if file.trim().is_empty() {
                         continue;
                     }
-                    let Some(v) = merge_value(field, at_export, crm_now, file, take, &mut conflicts) else {
+                    let as_exported = |v: &str| b.holds(field, v);
+                    let Some(v) = merge_value(field, as_exported, crm_now, file, take, &mut conflicts) else {
                         continue;
                     };
                     let slot =
@@ -701,6 +742,7 @@ fn plan_merged(
             }
             facts.entry_label = if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
             if blocked_reasons.is_empty() && updated != entry {
+                draft.plan_identifiers(&updated);
                 draft.entries.insert(entry_id, updated);
             }
         }
@@ -774,7 +816,7 @@ fn plan_merged(
                     continue;
                 };
                 let fields = detail_from_row(&f, kind, Some(&before.fields));
-                let (kind, fields) = match base_detail {
+                let (kind, fields) = match &base_detail {
                     Some(b) => merge_detail(
                         b,
                         (before.kind, &before.fields),

@@ -41,9 +41,8 @@ pub fn change(field: &str, before: &str, after: &str) -> Option<FieldChange> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaleConflict {
     pub field: String,
-    /// The value the export held.
-    pub at_export: String,
-    /// The CRM's value now.
+    /// The CRM's value now (the export base holds the exported value only as a keyed digest:
+    /// a conflict shows the two values that differ now).
     pub crm_now: String,
     /// The file's value.
     pub file: String,
@@ -52,13 +51,12 @@ pub struct StaleConflict {
 }
 
 impl StaleConflict {
-    /// "Phone: at export 555 0100 → CRM now 555 0111 / file 555 0199 (the CRM's kept)".
+    /// "Phone: CRM now 555 0111 / file 555 0199 (the CRM's kept)".
     pub fn text(&self) -> String {
         use crate::core::report::show;
         format!(
-            "{}: at export {} → CRM now {} / file {} ({} kept)",
+            "{}: CRM now {} / file {} ({} kept)",
             self.field,
-            show(&self.at_export),
             show(&self.crm_now),
             show(&self.file),
             if self.file_applies { "the file's" } else { "the CRM's" }

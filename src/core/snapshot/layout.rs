@@ -174,6 +174,10 @@ pub(crate) const COUNTER_ITEMS: [&str; 7] = [
     "Next Import ID",
 ];
 
+/// The About item holding the CRM's digest secret (64 hex characters), after the counters. A
+/// snapshot written before digest secrets has none; whoever loads it gives the CRM a new one.
+pub(crate) const ITEM_SECRET: &str = "Digest Secret";
+
 pub(crate) fn counter_values(c: &Counters) -> [u32; 7] {
     [
         c.next_entry_id,

@@ -6,7 +6,9 @@
 //! was expected there.
 //!
 //! The layout (`layout.rs`) is [`SNAPSHOT_SHEETS`]: an `About` sheet (format name, format
-//! version, the row count of every other sheet and the identity counters), then one sheet per
+//! version, the row count of every other sheet, the identity counters and the CRM's digest
+//! secret, which keyed digests need and which a snapshot — like its SSNs — carries in full),
+//! then one sheet per
 //! entity with a bold frozen header. Identifiers are text (leading zeros kept), internal IDs
 //! and counts are numbers, dates are real Excel dates, yes/no flags are `Yes`/`No`, and
 //! formula-like text is quote-prefixed so Excel never evaluates it. Lists that could outgrow
@@ -29,7 +31,7 @@ pub use layout::{
     SheetLayout, FORMAT_NAME, FORMAT_VERSION, JSON_PART_LENGTH, SNAPSHOT_SHEETS, WITHOUT_PORTFOLIO,
 };
 pub use read::read_snapshot;
-pub use write::write_snapshot;
+pub use write::{write_snapshot, write_snapshot_counted};
 
 use crate::core::text::cell_name;
 

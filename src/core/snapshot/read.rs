@@ -15,6 +15,7 @@ use crate::core::model::{
     CrmEntry, DetailFields, DetailKind, Device, ImportCounts, ImportRecord, Insured, Operator, Portfolio,
     Role, SchoolRole, SchoolUser,
 };
+use crate::core::privacy::CrmSecret;
 use crate::core::read::{Book, ReadError, MAX_FILE_BYTES};
 use crate::core::sheet::RawCell;
 
@@ -154,9 +155,9 @@ fn read_entries_and_details(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> R
         if let Some(r) = &client_reference {
             first_client_references.claim(row, 1, "Client Reference", || quoted(r), row.key(1))?;
         }
-        let ssn = row.opt_text(2)?;
-        if let Some(s) = &ssn {
-            first_ssns.claim(row, 2, "SSN", || quoted(s), row.key(2))?;
+        let ssn = row.ssn(2)?;
+        if let Some(s) = ssn {
+            first_ssns.claim(row, 2, "SSN", || s.to_string(), s)?;
         }
         let entry = CrmEntry {
             id,
@@ -440,6 +441,15 @@ fn read_about(book: &Book<'_>, file: &str) -> Result<About, SnapshotError> {
             .ok_or_else(|| bad(*cell, "a whole number from 0 to 4294967295", value))?;
         counter_cells.insert(item, *cell);
     }
+    // The digest secret: absent from snapshots written before digest secrets (the CRM then
+    // gets a new one where it is loaded).
+    let secret = match items.get(ITEM_SECRET) {
+        None => None,
+        Some((cell, value)) => Some(
+            CrmSecret::from_hex(&value.as_text())
+                .ok_or_else(|| bad(*cell, "the digest secret: 64 hexadecimal characters", value))?,
+        ),
+    };
     let counters = Counters {
         next_entry_id: values[0],
         next_detail_number: values[1],
@@ -448,6 +458,7 @@ fn read_about(book: &Book<'_>, file: &str) -> Result<About, SnapshotError> {
         next_portfolio_id: values[4],
         next_account_contact_id: values[5],
         next_import_id: values[6],
+        secret,
     };
     Ok(About { counters, declared_rows, counter_cells })
 }

@@ -12,6 +12,8 @@ use super::layout::{SheetLayout, MAX_EXACT_CENTS, MAX_EXACT_INTEGER};
 use super::{CellRef, SnapshotError};
 use crate::core::date::Date;
 use crate::core::model::{Insurance, InsuranceStatus};
+use crate::core::privacy::ssn::{describe_cell, mask_ssn_like};
+use crate::core::privacy::Ssn;
 use crate::core::read::{Book, ReadError, RowsError};
 use crate::core::sheet::{format_number, RawCell};
 
@@ -96,6 +98,20 @@ impl Row<'_> {
             value: value.to_string(),
             target_sheet,
         }
+    }
+
+    /// The cell's SSN (nine digits, with or without dashes), `None` for an empty cell. A cell
+    /// that is not an SSN is refused without quoting it: the refusal says what it holds
+    /// ([`describe_cell`]).
+    pub(super) fn ssn(&self, col: usize) -> Result<Option<Ssn>, SnapshotError> {
+        let Some(text) = self.opt_text(col)? else { return Ok(None) };
+        Ssn::parse(&text).map(Some).ok_or_else(|| SnapshotError::BadCell {
+            file: self.file.to_string(),
+            sheet: self.sheet,
+            cell: self.cell_ref(col),
+            expected: "an SSN of nine digits (AAA-GG-SSSS) or nothing".to_string(),
+            found: describe_cell(&text),
+        })
     }
 
     /// The cell's text exactly as written (a number typed into a text column reads as its
@@ -255,9 +271,11 @@ pub(super) fn describe(cell: &RawCell) -> String {
     }
 }
 
-/// Text in quotes for a message, cut after 60 characters.
+/// Text in quotes for a message, cut after 60 characters, any SSN-shaped run in it masked (a
+/// refusal never quotes an SSN, even one in the wrong column).
 pub(super) fn quoted(text: &str) -> String {
     const LIMIT: usize = 60;
+    let text = mask_ssn_like(text);
     match text.char_indices().nth(LIMIT) {
         Some((at, _)) => format!("\"{}…\"", &text[..at]),
         None => format!("\"{text}\""),

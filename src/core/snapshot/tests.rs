@@ -17,6 +17,7 @@ use crate::core::model::{
     public_id_for, BeforeImage, Case, Crm, CrmEntry, DetailKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Operator, Portfolio, Record, RecordKey,
 };
+use crate::core::privacy::Ssn;
 
 fn demo() -> Crm {
     demo_crm(DEMO_SEED, 1)
@@ -34,7 +35,7 @@ fn crm_with_awkward_values() -> Crm {
     entry.first_name = "Zoë José".to_string();
     entry.last_name = "Müller-Åberg O'Brien Nguyễn".to_string();
     entry.client_reference = Some("CR-00000042".to_string());
-    entry.ssn = Some("012-34-5678".to_string());
+    entry.ssn = Ssn::parse("012-34-5678");
     entry.date_of_birth = Date::new(1899, 12, 31);
     let detail = crm.details.get_mut(&public_id_for(1)).expect("detail 1");
     detail.kind = DetailKind::Address;
@@ -353,14 +354,24 @@ fn a_duplicate_ssn_or_client_reference_is_refused() {
     let with_ssn: Vec<&CrmEntry> = crm.entries.values().filter(|e| e.ssn.is_some()).take(2).collect();
     let first_row = with_ssn[0].id + 1;
     let second_row = with_ssn[1].id + 1;
-    let ssn = with_ssn[0].ssn.clone().unwrap_or_default();
-    let message = refusal(|g| set(g, "CRM Entries", &format!("C{second_row}"), Data::String(ssn.clone())));
+    let ssn = with_ssn[0].ssn.expect("an SSN");
+    let full = ssn.expose_full().to_string();
+    let message = refusal(|g| set(g, "CRM Entries", &format!("C{second_row}"), Data::String(full.clone())));
+    // The refusal names the SSN masked, never in full.
     assert_eq!(
         message,
         format!(
-            r#"Snapshot "x.xlsx", sheet "CRM Entries", cell C{second_row}: SSN "{ssn}" is already used in cell C{first_row}"#
+            r#"Snapshot "x.xlsx", sheet "CRM Entries", cell C{second_row}: SSN XXX-XX-{} is already used in cell C{first_row}"#,
+            ssn.last_four()
         )
     );
+    for spelling in [full.clone(), full.replace('-', ""), full.replace('-', " ")] {
+        assert!(!message.contains(&spelling), "{message}");
+    }
+    // A cell that is not an SSN is refused without being quoted.
+    let message = refusal(|g| set(g, "CRM Entries", "C2", Data::String("912-34-567".into())));
+    assert!(message.contains("cell C2") && message.contains("8 digits"), "{message}");
+    assert!(!message.contains("912-34-567"), "{message}");
     let message = refusal(|g| {
         set(g, "CRM Entries", "B2", Data::String("CR-1".into()));
         set(g, "CRM Entries", "B900", Data::String("CR-1".into()));

@@ -7,11 +7,19 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use super::layout::*;
 use crate::core::date::Date;
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
+use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::text::looks_like_formula;
 use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
 
-/// Writes the whole CRM as a snapshot workbook.
+/// Writes the whole CRM as a snapshot workbook: a file the operator asks for, so it holds
+/// every SSN in full and the CRM's digest secret (the About sheet's last item).
 pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
+    write_snapshot_counted(crm).map(|f| f.bytes)
+}
+
+/// [`write_snapshot`], with how many full SSNs the file holds (the CRM entries' SSNs; the
+/// before-images of the import history may hold earlier values of some of them).
+pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     let formats =
         SnapshotFormats { shared: Formats::default(), amount: Format::new().set_num_format("0.00") };
     let mut workbook = Workbook::new();
@@ -22,8 +30,8 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     let before_image_parts = before_image_parts(crm)?;
     let row_counts = row_counts(crm, before_image_parts.len());
 
-    let mut w =
-        SheetWriter::begin(&mut workbook, &formats, &ABOUT, 2 + row_counts.len() + COUNTER_ITEMS.len())?;
+    let about_rows = 2 + row_counts.len() + COUNTER_ITEMS.len() + usize::from(crm.secret().is_some());
+    let mut w = SheetWriter::begin(&mut workbook, &formats, &ABOUT, about_rows)?;
     w.next_row();
     w.text(0, ITEM_FORMAT)?;
     w.text(1, FORMAT_NAME)?;
@@ -39,6 +47,11 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
         w.next_row();
         w.text(0, item)?;
         w.number(1, f64::from(value))?;
+    }
+    if let Some(secret) = crm.secret() {
+        w.next_row();
+        w.text(0, ITEM_SECRET)?;
+        w.identifier(1, &secret.expose_hex())?;
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &OPERATORS, crm.operators.len())?;
@@ -95,7 +108,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
         w.next_row();
         w.id(0, e.id)?;
         w.opt_identifier(1, e.client_reference.as_deref())?;
-        w.opt_identifier(2, e.ssn.as_deref())?;
+        w.opt_identifier(2, e.ssn.as_ref().map(Ssn::expose_full))?;
         w.text(3, &e.first_name)?;
         w.text(4, &e.last_name)?;
         w.date(5, e.date_of_birth)?;
@@ -203,7 +216,8 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
         w.text(2, json)?;
     }
 
-    save(workbook)
+    let ssns = crm.entries.values().filter(|e| e.ssn.is_some()).count();
+    Ok(FullSsns { bytes: save(workbook)?, ssns })
 }
 
 /// The number of data rows of every sheet after About, in workbook order.

@@ -20,6 +20,9 @@ pub enum IssueCode {
     SsnFormat,
     /// Nine digits that are not a valid SSN (area, group or serial).
     SsnInvalid,
+    /// An SSN cell masked as the app shows it (`XXX-XX-6789`, as in an error report written
+    /// without full SSNs): not read; the CRM keeps its own (a warning).
+    SsnMasked,
     EmailSyntax,
     PhoneSyntax,
     /// Not a date (or not in the chosen day/month order).
@@ -87,13 +90,14 @@ pub enum IssueCode {
 }
 
 impl IssueCode {
-    pub const ALL: [IssueCode; 38] = [
+    pub const ALL: [IssueCode; 39] = [
         IssueCode::Required,
         IssueCode::IdentifierAsDate,
         IssueCode::CellError,
         IssueCode::CellTooLong,
         IssueCode::SsnFormat,
         IssueCode::SsnInvalid,
+        IssueCode::SsnMasked,
         IssueCode::EmailSyntax,
         IssueCode::PhoneSyntax,
         IssueCode::Date,
@@ -137,6 +141,7 @@ impl IssueCode {
             IssueCode::CellTooLong => "cell-too-long",
             IssueCode::SsnFormat => "ssn-format",
             IssueCode::SsnInvalid => "ssn-invalid",
+            IssueCode::SsnMasked => "ssn-masked",
             IssueCode::EmailSyntax => "email-syntax",
             IssueCode::PhoneSyntax => "phone-syntax",
             IssueCode::Date => "date",

@@ -22,8 +22,10 @@ pub use values::{
 use crate::core::date::{Date, DayMonthOrder};
 use crate::core::headers::HeaderMapping;
 use crate::core::index::CrmIndex;
+use crate::core::privacy::shown::excerpt;
+use crate::core::privacy::ssn::describe_cell;
 use crate::core::sheet::{RawCell, SheetRow};
-use crate::core::template::{expected_text, Field, Requirement, Template};
+use crate::core::template::{expected_text, Field, Requirement, Template, ValueKind};
 use crate::core::text::cell_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -225,19 +227,25 @@ impl<'a> Validator<'a> {
             });
             let (value, problem) = self.typed(spec.kind, &cell);
             if let Some((code, message)) = problem {
+                // Never the cell itself for an SSN: what it holds, masked. Any other value is
+                // quoted up to 80 characters, SSN-shaped text in it masked.
                 let found = cell.as_text();
-                issues.push(self.issue(
-                    row.sheet_row,
-                    Some(t),
-                    code,
-                    Severity::Error,
-                    format!(
-                        "{}: {message} — expected {}, found \"{}\"",
-                        spec.header,
-                        expected_text(spec.kind),
-                        found.trim()
+                let found = match spec.kind {
+                    ValueKind::Ssn => describe_cell(&found),
+                    _ => format!("\"{}\"", excerpt(found.trim())),
+                };
+                let (severity, text) = match code {
+                    IssueCode::SsnMasked => (Severity::Warning, format!("{}: {message}", spec.header)),
+                    _ => (
+                        Severity::Error,
+                        format!(
+                            "{}: {message} — expected {}, found {found}",
+                            spec.header,
+                            expected_text(spec.kind)
+                        ),
                     ),
-                ));
+                };
+                issues.push(self.issue(row.sheet_row, Some(t), code, severity, text));
             }
             if value.is_empty() && cell.is_empty() {
                 match spec.requirement {

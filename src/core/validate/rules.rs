@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use crate::core::model::DetailKind;
+use crate::core::privacy::shown::excerpt;
 use crate::core::template::{Field, RowRule};
 
 use super::{Issue, IssueCode, Severity, ValidatedRow, Validator};
@@ -122,7 +123,7 @@ impl Validator<'_> {
                             self.template.col(Field::CaseReference),
                             IssueCode::CaseMissing,
                             Severity::Error,
-                            format!("Insured Reference {insured_ref} is given without a Case Reference — expected the case it is on"),
+                            format!("Insured Reference {} is given without a Case Reference — expected the case it is on", excerpt(insured_ref)),
                         ));
                     }
                     return;
@@ -134,7 +135,8 @@ impl Validator<'_> {
                         IssueCode::CaseUnknown,
                         Severity::Error,
                         format!(
-                            "Case Reference {case_ref} does not exist in the CRM — expected an existing case"
+                            "Case Reference {} does not exist in the CRM — expected an existing case",
+                            excerpt(case_ref)
                         ),
                     )),
                     Some(case_id) => {
@@ -147,7 +149,9 @@ impl Validator<'_> {
                                 IssueCode::InsuredUnknown,
                                 Severity::Error,
                                 format!(
-                                    "Insured Reference {insured_ref} is not an insured on case {case_ref} — expected an insured of that case"
+                                    "Insured Reference {} is not an insured on case {} — expected an insured of that case",
+                                    excerpt(insured_ref),
+                                    excerpt(case_ref)
                                 ),
                             ));
                         }
@@ -208,7 +212,8 @@ impl Validator<'_> {
                         IssueCode::PublicIdRepeatedSame,
                         Severity::Warning,
                         format!(
-                            "Public ID {public_id} is also on row {first} of this file with the same values (an entry shared by two insureds); it is applied once"
+                            "Public ID {} is also on row {first} of this file with the same values (an entry shared by two insureds); it is applied once",
+                            excerpt(public_id)
                         ),
                     ));
                     rows[i].warnings += 1;
@@ -220,7 +225,8 @@ impl Validator<'_> {
                         IssueCode::PublicIdRepeated,
                         Severity::Error,
                         format!(
-                            "Public ID {public_id} is already used on row {first} of this file — expected each Public ID once"
+                            "Public ID {} is already used on row {first} of this file — expected each Public ID once",
+                            excerpt(public_id)
                         ),
                     ));
                     rows[i].errors += 1;

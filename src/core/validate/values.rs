@@ -4,9 +4,9 @@
 //! reported with its [`IssueCode`] and a message saying what was expected.
 
 use crate::core::date::Date;
+use crate::core::privacy::Ssn;
 use crate::core::sheet::RawCell;
 use crate::core::template::ValueKind;
-use crate::core::text::{ssn_canonical, ssn_digits};
 
 use super::{FieldValue, IssueCode, Validator};
 
@@ -53,19 +53,17 @@ pub fn parse_insurance_status(text: &str) -> Option<&'static str> {
     }
 }
 
-/// Checks an SSN's digits: area not 000, 666 or 900–999; group not 00; serial not 0000.
+/// Checks an SSN's digits: area not 000, 666 or 900–999; group not 00; serial not 0000. The
+/// text names the rule, never the SSN's digits (`"area 666 is never issued"`).
 pub fn ssn_problem(digits: &str) -> Option<&'static str> {
-    let area = &digits[0..3];
-    if area == "000" || area == "666" || area.starts_with('9') {
-        return Some("its area (first three digits) cannot be 000, 666 or 900–999");
-    }
-    if &digits[3..5] == "00" {
-        return Some("its group (middle two digits) cannot be 00");
-    }
-    if &digits[5..9] == "0000" {
-        return Some("its serial (last four digits) cannot be 0000");
-    }
-    None
+    Ssn::parse(digits).and_then(|s| s.problem()).map(|p| p.text())
+}
+
+/// True for an SSN as the app masks it: `XXX-XX-` and four digits (or `XXXX`), any case.
+pub fn is_masked_ssn(text: &str) -> bool {
+    let t = text.trim().to_ascii_uppercase();
+    t.strip_prefix("XXX-XX-")
+        .is_some_and(|tail| tail == "XXXX" || (tail.len() == 4 && tail.bytes().all(|b| b.is_ascii_digit())))
 }
 
 /// A plausible email address: one `@`, a non-empty local part, a dotted domain, no spaces.
@@ -134,18 +132,26 @@ impl Validator<'_> {
                 ),
                 _ => (FieldValue::Text(trimmed.to_string()), None),
             },
-            ValueKind::Ssn => match ssn_digits(trimmed) {
+            // The row keeps the SSN in its canonical form as its value (data for matching and
+            // creating entries); the issue says what is wrong without the digits.
+            // A masked SSN (an error report written without full SSNs, fixed and uploaded
+            // again) is no SSN: not read, and the CRM keeps its own.
+            ValueKind::Ssn if is_masked_ssn(trimmed) => (
+                FieldValue::Empty,
+                Some((
+                    IssueCode::SsnMasked,
+                    "masked, so not read from this file; the CRM keeps its own SSN".to_string(),
+                )),
+            ),
+            ValueKind::Ssn => match Ssn::parse(trimmed) {
                 None => (
                     FieldValue::Text(trimmed.to_string()),
                     Some((IssueCode::SsnFormat, "not nine digits".to_string())),
                 ),
-                Some(d) => match ssn_problem(&d) {
-                    Some(p) => (
-                        FieldValue::Text(ssn_canonical(&d)),
-                        Some((IssueCode::SsnInvalid, format!("not a valid SSN: {p}"))),
-                    ),
-                    None => (FieldValue::Text(ssn_canonical(&d)), None),
-                },
+                Some(ssn) => (
+                    FieldValue::Text(ssn.expose_full().to_string()),
+                    ssn.problem().map(|p| (IssueCode::SsnInvalid, p.text().to_string())),
+                ),
             },
             ValueKind::Email => {
                 if email_is_valid(trimmed) {

@@ -25,12 +25,15 @@ use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
 use crate::core::plan::verify::verification_sample;
 use crate::core::plan::{plan_file, ImportPlan, RowAction};
+use crate::core::privacy::ssn::mask_text;
 use crate::core::read::read_sheet;
-use crate::core::report::{sha256_hex, write_error_report, write_plan_error_report, write_plan_report};
+use crate::core::report::{
+    sha256_hex, write_error_report_with_options, write_plan_report, ErrorReportOptions,
+};
 use crate::core::revision::{CheckedBatch, Revision};
 use crate::core::sheet::Sheet;
 use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
-use crate::core::text::{file_stem, mask_ssn};
+use crate::core::text::file_stem;
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::protocol::{
     BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
@@ -549,20 +552,28 @@ impl<S: CrmStore> Service<S> {
         Ok(review_rows(open, v, start, count.min(500), only_problems))
     }
 
-    /// The error report of the open file.
+    /// The error report of the open file, SSNs masked.
     pub fn error_report(&self, workflow: Workflow) -> Result<Download, Failure> {
+        self.error_report_with(workflow, ErrorReportOptions::default()).map(|(download, _)| download)
+    }
+
+    /// The error report of the open file with its options ("Include full SSNs"), and how many
+    /// full SSNs it holds.
+    pub fn error_report_with(
+        &self,
+        workflow: Workflow,
+        options: ErrorReportOptions,
+    ) -> Result<(Download, usize), Failure> {
         let session = self.session(workflow);
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
         let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
         // Once planned, the report adds the plan's own issues (rules that need the CRM).
-        let bytes = match &open.planned {
-            Some(p) => write_plan_error_report(open.template, v, &p.plan),
-            None => write_error_report(open.template, v),
-        }
-        .map_err(|e| format!("{name} could not be written: {e}"))?;
-        Ok(Download::xlsx(name, bytes))
+        let extra = open.planned.as_ref().map(|p| p.plan.issues.as_slice()).unwrap_or_default();
+        let written = write_error_report_with_options(open.template, v, extra, options)
+            .map_err(|e| format!("{name} could not be written: {e}"))?;
+        Ok((Download::xlsx(name, written.bytes), written.ssns))
     }
 }
 

@@ -2,6 +2,8 @@
 //! pages of detected persons with their candidates.
 
 use super::*;
+use crate::core::headers::shown_headers;
+use crate::core::privacy::shown::shown_header;
 
 pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
     let rows = open
@@ -33,10 +35,10 @@ pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
         .collect();
     HeadersView {
         file,
-        file_headers: open.sheet.header.clone(),
+        file_headers: shown_headers(&open.sheet.header),
         rows,
         missing_required: open.mapping.missing_required.clone(),
-        ignored: open.mapping.ignored.clone(),
+        ignored: open.mapping.ignored.iter().map(|h| shown_header(h)).collect(),
     }
 }
 
@@ -79,7 +81,7 @@ pub(super) fn review_view(open: &OpenFile, v: &Validated, file: FileView) -> Rev
         errors: v.issues.iter().filter(|i| i.severity == Severity::Error).count(),
         warnings: v.issues.iter().filter(|i| i.severity == Severity::Warning).count(),
         rows_with_problems: v.rows.iter().filter(|r| r.errors + r.warnings > 0).count(),
-        ignored: open.mapping.ignored.clone(),
+        ignored: open.mapping.ignored.iter().map(|h| shown_header(h)).collect(),
         columns: review_columns(open.template),
     }
 }
@@ -231,7 +233,7 @@ pub(super) fn review_rows(
                         if s.is_empty() {
                             s
                         } else {
-                            mask_ssn(&s)
+                            mask_text(&s).into_string()
                         }
                     }
                     f => cell(*f),
@@ -271,8 +273,8 @@ pub(super) fn groups_page(
             if !g.client_reference.is_empty() {
                 facts.push(g.client_reference.clone());
             }
-            if !g.ssn.is_empty() {
-                facts.push(format!("SSN {}", mask_ssn(&g.ssn)));
+            if let Some(ssn) = &g.ssn {
+                facts.push(format!("SSN {ssn}"));
             }
             if !g.insured_reference.is_empty() {
                 facts.push(format!("{} on {}", g.insured_reference, g.case_reference));

@@ -124,7 +124,7 @@ pub fn PlanStep(
                         <div class="panel warning" data-testid="plan-stale-conflicts">
                             <p>
                                 {format!(
-                                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value at export, in the CRM now and in the file; the CRM's value is kept unless you choose the file's."
+                                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value in the CRM now and in the file (the export keeps only a keyed digest of what it held); the CRM's value is kept unless you choose the file's."
                                 )}
                             </p>
                             <label>
