@@ -1,8 +1,10 @@
 //! The contract every [`CrmStore`] keeps, written once as async functions that panic on
-//! failure. `tests/store_memory.rs` runs them natively against the memory store and
-//! `tests/store_indexeddb.rs` runs the very same functions in a browser against IndexedDB
-//! (the matrix-rust-sdk pattern: one suite, every implementation). Each function expects a
-//! fresh, empty store.
+//! failure, and [`store_contract_suite!`](crate::store_contract_suite), the one macro that
+//! makes a test of each: `tests/store_memory.rs` runs them natively against the memory store,
+//! `tests/store_indexeddb` in a browser against IndexedDB, unencrypted and encrypted (the
+//! matrix-rust-sdk pattern: one suite, every implementation). Each function expects a fresh,
+//! empty store. Compiled only for tests (the `store-contract` feature, which the crate's
+//! dev-dependency on itself turns on), never into the app.
 
 use crate::core::date::Date;
 use crate::core::model::{
@@ -13,30 +15,72 @@ use crate::core::model::{
 use crate::core::revision::{checked_undo, CheckedBatch, Revision};
 use crate::store::{Committed, CrmStore, StagedFile, StoreError, StoredCrm};
 
-/// Every case of the contract, by name, in the order the test files list them.
-pub const CASES: [&str; 21] = [
-    "empty_store_loads_an_empty_crm",
-    "committed_puts_are_seen_by_get_count_and_load_all",
-    "find_entry_by_client_reference_uses_the_unique_index",
-    "entries_without_client_reference_or_ssn_do_not_clash",
-    "replace_all_removes_every_old_record",
-    "replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy",
-    "deletes_in_a_commit_remove_records",
-    "duplicate_client_reference_inside_one_batch_refuses_the_whole_batch",
-    "client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch",
-    "duplicate_ssn_or_case_reference_is_refused",
-    "values_freed_in_the_same_batch_can_be_reused",
-    "staged_file_put_get_replace_delete",
-    "replace_all_then_load_all_round_trips_every_kind",
-    "every_write_gets_the_next_sequence_number_and_stamps_its_records",
-    "a_batch_expecting_a_record_that_moved_is_refused_whole",
-    "a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists",
-    "a_batch_planned_before_a_replace_all_is_refused",
-    "two_batches_racing_for_the_next_identities_get_different_ones",
-    "undo_is_refused_after_a_later_change_and_allowed_before",
-    "get_many_returns_records_with_their_revisions",
-    "a_refused_batch_leaves_the_sequence_number_alone",
-];
+/// Generates the contract suite: one test per case, each against a fresh, empty store. The
+/// list of cases is written here only; a new case is a function below and a line in it.
+///
+/// - `store_contract_suite!(native, make)`: a `#[test]` per case, run to completion with
+///   `futures::executor::block_on` against the store `make` (an expression) builds.
+/// - `store_contract_suite!(browser, open, close)`: a `#[wasm_bindgen_test]` per case:
+///   `open().await` gives the store, the case runs, `close(store).await` disposes of it.
+///
+/// Put each use in its own module when one test binary runs the suite against several stores.
+/// `store_contract_suite!(names)` is the list of case names (a test checks that every case
+/// function below is listed).
+#[macro_export]
+macro_rules! store_contract_suite {
+    ($($how:tt)*) => {
+        $crate::__store_contract_cases! { ($($how)*)
+            empty_store_loads_an_empty_crm,
+            committed_puts_are_seen_by_get_count_and_load_all,
+            find_entry_by_client_reference_uses_the_unique_index,
+            entries_without_client_reference_or_ssn_do_not_clash,
+            replace_all_removes_every_old_record,
+            replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy,
+            deletes_in_a_commit_remove_records,
+            duplicate_client_reference_inside_one_batch_refuses_the_whole_batch,
+            client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch,
+            duplicate_ssn_or_case_reference_is_refused,
+            values_freed_in_the_same_batch_can_be_reused,
+            staged_file_put_get_replace_delete,
+            replace_all_then_load_all_round_trips_every_kind,
+            every_write_gets_the_next_sequence_number_and_stamps_its_records,
+            a_batch_expecting_a_record_that_moved_is_refused_whole,
+            a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists,
+            a_batch_planned_before_a_replace_all_is_refused,
+            two_batches_racing_for_the_next_identities_get_different_ones,
+            undo_is_refused_after_a_later_change_and_allowed_before,
+            get_many_returns_records_with_their_revisions,
+            a_refused_batch_leaves_the_sequence_number_alone,
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_cases {
+    ((names) $($case:ident,)*) => {
+        [$(stringify!($case)),*]
+    };
+    ((native, $make:expr) $($case:ident,)*) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = $make;
+                ::futures::executor::block_on($crate::store::contract::$case(&store));
+            }
+        )*
+    };
+    ((browser, $open:path, $close:path) $($case:ident,)*) => {
+        $(
+            #[::wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                let store = $open().await;
+                $crate::store::contract::$case(&store).await;
+                $close(store).await;
+            }
+        )*
+    };
+}
 
 /// A CRM entry with optional Client Reference and SSN.
 pub fn entry(
@@ -814,4 +858,24 @@ pub async fn a_refused_batch_leaves_the_sequence_number_alone<S: CrmStore>(store
         false,
     );
     assert_eq!(must("sequence", store.sequence().await), 2);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every case function of this file is in the macro's list, and nothing else is.
+    #[test]
+    fn every_case_function_is_in_the_suite() {
+        let source = include_str!("contract.rs");
+        let mut functions: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .filter(|rest| rest.contains("<S: CrmStore>"))
+            .filter_map(|rest| rest.split('<').next())
+            .collect();
+        let mut listed: Vec<&str> = crate::store_contract_suite!(names).to_vec();
+        functions.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(functions, listed);
+        assert_eq!(listed.len(), 21);
+    }
 }

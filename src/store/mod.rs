@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
 use crate::core::revision::{CheckedBatch, Revision, Revisions, Staleness};
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "store-contract"))]
 pub mod contract;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
