@@ -9,7 +9,7 @@
 //! planned on a copy that moved.
 
 pub mod runtime;
-mod store;
+pub mod store;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
