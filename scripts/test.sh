@@ -22,7 +22,7 @@ cargo test --locked
 echo
 echo "== Tier 2: browser tests (IndexedDB store in headless Chromium)"
 export CHROMEDRIVER=/usr/bin/chromedriver
-export WASM_BINDGEN_TEST_TIMEOUT=180
+export WASM_BINDGEN_TEST_TIMEOUT=300
 cargo test --locked --target wasm32-unknown-unknown --test store_indexeddb
 
 echo

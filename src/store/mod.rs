@@ -18,8 +18,10 @@ use serde::{Deserialize, Serialize};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
 use crate::core::revision::{CheckedBatch, Revision, Revisions, Staleness};
 
-#[doc(hidden)]
+#[cfg(any(test, feature = "store-contract"))]
 pub mod contract;
+#[cfg(target_arch = "wasm32")]
+pub mod crypto;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
 pub mod memory;
@@ -65,6 +67,57 @@ pub enum StoreError {
     /// again on the current CRM.
     #[error("{0}")]
     Stale(Staleness),
+    /// The stored copy is encrypted and this store holds no key for it: it was never
+    /// unlocked here, it was locked, or another tab set a passphrase. Nothing is read or
+    /// written until it is unlocked.
+    #[error("The CRM copy in this browser is encrypted and locked. Enter its passphrase to unlock it.")]
+    Locked,
+    /// The passphrase given does not open the stored data key.
+    #[error("That is not the passphrase of this CRM copy. Nothing was changed.")]
+    WrongPassphrase,
+    /// A passphrase request that does not fit the copy as it is.
+    #[error("{0} Nothing was changed.")]
+    Passphrase(PassphraseRefusal),
+}
+
+/// The fewest characters a passphrase may have.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+
+/// Why a passphrase request was refused before anything was tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PassphraseRefusal {
+    #[error("A passphrase needs at least {} characters.", MIN_PASSPHRASE_CHARS)]
+    TooShort,
+    #[error("This CRM copy already has a passphrase; change it instead.")]
+    AlreadySet,
+    #[error("This CRM copy has no passphrase: it is stored unencrypted.")]
+    NotSet,
+    #[error("The new passphrase is the same as the current one.")]
+    Unchanged,
+    #[error("This tab keeps the CRM in memory only: there is no stored copy to encrypt.")]
+    NothingStored,
+}
+
+impl PassphraseRefusal {
+    /// Refuses a passphrase that is too short to be one.
+    pub fn check_new(passphrase: &str) -> Result<(), StoreError> {
+        if passphrase.chars().count() < MIN_PASSPHRASE_CHARS {
+            return Err(StoreError::Passphrase(PassphraseRefusal::TooShort));
+        }
+        Ok(())
+    }
+}
+
+/// Whether the stored copy is encrypted, and whether this store holds its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EncryptionState {
+    /// Stored unencrypted: no passphrase was set (or the copy is in memory only).
+    Plain,
+    /// Encrypted, and this store holds no key: reads and writes are refused
+    /// ([`StoreError::Locked`]) until it is unlocked.
+    Locked,
+    /// Encrypted and unlocked here.
+    Unlocked,
 }
 
 /// The whole stored CRM with the revision of every record and the store's sequence number.

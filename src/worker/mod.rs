@@ -10,7 +10,7 @@
 
 pub mod runtime;
 mod secrets;
-mod store;
+pub mod store;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

@@ -2,6 +2,13 @@
 //! (a private window that refuses IndexedDB: the CRM then lasts as long as the tab, and the
 //! page says so). Commits are made under the Web Lock `roundtrip-commit` where the browser has
 //! Web Locks, and announced on the BroadcastChannel so other tabs catch up.
+//!
+//! The passphrase (encryption at rest) is managed here too: [`AnyStore::encryption_state`],
+//! [`AnyStore::set_passphrase`], [`AnyStore::unlock`], [`AnyStore::lock`],
+//! [`AnyStore::change_passphrase`], and the hand-over of an unlock between tabs
+//! ([`AnyStore::data_key`], [`AnyStore::unlock_with_data_key`]). Setting and changing a
+//! passphrase take the commit lock (they rewrite what commits write) and are announced on the
+//! channel as a [`VaultNews`]; so are a lock and an unlock, for the other tabs to follow.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,7 +22,9 @@ use crate::core::model::{Crm, CrmEntry, EntityKind, Record, RecordKey};
 use crate::core::revision::{CheckedBatch, Revision};
 use crate::store::indexeddb::IndexedDbStore;
 use crate::store::memory::MemoryStore;
-use crate::store::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
+use crate::store::{
+    Committed, CrmStore, EncryptionState, PassphraseRefusal, Refreshed, StagedFile, StoreError, StoredCrm,
+};
 
 /// The name of the Web Lock every tab's commit takes.
 pub const COMMIT_LOCK: &str = "roundtrip-commit";
@@ -35,6 +44,60 @@ fn announce(sequence: Revision) {
             let message = js_sys::Object::new();
             let _ =
                 Reflect::set(&message, &JsValue::from_str("sequence"), &JsValue::from_f64(sequence as f64));
+            let _ = channel.post_message(&message);
+        }
+    });
+}
+
+/// What a tab tells the others about the passphrase, on the BroadcastChannel, as the message
+/// `{ vault: "<kind>", key?: CryptoKey }`. A commit's announcement is `{ sequence }`.
+#[derive(Debug, Clone)]
+pub enum VaultNews {
+    /// A passphrase was set: the copy is encrypted; tabs holding no key are locked.
+    PassphraseSet,
+    /// The passphrase was changed (the data key did not change; unlocked tabs stay unlocked).
+    PassphraseChanged,
+    /// This tab locked: the others lock too.
+    Locked,
+    /// This tab unlocked: the data key (a non-extractable `CryptoKey`), for the others to
+    /// unlock with ([`AnyStore::unlock_with_data_key`]).
+    Unlocked(web_sys::CryptoKey),
+}
+
+impl VaultNews {
+    fn kind(&self) -> &'static str {
+        match self {
+            VaultNews::PassphraseSet => "passphrase-set",
+            VaultNews::PassphraseChanged => "passphrase-changed",
+            VaultNews::Locked => "locked",
+            VaultNews::Unlocked(_) => "unlocked",
+        }
+    }
+
+    /// Reads a channel message; `None` when it is not about the passphrase.
+    pub fn from_message(data: &JsValue) -> Option<VaultNews> {
+        let kind = Reflect::get(data, &JsValue::from_str("vault")).ok()?.as_string()?;
+        Some(match kind.as_str() {
+            "passphrase-set" => VaultNews::PassphraseSet,
+            "passphrase-changed" => VaultNews::PassphraseChanged,
+            "locked" => VaultNews::Locked,
+            "unlocked" => {
+                VaultNews::Unlocked(Reflect::get(data, &JsValue::from_str("key")).ok()?.dyn_into().ok()?)
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// Tells the other tabs about the passphrase.
+pub fn announce_vault(news: &VaultNews) {
+    CHANNEL.with(|c| {
+        if let Some(channel) = c.borrow().as_ref() {
+            let message = js_sys::Object::new();
+            let _ = Reflect::set(&message, &JsValue::from_str("vault"), &JsValue::from_str(news.kind()));
+            if let VaultNews::Unlocked(key) = news {
+                let _ = Reflect::set(&message, &JsValue::from_str("key"), key);
+            }
             let _ = channel.post_message(&message);
         }
     });
@@ -102,6 +165,85 @@ impl AnyStore {
             ),
             Err(e) => (AnyStore::Memory(MemoryStore::new()), Opened::ReadOnly(e.to_string())),
         }
+    }
+}
+
+impl AnyStore {
+    /// Whether the stored copy is encrypted and whether this tab holds its keys. A copy in
+    /// memory only is [`EncryptionState::Plain`].
+    pub async fn encryption_state(&self) -> Result<EncryptionState, StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.encryption_state().await,
+            AnyStore::Memory(_) => Ok(EncryptionState::Plain),
+        }
+    }
+
+    /// Sets the first passphrase, encrypting the whole stored copy (all or nothing), under the
+    /// commit lock; the other tabs are told ([`VaultNews::PassphraseSet`]).
+    pub async fn set_passphrase(&self, passphrase: &str) -> Result<(), StoreError> {
+        let AnyStore::IndexedDb(s) = self else {
+            return Err(StoreError::Passphrase(PassphraseRefusal::NothingStored));
+        };
+        let release = acquire_commit_lock().await;
+        let result = s.set_passphrase(passphrase).await;
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        if result.is_ok() {
+            announce_vault(&VaultNews::PassphraseSet);
+        }
+        with_figures(result).await
+    }
+
+    /// Unlocks this tab with the passphrase. A wrong one is [`StoreError::WrongPassphrase`]
+    /// and changes nothing. The worker then tells the other tabs with
+    /// [`announce_vault`]`(&VaultNews::Unlocked(key))` if they are to follow.
+    pub async fn unlock(&self, passphrase: &str) -> Result<(), StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.unlock(passphrase).await,
+            AnyStore::Memory(_) => Err(StoreError::Passphrase(PassphraseRefusal::NotSet)),
+        }
+    }
+
+    /// Unlocks this tab with the data key another tab announced.
+    pub async fn unlock_with_data_key(&self, key: web_sys::CryptoKey) -> Result<(), StoreError> {
+        match self {
+            AnyStore::IndexedDb(s) => s.unlock_with_data_key(key).await,
+            AnyStore::Memory(_) => Err(StoreError::Passphrase(PassphraseRefusal::NotSet)),
+        }
+    }
+
+    /// This tab's data key while unlocked (for [`VaultNews::Unlocked`]).
+    pub fn data_key(&self) -> Option<web_sys::CryptoKey> {
+        match self {
+            AnyStore::IndexedDb(s) => s.data_key(),
+            AnyStore::Memory(_) => None,
+        }
+    }
+
+    /// Locks this tab: drops the keys and the decrypted copy. (The service's own copies —
+    /// open sessions, plans — are the caller's to drop.)
+    pub async fn lock(&self) {
+        if let AnyStore::IndexedDb(s) = self {
+            s.lock().await;
+        }
+    }
+
+    /// Changes the passphrase (rewraps the data key; no data is encrypted again), under the
+    /// commit lock; the other tabs are told ([`VaultNews::PassphraseChanged`]).
+    pub async fn change_passphrase(&self, old: &str, new: &str) -> Result<(), StoreError> {
+        let AnyStore::IndexedDb(s) = self else {
+            return Err(StoreError::Passphrase(PassphraseRefusal::NotSet));
+        };
+        let release = acquire_commit_lock().await;
+        let result = s.change_passphrase(old, new).await;
+        if let Some(release) = release {
+            let _ = release.call0(&JsValue::NULL);
+        }
+        if result.is_ok() {
+            announce_vault(&VaultNews::PassphraseChanged);
+        }
+        result
     }
 }
 

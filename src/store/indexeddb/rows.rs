@@ -10,7 +10,8 @@ pub(super) fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::
         let step: fn(&Database) -> indexed_db_futures::Result<()> = match from {
             0 => create_schema_v1,
             1 => create_schema_v2,
-            // 2 => the step to version 3 goes here.
+            2 => create_schema_v3,
+            // 3 => the step to version 4 goes here.
             _ => continue,
         };
         step(db)?;
@@ -54,6 +55,14 @@ pub(super) fn create_schema_v2(db: &Database) -> indexed_db_futures::Result<()> 
     Ok(())
 }
 
+/// Version 3: no new object store. The `meta` store may hold the `vault` row and every row
+/// may be sealed (encryption at rest). Raising the version closes the connections of tabs
+/// still running a build that knows nothing of encryption (they are told to reload), so no
+/// such tab writes an unencrypted row beside encrypted ones.
+pub(super) fn create_schema_v3(_db: &Database) -> indexed_db_futures::Result<()> {
+    Ok(())
+}
+
 /// 32-bit FNV-1a: stable across builds and platforms (unlike std's hasher), cheap on short ids.
 pub(super) fn fnv1a(text: &str) -> u32 {
     text.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193))
@@ -70,24 +79,6 @@ pub(super) fn bucket_key(number: u32) -> String {
 
 pub(super) fn bucket_number_of_key(key: &str) -> Option<u32> {
     key.strip_prefix('b').and_then(|n| n.parse().ok()).filter(|n| *n < BUCKETS)
-}
-
-/// The records of the given buckets, from the mirror, one pass per kind.
-pub(super) fn records_in_buckets(
-    crm: &Crm,
-    buckets: &BTreeSet<(EntityKind, u32)>,
-) -> BTreeMap<(EntityKind, u32), Vec<Record>> {
-    let mut out: BTreeMap<(EntityKind, u32), Vec<Record>> =
-        buckets.iter().map(|b| (*b, Vec::new())).collect();
-    let kinds: BTreeSet<EntityKind> = buckets.iter().map(|(k, _)| *k).collect();
-    for kind in kinds {
-        for record in crm.records_of(kind) {
-            if let Some(bucket) = out.get_mut(&(kind, bucket_number(&record.id()))) {
-                bucket.push(record);
-            }
-        }
-    }
-    out
 }
 
 /// Property names of stored rows, made once per operation.
@@ -131,7 +122,7 @@ pub(super) fn set(
 }
 
 /// A record as stored: the record and the revision of the commit that last wrote it.
-type Stamped = (Record, Revision);
+pub(super) type Stamped = (Record, Revision);
 
 /// The JSON of a bucket's records, serialized once (outside any transaction).
 pub(super) struct BucketJson {
@@ -368,7 +359,8 @@ pub(super) struct StagedMeta {
     pub(super) row_count: usize,
 }
 
-pub(super) fn staged_to_row(file: &StagedFile) -> Result<JsValue, StoreError> {
+/// A staged file's metadata as JSON.
+pub(super) fn staged_meta_json(file: &StagedFile) -> Result<String, StoreError> {
     let meta = StagedMetaRef {
         file_name: &file.file_name,
         size: file.size,
@@ -376,8 +368,27 @@ pub(super) fn staged_to_row(file: &StagedFile) -> Result<JsValue, StoreError> {
         staged_at_ms: file.staged_at_ms,
         row_count: file.row_count,
     };
+    serde_json::to_string(&meta).map_err(|e| corrupt(STAGED_STORE, &file.template_id, e.to_string()))
+}
+
+/// The staged file of its metadata and bytes.
+pub(super) fn staged_file(template_id: &str, meta: StagedMeta, bytes: Vec<u8>) -> StagedFile {
+    StagedFile {
+        template_id: template_id.to_string(),
+        file_name: meta.file_name,
+        size: meta.size,
+        sha256: meta.sha256,
+        staged_at_ms: meta.staged_at_ms,
+        row_count: meta.row_count,
+        bytes,
+    }
+}
+
+/// The stored form of a staged file in a copy with no passphrase: `{ template_id, meta:
+/// "<JSON>", bytes: Uint8Array }`.
+pub(super) fn staged_to_row(file: &StagedFile) -> Result<JsValue, StoreError> {
     let id = file.template_id.as_str();
-    let meta = serde_json::to_string(&meta).map_err(|e| corrupt(STAGED_STORE, id, e.to_string()))?;
+    let meta = staged_meta_json(file)?;
     let row = js_sys::Object::new();
     set(&row, &JsValue::from_str("template_id"), &JsValue::from_str(id), STAGED_STORE, id)?;
     set(&row, &JsValue::from_str("meta"), &JsValue::from_str(&meta), STAGED_STORE, id)?;
@@ -396,13 +407,37 @@ pub(super) fn staged_from_row(template_id: &str, row: &JsValue) -> Result<Staged
     let Some(bytes) = get("bytes").and_then(|v| v.dyn_into::<js_sys::Uint8Array>().ok()) else {
         return Err(corrupt(STAGED_STORE, template_id, "the staged file has no bytes"));
     };
-    Ok(StagedFile {
-        template_id: template_id.to_string(),
-        file_name: meta.file_name,
-        size: meta.size,
-        sha256: meta.sha256,
-        staged_at_ms: meta.staged_at_ms,
-        row_count: meta.row_count,
-        bytes: bytes.to_vec(),
-    })
+    Ok(staged_file(template_id, meta, bytes.to_vec()))
+}
+
+/// The stored vault row: `{ id: "vault", key_id, json: "<VaultRecord JSON>" }` (the key id
+/// kept apart so that every operation can read it cheaply).
+pub(super) fn vault_row(record: &VaultRecord) -> Result<JsValue, StoreError> {
+    let json = serde_json::to_string(record).map_err(|e| corrupt(META_STORE, VAULT_ROW, e.to_string()))?;
+    let row = js_sys::Object::new();
+    set(&row, &JsValue::from_str("id"), &JsValue::from_str(VAULT_ROW), META_STORE, VAULT_ROW)?;
+    set(&row, &JsValue::from_str("key_id"), &JsValue::from_str(&record.key_id), META_STORE, VAULT_ROW)?;
+    set(&row, &JsValue::from_str("json"), &JsValue::from_str(&json), META_STORE, VAULT_ROW)?;
+    Ok(row.into())
+}
+
+/// The data key's id of a stored vault row (`None`: no vault, the copy is unencrypted).
+pub(super) fn read_vault_key_id(row: Option<&JsValue>) -> Result<Option<String>, StoreError> {
+    let Some(row) = row else { return Ok(None) };
+    match js_sys::Reflect::get(row, &JsValue::from_str("key_id")).ok().and_then(|v| v.as_string()) {
+        Some(id) if !id.is_empty() => Ok(Some(id)),
+        _ => Err(corrupt(META_STORE, VAULT_ROW, "the vault names no key")),
+    }
+}
+
+/// A stored vault row read whole: its JSON as stored and the record.
+pub(super) fn read_vault(row: Option<&JsValue>) -> Result<Option<(String, VaultRecord)>, StoreError> {
+    let Some(row) = row else { return Ok(None) };
+    let Some(json) = js_sys::Reflect::get(row, &JsValue::from_str("json")).ok().and_then(|v| v.as_string())
+    else {
+        return Err(corrupt(META_STORE, VAULT_ROW, "the vault has no JSON"));
+    };
+    let record: VaultRecord =
+        serde_json::from_str(&json).map_err(|e| corrupt(META_STORE, VAULT_ROW, e.to_string()))?;
+    Ok(Some((json, record)))
 }

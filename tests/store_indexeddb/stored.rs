@@ -1,12 +1,6 @@
-//! The store contract (`roundtrip::store::contract`) run in a real browser against IndexedDB,
-//! plus what only IndexedDB can do wrong: two tabs (two stores on one database) committing,
-//! another tab upgrading the database, a blocked upgrade, a damaged row, a database written by
-//! version 1, the log's compaction, and the time a large CRM takes.
-//!
-//! Run with `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown
-//! --test store_indexeddb`. Every case uses a database with a random name and deletes it.
-
-#![cfg(target_arch = "wasm32")]
+//! What only IndexedDB can do wrong: the copy surviving a reload, two tabs committing,
+//! another tab upgrading the database, a blocked upgrade, a damaged row, a database written
+//! by version 1, the log's compaction.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -14,7 +8,7 @@ use std::rc::Rc;
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
-use roundtrip::core::model::{ChangeSet, Counters, Crm, EntityKind, Record, RecordKey};
+use roundtrip::core::model::{ChangeSet, Counters, Crm, EntityKind, Record};
 use roundtrip::core::revision::CheckedBatch;
 use roundtrip::store::contract;
 use roundtrip::store::indexeddb::{
@@ -22,58 +16,9 @@ use roundtrip::store::indexeddb::{
 };
 use roundtrip::store::{CrmStore, StoreError, StoredCrm};
 use wasm_bindgen::JsValue;
-use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_bindgen_test::wasm_bindgen_test;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
-fn fresh_name() -> String {
-    format!("roundtrip-test-{}", (js_sys::Math::random() * 1e15) as u64)
-}
-
-macro_rules! indexeddb_contract {
-    ($($case:ident),* $(,)?) => {
-        $(
-            #[wasm_bindgen_test]
-            async fn $case() {
-                let name = fresh_name();
-                let store = IndexedDbStore::open(&name, || {}).await.unwrap();
-                contract::$case(&store).await;
-                drop(store);
-                delete_database(&name).await.unwrap();
-            }
-        )*
-
-        #[wasm_bindgen_test]
-        fn every_contract_case_is_run() {
-            let run = [$(stringify!($case)),*];
-            assert_eq!(run, contract::CASES);
-        }
-    };
-}
-
-indexeddb_contract!(
-    empty_store_loads_an_empty_crm,
-    committed_puts_are_seen_by_get_count_and_load_all,
-    find_entry_by_client_reference_uses_the_unique_index,
-    entries_without_client_reference_or_ssn_do_not_clash,
-    replace_all_removes_every_old_record,
-    replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy,
-    deletes_in_a_commit_remove_records,
-    duplicate_client_reference_inside_one_batch_refuses_the_whole_batch,
-    client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch,
-    duplicate_ssn_or_case_reference_is_refused,
-    values_freed_in_the_same_batch_can_be_reused,
-    staged_file_put_get_replace_delete,
-    replace_all_then_load_all_round_trips_every_kind,
-    every_write_gets_the_next_sequence_number_and_stamps_its_records,
-    a_batch_expecting_a_record_that_moved_is_refused_whole,
-    a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists,
-    a_batch_planned_before_a_replace_all_is_refused,
-    two_batches_racing_for_the_next_identities_get_different_ones,
-    undo_is_refused_after_a_later_change_and_allowed_before,
-    get_many_returns_records_with_their_revisions,
-    a_refused_batch_leaves_the_sequence_number_alone,
-);
+use super::{fresh_name, planned, put_raw};
 
 #[wasm_bindgen_test]
 async fn data_survives_closing_and_reopening_the_database() {
@@ -136,19 +81,6 @@ async fn an_upgrade_blocked_by_an_old_tab_is_reported() {
     delete_database(&name).await.unwrap();
 }
 
-/// Writes a raw row into an object store of the database `name`.
-async fn put_raw(name: &str, store: &str, row: &[(&str, JsValue)]) {
-    let raw = Database::open(name).await.unwrap();
-    let tx = raw.transaction(store).with_mode(TransactionMode::Readwrite).build().unwrap();
-    let object = js_sys::Object::new();
-    for (key, value) in row {
-        js_sys::Reflect::set(&object, &JsValue::from_str(key), value).unwrap();
-    }
-    tx.object_store(store).unwrap().put(JsValue::from(object)).primitive().unwrap();
-    tx.commit().await.unwrap();
-    raw.close();
-}
-
 #[wasm_bindgen_test]
 async fn a_damaged_row_is_reported_as_corrupt_and_a_replacement_repairs_it() {
     let name = fresh_name();
@@ -173,16 +105,6 @@ async fn a_damaged_row_is_reported_as_corrupt_and_a_replacement_repairs_it() {
     drop(store);
     drop(reloaded);
     delete_database(&name).await.unwrap();
-}
-
-fn planned(stored: &StoredCrm, reads: Vec<RecordKey>, puts: Vec<Record>) -> CheckedBatch {
-    CheckedBatch::new(
-        stored.sequence,
-        &stored.revisions,
-        stored.crm.counters,
-        reads,
-        ChangeSet { puts, deletes: vec![] },
-    )
 }
 
 #[wasm_bindgen_test]
@@ -353,119 +275,6 @@ async fn compaction_folds_the_log_into_the_base_and_keeps_every_record_and_revis
     raw.close();
     let after = IndexedDbStore::open(&name, || {}).await.unwrap().load_all().await.unwrap();
     assert_eq!(after, before, "records, revisions and sequence survive compaction");
-    drop(store);
-    delete_database(&name).await.unwrap();
-}
-
-/// A CRM of `entries` entries with `details_per_entry` phone details each.
-fn large_crm(entries: u32, details_per_entry: u32) -> Crm {
-    let mut crm = contract::sample_crm();
-    let mut number = 1_000;
-    for id in 1_000..1_000 + entries {
-        let client_reference = format!("CR-{id:08}");
-        // Nine digits, unique per entry (an SSN is nine digits or nothing).
-        let digits = format!("{:09}", 100_000_000 + id);
-        let ssn = (id % 3 == 0).then(|| format!("{}-{}-{}", &digits[..3], &digits[3..5], &digits[5..]));
-        crm.put(Record::Entry(contract::entry(id, Some(&client_reference), ssn.as_deref(), "First", "Last")));
-        for _ in 0..details_per_entry {
-            crm.put(Record::Detail(contract::phone(number, id, "+44 20 7946 0000")));
-            number += 1;
-        }
-    }
-    crm.counters.next_entry_id = 1_000 + entries;
-    crm.counters.next_detail_number = number;
-    crm
-}
-
-#[wasm_bindgen_test]
-async fn a_500_000_record_crm_round_trips_through_indexeddb() {
-    // 100,000 entries and 400,000 details: 500,000 records. The timings are printed as a
-    // measurement only; they decide nothing.
-    let crm = large_crm(100_000, 4);
-    let name = fresh_name();
-    let store = IndexedDbStore::open(&name, || {}).await.unwrap();
-    let records = crm.records().len();
-
-    let started = js_sys::Date::now();
-    store.replace_all(&crm).await.unwrap();
-    let written = js_sys::Date::now();
-    let loaded = store.load_all().await.unwrap();
-    let read = js_sys::Date::now();
-    assert_eq!(loaded.crm.entries.len(), crm.entries.len());
-    assert!(loaded.crm == crm, "what was loaded differs from what was written");
-
-    // An import-sized commit: 16,000 records (4,000 new entries with 3 details each).
-    let copy = store.current().await.unwrap();
-    let mut puts = Vec::new();
-    let c = copy.crm.counters;
-    for k in 0..4_000u32 {
-        let id = c.next_entry_id + k;
-        puts.push(Record::Entry(contract::entry(id, Some(&format!("NEW-{id}")), None, "New", "Person")));
-        for j in 0..3 {
-            puts.push(Record::Detail(contract::phone(c.next_detail_number + k * 3 + j, id, "555-0199")));
-        }
-    }
-    puts.push(Record::Counters(Counters {
-        next_entry_id: c.next_entry_id + 4_000,
-        next_detail_number: c.next_detail_number + 12_000,
-        ..c
-    }));
-    let batch = planned(&copy, vec![], puts);
-    drop(copy);
-    let commit_started = js_sys::Date::now();
-    store.commit(&batch).await.unwrap();
-    let committed = js_sys::Date::now();
-    let reloaded = IndexedDbStore::open(&name, || {}).await.unwrap().load_all().await.unwrap();
-    let reload_done = js_sys::Date::now();
-    store.compact().await.unwrap();
-    let compacted = js_sys::Date::now();
-    console_log!(
-        "{records} records: replace_all {:.2} s; load_all {:.2} s; commit of 16,001 records {:.2} s; \
-         load with that commit in the log {:.2} s; compaction {:.2} s",
-        (written - started) / 1000.0,
-        (read - written) / 1000.0,
-        (committed - commit_started) / 1000.0,
-        (reload_done - committed) / 1000.0,
-        (compacted - reload_done) / 1000.0,
-    );
-    assert_eq!(reloaded.crm.entries.len(), crm.entries.len() + 4_000);
-    assert_eq!(reloaded.revisions.len(), records + 16_000);
-
-    // The cost of the check: the same 100,000-record update committed checked (every record
-    // expected at the revision the plan saw) and unchecked. Printed, never asserted.
-    let update = |copy: &StoredCrm, phone: &str| -> Vec<Record> {
-        copy.crm
-            .details
-            .values()
-            .take(100_000)
-            .map(|d| {
-                let mut d = d.clone();
-                d.fields.phone = phone.to_string();
-                Record::Detail(d)
-            })
-            .collect()
-    };
-    let copy = store.current().await.unwrap();
-    let checked = planned(&copy, vec![], update(&copy, "555-0101"));
-    assert_eq!(checked.expected.len(), 100_000);
-    drop(copy);
-    let t0 = js_sys::Date::now();
-    store.commit(&checked).await.unwrap();
-    let t1 = js_sys::Date::now();
-    let copy = store.current().await.unwrap();
-    let unchecked = CheckedBatch::unchecked(ChangeSet { puts: update(&copy, "555-0102"), deletes: vec![] });
-    drop(copy);
-    let t2 = js_sys::Date::now();
-    store.commit(&unchecked).await.unwrap();
-    let t3 = js_sys::Date::now();
-    console_log!(
-        "100,000-record apply: checked {:.2} s, unchecked {:.2} s (the check costs {:.2} s)",
-        (t1 - t0) / 1000.0,
-        (t3 - t2) / 1000.0,
-        ((t1 - t0) - (t3 - t2)) / 1000.0,
-    );
-    let found = store.find_entry_by_client_reference("CR-00050000").await.unwrap();
-    assert_eq!(found.map(|e| e.id), Some(50_000));
     drop(store);
     delete_database(&name).await.unwrap();
 }

@@ -1,187 +1,87 @@
 //! The contract every [`CrmStore`] keeps, written once as async functions that panic on
-//! failure. `tests/store_memory.rs` runs them natively against the memory store and
-//! `tests/store_indexeddb.rs` runs the very same functions in a browser against IndexedDB
-//! (the matrix-rust-sdk pattern: one suite, every implementation). Each function expects a
-//! fresh, empty store.
+//! failure, and [`store_contract_suite!`](crate::store_contract_suite), the one macro that
+//! makes a test of each: `tests/store_memory.rs` runs them natively against the memory store,
+//! `tests/store_indexeddb` in a browser against IndexedDB, unencrypted and encrypted (the
+//! matrix-rust-sdk pattern: one suite, every implementation). Each function expects a fresh,
+//! empty store. Compiled only for tests (the `store-contract` feature, which the crate's
+//! dev-dependency on itself turns on), never into the app.
 
-use crate::core::date::Date;
 use crate::core::model::{
-    Account, AccountContact, AccountKind, BeforeImage, Case, ChangeSet, ContactDetail, ContactType, Counters,
-    Crm, CrmEntry, DetailFields, DetailKind, Device, EntityKind, ImportCounts, ImportRecord, Insurance,
-    InsuranceStatus, Insured, Operator, Portfolio, Record, RecordKey, Role, SchoolRole, SchoolUser,
+    Account, AccountKind, BeforeImage, ChangeSet, Counters, Crm, CrmEntry, EntityKind, ImportCounts,
+    ImportRecord, Record, RecordKey,
 };
-use crate::core::privacy::{CrmSecret, Ssn};
 use crate::core::revision::{checked_undo, CheckedBatch, Revision};
 use crate::store::{Committed, CrmStore, StagedFile, StoreError, StoredCrm};
 
-/// Every case of the contract, by name, in the order the test files list them.
-pub const CASES: [&str; 21] = [
-    "empty_store_loads_an_empty_crm",
-    "committed_puts_are_seen_by_get_count_and_load_all",
-    "find_entry_by_client_reference_uses_the_unique_index",
-    "entries_without_client_reference_or_ssn_do_not_clash",
-    "replace_all_removes_every_old_record",
-    "replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy",
-    "deletes_in_a_commit_remove_records",
-    "duplicate_client_reference_inside_one_batch_refuses_the_whole_batch",
-    "client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch",
-    "duplicate_ssn_or_case_reference_is_refused",
-    "values_freed_in_the_same_batch_can_be_reused",
-    "staged_file_put_get_replace_delete",
-    "replace_all_then_load_all_round_trips_every_kind",
-    "every_write_gets_the_next_sequence_number_and_stamps_its_records",
-    "a_batch_expecting_a_record_that_moved_is_refused_whole",
-    "a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists",
-    "a_batch_planned_before_a_replace_all_is_refused",
-    "two_batches_racing_for_the_next_identities_get_different_ones",
-    "undo_is_refused_after_a_later_change_and_allowed_before",
-    "get_many_returns_records_with_their_revisions",
-    "a_refused_batch_leaves_the_sequence_number_alone",
-];
+mod sample;
+use sample::case;
+pub use sample::{entry, phone, sample_crm};
 
-/// A CRM entry with optional Client Reference and SSN.
-pub fn entry(
-    id: u32,
-    client_reference: Option<&str>,
-    ssn: Option<&str>,
-    first: &str,
-    last: &str,
-) -> CrmEntry {
-    CrmEntry {
-        id,
-        client_reference: client_reference.map(str::to_string),
-        ssn: ssn.map(|s| Ssn::parse(s).expect("a test SSN of nine digits")),
-        first_name: first.to_string(),
-        last_name: last.to_string(),
-        date_of_birth: Date::new(1980, 2, 29),
-    }
-}
-
-/// A phone detail of an entry.
-pub fn phone(number: u32, entry_id: u32, value: &str) -> ContactDetail {
-    ContactDetail {
-        public_id: crate::core::model::public_id_for(number),
-        entry_id,
-        kind: DetailKind::Phone,
-        fields: DetailFields {
-            label: "Mobile".into(),
-            primary: true,
-            phone: value.into(),
-            ..Default::default()
-        },
-    }
-}
-
-fn case(id: u32, reference: &str) -> Case {
-    Case { id, reference: reference.into(), title: format!("Case {reference}") }
-}
-
-/// A small CRM with at least one record of every kind, including an import record whose
-/// before-images hold a detail and a "created by the import" marker.
-pub fn sample_crm() -> Crm {
-    let mut crm = Crm::default();
-    crm.put(Record::Operator(Operator {
-        login: "ana".into(),
-        name: "Ana Souza".into(),
-        roles: vec![Role::ManageSettings, Role::Import],
-    }));
-    crm.put(Record::Portfolio(Portfolio {
-        id: 1,
-        name: "North".into(),
-        owner_login: Some("ana".into()),
-        temporary: false,
-        case_ids: vec![1, 2],
-    }));
-    crm.put(Record::Case(case(1, "CASE-001")));
-    crm.put(Record::Case(case(2, "CASE-002")));
-    crm.put(Record::Insured(Insured {
-        id: 1,
-        case_id: 1,
-        reference: "INS-1".into(),
-        first_name: "José".into(),
-        last_name: "Álvarez".into(),
-        entry_id: Some(1),
-    }));
-    crm.put(Record::Entry(entry(1, Some("CR-1"), Some("123-45-6789"), "José", "Álvarez")));
-    crm.put(Record::Entry(entry(2, None, None, "Mary", "O'Neil")));
-    crm.put(Record::Entry(entry(3, None, Some("987-65-4321"), "Li", "Wei")));
-    crm.put(Record::Detail(phone(1, 1, "0044 20 7946 0000")));
-    crm.put(Record::Detail(ContactDetail {
-        public_id: crate::core::model::public_id_for(2),
-        entry_id: 1,
-        kind: DetailKind::Address,
-        fields: DetailFields {
-            label: "Home".into(),
-            address_line1: "1 Rua \"A\"".into(),
-            city: "Lisboa".into(),
-            postcode: "01000-000".into(),
-            country: "PT".into(),
-            ..Default::default()
-        },
-    }));
-    crm.put(Record::Account(Account {
-        number: "12.345.678/0001-95".into(),
-        name: "Clinic".into(),
-        kind: AccountKind::Company,
-        portfolio_login: None,
-    }));
-    crm.put(Record::AccountContact(AccountContact {
-        id: 1,
-        account_number: "12.345.678/0001-95".into(),
-        identifier: "12.345.678/0001-95".into(),
-        name: "Dr House".into(),
-        contact_type: ContactType::Doctor,
-        qualifications: vec!["Cardiology".into()],
-        phone: "=1+1".into(),
-        email: "house@example.org".into(),
-    }));
-    crm.put(Record::Specialty("Cardiology".into()));
-    crm.put(Record::SchoolUser(SchoolUser {
-        user_id: "0042".into(),
-        name: "Kim".into(),
-        role: SchoolRole::Student,
-        insurance: Insurance {
-            status: Some(InsuranceStatus::Enrolled),
-            policy_number: Some("P-1".into()),
-            coverage_amount_cents: Some(150_000),
-            coverage_type: None,
-            start: Date::new(2024, 1, 1),
-            end: None,
-        },
-    }));
-    crm.put(Record::Device(Device {
-        serial: "SN-0001".into(),
-        model: "Tablet".into(),
-        insurance: Insurance::default(),
-    }));
-    crm.put(Record::Import(ImportRecord {
-        id: 1,
-        template_id: "insured-contact-details".into(),
-        operator_login: "ana".into(),
-        applied_at_ms: 1_700_000_000_000,
-        file_name: "export.xlsx".into(),
-        sha256: "ab".repeat(32),
-        counts: ImportCounts { created: 1, updated: 1, ..Default::default() },
-        before_images: vec![
-            BeforeImage {
-                key: RecordKey { kind: EntityKind::Detail, id: crate::core::model::public_id_for(1) },
-                before: Some(Record::Detail(phone(1, 1, "old number"))),
-            },
-            BeforeImage { key: RecordKey { kind: EntityKind::Entry, id: "3".into() }, before: None },
-        ],
-        undone: false,
-    }));
-    crm.counters = Counters {
-        next_entry_id: 4,
-        next_detail_number: 3,
-        next_case_id: 3,
-        next_insured_id: 2,
-        next_portfolio_id: 2,
-        next_account_contact_id: 2,
-        next_import_id: 2,
-        secret: Some(CrmSecret::from_bytes([7; 32])),
+/// Generates the contract suite: one test per case, each against a fresh, empty store. The
+/// list of cases is written here only; a new case is a function below and a line in it.
+///
+/// - `store_contract_suite!(native, make)`: a `#[test]` per case, run to completion with
+///   `futures::executor::block_on` against the store `make` (an expression) builds.
+/// - `store_contract_suite!(browser, open, close)`: a `#[wasm_bindgen_test]` per case:
+///   `open().await` gives the store, the case runs, `close(store).await` disposes of it.
+///
+/// Put each use in its own module when one test binary runs the suite against several stores.
+/// `store_contract_suite!(names)` is the list of case names (a test checks that every case
+/// function below is listed).
+#[macro_export]
+macro_rules! store_contract_suite {
+    ($($how:tt)*) => {
+        $crate::__store_contract_cases! { ($($how)*)
+            empty_store_loads_an_empty_crm,
+            committed_puts_are_seen_by_get_count_and_load_all,
+            find_entry_by_client_reference_uses_the_unique_index,
+            entries_without_client_reference_or_ssn_do_not_clash,
+            replace_all_removes_every_old_record,
+            replace_all_of_a_crm_with_duplicate_client_references_keeps_the_old_copy,
+            deletes_in_a_commit_remove_records,
+            duplicate_client_reference_inside_one_batch_refuses_the_whole_batch,
+            client_reference_clashing_with_an_existing_entry_refuses_the_whole_batch,
+            duplicate_ssn_or_case_reference_is_refused,
+            values_freed_in_the_same_batch_can_be_reused,
+            staged_file_put_get_replace_delete,
+            replace_all_then_load_all_round_trips_every_kind,
+            every_write_gets_the_next_sequence_number_and_stamps_its_records,
+            a_batch_expecting_a_record_that_moved_is_refused_whole,
+            a_batch_expecting_a_record_to_be_absent_is_refused_when_it_exists,
+            a_batch_planned_before_a_replace_all_is_refused,
+            two_batches_racing_for_the_next_identities_get_different_ones,
+            undo_is_refused_after_a_later_change_and_allowed_before,
+            get_many_returns_records_with_their_revisions,
+            a_refused_batch_leaves_the_sequence_number_alone,
+        }
     };
-    crm
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_cases {
+    ((names) $($case:ident,)*) => {
+        [$(stringify!($case)),*]
+    };
+    ((native, $make:expr) $($case:ident,)*) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = $make;
+                ::futures::executor::block_on($crate::store::contract::$case(&store));
+            }
+        )*
+    };
+    ((browser, $open:path, $close:path) $($case:ident,)*) => {
+        $(
+            #[::wasm_bindgen_test::wasm_bindgen_test]
+            async fn $case() {
+                let store = $open().await;
+                $crate::store::contract::$case(&store).await;
+                $close(store).await;
+            }
+        )*
+    };
 }
 
 fn puts(records: Vec<Record>) -> ChangeSet {
@@ -823,4 +723,24 @@ pub async fn a_refused_batch_leaves_the_sequence_number_alone<S: CrmStore>(store
         false,
     );
     assert_eq!(must("sequence", store.sequence().await), 2);
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every case function of this file is in the macro's list, and nothing else is.
+    #[test]
+    fn every_case_function_is_in_the_suite() {
+        let source = include_str!("mod.rs");
+        let mut functions: Vec<&str> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub async fn "))
+            .filter(|rest| rest.contains("<S: CrmStore>"))
+            .filter_map(|rest| rest.split('<').next())
+            .collect();
+        let mut listed: Vec<&str> = crate::store_contract_suite!(names).to_vec();
+        functions.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(functions, listed);
+        assert_eq!(listed.len(), 21);
+    }
 }
