@@ -78,11 +78,11 @@ pub fn write_error_report_with(
                 m
             });
         for (col, spec) in template.columns.iter().enumerate() {
-            let value = row.raw.get(col).map(String::as_str).unwrap_or("");
+            let value = row.raw(col);
             if flagged.contains_key(spec.header) {
-                write_text_flagged(sheet, &formats, r, col as u16, value)?;
+                write_text_flagged(sheet, &formats, r, col as u16, &value)?;
             } else {
-                write_text(sheet, &formats, r, col as u16, value)?;
+                write_text(sheet, &formats, r, col as u16, &value)?;
             }
         }
         let text: Vec<String> = issues
