@@ -30,6 +30,7 @@ use roundtrip::core::index::CrmIndex;
 use roundtrip::core::insured::base::ExportBase;
 use roundtrip::core::insured::export::{insured_export_rows, write_insured_export_with_base};
 use roundtrip::core::insured::matching::Matcher;
+use roundtrip::core::insured::plan::PlanSlices;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS;
 use roundtrip::core::plan::history::{apply, ApplyContext};
 use roundtrip::core::read::read_sheet;
@@ -251,13 +252,11 @@ fn main() {
 
     let plan = table.import_step("import: plan", || {
         let choices = matches.default_choices();
-        let plan = roundtrip::core::insured::plan::plan(
-            &crm,
-            &INSURED_CONTACT_DETAILS,
-            &validated,
-            &matches,
-            &choices,
-        );
+        let mut slices = PlanSlices::new(&crm, &INSURED_CONTACT_DETAILS, &validated, &matches, &choices);
+        while !slices.is_done() {
+            slices.plan_rows(10_000);
+        }
+        let plan = slices.finish();
         let digest = sha256_hex(serde_json::to_string(&plan).expect("a plan serializes").as_bytes());
         let note = format!("{:?}; plan digest {}", plan.counts, &digest[..16]);
         (plan, note)

@@ -32,29 +32,42 @@
 //! tier decided, the row's identifiers agree with the entry (the matcher turns any
 //! disagreement into a conflict); when the operator chose the entry, an identifier that the
 //! entry does not carry, or that is another entry's, is noted and not copied.
+//!
+//! Planning is linear in rows and runs in slices ([`PlanSlices`]: the service plans a few
+//! thousand rows, ticks "rows planned of total" and may cancel, then plans the next): every
+//! lookup goes through an index (entries by identifier, an entry's details by value, built
+//! for the entries the file touches), and a row that changes nothing allocates nothing of the
+//! CRM's. The details themselves — what a row describes, the changes field by field, the
+//! three-way merge of a detail — are in `detail.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::index::{names_match, CrmIndex};
 use crate::core::model::{
     public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
-    EntryId, Insured, Record, RecordKey,
+    EntryId, Insured, Record,
 };
 use crate::core::plan::{
-    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts, StaleConflict,
+    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
 };
 use crate::core::template::{Field, MatchTier, Template};
-use crate::core::text::{fold, mask_ssn, ssn_canonical, ssn_digits};
-use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated};
+use crate::core::text::{mask_ssn, ssn_canonical, ssn_digits};
+use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated, ValidatedRow};
 
-use super::base::{ssn_digest, three_way, BaseDetail, ExportBase, ExportBaseRead, Merged};
-use super::matching::{GroupChoice, GroupKind, Matches, RowMatch};
+use super::base::{ssn_digest, BaseDetail, BaseEntry, ExportBase, ExportBaseRead};
+use super::matching::{DetectedPerson, GroupChoice, GroupKind, Matches, RowMatch};
+
+mod detail;
+
+use detail::{detail_from_row, detail_value_key, field_changes, merge_detail, merge_value, row_is_detail};
 
 /// Which rows take the file's value where the CRM and the file both changed a field since the
-/// export ([`StaleConflict`]); by default none: the CRM's value stays. Rows are named by
-/// [`PlannedRow::index`] (their index among the file's validated rows).
+/// export ([`StaleConflict`](crate::core::plan::StaleConflict)); by default none: the CRM's
+/// value stays. Rows are named by [`PlannedRow::index`] (their index among the file's
+/// validated rows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TakeFile {
     /// Every conflict keeps the CRM's value.
@@ -77,88 +90,6 @@ impl TakeFile {
     }
 }
 
-type Get = fn(&DetailFields) -> String;
-type Set = fn(&mut DetailFields, String);
-
-/// The merged fields of a detail, by report name.
-fn detail_accessors() -> [(&'static str, Get, Set); 10] {
-    [
-        ("Label", |f| f.label.clone(), |f, v| f.label = v),
-        ("Primary", |f| if f.primary { "Yes" } else { "No" }.to_string(), |f, v| f.primary = v == "Yes"),
-        ("Address Line 1", |f| f.address_line1.clone(), |f, v| f.address_line1 = v),
-        ("Address Line 2", |f| f.address_line2.clone(), |f, v| f.address_line2 = v),
-        ("City", |f| f.city.clone(), |f, v| f.city = v),
-        ("Region", |f| f.region.clone(), |f, v| f.region = v),
-        ("Postcode", |f| f.postcode.clone(), |f, v| f.postcode = v),
-        ("Country", |f| f.country.clone(), |f, v| f.country = v),
-        ("Phone", |f| f.phone.clone(), |f, v| f.phone = v),
-        ("Email", |f| f.email.clone(), |f, v| f.email = v),
-    ]
-}
-
-/// One field merged three ways: the value to keep, with a conflict recorded when both sides
-/// changed it (the file's value only when `take_file`).
-fn merge_value(
-    field: &str,
-    base: &str,
-    crm: &str,
-    file: &str,
-    take_file: bool,
-    conflicts: &mut Vec<StaleConflict>,
-) -> Option<String> {
-    match three_way(base, crm, file) {
-        Merged::Crm => None,
-        Merged::File => Some(file.to_string()),
-        Merged::Conflict => {
-            conflicts.push(StaleConflict {
-                field: field.to_string(),
-                at_export: base.to_string(),
-                crm_now: crm.to_string(),
-                file: file.to_string(),
-                file_applies: take_file,
-            });
-            take_file.then(|| file.to_string())
-        }
-    }
-}
-
-/// A detail the file describes, merged with its export base and the CRM's detail: the kind and
-/// fields to keep (only the fields of that kind).
-fn merge_detail(
-    base: &BaseDetail,
-    (crm_kind, crm): (DetailKind, &DetailFields),
-    (file_kind, file): (DetailKind, &DetailFields),
-    take_file: bool,
-    conflicts: &mut Vec<StaleConflict>,
-) -> (DetailKind, DetailFields) {
-    let kind = merge_value(
-        "Detail Type",
-        base.kind.label(),
-        crm_kind.label(),
-        file_kind.label(),
-        take_file,
-        conflicts,
-    )
-    .and_then(|k| DetailKind::parse(&k))
-    .unwrap_or(crm_kind);
-    let mut out = crm.clone();
-    for (name, get, set) in detail_accessors() {
-        if let Some(v) = merge_value(name, &get(&base.fields), &get(crm), &get(file), take_file, conflicts) {
-            set(&mut out, v);
-        }
-    }
-    // Only the fields of the kept kind, as a row describes a detail.
-    let mut kept = DetailFields { label: out.label.clone(), primary: out.primary, ..Default::default() };
-    match kind {
-        DetailKind::Address => {
-            kept = DetailFields { phone: String::new(), email: String::new(), ..out };
-        }
-        DetailKind::Phone => kept.phone = out.phone,
-        DetailKind::Email => kept.email = out.email,
-    }
-    (kind, kept)
-}
-
 /// "CR-00012345 · José Álvarez": an entry as the plan names it (see `CrmEntry::label`: the
 /// Client Reference, else the masked SSN, else the entry number, then the name).
 pub fn entry_label(e: &CrmEntry) -> String {
@@ -175,70 +106,6 @@ fn new_entry_label(e: &CrmEntry) -> String {
     }
 }
 
-/// The detail a row describes. The row is the whole detail: an empty cell is an empty
-/// field. Only Primary falls back to the stored value when its cell is empty.
-fn detail_from_row(row: &RowFields<'_>, kind: DetailKind, base: Option<&DetailFields>) -> DetailFields {
-    let text = |field: Field| row.text(field).to_string();
-    let mut f = DetailFields {
-        label: text(Field::Label),
-        primary: row.bool(Field::Primary).unwrap_or(base.map(|b| b.primary).unwrap_or(false)),
-        ..Default::default()
-    };
-    match kind {
-        DetailKind::Address => {
-            f.address_line1 = text(Field::AddressLine1);
-            f.address_line2 = text(Field::AddressLine2);
-            f.city = text(Field::City);
-            f.region = text(Field::Region);
-            f.postcode = text(Field::Postcode);
-            f.country = text(Field::Country);
-        }
-        DetailKind::Phone => f.phone = text(Field::Phone),
-        DetailKind::Email => f.email = text(Field::Email),
-    }
-    f
-}
-
-fn field_changes(
-    before_kind: DetailKind,
-    before: &DetailFields,
-    after_kind: DetailKind,
-    after: &DetailFields,
-) -> Vec<FieldChange> {
-    let yn = |b: bool| if b { "Yes" } else { "No" }.to_string();
-    let pairs = [
-        ("Detail Type", before_kind.label().to_string(), after_kind.label().to_string()),
-        ("Label", before.label.clone(), after.label.clone()),
-        ("Primary", yn(before.primary), yn(after.primary)),
-        ("Address Line 1", before.address_line1.clone(), after.address_line1.clone()),
-        ("Address Line 2", before.address_line2.clone(), after.address_line2.clone()),
-        ("City", before.city.clone(), after.city.clone()),
-        ("Region", before.region.clone(), after.region.clone()),
-        ("Postcode", before.postcode.clone(), after.postcode.clone()),
-        ("Country", before.country.clone(), after.country.clone()),
-        ("Phone", before.phone.clone(), after.phone.clone()),
-        ("Email", before.email.clone(), after.email.clone()),
-    ];
-    pairs
-        .into_iter()
-        .filter(|(_, b, a)| b != a)
-        .map(|(f, b, a)| FieldChange { field: f.to_string(), before: b, after: a })
-        .collect()
-}
-
-/// The value that identifies a detail regardless of label (for "already present" checks).
-fn detail_value_key(kind: DetailKind, f: &DetailFields) -> String {
-    match kind {
-        DetailKind::Address => {
-            format!("a|{}|{}|{}", fold(&f.address_line1), fold(&f.address_line2), fold(&f.postcode))
-        }
-        DetailKind::Phone => {
-            format!("p|{}", f.phone.chars().filter(char::is_ascii_digit).collect::<String>())
-        }
-        DetailKind::Email => format!("e|{}", f.email.trim().to_lowercase()),
-    }
-}
-
 /// Where a row goes, once its match and its person's choice are known.
 enum Destination {
     /// An existing entry (and, for a tier-1 row, its detail), with the tier that decided.
@@ -248,16 +115,49 @@ enum Destination {
     Skip(String),
 }
 
+/// The entry (and detail) a row applies to.
+struct Target {
+    tier: Option<MatchTier>,
+    entry_id: EntryId,
+    detail_id: Option<String>,
+    /// The row created the entry (the first row of a new person).
+    created_now: bool,
+}
+
+/// What the planner has decided about one row so far.
+struct RowPlan<'r> {
+    i: usize,
+    row: &'r ValidatedRow,
+    planned: PlannedRow,
+    facts: InsuredFacts,
+    /// The row's person: its group index and the group.
+    group: Option<(usize, &'r DetectedPerson)>,
+    choice: Option<GroupChoice>,
+}
+
+/// The row's target once identities are settled.
+struct Settled<'b> {
+    target: Target,
+    /// The entry is one this plan creates.
+    is_new_entry: bool,
+    base_detail: Option<&'b BaseDetail>,
+    take: bool,
+    identity_changes: Vec<FieldChange>,
+}
+
 /// Working state while planning: the CRM as the plan has changed it so far.
 struct Draft<'a> {
     crm: &'a Crm,
     entries: BTreeMap<EntryId, CrmEntry>,
     details: BTreeMap<String, ContactDetail>,
     insureds: BTreeMap<u32, Insured>,
-    created_entries: Vec<EntryId>,
+    /// The entries this plan creates.
+    created_entries: HashSet<EntryId>,
     counters: Counters,
-    /// Existing and planned details by (entry, value key).
+    /// Existing and planned details by (entry, value key), for the entries in `keyed`.
     detail_keys: HashMap<(EntryId, String), String>,
+    /// The entries whose stored details are in `detail_keys`.
+    keyed: HashSet<EntryId>,
 }
 
 impl<'a> Draft<'a> {
@@ -271,8 +171,25 @@ impl<'a> Draft<'a> {
         self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
     }
     /// The key of a record, when it exists in the CRM (not only in this plan).
-    fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
+    fn existing_entry(&self, id: EntryId) -> Option<crate::core::model::RecordKey> {
         self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    }
+    /// Puts the stored details of `entry` in `detail_keys` (once), under the keys the plan has
+    /// not given a detail of its own: as if every stored detail had been keyed before the
+    /// plan began, the last by Public ID winning a shared key.
+    fn key_details_of(&mut self, index: &CrmIndex<'_>, entry: EntryId) {
+        if !self.keyed.insert(entry) {
+            return;
+        }
+        let mut stored = index.details_of(entry);
+        stored.sort_by(|a, b| a.public_id.cmp(&b.public_id));
+        let mut keys: HashMap<String, &str> = HashMap::new();
+        for d in stored {
+            keys.insert(detail_value_key(d.kind, &d.fields), &d.public_id);
+        }
+        for (k, pid) in keys {
+            self.detail_keys.entry((entry, k)).or_insert_with(|| pid.to_string());
+        }
     }
 }
 
@@ -290,10 +207,10 @@ pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>
 
 /// [`plan`] for a file whose export base was read ([`super::base::read_export_base`]): with a
 /// base, each row found by its Public ID or its entry is merged three ways (see the module's
-/// documentation) and a field both the CRM and the file changed is a [`StaleConflict`] on its
-/// row, keeping the CRM's value unless `take_file` names the row; without one (absent or
-/// damaged) the file plans exactly as with [`plan`], with [`ExportBaseRead::notice`] among
-/// the plan's notices.
+/// documentation) and a field both the CRM and the file changed is a
+/// [`StaleConflict`](crate::core::plan::StaleConflict) on its row, keeping the CRM's value
+/// unless `take_file` names the row; without one (absent or damaged) the file plans exactly
+/// as with [`plan`], with [`ExportBaseRead::notice`] among the plan's notices.
 pub fn plan_with_base(
     crm: &Crm,
     template: &Template,
@@ -303,9 +220,9 @@ pub fn plan_with_base(
     base: &ExportBaseRead,
     take_file: &TakeFile,
 ) -> ImportPlan {
-    let mut out = plan_merged(crm, template, validated, matches, choices, base.base(), take_file);
-    out.notices.extend(base.notice());
-    out
+    let mut slices = PlanSlices::new(crm, template, validated, matches, choices).with_base(base, take_file);
+    slices.plan_rows(usize::MAX);
+    slices.finish()
 }
 
 /// Plans an insured contact details import. `choices[g]` is the operator's choice for
@@ -320,69 +237,192 @@ pub fn plan(
     matches: &Matches,
     choices: &[Option<GroupChoice>],
 ) -> ImportPlan {
-    plan_merged(crm, template, validated, matches, choices, None, &TakeFile::None)
+    let mut slices = PlanSlices::new(crm, template, validated, matches, choices);
+    slices.plan_rows(usize::MAX);
+    slices.finish()
 }
 
-fn plan_merged(
-    crm: &Crm,
-    template: &Template,
-    validated: &Validated,
-    matches: &Matches,
-    choices: &[Option<GroupChoice>],
-    export_base: Option<&ExportBase>,
-    take_file: &TakeFile,
-) -> ImportPlan {
-    let index = CrmIndex::new(crm);
-    let mut draft = Draft {
-        crm,
-        entries: BTreeMap::new(),
-        details: BTreeMap::new(),
-        insureds: BTreeMap::new(),
-        created_entries: Vec::new(),
-        counters: crm.counters,
-        detail_keys: crm
-            .details
-            .values()
-            .map(|d| ((d.entry_id, detail_value_key(d.kind, &d.fields)), d.public_id.clone()))
-            .collect(),
-    };
-    let mut out = ImportPlan::new(template, crm.counters);
-    let mut errors = errors_by_row(validated);
-    let totals = &mut out.counts;
-    let reads = &mut out.reads;
-    let mut rows = Vec::with_capacity(validated.rows.len());
-    let mut group_entry: HashMap<usize, EntryId> = HashMap::new();
+/// An insured contact details plan made in slices: [`PlanSlices::plan_rows`] plans the next
+/// rows (in file order), [`PlanSlices::finish`] returns the plan. Planning all rows in one
+/// slice or in many gives the same plan.
+pub struct PlanSlices<'a> {
+    crm: &'a Crm,
+    template: &'a Template,
+    validated: &'a Validated,
+    matches: &'a Matches,
+    choices: &'a [Option<GroupChoice>],
+    export_base: Option<&'a ExportBase>,
+    notice: Option<String>,
+    take_file: Cow<'a, TakeFile>,
+    index: CrmIndex<'a>,
+    draft: Draft<'a>,
+    out: ImportPlan,
+    errors: HashMap<usize, Vec<String>>,
+    /// The entry created for each person (group index).
+    group_entry: HashMap<usize, EntryId>,
+    /// The next row to plan.
+    next: usize,
+}
 
-    for (g, group) in matches.groups.iter().enumerate() {
-        let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
-        if choice.is_none() && matches!(group.kind, GroupKind::Conflict { .. }) {
-            out.pending_conflicts += 1;
+impl std::fmt::Debug for PlanSlices<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanSlices").field("planned", &self.next).field("rows", &self.total()).finish()
+    }
+}
+
+impl<'a> PlanSlices<'a> {
+    /// A plan of `validated` on `crm` with the operator's `choices` (see [`plan`]), no row
+    /// planned yet.
+    pub fn new(
+        crm: &'a Crm,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        let mut out = ImportPlan::new(template, crm.counters);
+        for (g, group) in matches.groups.iter().enumerate() {
+            let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
+            if choice.is_none() && matches!(group.kind, GroupKind::Conflict { .. }) {
+                out.pending_conflicts += 1;
+            }
+        }
+        out.rows.reserve(validated.rows.len());
+        PlanSlices {
+            crm,
+            template,
+            validated,
+            matches,
+            choices,
+            export_base: None,
+            notice: None,
+            take_file: Cow::Owned(TakeFile::None),
+            index: CrmIndex::new(crm),
+            draft: Draft {
+                crm,
+                entries: BTreeMap::new(),
+                details: BTreeMap::new(),
+                insureds: BTreeMap::new(),
+                created_entries: HashSet::new(),
+                counters: crm.counters,
+                detail_keys: HashMap::new(),
+                keyed: HashSet::new(),
+            },
+            out,
+            errors: errors_by_row(validated),
+            group_entry: HashMap::new(),
+            next: 0,
         }
     }
 
-    for (i, row) in validated.rows.iter().enumerate() {
-        let f = row.fields(template);
-        let mut planned = PlannedRow::new(i, row.sheet_row, RowFacts::Insured(InsuredFacts::default()));
-        let mut facts = InsuredFacts::default();
-        // Which entry (and detail) the row goes to: the tier's, unless the operator's choice
-        // for the row's person says otherwise.
+    /// The plan of a file that carries its export base (see [`plan_with_base`]).
+    pub fn with_base(mut self, base: &'a ExportBaseRead, take_file: &'a TakeFile) -> Self {
+        self.export_base = base.base();
+        self.notice = base.notice();
+        self.take_file = Cow::Borrowed(take_file);
+        self
+    }
+
+    /// The number of rows to plan.
+    pub fn total(&self) -> usize {
+        self.validated.rows.len()
+    }
+
+    /// The number of rows planned so far.
+    pub fn planned(&self) -> usize {
+        self.next
+    }
+
+    /// True when every row is planned.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.total()
+    }
+
+    /// Plans the next `count` rows (fewer at the end of the file); returns the rows planned
+    /// so far.
+    pub fn plan_rows(&mut self, count: usize) -> usize {
+        let end = self.next.saturating_add(count).min(self.total());
+        while self.next < end {
+            let i = self.next;
+            self.plan_row(i);
+            self.next += 1;
+        }
+        self.next
+    }
+
+    /// The plan (rows not planned yet are left out).
+    pub fn finish(self) -> ImportPlan {
+        let PlanSlices { draft, mut out, notice, .. } = self;
+        let mut changes = ChangeSet::default();
+        changes.puts.extend(draft.entries.into_values().map(Record::Entry));
+        changes.puts.extend(draft.details.into_values().map(Record::Detail));
+        changes.puts.extend(draft.insureds.into_values().map(Record::Insured));
+        if !changes.is_empty() {
+            changes.puts.push(Record::Counters(draft.counters));
+        }
+        out.changes = changes;
+        out.counters = draft.counters;
+        out.read_puts();
+        out.notices.extend(notice);
+        out
+    }
+
+    /// Plans row `i`: decides it, counts its action and adds it to the plan.
+    fn plan_row(&mut self, i: usize) {
+        let (validated, matches, choices) = (self.validated, self.matches, self.choices);
+        let row = &validated.rows[i];
         let group = matches.group_of(i).map(|g| (g, &matches.groups[g]));
-        let choice = group.and_then(|(g, _)| matches.choice(g, choices));
-        let destination = match matches.rows.get(i) {
+        let mut work = RowPlan {
+            i,
+            row,
+            planned: PlannedRow::new(i, row.sheet_row, RowFacts::Insured(InsuredFacts::default())),
+            facts: InsuredFacts::default(),
+            group,
+            choice: group.and_then(|(g, _)| matches.choice(g, choices)),
+        };
+        if let Some(action) = self.decide(&mut work) {
+            let totals = &mut self.out.counts;
+            match (&action, work.facts.public_id.is_some()) {
+                (RowAction::Update, _) => totals.updated += 1,
+                (RowAction::Add, _) | (RowAction::Create, true) => totals.added += 1,
+                (RowAction::Unchanged, _) => totals.unchanged += 1,
+                (RowAction::Create, false) => {}
+                (RowAction::Skip(_), _) => totals.skipped += 1,
+                (RowAction::Error, _) => totals.errors += 1,
+            }
+            work.planned.action = action;
+            work.planned.facts = RowFacts::Insured(work.facts);
+        }
+        self.out.rows.push(work.planned);
+    }
+
+    /// The row's action, or `None` when the row was decided (and counted) on the way: an
+    /// error, nothing to import, a skip.
+    fn decide(&mut self, work: &mut RowPlan<'a>) -> Option<RowAction> {
+        let destination = self.destination(work)?;
+        let target = self.target(work, destination)?;
+        let mut settled = self.settle(work, target)?;
+        self.link_insured(work, &mut settled);
+        self.detail_action(work, settled)
+    }
+
+    /// Where the row goes: the tier's entry unless the operator's choice for the row's person
+    /// says otherwise. `None` when the row is decided already (an error, nothing to import).
+    fn destination(&mut self, work: &mut RowPlan<'a>) -> Option<Destination> {
+        let choice = work.choice;
+        let destination = match self.matches.rows.get(work.i) {
             None | Some(RowMatch::Blocked) => {
-                planned.errors = errors.remove(&row.sheet_row).unwrap_or_default();
-                totals.errors += 1;
-                rows.push(planned);
-                continue;
+                work.planned.errors = self.errors.remove(&work.row.sheet_row).unwrap_or_default();
+                self.out.counts.errors += 1;
+                return None;
             }
             Some(RowMatch::NothingToImport) => {
-                planned.action = RowAction::Unchanged;
-                planned
+                work.planned.action = RowAction::Unchanged;
+                work.planned
                     .notes
                     .push("No CRM entry is linked and the row carries no detail: nothing to import".into());
-                totals.unchanged += 1;
-                rows.push(planned);
-                continue;
+                self.out.counts.unchanged += 1;
+                return None;
             }
             Some(RowMatch::Matched { tier, entry, detail }) => match choice {
                 None => Destination::Entry(Some(*tier), *entry, detail.clone()),
@@ -393,11 +433,11 @@ fn plan_merged(
                     // Overridden: a detail matched by its Public ID stays on its entry,
                     // unchanged; the row's values become a new detail of the chosen entry.
                     if let Some(pid) = detail {
-                        let owner = draft.entry(*entry).map(entry_label).unwrap_or_default();
-                        planned.notes.push(format!(
+                        let owner = self.draft.entry(*entry).map(entry_label).unwrap_or_default();
+                        work.planned.notes.push(format!(
                             "Public ID {pid} is a detail of {owner}; the operator chose another entry for these rows, so the row is added there as a new detail and {pid} stays as it is"
                         ));
-                        reads.extend(draft.existing_entry(*entry));
+                        self.out.reads.extend(self.draft.existing_entry(*entry));
                     }
                     match other {
                         GroupChoice::Existing(e) => {
@@ -408,61 +448,64 @@ fn plan_merged(
                     }
                 }
             },
-            Some(RowMatch::Group(_)) => {
-                let group = group.map(|(_, p)| p);
-                if let Some(GroupKind::Conflict { entries, .. }) = group.map(|p| &p.kind) {
-                    reads.extend(entries.iter().filter_map(|e| draft.existing_entry(*e)));
-                }
-                match choice {
-                    None => {
-                        if let Some(GroupKind::Conflict { reason, .. }) = group.map(|p| &p.kind) {
-                            planned.notes.push(reason.clone());
-                        }
-                        Destination::Skip(
-                            "conflict not resolved: choose an entry, create a new one, or skip".into(),
-                        )
-                    }
-                    Some(GroupChoice::Skip) => {
-                        let by_default =
-                            group.is_some_and(|p| choices.get(p.id).copied().flatten().is_none());
-                        if by_default
-                            && group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved)
-                        {
-                            planned.notes.push(
-                                "No row of this person gives both names, and no Public ID, Client Reference or SSN finds the entry: choose an existing entry, or fill the names to create one".into(),
-                            );
-                            Destination::Skip("not matched and no names to create an entry".into())
-                        } else {
-                            Destination::Skip("skipped by the operator".into())
-                        }
-                    }
-                    Some(GroupChoice::Existing(e)) => {
-                        Destination::Entry(Some(MatchTier::OperatorChoice), e, None)
-                    }
-                    Some(GroupChoice::CreateNew) => Destination::Create,
-                }
-            }
+            Some(RowMatch::Group(_)) => self.open_destination(work),
         };
         // An entry the operator named must exist (a choices file may be older than the CRM).
-        let destination = match destination {
-            Destination::Entry(_, e, _) if draft.entry(e).is_none() => {
+        Some(match destination {
+            Destination::Entry(_, e, _) if self.draft.entry(e).is_none() => {
                 Destination::Skip(format!("the chosen CRM entry {e} does not exist"))
             }
             other => other,
-        };
+        })
+    }
+
+    /// Where a row of an open person (unresolved or a conflict) goes.
+    fn open_destination(&mut self, work: &mut RowPlan<'a>) -> Destination {
+        let group = work.group.map(|(_, p)| p);
+        if let Some(GroupKind::Conflict { entries, .. }) = group.map(|p| &p.kind) {
+            self.out.reads.extend(entries.iter().filter_map(|e| self.draft.existing_entry(*e)));
+        }
+        match work.choice {
+            None => {
+                if let Some(GroupKind::Conflict { reason, .. }) = group.map(|p| &p.kind) {
+                    work.planned.notes.push(reason.clone());
+                }
+                Destination::Skip("conflict not resolved: choose an entry, create a new one, or skip".into())
+            }
+            Some(GroupChoice::Skip) => {
+                let by_default = group.is_some_and(|p| self.choices.get(p.id).copied().flatten().is_none());
+                if by_default && group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved) {
+                    work.planned.notes.push(
+                        "No row of this person gives both names, and no Public ID, Client Reference or SSN finds the entry: choose an existing entry, or fill the names to create one".into(),
+                    );
+                    Destination::Skip("not matched and no names to create an entry".into())
+                } else {
+                    Destination::Skip("skipped by the operator".into())
+                }
+            }
+            Some(GroupChoice::Existing(e)) => Destination::Entry(Some(MatchTier::OperatorChoice), e, None),
+            Some(GroupChoice::CreateNew) => Destination::Create,
+        }
+    }
+
+    /// The entry (and detail) the row applies to, creating the person's entry on its first
+    /// row. `None` when the row is skipped, or is an error (a person without names).
+    fn target(&mut self, work: &mut RowPlan<'a>, destination: Destination) -> Option<Target> {
+        let f = work.row.fields(self.template);
         let (tier, entry_id, detail_id, created_now) = match destination {
             Destination::Skip(reason) => {
-                planned.action = RowAction::Skip(reason);
-                totals.skipped += 1;
-                rows.push(planned);
-                continue;
+                work.planned.action = RowAction::Skip(reason);
+                self.out.counts.skipped += 1;
+                return None;
             }
             // The operator's entry: the row's Public ID still names its detail when that
             // detail is on the chosen entry (a settled conflict); otherwise the row is added.
             Destination::Entry(Some(MatchTier::OperatorChoice), e, None) => {
                 let pid = f.text(Field::PublicId);
                 let own = (!pid.is_empty())
-                    .then(|| crm.details.get(&pid.trim().to_uppercase()).or_else(|| crm.details.get(pid)))
+                    .then(|| {
+                        self.crm.details.get(&pid.trim().to_uppercase()).or_else(|| self.crm.details.get(pid))
+                    })
                     .flatten()
                     .filter(|d| d.entry_id == e)
                     .map(|d| d.public_id.clone());
@@ -470,358 +513,232 @@ fn plan_merged(
             }
             Destination::Entry(tier, e, detail) => (tier, e, detail, false),
             Destination::Create => {
-                let g = group.map(|(g, _)| g).unwrap_or(usize::MAX);
-                let person = group.map(|(_, p)| p);
-                match group_entry.get(&g) {
+                let g = work.group.map(|(g, _)| g).unwrap_or(usize::MAX);
+                match self.group_entry.get(&g) {
                     Some(e) => (Some(MatchTier::OperatorChoice), *e, None, false),
-                    None if !person.is_some_and(|p| p.can_create) => {
-                        // Names are needed to create an entry.
-                        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
-                        let missing =
-                            if first.trim().is_empty() { Field::FirstName } else { Field::LastName };
-                        let col = template.col(missing);
-                        let header = template.spec(missing).map(|c| c.header).unwrap_or("a name");
-                        let cell = col.and_then(|c| validated.cell_name(c, row.sheet_row));
-                        let message = format!(
-                            "{header} is empty — First Name and Last Name are needed to create a CRM entry; choose an existing entry, or fill the names (file: \"{first}\" \"{last}\")"
-                        );
-                        planned.errors.push(match &cell {
-                            Some(c) => format!("{c}: {message}"),
-                            None => message.clone(),
-                        });
-                        out.issues.push(Issue {
-                            row: row.sheet_row,
-                            column: Some(header.to_string()),
-                            cell,
-                            code: IssueCode::NeededToCreate,
-                            severity: Severity::Error,
-                            message,
-                        });
-                        totals.errors += 1;
-                        rows.push(planned);
-                        continue;
+                    None if !work.group.is_some_and(|(_, p)| p.can_create) => {
+                        self.names_needed(work);
+                        return None;
                     }
                     None => {
-                        let id = draft.counters.next_entry_id;
-                        draft.counters.next_entry_id += 1;
-                        // A Client Reference or SSN already on an existing entry (a conflict
-                        // or a match settled as "a new person") is not copied: both are
-                        // unique, and the store would refuse the whole batch.
-                        let cref = f.text(Field::ClientReference);
-                        let cref_owner =
-                            (!cref.is_empty()).then(|| index.entry_by_client_reference(cref)).flatten();
-                        let ssn = ssn_digits(f.text(Field::Ssn));
-                        let ssn_owner = ssn.as_deref().and_then(|d| index.entry_by_ssn(d));
-                        reads.extend(
-                            [cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)),
-                        );
-                        // The names of the person (the first of its rows that gives both).
-                        let (first, last) = match person {
-                            Some(p) => (p.first_name.clone(), p.last_name.clone()),
-                            None => {
-                                (f.text(Field::FirstName).to_string(), f.text(Field::LastName).to_string())
-                            }
-                        };
-                        let new_entry = CrmEntry {
-                            id,
-                            client_reference: (!cref.is_empty() && cref_owner.is_none())
-                                .then(|| cref.to_string()),
-                            ssn: ssn.filter(|_| ssn_owner.is_none()).map(|d| ssn_canonical(&d)),
-                            first_name: first,
-                            last_name: last,
-                            date_of_birth: f
-                                .date(Field::DateOfBirth)
-                                .or(person.and_then(|p| p.date_of_birth)),
-                        };
-                        draft.entries.insert(id, new_entry);
-                        draft.created_entries.push(id);
-                        group_entry.insert(g, id);
-                        totals.created += 1;
+                        let id = self.create_entry(work);
+                        self.group_entry.insert(g, id);
                         (Some(MatchTier::OperatorChoice), id, None, true)
                     }
                 }
             }
         };
-        // The operator decided the entry: an identifier of the file that the entry does not
-        // carry (or that belongs to another entry) is noted, not copied, and does not skip.
+        Some(Target { tier, entry_id, detail_id, created_now })
+    }
+
+    /// The error of a row whose person has no names: an entry cannot be created for it.
+    fn names_needed(&mut self, work: &mut RowPlan<'a>) {
+        let (template, row) = (self.template, work.row);
+        let f = row.fields(template);
+        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
+        let missing = if first.trim().is_empty() { Field::FirstName } else { Field::LastName };
+        let col = template.col(missing);
+        let header = template.spec(missing).map(|c| c.header).unwrap_or("a name");
+        let cell = col.and_then(|c| self.validated.cell_name(c, row.sheet_row));
+        let message = format!(
+            "{header} is empty — First Name and Last Name are needed to create a CRM entry; choose an existing entry, or fill the names (file: \"{first}\" \"{last}\")"
+        );
+        work.planned.errors.push(match &cell {
+            Some(c) => format!("{c}: {message}"),
+            None => message.clone(),
+        });
+        self.out.issues.push(Issue {
+            row: row.sheet_row,
+            column: Some(header.to_string()),
+            cell,
+            code: IssueCode::NeededToCreate,
+            severity: Severity::Error,
+            message,
+        });
+        self.out.counts.errors += 1;
+    }
+
+    /// Creates the entry of the row's person (its first row): returns its provisional id.
+    fn create_entry(&mut self, work: &RowPlan<'a>) -> EntryId {
+        let f = work.row.fields(self.template);
+        let person = work.group.map(|(_, p)| p);
+        let id = self.draft.counters.next_entry_id;
+        self.draft.counters.next_entry_id += 1;
+        // A Client Reference or SSN already on an existing entry (a conflict or a match
+        // settled as "a new person") is not copied: both are unique, and the store would
+        // refuse the whole batch.
+        let cref = f.text(Field::ClientReference);
+        let cref_owner = (!cref.is_empty()).then(|| self.index.entry_by_client_reference(cref)).flatten();
+        let ssn = ssn_digits(f.text(Field::Ssn));
+        let ssn_owner = ssn.as_deref().and_then(|d| self.index.entry_by_ssn(d));
+        self.out
+            .reads
+            .extend([cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)));
+        // The names of the person (the first of its rows that gives both).
+        let (first, last) = match person {
+            Some(p) => (p.first_name.clone(), p.last_name.clone()),
+            None => (f.text(Field::FirstName).to_string(), f.text(Field::LastName).to_string()),
+        };
+        let new_entry = CrmEntry {
+            id,
+            client_reference: (!cref.is_empty() && cref_owner.is_none()).then(|| cref.to_string()),
+            ssn: ssn.filter(|_| ssn_owner.is_none()).map(|d| ssn_canonical(&d)),
+            first_name: first,
+            last_name: last,
+            date_of_birth: f.date(Field::DateOfBirth).or(person.and_then(|p| p.date_of_birth)),
+        };
+        self.draft.entries.insert(id, new_entry);
+        self.draft.created_entries.insert(id);
+        self.out.counts.created += 1;
+        id
+    }
+
+    /// Settles the row's entry: the tier, the export base that applies, the identity fields
+    /// the row fills on the entry. `None` when the row is skipped because an identifier of the
+    /// file contradicts the entry's (a tier decided) — its facts are kept on the row.
+    fn settle(&mut self, work: &mut RowPlan<'a>, target: Target) -> Option<Settled<'a>> {
+        let Target { tier, entry_id, ref detail_id, .. } = target;
         let settled = tier == Some(MatchTier::OperatorChoice);
         // The export base of the row: its entry's when a tier found the entry, its detail's
         // when its Public ID did.
         let tier_decided = tier.is_some_and(|t| t != MatchTier::OperatorChoice);
-        let base_entry = export_base.filter(|_| tier_decided).and_then(|b| b.entries.get(&entry_id));
-        let base_detail = export_base
-            .filter(|_| tier_decided)
-            .zip(detail_id.as_ref())
-            .and_then(|(b, pid)| b.details.get(pid));
-        let take = take_file.takes(i);
-        let mut conflicts: Vec<StaleConflict> = Vec::new();
-        facts.tier = tier;
-        facts.entry = Some(entry_id);
-        reads.extend(draft.existing_entry(entry_id));
-        if let Some(pid) = &detail_id {
-            reads.insert(key(EntityKind::Detail, pid));
+        let base = self.export_base.filter(|_| tier_decided);
+        let base_entry = base.and_then(|b| b.entries.get(&entry_id));
+        let base_detail = base.zip(detail_id.as_ref()).and_then(|(b, pid)| b.details.get(pid));
+        let take = self.take_file.takes(work.i);
+        work.facts.tier = tier;
+        work.facts.entry = Some(entry_id);
+        self.out.reads.extend(self.draft.existing_entry(entry_id));
+        if let Some(pid) = detail_id {
+            self.out.reads.insert(key(EntityKind::Detail, pid));
         }
-        let is_new_entry = draft.created_entries.contains(&entry_id);
-
-        // Identity fields: fill what is missing, never overwrite silently.
+        let is_new_entry = self.draft.created_entries.contains(&entry_id);
+        let identity = Identity { entry_id, base_entry, take, is_new_entry };
+        let lookup = Lookup { index: &self.index, draft: &self.draft, crm: self.crm };
+        let f = work.row.fields(self.template);
         let mut identity_changes = Vec::new();
-        let mut blocked_reasons: Vec<String> = Vec::new();
-        if let Some(entry) = draft.entry(entry_id).cloned() {
-            let mut updated = entry.clone();
-            let cref = f.text(Field::ClientReference);
-            // A Client Reference or SSN the file holds as exported says nothing new: the
-            // entry keeps its own.
-            let cref_as_exported =
-                base_entry.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
-            let ssn_as_exported = base_entry
-                .is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(f.text(Field::Ssn)));
-            if !cref.is_empty() && !cref_as_exported {
-                match &entry.client_reference {
-                    None => {
-                        if let Some(other) = index.entry_by_client_reference(cref).filter(|o| *o != entry_id)
-                        {
-                            reads.insert(key(EntityKind::Entry, other));
-                            blocked_reasons.push(format!(
-                                "Client Reference {cref} already belongs to another entry ({})",
-                                draft.entry(other).map(entry_label).unwrap_or_default()
-                            ));
-                        } else {
-                            updated.client_reference = Some(cref.to_string());
-                            identity_changes.push(FieldChange {
-                                field: "Client Reference".into(),
-                                before: String::new(),
-                                after: cref.to_string(),
-                            });
-                        }
-                    }
-                    Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
-                        blocked_reasons
-                            .push(format!("Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"));
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(d) = ssn_digits(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
-                match entry.ssn.as_deref().and_then(ssn_digits) {
-                    None => {
-                        if let Some(other) = index.entry_by_ssn(&d).filter(|o| *o != entry_id) {
-                            reads.insert(key(EntityKind::Entry, other));
-                            blocked_reasons.push("SSN already belongs to another entry".to_string());
-                        } else {
-                            let canon = ssn_canonical(&d);
-                            updated.ssn = Some(canon.clone());
-                            identity_changes.push(FieldChange {
-                                field: "SSN".into(),
-                                before: String::new(),
-                                after: mask_ssn(&canon),
-                            });
-                        }
-                    }
-                    Some(existing) if existing != d => {
-                        blocked_reasons.push(format!(
-                            "SSN conflict: the file says {}, the entry has {}; not overwritten",
-                            mask_ssn(&d),
-                            mask_ssn(&existing)
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            let original = crm.entries.get(&entry_id);
-            if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), base_entry, original) {
-                let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
-                let file_dob = dob.to_string();
-                let keep =
-                    merge_value("Date of Birth", &b.date_of_birth, &crm_dob, &file_dob, take, &mut conflicts);
-                if keep.is_some() && updated.date_of_birth != Some(dob) {
-                    identity_changes.push(FieldChange {
-                        field: "Date of Birth".into(),
-                        before: updated.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                        after: file_dob,
-                    });
-                    updated.date_of_birth = Some(dob);
-                }
-            } else if let Some(dob) = f.date(Field::DateOfBirth) {
-                match entry.date_of_birth {
-                    None => {
-                        updated.date_of_birth = Some(dob);
-                        identity_changes.push(FieldChange {
-                            field: "Date of Birth".into(),
-                            before: String::new(),
-                            after: dob.to_string(),
-                        });
-                    }
-                    Some(existing) if existing != dob => planned.notes.push(format!(
-                        "Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept"
-                    )),
-                    _ => {}
-                }
-            }
-            let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
-            let named = !first.trim().is_empty() && !last.trim().is_empty();
-            if let (Some(b), Some(original)) = (base_entry, original) {
-                // Names merge three ways; an empty cell keeps the CRM's name.
-                let names: [(&str, &str, &str, &str); 2] = [
-                    ("First Name", &b.first_name, &original.first_name, first),
-                    ("Last Name", &b.last_name, &original.last_name, last),
-                ];
-                for (field, at_export, crm_now, file) in names {
-                    if file.trim().is_empty() {
-                        continue;
-                    }
-                    let Some(v) = merge_value(field, at_export, crm_now, file, take, &mut conflicts) else {
-                        continue;
-                    };
-                    let slot =
-                        if field == "First Name" { &mut updated.first_name } else { &mut updated.last_name };
-                    if *slot != v {
-                        identity_changes.push(FieldChange {
-                            field: field.into(),
-                            before: std::mem::replace(slot, v.clone()),
-                            after: v,
-                        });
-                    }
-                }
-            } else if named && !names_match(&entry.first_name, &entry.last_name, first, last) && !is_new_entry
-            {
-                planned.notes.push(format!(
-                    "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
-                    entry.display_name()
-                ));
-            }
+        let mut blocked: Vec<String> = Vec::new();
+        let mut changed = None;
+        if let Some(entry) = lookup.draft.entry(entry_id) {
+            let mut edit =
+                EntryEdit { entry, updated: Cow::Borrowed(entry), changes: Vec::new(), blocked: Vec::new() };
+            lookup.identifiers(&mut self.out.reads, &f, &identity, &mut edit);
+            lookup.birth_and_names(&f, &identity, &mut edit, work);
+            let EntryEdit { updated, changes, blocked: reasons, .. } = edit;
+            (identity_changes, blocked) = (changes, reasons);
             // The operator's choice applies the row to the chosen entry; another entry's
             // identifier, or one the entry does not carry, is neither copied nor a reason to
             // skip.
             if settled {
-                for reason in blocked_reasons.drain(..) {
-                    planned.notes.push(format!(
+                for reason in blocked.drain(..) {
+                    work.planned.notes.push(format!(
                         "{reason} (the operator chose this entry: the file's value is not copied)"
                     ));
                 }
             }
-            facts.entry_label = if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
-            if blocked_reasons.is_empty() && updated != entry {
-                draft.entries.insert(entry_id, updated);
-            }
+            work.facts.entry_label =
+                if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
+            changed = match updated {
+                Cow::Owned(updated) if blocked.is_empty() && updated != *entry => Some(updated),
+                _ => None,
+            };
         }
-        facts.stale_conflicts = conflicts;
-        if !blocked_reasons.is_empty() {
-            planned.action = RowAction::Skip(blocked_reasons.join("; "));
-            planned.facts = RowFacts::Insured(facts);
-            totals.skipped += 1;
-            rows.push(planned);
-            continue;
+        if let Some(updated) = changed {
+            self.draft.entries.insert(entry_id, updated);
+        }
+        if !blocked.is_empty() {
+            work.planned.action = RowAction::Skip(blocked.join("; "));
+            work.planned.facts = RowFacts::Insured(std::mem::take(&mut work.facts));
+            self.out.counts.skipped += 1;
+            return None;
         }
         if is_new_entry {
             identity_changes.clear();
         }
+        Some(Settled { target, is_new_entry, base_detail, take, identity_changes })
+    }
 
-        // Link the insured on the row's case.
+    /// Links the insured on the row's case to the row's entry when it has none (or the
+    /// operator chose the entry).
+    fn link_insured(&mut self, work: &mut RowPlan<'a>, settled: &mut Settled<'a>) {
+        let f = work.row.fields(self.template);
         let (case_ref, ins_ref) = (f.text(Field::CaseReference), f.text(Field::InsuredReference));
-        if let Some(case_id) = index.case_id(case_ref) {
-            facts.case_id = Some(case_id);
-            if let Some(ins) = index.insured_on_case(case_id, ins_ref) {
-                reads.insert(key(EntityKind::Insured, ins.id));
-                let current = draft.insured(ins.id).cloned();
-                if let Some(mut current) = current {
-                    let explicit = matches!(tier, Some(MatchTier::OperatorChoice));
-                    if current.entry_id != Some(entry_id) && (current.entry_id.is_none() || explicit) {
-                        facts.relink = Some(Relink {
-                            case_reference: case_ref.to_string(),
-                            insured_reference: current.reference.clone(),
-                            old_entry: current.entry_id,
-                            new_entry: entry_id,
-                        });
-                        identity_changes.push(FieldChange {
-                            field: format!("Insured {} link", current.reference),
-                            before: current
-                                .entry_id
-                                .and_then(|e| draft.entry(e))
-                                .map(entry_label)
-                                .unwrap_or_else(|| "(none)".into()),
-                            after: facts.entry_label.clone(),
-                        });
-                        current.entry_id = Some(entry_id);
-                        draft.insureds.insert(current.id, current);
-                    } else if current.entry_id != Some(entry_id) {
-                        planned.notes.push(format!(
-                            "Insured {} stays linked to its current entry; this row updates {}",
-                            current.reference, facts.entry_label
-                        ));
-                    }
-                }
-            }
+        let Some(case_id) = self.index.case_id(case_ref) else { return };
+        work.facts.case_id = Some(case_id);
+        let Some(ins) = self.index.insured_on_case(case_id, ins_ref) else { return };
+        self.out.reads.insert(key(EntityKind::Insured, ins.id));
+        let Some(current) = self.draft.insured(ins.id) else { return };
+        let entry_id = settled.target.entry_id;
+        if current.entry_id == Some(entry_id) {
+            return;
         }
+        let explicit = matches!(settled.target.tier, Some(MatchTier::OperatorChoice));
+        if current.entry_id.is_none() || explicit {
+            work.facts.relink = Some(Relink {
+                case_reference: case_ref.to_string(),
+                insured_reference: current.reference.clone(),
+                old_entry: current.entry_id,
+                new_entry: entry_id,
+            });
+            settled.identity_changes.push(FieldChange {
+                field: format!("Insured {} link", current.reference),
+                before: current
+                    .entry_id
+                    .and_then(|e| self.draft.entry(e))
+                    .map(entry_label)
+                    .unwrap_or_else(|| "(none)".into()),
+                after: work.facts.entry_label.clone(),
+            });
+            let mut linked = current.clone();
+            linked.entry_id = Some(entry_id);
+            self.draft.insureds.insert(linked.id, linked);
+        } else {
+            work.planned.notes.push(format!(
+                "Insured {} stays linked to its current entry; this row updates {}",
+                current.reference, work.facts.entry_label
+            ));
+        }
+    }
 
-        // The detail.
+    /// What the row does with its detail: updates the detail its Public ID names, adds a new
+    /// one (or finds it already present), or — a row without a detail — only what it did to
+    /// the entry.
+    fn detail_action(&mut self, work: &mut RowPlan<'a>, mut settled: Settled<'a>) -> Option<RowAction> {
+        let f = work.row.fields(self.template);
         let kind = DetailKind::parse(f.text(Field::DetailType));
-        let action = match (kind, detail_id) {
+        let Target { entry_id, created_now, .. } = settled.target;
+        let action = match (kind, settled.target.detail_id.take()) {
             (None, _) => {
                 if created_now {
                     RowAction::Create
-                } else if identity_changes.is_empty() {
+                } else if settled.identity_changes.is_empty() {
                     RowAction::Unchanged
                 } else {
                     RowAction::Update
                 }
             }
-            (Some(kind), Some(pid)) => {
-                let Some(before) = draft.detail(&pid).cloned() else {
-                    planned.action = RowAction::Skip(format!("detail {pid} vanished"));
-                    planned.facts = RowFacts::Insured(facts);
-                    totals.skipped += 1;
-                    rows.push(planned);
-                    continue;
-                };
-                let fields = detail_from_row(&f, kind, Some(&before.fields));
-                let (kind, fields) = match base_detail {
-                    Some(b) => merge_detail(
-                        b,
-                        (before.kind, &before.fields),
-                        (kind, &fields),
-                        take,
-                        &mut facts.stale_conflicts,
-                    ),
-                    None => (kind, fields),
-                };
-                let mut changes = field_changes(before.kind, &before.fields, kind, &fields);
-                facts.public_id = Some(pid.clone());
-                if changes.is_empty() && identity_changes.is_empty() {
-                    RowAction::Unchanged
-                } else {
-                    if !changes.is_empty() {
-                        let after =
-                            ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields };
-                        draft
-                            .detail_keys
-                            .insert((after.entry_id, detail_value_key(kind, &after.fields)), pid.clone());
-                        draft.details.insert(pid.clone(), after);
-                    }
-                    changes.splice(0..0, identity_changes.drain(..));
-                    planned.changes = changes;
-                    RowAction::Update
-                }
-            }
+            (Some(kind), Some(pid)) => self.update_detail(work, &mut settled, kind, pid)?,
             (Some(kind), None) => {
                 let fields = detail_from_row(&f, kind, None);
+                self.draft.key_details_of(&self.index, entry_id);
                 let value_key = (entry_id, detail_value_key(kind, &fields));
-                if let Some(existing) = draft.detail_keys.get(&value_key).cloned() {
-                    if crm.details.contains_key(&existing) {
-                        reads.insert(key(EntityKind::Detail, &existing));
+                if let Some(existing) = self.draft.detail_keys.get(&value_key) {
+                    if self.crm.details.contains_key(existing) {
+                        self.out.reads.insert(key(EntityKind::Detail, existing));
                     }
-                    facts.public_id = Some(existing.clone());
-                    planned.notes.push(format!("Already present as {existing}"));
-                    if identity_changes.is_empty() {
+                    work.planned.notes.push(format!("Already present as {existing}"));
+                    work.facts.public_id = Some(existing.clone());
+                    if settled.identity_changes.is_empty() {
                         RowAction::Unchanged
                     } else {
-                        planned.changes = std::mem::take(&mut identity_changes);
+                        work.planned.changes = std::mem::take(&mut settled.identity_changes);
                         RowAction::Update
                     }
                 } else {
-                    let pid = public_id_for(draft.counters.next_detail_number);
-                    draft.counters.next_detail_number += 1;
+                    let pid = public_id_for(self.draft.counters.next_detail_number);
+                    self.draft.counters.next_detail_number += 1;
                     let new = ContactDetail { public_id: pid.clone(), entry_id, kind, fields };
-                    planned.changes = field_changes(kind, &DetailFields::default(), kind, &new.fields)
+                    work.planned.changes = field_changes(kind, &DetailFields::default(), kind, &new.fields)
                         .into_iter()
                         .map(|mut f| {
                             f.before = String::new();
@@ -829,11 +746,11 @@ fn plan_merged(
                         })
                         .filter(|f| !f.after.is_empty() && f.after != "No")
                         .collect();
-                    planned.changes.splice(0..0, identity_changes.drain(..));
-                    draft.detail_keys.insert(value_key, pid.clone());
-                    draft.details.insert(pid.clone(), new);
-                    facts.public_id = Some(pid);
-                    if created_now || is_new_entry {
+                    work.planned.changes.splice(0..0, settled.identity_changes.drain(..));
+                    self.draft.detail_keys.insert(value_key, pid.clone());
+                    self.draft.details.insert(pid.clone(), new);
+                    work.facts.public_id = Some(pid);
+                    if created_now || settled.is_new_entry {
                         RowAction::Create
                     } else {
                         RowAction::Add
@@ -841,32 +758,248 @@ fn plan_merged(
                 }
             }
         };
-        match (&action, facts.public_id.is_some()) {
-            (RowAction::Update, _) => totals.updated += 1,
-            (RowAction::Add, _) | (RowAction::Create, true) => totals.added += 1,
-            (RowAction::Unchanged, _) => totals.unchanged += 1,
-            (RowAction::Create, false) => {}
-            (RowAction::Skip(_), _) => totals.skipped += 1,
-            (RowAction::Error, _) => totals.errors += 1,
+        if action == RowAction::Update && work.planned.changes.is_empty() {
+            work.planned.changes = settled.identity_changes;
         }
-        if action == RowAction::Update && planned.changes.is_empty() {
-            planned.changes = identity_changes;
-        }
-        planned.action = action;
-        planned.facts = RowFacts::Insured(facts);
-        rows.push(planned);
+        Some(action)
     }
 
-    let mut changes = ChangeSet::default();
-    changes.puts.extend(draft.entries.values().cloned().map(Record::Entry));
-    changes.puts.extend(draft.details.values().cloned().map(Record::Detail));
-    changes.puts.extend(draft.insureds.values().cloned().map(Record::Insured));
-    if !changes.is_empty() {
-        changes.puts.push(Record::Counters(draft.counters));
+    /// The row updates the detail `pid` (its Public ID matched, or its conflict was settled on
+    /// the detail's entry): the row's values, merged with the export base when the file has
+    /// one. `None` when the detail vanished (the row is skipped).
+    fn update_detail(
+        &mut self,
+        work: &mut RowPlan<'a>,
+        settled: &mut Settled<'a>,
+        kind: DetailKind,
+        pid: String,
+    ) -> Option<RowAction> {
+        let f = work.row.fields(self.template);
+        let Some(before) = self.draft.detail(&pid) else {
+            work.planned.action = RowAction::Skip(format!("detail {pid} vanished"));
+            work.planned.facts = RowFacts::Insured(std::mem::take(&mut work.facts));
+            self.out.counts.skipped += 1;
+            return None;
+        };
+        // A row that says what the detail says changes nothing: nothing to copy.
+        let unchanged = settled.base_detail.is_none() && row_is_detail(&f, kind, before.kind, &before.fields);
+        let mut changes = Vec::new();
+        let mut after = None;
+        if !unchanged {
+            let fields = detail_from_row(&f, kind, Some(&before.fields));
+            let (kind, fields) = match settled.base_detail {
+                Some(b) => merge_detail(
+                    b,
+                    (before.kind, &before.fields),
+                    (kind, &fields),
+                    settled.take,
+                    &mut work.facts.stale_conflicts,
+                ),
+                None => (kind, fields),
+            };
+            changes = field_changes(before.kind, &before.fields, kind, &fields);
+            if !changes.is_empty() {
+                after =
+                    Some(ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields });
+            }
+        }
+        work.facts.public_id = Some(pid.clone());
+        if changes.is_empty() && settled.identity_changes.is_empty() {
+            return Some(RowAction::Unchanged);
+        }
+        if let Some(after) = after {
+            self.draft
+                .detail_keys
+                .insert((after.entry_id, detail_value_key(after.kind, &after.fields)), pid.clone());
+            self.draft.details.insert(pid, after);
+        }
+        changes.splice(0..0, settled.identity_changes.drain(..));
+        work.planned.changes = changes;
+        Some(RowAction::Update)
     }
-    out.rows = rows;
-    out.changes = changes;
-    out.counters = draft.counters;
-    out.read_puts();
-    out
+}
+
+/// What the identity rules know of the row's entry.
+struct Identity<'b> {
+    entry_id: EntryId,
+    base_entry: Option<&'b BaseEntry>,
+    /// The row's conflicts take the file's value.
+    take: bool,
+    is_new_entry: bool,
+}
+
+/// The row's entry as the identity rules change it: copied only when a field changes.
+struct EntryEdit<'e> {
+    entry: &'e CrmEntry,
+    updated: Cow<'e, CrmEntry>,
+    changes: Vec<FieldChange>,
+    /// Why the row cannot apply to the entry as it is (an identifier of another entry, a
+    /// contradicting one).
+    blocked: Vec<String>,
+}
+
+/// What the identity rules read: the CRM, its index and the plan so far.
+struct Lookup<'l, 'a> {
+    index: &'l CrmIndex<'a>,
+    draft: &'l Draft<'a>,
+    crm: &'a Crm,
+}
+
+impl Lookup<'_, '_> {
+    /// The row's Client Reference and SSN: filled on the entry when it has none and no other
+    /// entry carries them, a reason to skip the row otherwise.
+    fn identifiers(
+        &self,
+        reads: &mut BTreeSet<crate::core::model::RecordKey>,
+        f: &RowFields<'_>,
+        id: &Identity<'_>,
+        edit: &mut EntryEdit<'_>,
+    ) {
+        let cref = f.text(Field::ClientReference);
+        // A Client Reference or SSN the file holds as exported says nothing new: the entry
+        // keeps its own.
+        let cref_as_exported =
+            id.base_entry.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
+        let ssn_as_exported = id
+            .base_entry
+            .is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(f.text(Field::Ssn)));
+        let entry = edit.entry;
+        if !cref.is_empty() && !cref_as_exported {
+            match &entry.client_reference {
+                None => {
+                    if let Some(other) =
+                        self.index.entry_by_client_reference(cref).filter(|o| *o != id.entry_id)
+                    {
+                        reads.insert(key(EntityKind::Entry, other));
+                        edit.blocked.push(format!(
+                            "Client Reference {cref} already belongs to another entry ({})",
+                            self.draft.entry(other).map(entry_label).unwrap_or_default()
+                        ));
+                    } else {
+                        edit.updated.to_mut().client_reference = Some(cref.to_string());
+                        edit.changes.push(FieldChange {
+                            field: "Client Reference".into(),
+                            before: String::new(),
+                            after: cref.to_string(),
+                        });
+                    }
+                }
+                Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
+                    edit.blocked.push(format!(
+                        "Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(d) = ssn_digits(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
+            match entry.ssn.as_deref().and_then(ssn_digits) {
+                None => {
+                    if let Some(other) = self.index.entry_by_ssn(&d).filter(|o| *o != id.entry_id) {
+                        reads.insert(key(EntityKind::Entry, other));
+                        edit.blocked.push("SSN already belongs to another entry".to_string());
+                    } else {
+                        let canon = ssn_canonical(&d);
+                        edit.changes.push(FieldChange {
+                            field: "SSN".into(),
+                            before: String::new(),
+                            after: mask_ssn(&canon),
+                        });
+                        edit.updated.to_mut().ssn = Some(canon);
+                    }
+                }
+                Some(existing) if existing != d => {
+                    edit.blocked.push(format!(
+                        "SSN conflict: the file says {}, the entry has {}; not overwritten",
+                        mask_ssn(&d),
+                        mask_ssn(&existing)
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The row's date of birth and names: merged three ways with the export base when the
+    /// file has one, else a date filled when the entry has none and a difference noted.
+    fn birth_and_names(
+        &self,
+        f: &RowFields<'_>,
+        id: &Identity<'_>,
+        edit: &mut EntryEdit<'_>,
+        work: &mut RowPlan<'_>,
+    ) {
+        let (take, conflicts) = (id.take, &mut work.facts.stale_conflicts);
+        let original = self.crm.entries.get(&id.entry_id);
+        if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), id.base_entry, original) {
+            let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
+            let file_dob = dob.to_string();
+            let keep = merge_value("Date of Birth", &b.date_of_birth, &crm_dob, &file_dob, take, conflicts);
+            if keep.is_some() && edit.updated.date_of_birth != Some(dob) {
+                edit.changes.push(FieldChange {
+                    field: "Date of Birth".into(),
+                    before: edit.updated.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                    after: file_dob,
+                });
+                edit.updated.to_mut().date_of_birth = Some(dob);
+            }
+        } else if let Some(dob) = f.date(Field::DateOfBirth) {
+            match edit.entry.date_of_birth {
+                None => {
+                    edit.updated.to_mut().date_of_birth = Some(dob);
+                    edit.changes.push(FieldChange {
+                        field: "Date of Birth".into(),
+                        before: String::new(),
+                        after: dob.to_string(),
+                    });
+                }
+                Some(existing) if existing != dob => work
+                    .planned
+                    .notes
+                    .push(format!("Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept")),
+                _ => {}
+            }
+        }
+        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
+        let named = !first.trim().is_empty() && !last.trim().is_empty();
+        let entry = edit.entry;
+        if let (Some(b), Some(original)) = (id.base_entry, original) {
+            // Names merge three ways; an empty cell keeps the CRM's name.
+            let names: [(&str, &str, &str, &str); 2] = [
+                ("First Name", &b.first_name, &original.first_name, first),
+                ("Last Name", &b.last_name, &original.last_name, last),
+            ];
+            for (field, at_export, crm_now, file) in names {
+                if file.trim().is_empty() {
+                    continue;
+                }
+                let Some(v) =
+                    merge_value(field, at_export, crm_now, file, take, &mut work.facts.stale_conflicts)
+                else {
+                    continue;
+                };
+                let current =
+                    if field == "First Name" { &edit.updated.first_name } else { &edit.updated.last_name };
+                if *current != v {
+                    let updated = edit.updated.to_mut();
+                    let slot =
+                        if field == "First Name" { &mut updated.first_name } else { &mut updated.last_name };
+                    edit.changes.push(FieldChange {
+                        field: field.into(),
+                        before: std::mem::replace(slot, v.clone()),
+                        after: v,
+                    });
+                }
+            }
+        } else if named
+            && !(entry.first_name == first && entry.last_name == last)
+            && !names_match(&entry.first_name, &entry.last_name, first, last)
+            && !id.is_new_entry
+        {
+            work.planned.notes.push(format!(
+                "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
+                entry.display_name()
+            ));
+        }
+    }
 }
