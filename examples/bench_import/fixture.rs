@@ -42,7 +42,7 @@ fn edited(base: &InsuredExportRow, i: usize, cycle: usize) -> InsuredExportRow {
         r.phone = format!("+1 {:03} {:03} {:04}", 200 + cycle, (i / 10_000) % 1000, i % 10_000);
         return r;
     }
-    if i % 10 == 0 && r.detail_type == "Address" {
+    if i.is_multiple_of(10) && r.detail_type == "Address" {
         r.address_line1 = format!("{} (moved)", r.address_line1);
     } else if i % 25 == 1 {
         r.detail_type = "Phone".into();

@@ -45,24 +45,30 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::index::{names_match, CrmIndex};
+use crate::core::index::CrmIndex;
 use crate::core::model::{
-    public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
-    EntryId, Insured, Record,
+    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailFields, DetailKind, EntityKind, EntryId,
+    Record,
 };
 use crate::core::plan::{
     key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
 };
 use crate::core::template::{Field, MatchTier, Template};
-use crate::core::text::{mask_ssn, ssn_canonical, ssn_digits};
-use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated, ValidatedRow};
+use crate::core::text::{ssn_canonical, ssn_digits};
+use crate::core::validate::{Issue, IssueCode, Severity, Validated, ValidatedRow};
 
-use super::base::{ssn_digest, BaseDetail, BaseEntry, ExportBase, ExportBaseRead};
+use super::base::{BaseDetail, ExportBase, ExportBaseRead};
 use super::matching::{DetectedPerson, GroupChoice, GroupKind, Matches, RowMatch};
 
 mod detail;
+mod draft;
+mod identity;
+#[cfg(test)]
+mod tests;
 
-use detail::{detail_from_row, detail_value_key, field_changes, merge_detail, merge_value, row_is_detail};
+use detail::{detail_from_row, detail_value_key, field_changes, merge_detail, row_is_detail};
+use draft::Draft;
+use identity::{EntryEdit, Identity, Lookup};
 
 /// Which rows take the file's value where the CRM and the file both changed a field since the
 /// export ([`StaleConflict`](crate::core::plan::StaleConflict)); by default none: the CRM's
@@ -143,54 +149,6 @@ struct Settled<'b> {
     base_detail: Option<&'b BaseDetail>,
     take: bool,
     identity_changes: Vec<FieldChange>,
-}
-
-/// Working state while planning: the CRM as the plan has changed it so far.
-struct Draft<'a> {
-    crm: &'a Crm,
-    entries: BTreeMap<EntryId, CrmEntry>,
-    details: BTreeMap<String, ContactDetail>,
-    insureds: BTreeMap<u32, Insured>,
-    /// The entries this plan creates.
-    created_entries: HashSet<EntryId>,
-    counters: Counters,
-    /// Existing and planned details by (entry, value key), for the entries in `keyed`.
-    detail_keys: HashMap<(EntryId, String), String>,
-    /// The entries whose stored details are in `detail_keys`.
-    keyed: HashSet<EntryId>,
-}
-
-impl<'a> Draft<'a> {
-    fn entry(&self, id: EntryId) -> Option<&CrmEntry> {
-        self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
-    }
-    fn detail(&self, id: &str) -> Option<&ContactDetail> {
-        self.details.get(id).or_else(|| self.crm.details.get(id))
-    }
-    fn insured(&self, id: u32) -> Option<&Insured> {
-        self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
-    }
-    /// The key of a record, when it exists in the CRM (not only in this plan).
-    fn existing_entry(&self, id: EntryId) -> Option<crate::core::model::RecordKey> {
-        self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
-    }
-    /// Puts the stored details of `entry` in `detail_keys` (once), under the keys the plan has
-    /// not given a detail of its own: as if every stored detail had been keyed before the
-    /// plan began, the last by Public ID winning a shared key.
-    fn key_details_of(&mut self, index: &CrmIndex<'_>, entry: EntryId) {
-        if !self.keyed.insert(entry) {
-            return;
-        }
-        let mut stored = index.details_of(entry);
-        stored.sort_by(|a, b| a.public_id.cmp(&b.public_id));
-        let mut keys: HashMap<String, &str> = HashMap::new();
-        for d in stored {
-            keys.insert(detail_value_key(d.kind, &d.fields), &d.public_id);
-        }
-        for (k, pid) in keys {
-            self.detail_keys.entry((entry, k)).or_insert_with(|| pid.to_string());
-        }
-    }
 }
 
 /// The validator's errors of each row, as "Cell: message".
@@ -816,190 +774,5 @@ impl<'a> PlanSlices<'a> {
         changes.splice(0..0, settled.identity_changes.drain(..));
         work.planned.changes = changes;
         Some(RowAction::Update)
-    }
-}
-
-/// What the identity rules know of the row's entry.
-struct Identity<'b> {
-    entry_id: EntryId,
-    base_entry: Option<&'b BaseEntry>,
-    /// The row's conflicts take the file's value.
-    take: bool,
-    is_new_entry: bool,
-}
-
-/// The row's entry as the identity rules change it: copied only when a field changes.
-struct EntryEdit<'e> {
-    entry: &'e CrmEntry,
-    updated: Cow<'e, CrmEntry>,
-    changes: Vec<FieldChange>,
-    /// Why the row cannot apply to the entry as it is (an identifier of another entry, a
-    /// contradicting one).
-    blocked: Vec<String>,
-}
-
-/// What the identity rules read: the CRM, its index and the plan so far.
-struct Lookup<'l, 'a> {
-    index: &'l CrmIndex<'a>,
-    draft: &'l Draft<'a>,
-    crm: &'a Crm,
-}
-
-impl Lookup<'_, '_> {
-    /// The row's Client Reference and SSN: filled on the entry when it has none and no other
-    /// entry carries them, a reason to skip the row otherwise.
-    fn identifiers(
-        &self,
-        reads: &mut BTreeSet<crate::core::model::RecordKey>,
-        f: &RowFields<'_>,
-        id: &Identity<'_>,
-        edit: &mut EntryEdit<'_>,
-    ) {
-        let cref = f.text(Field::ClientReference);
-        // A Client Reference or SSN the file holds as exported says nothing new: the entry
-        // keeps its own.
-        let cref_as_exported =
-            id.base_entry.is_some_and(|b| b.client_reference.trim().eq_ignore_ascii_case(cref.trim()));
-        let ssn_as_exported = id
-            .base_entry
-            .is_some_and(|b| !b.ssn_sha256.is_empty() && b.ssn_sha256 == ssn_digest(f.text(Field::Ssn)));
-        let entry = edit.entry;
-        if !cref.is_empty() && !cref_as_exported {
-            match &entry.client_reference {
-                None => {
-                    if let Some(other) =
-                        self.index.entry_by_client_reference(cref).filter(|o| *o != id.entry_id)
-                    {
-                        reads.insert(key(EntityKind::Entry, other));
-                        edit.blocked.push(format!(
-                            "Client Reference {cref} already belongs to another entry ({})",
-                            self.draft.entry(other).map(entry_label).unwrap_or_default()
-                        ));
-                    } else {
-                        edit.updated.to_mut().client_reference = Some(cref.to_string());
-                        edit.changes.push(FieldChange {
-                            field: "Client Reference".into(),
-                            before: String::new(),
-                            after: cref.to_string(),
-                        });
-                    }
-                }
-                Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
-                    edit.blocked.push(format!(
-                        "Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if let Some(d) = ssn_digits(f.text(Field::Ssn)).filter(|_| !ssn_as_exported) {
-            match entry.ssn.as_deref().and_then(ssn_digits) {
-                None => {
-                    if let Some(other) = self.index.entry_by_ssn(&d).filter(|o| *o != id.entry_id) {
-                        reads.insert(key(EntityKind::Entry, other));
-                        edit.blocked.push("SSN already belongs to another entry".to_string());
-                    } else {
-                        let canon = ssn_canonical(&d);
-                        edit.changes.push(FieldChange {
-                            field: "SSN".into(),
-                            before: String::new(),
-                            after: mask_ssn(&canon),
-                        });
-                        edit.updated.to_mut().ssn = Some(canon);
-                    }
-                }
-                Some(existing) if existing != d => {
-                    edit.blocked.push(format!(
-                        "SSN conflict: the file says {}, the entry has {}; not overwritten",
-                        mask_ssn(&d),
-                        mask_ssn(&existing)
-                    ));
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// The row's date of birth and names: merged three ways with the export base when the
-    /// file has one, else a date filled when the entry has none and a difference noted.
-    fn birth_and_names(
-        &self,
-        f: &RowFields<'_>,
-        id: &Identity<'_>,
-        edit: &mut EntryEdit<'_>,
-        work: &mut RowPlan<'_>,
-    ) {
-        let (take, conflicts) = (id.take, &mut work.facts.stale_conflicts);
-        let original = self.crm.entries.get(&id.entry_id);
-        if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), id.base_entry, original) {
-            let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
-            let file_dob = dob.to_string();
-            let keep = merge_value("Date of Birth", &b.date_of_birth, &crm_dob, &file_dob, take, conflicts);
-            if keep.is_some() && edit.updated.date_of_birth != Some(dob) {
-                edit.changes.push(FieldChange {
-                    field: "Date of Birth".into(),
-                    before: edit.updated.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                    after: file_dob,
-                });
-                edit.updated.to_mut().date_of_birth = Some(dob);
-            }
-        } else if let Some(dob) = f.date(Field::DateOfBirth) {
-            match edit.entry.date_of_birth {
-                None => {
-                    edit.updated.to_mut().date_of_birth = Some(dob);
-                    edit.changes.push(FieldChange {
-                        field: "Date of Birth".into(),
-                        before: String::new(),
-                        after: dob.to_string(),
-                    });
-                }
-                Some(existing) if existing != dob => work
-                    .planned
-                    .notes
-                    .push(format!("Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept")),
-                _ => {}
-            }
-        }
-        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
-        let named = !first.trim().is_empty() && !last.trim().is_empty();
-        let entry = edit.entry;
-        if let (Some(b), Some(original)) = (id.base_entry, original) {
-            // Names merge three ways; an empty cell keeps the CRM's name.
-            let names: [(&str, &str, &str, &str); 2] = [
-                ("First Name", &b.first_name, &original.first_name, first),
-                ("Last Name", &b.last_name, &original.last_name, last),
-            ];
-            for (field, at_export, crm_now, file) in names {
-                if file.trim().is_empty() {
-                    continue;
-                }
-                let Some(v) =
-                    merge_value(field, at_export, crm_now, file, take, &mut work.facts.stale_conflicts)
-                else {
-                    continue;
-                };
-                let current =
-                    if field == "First Name" { &edit.updated.first_name } else { &edit.updated.last_name };
-                if *current != v {
-                    let updated = edit.updated.to_mut();
-                    let slot =
-                        if field == "First Name" { &mut updated.first_name } else { &mut updated.last_name };
-                    edit.changes.push(FieldChange {
-                        field: field.into(),
-                        before: std::mem::replace(slot, v.clone()),
-                        after: v,
-                    });
-                }
-            }
-        } else if named
-            && !(entry.first_name == first && entry.last_name == last)
-            && !names_match(&entry.first_name, &entry.last_name, first, last)
-            && !id.is_new_entry
-        {
-            work.planned.notes.push(format!(
-                "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
-                entry.display_name()
-            ));
-        }
     }
 }

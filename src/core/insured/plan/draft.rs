@@ -1,0 +1,59 @@
+//! The plan's working state: the CRM as the plan has changed it so far (entries, details and
+//! insureds it puts, the counters it hands out) and the index of details by value that tells
+//! a row's detail is already present, keyed entry by entry as rows reach them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::core::index::CrmIndex;
+use crate::core::model::{ContactDetail, Counters, Crm, CrmEntry, EntityKind, EntryId, Insured, RecordKey};
+use crate::core::plan::key;
+
+use super::detail::detail_value_key;
+
+/// Working state while planning: the CRM as the plan has changed it so far.
+pub(super) struct Draft<'a> {
+    pub(super) crm: &'a Crm,
+    pub(super) entries: BTreeMap<EntryId, CrmEntry>,
+    pub(super) details: BTreeMap<String, ContactDetail>,
+    pub(super) insureds: BTreeMap<u32, Insured>,
+    /// The entries this plan creates.
+    pub(super) created_entries: HashSet<EntryId>,
+    pub(super) counters: Counters,
+    /// Existing and planned details by (entry, value key), for the entries in `keyed`.
+    pub(super) detail_keys: HashMap<(EntryId, String), String>,
+    /// The entries whose stored details are in `detail_keys`.
+    pub(super) keyed: HashSet<EntryId>,
+}
+
+impl<'a> Draft<'a> {
+    pub(super) fn entry(&self, id: EntryId) -> Option<&CrmEntry> {
+        self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
+    }
+    pub(super) fn detail(&self, id: &str) -> Option<&ContactDetail> {
+        self.details.get(id).or_else(|| self.crm.details.get(id))
+    }
+    pub(super) fn insured(&self, id: u32) -> Option<&Insured> {
+        self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
+    }
+    /// The key of a record, when it exists in the CRM (not only in this plan).
+    pub(super) fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
+        self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    }
+    /// Puts the stored details of `entry` in `detail_keys` (once), under the keys the plan has
+    /// not given a detail of its own: as if every stored detail had been keyed before the
+    /// plan began, the last by Public ID winning a shared key.
+    pub(super) fn key_details_of(&mut self, index: &CrmIndex<'_>, entry: EntryId) {
+        if !self.keyed.insert(entry) {
+            return;
+        }
+        let mut stored = index.details_of(entry);
+        stored.sort_by(|a, b| a.public_id.cmp(&b.public_id));
+        let mut keys: HashMap<String, &str> = HashMap::new();
+        for d in stored {
+            keys.insert(detail_value_key(d.kind, &d.fields), &d.public_id);
+        }
+        for (k, pid) in keys {
+            self.detail_keys.entry((entry, k)).or_insert_with(|| pid.to_string());
+        }
+    }
+}
