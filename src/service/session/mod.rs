@@ -19,7 +19,7 @@ use crate::core::index::CrmIndex;
 use crate::core::insurance;
 use crate::core::insured::base::{read_export_base, ExportBaseRead};
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
-use crate::core::insured::plan::{plan_with_base, TakeFile};
+use crate::core::insured::plan::{PlanSlices, TakeFile};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
