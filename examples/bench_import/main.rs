@@ -12,6 +12,7 @@
 //!   is also written there (for the browser benchmark).
 //! - `--fixtures DIR`: also writes the fixtures the browser benchmark loads there: the CRM
 //!   snapshot (`crm-SCALE.xlsx`) and the import file (`insured-ROWS.xlsx`).
+//! - `--import FILE.xlsx`: import this file instead of generating one (ROWS is then ignored).
 //! - `--no-snapshot`, `--no-export`: leave those steps out.
 //! - `--tsv`: the table as tab-separated values (step, seconds, CPU seconds, live MiB, peak
 //!   MiB, note), for `scripts/bench.sh`.
@@ -158,6 +159,7 @@ struct Options {
     scale: u32,
     write_file: Option<String>,
     fixtures: Option<String>,
+    import: Option<String>,
     snapshot: bool,
     export: bool,
     tsv: bool,
@@ -169,6 +171,7 @@ fn options() -> Options {
         scale: 112,
         write_file: None,
         fixtures: None,
+        import: None,
         snapshot: true,
         export: true,
         tsv: false,
@@ -178,6 +181,7 @@ fn options() -> Options {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--fixtures" => o.fixtures = args.next(),
+            "--import" => o.import = args.next(),
             "--no-snapshot" => o.snapshot = false,
             "--no-export" => o.export = false,
             "--tsv" => o.tsv = true,
@@ -210,11 +214,18 @@ fn main() {
         (crm, note)
     });
 
-    let bytes = table.step("import file (generated)", || {
-        let bytes = fixture::import_file(&crm, o.rows);
-        let note = format!("{} rows, {:.1} MiB", o.rows, mib(bytes.len()));
-        (bytes, note)
-    });
+    let bytes = match &o.import {
+        Some(path) => table.step("import file (loaded)", || {
+            let bytes = std::fs::read(path).expect("the import file");
+            let note = format!("{path}, {:.1} MiB", mib(bytes.len()));
+            (bytes, note)
+        }),
+        None => table.step("import file (generated)", || {
+            let bytes = fixture::import_file(&crm, o.rows);
+            let note = format!("{} rows, {:.1} MiB", o.rows, mib(bytes.len()));
+            (bytes, note)
+        }),
+    };
     if let Some(path) = &o.write_file {
         std::fs::write(path, &bytes).expect("write the import file");
     }
@@ -248,19 +259,24 @@ fn main() {
         let note = format!("{:?}, {} detected persons", matches.tier_counts(), matches.groups.len());
         (matches, note)
     });
-    drop(index);
 
     let plan = table.import_step("import: plan", || {
         let choices = matches.default_choices();
-        let mut slices = PlanSlices::new(&crm, &INSURED_CONTACT_DETAILS, &validated, &matches, &choices);
+        let mut slices =
+            PlanSlices::with_index(&index, &INSURED_CONTACT_DETAILS, &validated, &matches, &choices);
         while !slices.is_done() {
             slices.plan_rows(10_000);
         }
         let plan = slices.finish();
-        let digest = sha256_hex(serde_json::to_string(&plan).expect("a plan serializes").as_bytes());
-        let note = format!("{:?}; plan digest {}", plan.counts, &digest[..16]);
+        let note = format!("{:?}", plan.counts);
         (plan, note)
     });
+    drop(index);
+    // The plan's digest, to check that a change of the planner plans the same.
+    let digest = sha256_hex(serde_json::to_string(&plan).expect("a plan serializes").as_bytes());
+    if let Some(step) = table.steps.last_mut() {
+        step.note = format!("{}; plan digest {}", step.note, &digest[..16]);
+    }
 
     table.import_step("import: apply", || {
         let ctx = ApplyContext {

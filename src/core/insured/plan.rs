@@ -47,12 +47,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::index::CrmIndex;
 use crate::core::model::{
-    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailFields, DetailKind, EntityKind, EntryId,
-    Record,
+    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailFields, DetailKind, EntryId, Record,
 };
-use crate::core::plan::{
-    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
-};
+use crate::core::plan::{FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts};
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::text::{ssn_canonical, ssn_digits};
 use crate::core::validate::{Issue, IssueCode, Severity, Validated, ValidatedRow};
@@ -67,7 +64,7 @@ mod identity;
 mod tests;
 
 use detail::{detail_from_row, detail_value_key, field_changes, merge_detail, row_is_detail};
-use draft::Draft;
+use draft::{Draft, Reads};
 use identity::{EntryEdit, Identity, Lookup};
 
 /// Which rows take the file's value where the CRM and the file both changed a field since the
@@ -109,6 +106,22 @@ fn new_entry_label(e: &CrmEntry) -> String {
         format!("New entry · {}", e.display_name())
     } else {
         e.label()
+    }
+}
+
+/// The planner's index of the CRM: its own, or the caller's.
+enum IndexOf<'a> {
+    Own(CrmIndex<'a>),
+    Shared(&'a CrmIndex<'a>),
+}
+
+impl<'a> std::ops::Deref for IndexOf<'a> {
+    type Target = CrmIndex<'a>;
+    fn deref(&self) -> &CrmIndex<'a> {
+        match self {
+            IndexOf::Own(index) => index,
+            IndexOf::Shared(index) => index,
+        }
     }
 }
 
@@ -212,8 +225,9 @@ pub struct PlanSlices<'a> {
     export_base: Option<&'a ExportBase>,
     notice: Option<String>,
     take_file: Cow<'a, TakeFile>,
-    index: CrmIndex<'a>,
+    index: IndexOf<'a>,
     draft: Draft<'a>,
+    reads: Reads,
     out: ImportPlan,
     errors: HashMap<usize, Vec<String>>,
     /// The entry created for each person (group index).
@@ -238,6 +252,28 @@ impl<'a> PlanSlices<'a> {
         matches: &'a Matches,
         choices: &'a [Option<GroupChoice>],
     ) -> Self {
+        Self::begin(IndexOf::Own(CrmIndex::new(crm)), template, validated, matches, choices)
+    }
+
+    /// [`PlanSlices::new`] on the CRM of an index the caller built already (its matching's).
+    pub fn with_index(
+        index: &'a CrmIndex<'a>,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        Self::begin(IndexOf::Shared(index), template, validated, matches, choices)
+    }
+
+    fn begin(
+        index: IndexOf<'a>,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        let crm = index.crm;
         let mut out = ImportPlan::new(template, crm.counters);
         for (g, group) in matches.groups.iter().enumerate() {
             let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
@@ -255,7 +291,8 @@ impl<'a> PlanSlices<'a> {
             export_base: None,
             notice: None,
             take_file: Cow::Owned(TakeFile::None),
-            index: CrmIndex::new(crm),
+            index,
+            reads: Reads::default(),
             draft: Draft {
                 crm,
                 entries: BTreeMap::new(),
@@ -265,6 +302,7 @@ impl<'a> PlanSlices<'a> {
                 counters: crm.counters,
                 detail_keys: HashMap::new(),
                 keyed: HashSet::new(),
+                details_by_id: crm.details.iter().map(|(id, d)| (id.as_str(), d)).collect(),
             },
             out,
             errors: errors_by_row(validated),
@@ -310,7 +348,8 @@ impl<'a> PlanSlices<'a> {
 
     /// The plan (rows not planned yet are left out).
     pub fn finish(self) -> ImportPlan {
-        let PlanSlices { draft, mut out, notice, .. } = self;
+        let PlanSlices { draft, mut out, notice, reads, .. } = self;
+        out.reads.extend(reads.into_keys());
         let mut changes = ChangeSet::default();
         changes.puts.extend(draft.entries.into_values().map(Record::Entry));
         changes.puts.extend(draft.details.into_values().map(Record::Detail));
@@ -395,7 +434,9 @@ impl<'a> PlanSlices<'a> {
                         work.planned.notes.push(format!(
                             "Public ID {pid} is a detail of {owner}; the operator chose another entry for these rows, so the row is added there as a new detail and {pid} stays as it is"
                         ));
-                        self.out.reads.extend(self.draft.existing_entry(*entry));
+                        if let Some(e) = self.draft.existing_entry(*entry) {
+                            self.reads.entry(e);
+                        }
                     }
                     match other {
                         GroupChoice::Existing(e) => {
@@ -421,7 +462,9 @@ impl<'a> PlanSlices<'a> {
     fn open_destination(&mut self, work: &mut RowPlan<'a>) -> Destination {
         let group = work.group.map(|(_, p)| p);
         if let Some(GroupKind::Conflict { entries, .. }) = group.map(|p| &p.kind) {
-            self.out.reads.extend(entries.iter().filter_map(|e| self.draft.existing_entry(*e)));
+            for e in entries.iter().filter_map(|e| self.draft.existing_entry(*e)) {
+                self.reads.entry(e);
+            }
         }
         match work.choice {
             None => {
@@ -529,9 +572,9 @@ impl<'a> PlanSlices<'a> {
         let cref_owner = (!cref.is_empty()).then(|| self.index.entry_by_client_reference(cref)).flatten();
         let ssn = ssn_digits(f.text(Field::Ssn));
         let ssn_owner = ssn.as_deref().and_then(|d| self.index.entry_by_ssn(d));
-        self.out
-            .reads
-            .extend([cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)));
+        for owner in [cref_owner, ssn_owner].into_iter().flatten() {
+            self.reads.entry(owner);
+        }
         // The names of the person (the first of its rows that gives both).
         let (first, last) = match person {
             Some(p) => (p.first_name.clone(), p.last_name.clone()),
@@ -566,9 +609,11 @@ impl<'a> PlanSlices<'a> {
         let take = self.take_file.takes(work.i);
         work.facts.tier = tier;
         work.facts.entry = Some(entry_id);
-        self.out.reads.extend(self.draft.existing_entry(entry_id));
+        if let Some(e) = self.draft.existing_entry(entry_id) {
+            self.reads.entry(e);
+        }
         if let Some(pid) = detail_id {
-            self.out.reads.insert(key(EntityKind::Detail, pid));
+            self.reads.detail(pid);
         }
         let is_new_entry = self.draft.created_entries.contains(&entry_id);
         let identity = Identity { entry_id, base_entry, take, is_new_entry };
@@ -580,7 +625,7 @@ impl<'a> PlanSlices<'a> {
         if let Some(entry) = lookup.draft.entry(entry_id) {
             let mut edit =
                 EntryEdit { entry, updated: Cow::Borrowed(entry), changes: Vec::new(), blocked: Vec::new() };
-            lookup.identifiers(&mut self.out.reads, &f, &identity, &mut edit);
+            lookup.identifiers(&mut self.reads, &f, &identity, &mut edit);
             lookup.birth_and_names(&f, &identity, &mut edit, work);
             let EntryEdit { updated, changes, blocked: reasons, .. } = edit;
             (identity_changes, blocked) = (changes, reasons);
@@ -624,7 +669,7 @@ impl<'a> PlanSlices<'a> {
         let Some(case_id) = self.index.case_id(case_ref) else { return };
         work.facts.case_id = Some(case_id);
         let Some(ins) = self.index.insured_on_case(case_id, ins_ref) else { return };
-        self.out.reads.insert(key(EntityKind::Insured, ins.id));
+        self.reads.insured(ins.id);
         let Some(current) = self.draft.insured(ins.id) else { return };
         let entry_id = settled.target.entry_id;
         if current.entry_id == Some(entry_id) {
@@ -681,8 +726,8 @@ impl<'a> PlanSlices<'a> {
                 self.draft.key_details_of(&self.index, entry_id);
                 let value_key = (entry_id, detail_value_key(kind, &fields));
                 if let Some(existing) = self.draft.detail_keys.get(&value_key) {
-                    if self.crm.details.contains_key(existing) {
-                        self.out.reads.insert(key(EntityKind::Detail, existing));
+                    if self.draft.stored_detail(existing).is_some() {
+                        self.reads.detail(existing);
                     }
                     work.planned.notes.push(format!("Already present as {existing}"));
                     work.facts.public_id = Some(existing.clone());

@@ -23,6 +23,8 @@ pub(super) struct Draft<'a> {
     pub(super) detail_keys: HashMap<(EntryId, String), String>,
     /// The entries whose stored details are in `detail_keys`.
     pub(super) keyed: HashSet<EntryId>,
+    /// The CRM's details by Public ID (a lookup per row, without walking the ordered map).
+    pub(super) details_by_id: HashMap<&'a str, &'a ContactDetail>,
 }
 
 impl<'a> Draft<'a> {
@@ -30,14 +32,19 @@ impl<'a> Draft<'a> {
         self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
     }
     pub(super) fn detail(&self, id: &str) -> Option<&ContactDetail> {
-        self.details.get(id).or_else(|| self.crm.details.get(id))
+        self.details.get(id).or_else(|| self.stored_detail(id))
     }
     pub(super) fn insured(&self, id: u32) -> Option<&Insured> {
         self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
     }
-    /// The key of a record, when it exists in the CRM (not only in this plan).
-    pub(super) fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
-        self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
+    /// The entry, when it exists in the CRM (not only in this plan).
+    pub(super) fn existing_entry(&self, id: EntryId) -> Option<EntryId> {
+        self.crm.entries.contains_key(&id).then_some(id)
+    }
+
+    /// A detail of the CRM (not of this plan) by Public ID.
+    pub(super) fn stored_detail(&self, pid: &str) -> Option<&'a ContactDetail> {
+        self.details_by_id.get(pid).copied()
     }
     /// Puts the stored details of `entry` in `detail_keys` (once), under the keys the plan has
     /// not given a detail of its own: as if every stored detail had been keyed before the
@@ -55,5 +62,37 @@ impl<'a> Draft<'a> {
         for (k, pid) in keys {
             self.detail_keys.entry((entry, k)).or_insert_with(|| pid.to_string());
         }
+    }
+}
+
+/// The records the plan consulted, gathered by kind while planning and turned into the plan's
+/// ordered set of keys once, at the end (see [`ImportPlan::reads`]).
+///
+/// [`ImportPlan::reads`]: crate::core::plan::ImportPlan::reads
+#[derive(Debug, Default)]
+pub(super) struct Reads {
+    entries: HashSet<EntryId>,
+    details: HashSet<String>,
+    insureds: HashSet<u32>,
+}
+
+impl Reads {
+    pub(super) fn entry(&mut self, id: EntryId) {
+        self.entries.insert(id);
+    }
+    pub(super) fn detail(&mut self, public_id: &str) {
+        if !self.details.contains(public_id) {
+            self.details.insert(public_id.to_string());
+        }
+    }
+    pub(super) fn insured(&mut self, id: u32) {
+        self.insureds.insert(id);
+    }
+    /// The keys of every record read.
+    pub(super) fn into_keys(self) -> impl Iterator<Item = RecordKey> {
+        let entries = self.entries.into_iter().map(|id| key(EntityKind::Entry, id));
+        let details = self.details.into_iter().map(|id| RecordKey { kind: EntityKind::Detail, id });
+        let insureds = self.insureds.into_iter().map(|id| key(EntityKind::Insured, id));
+        entries.chain(details).chain(insureds)
     }
 }

@@ -4,17 +4,17 @@
 //! filled when missing and a difference noted. The entry is copied only when a field changes.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 
 use crate::core::index::{names_match, CrmIndex};
-use crate::core::model::{Crm, CrmEntry, EntityKind, EntryId, RecordKey};
-use crate::core::plan::{key, FieldChange};
+use crate::core::model::{Crm, CrmEntry, EntryId};
+use crate::core::plan::FieldChange;
 use crate::core::template::Field;
 use crate::core::text::{mask_ssn, ssn_canonical, ssn_digits};
 use crate::core::validate::RowFields;
 
 use super::super::base::{ssn_digest, BaseEntry};
 use super::detail::merge_value;
+use super::draft::Reads;
 use super::{entry_label, Draft, RowPlan};
 
 /// What the identity rules know of the row's entry.
@@ -48,7 +48,7 @@ impl Lookup<'_, '_> {
     /// entry carries them, a reason to skip the row otherwise.
     pub(super) fn identifiers(
         &self,
-        reads: &mut BTreeSet<RecordKey>,
+        reads: &mut Reads,
         f: &RowFields<'_>,
         id: &Identity<'_>,
         edit: &mut EntryEdit<'_>,
@@ -68,7 +68,7 @@ impl Lookup<'_, '_> {
                     if let Some(other) =
                         self.index.entry_by_client_reference(cref).filter(|o| *o != id.entry_id)
                     {
-                        reads.insert(key(EntityKind::Entry, other));
+                        reads.entry(other);
                         edit.blocked.push(format!(
                             "Client Reference {cref} already belongs to another entry ({})",
                             self.draft.entry(other).map(entry_label).unwrap_or_default()
@@ -94,7 +94,7 @@ impl Lookup<'_, '_> {
             match entry.ssn.as_deref().and_then(ssn_digits) {
                 None => {
                     if let Some(other) = self.index.entry_by_ssn(&d).filter(|o| *o != id.entry_id) {
-                        reads.insert(key(EntityKind::Entry, other));
+                        reads.entry(other);
                         edit.blocked.push("SSN already belongs to another entry".to_string());
                     } else {
                         let canon = ssn_canonical(&d);
