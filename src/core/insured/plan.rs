@@ -111,7 +111,7 @@ fn new_entry_label(e: &CrmEntry) -> String {
 
 /// The planner's index of the CRM: its own, or the caller's.
 enum IndexOf<'a> {
-    Own(CrmIndex<'a>),
+    Own(Box<CrmIndex<'a>>),
     Shared(&'a CrmIndex<'a>),
 }
 
@@ -252,7 +252,7 @@ impl<'a> PlanSlices<'a> {
         matches: &'a Matches,
         choices: &'a [Option<GroupChoice>],
     ) -> Self {
-        Self::begin(IndexOf::Own(CrmIndex::new(crm)), template, validated, matches, choices)
+        Self::begin(IndexOf::Own(Box::new(CrmIndex::new(crm))), template, validated, matches, choices)
     }
 
     /// [`PlanSlices::new`] on the CRM of an index the caller built already (its matching's).
