@@ -302,6 +302,7 @@ impl<'a> PlanSlices<'a> {
                 counters: crm.counters,
                 detail_keys: HashMap::new(),
                 keyed: HashSet::new(),
+                entries_by_id: crm.entries.iter().map(|(id, e)| (*id, e)).collect(),
                 details_by_id: crm.details.iter().map(|(id, d)| (id.as_str(), d)).collect(),
             },
             out,
@@ -617,7 +618,7 @@ impl<'a> PlanSlices<'a> {
         }
         let is_new_entry = self.draft.created_entries.contains(&entry_id);
         let identity = Identity { entry_id, base_entry, take, is_new_entry };
-        let lookup = Lookup { index: &self.index, draft: &self.draft, crm: self.crm };
+        let lookup = Lookup { index: &self.index, draft: &self.draft };
         let f = work.row.fields(self.template);
         let mut identity_changes = Vec::new();
         let mut blocked: Vec<String> = Vec::new();

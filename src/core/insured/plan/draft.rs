@@ -23,13 +23,15 @@ pub(super) struct Draft<'a> {
     pub(super) detail_keys: HashMap<(EntryId, String), String>,
     /// The entries whose stored details are in `detail_keys`.
     pub(super) keyed: HashSet<EntryId>,
-    /// The CRM's details by Public ID (a lookup per row, without walking the ordered map).
+    /// The CRM's entries by id and details by Public ID: a lookup or two per row, without
+    /// walking the ordered maps.
+    pub(super) entries_by_id: HashMap<EntryId, &'a CrmEntry>,
     pub(super) details_by_id: HashMap<&'a str, &'a ContactDetail>,
 }
 
 impl<'a> Draft<'a> {
     pub(super) fn entry(&self, id: EntryId) -> Option<&CrmEntry> {
-        self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
+        self.entries.get(&id).or_else(|| self.stored_entry(id))
     }
     pub(super) fn detail(&self, id: &str) -> Option<&ContactDetail> {
         self.details.get(id).or_else(|| self.stored_detail(id))
@@ -39,7 +41,12 @@ impl<'a> Draft<'a> {
     }
     /// The entry, when it exists in the CRM (not only in this plan).
     pub(super) fn existing_entry(&self, id: EntryId) -> Option<EntryId> {
-        self.crm.entries.contains_key(&id).then_some(id)
+        self.entries_by_id.contains_key(&id).then_some(id)
+    }
+
+    /// An entry of the CRM as it is (not as this plan changes it).
+    pub(super) fn stored_entry(&self, id: EntryId) -> Option<&'a CrmEntry> {
+        self.entries_by_id.get(&id).copied()
     }
 
     /// A detail of the CRM (not of this plan) by Public ID.

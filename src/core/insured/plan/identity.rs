@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use crate::core::index::{names_match, CrmIndex};
-use crate::core::model::{Crm, CrmEntry, EntryId};
+use crate::core::model::{CrmEntry, EntryId};
 use crate::core::plan::FieldChange;
 use crate::core::template::Field;
 use crate::core::text::{mask_ssn, ssn_canonical, ssn_digits};
@@ -36,11 +36,10 @@ pub(super) struct EntryEdit<'e> {
     pub(super) blocked: Vec<String>,
 }
 
-/// What the identity rules read: the CRM, its index and the plan so far.
+/// What the identity rules read: the CRM's index and the plan so far.
 pub(super) struct Lookup<'l, 'a> {
     pub(super) index: &'l CrmIndex<'a>,
     pub(super) draft: &'l Draft<'a>,
-    pub(super) crm: &'a Crm,
 }
 
 impl Lookup<'_, '_> {
@@ -128,7 +127,7 @@ impl Lookup<'_, '_> {
         work: &mut RowPlan<'_>,
     ) {
         let (take, conflicts) = (id.take, &mut work.facts.stale_conflicts);
-        let original = self.crm.entries.get(&id.entry_id);
+        let original = self.draft.stored_entry(id.entry_id);
         if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), id.base_entry, original) {
             let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
             let file_dob = dob.to_string();
