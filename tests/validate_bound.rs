@@ -83,6 +83,15 @@ fn a_million_rows_sharing_one_long_label_are_validated_or_refused_within_a_state
     let peak = MEMORY.peak_usage() - start;
 
     let bound = SHEET_BOUND + MAX_VALIDATION_BYTES + (32 << 20);
+    eprintln!(
+        "peak {} MiB of the {} MiB stated; {}",
+        peak >> 20,
+        bound >> 20,
+        match &outcome {
+            Ok(v) => format!("validated: {} rows, {} issues", v.rows.len(), v.issues.len()),
+            Err(e) => format!("refused: {e}"),
+        }
+    );
     assert!(
         peak <= bound,
         "reading and validating held {} MiB at their peak, more than the {} MiB stated",

@@ -143,7 +143,12 @@ pub fn write_in_text_column(
 }
 
 /// [`write_date`] into a column set with [`set_date_column`].
-pub fn write_in_date_column(sheet: &mut Worksheet, row: u32, col: u16, date: Date) -> Result<(), ExportError> {
+pub fn write_in_date_column(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    date: Date,
+) -> Result<(), ExportError> {
     let dt = ExcelDateTime::from_ymd(date.year as u16, date.month, date.day)?;
     sheet.write_datetime(row, col, &dt)?;
     Ok(())

@@ -8,7 +8,10 @@ use super::layout::*;
 use crate::core::date::Date;
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
 use crate::core::text::looks_like_formula;
-use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
+use crate::core::xlsx::{
+    check_rows_fit, save, set_date_column, set_text_columns, write_date, write_header, write_in_date_column,
+    write_in_text_column, write_text, ExportError, Formats,
+};
 
 /// Writes the whole CRM as a snapshot workbook.
 pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
@@ -70,6 +73,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CASES, crm.cases.len())?;
+    w.text_columns(&[1])?;
     for c in crm.cases.values() {
         w.next_row();
         w.id(0, c.id)?;
@@ -78,6 +82,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &INSUREDS, crm.insureds.len())?;
+    w.text_columns(&[2])?;
     for i in crm.insureds.values() {
         w.next_row();
         w.id(0, i.id)?;
@@ -91,6 +96,8 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CRM_ENTRIES, crm.entries.len())?;
+    w.text_columns(&[1, 2])?;
+    w.date_column(5)?;
     for e in crm.entries.values() {
         w.next_row();
         w.id(0, e.id)?;
@@ -102,6 +109,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CONTACT_DETAILS, crm.details.len())?;
+    w.text_columns(&[0, 9, 11])?;
     for d in crm.details.values() {
         let f = &d.fields;
         w.next_row();
@@ -133,6 +141,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNTS, crm.accounts.len())?;
+    w.text_columns(&[0])?;
     for a in crm.accounts.values() {
         w.next_row();
         w.identifier(0, &a.number)?;
@@ -142,6 +151,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNT_CONTACTS, crm.account_contacts.len())?;
+    w.text_columns(&[1, 2, 6])?;
     for c in crm.account_contacts.values() {
         w.next_row();
         w.id(0, c.id)?;
@@ -161,6 +171,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &SCHOOL_USERS, crm.school_users.len())?;
+    w.text_columns(&[0, 4])?;
     for u in crm.school_users.values() {
         w.next_row();
         w.identifier(0, &u.user_id)?;
@@ -170,6 +181,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &DEVICES, crm.devices.len())?;
+    w.text_columns(&[0, 3])?;
     for d in crm.devices.values() {
         w.next_row();
         w.identifier(0, &d.serial)?;
@@ -178,6 +190,7 @@ pub fn write_snapshot(crm: &Crm) -> Result<Vec<u8>, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &IMPORT_HISTORY, crm.imports.len())?;
+    w.text_columns(&[5])?;
     for r in crm.imports.values() {
         w.next_row();
         w.id(0, r.id)?;
@@ -274,6 +287,11 @@ struct SheetWriter<'a> {
     sheet: &'a mut Worksheet,
     formats: &'a SnapshotFormats,
     row: u32,
+    /// The columns in the text format, whose identifiers are written without a format of their
+    /// own (bit `c` for column `c`).
+    text_columns: u64,
+    /// The column in the date format, whose dates are written without a format of their own.
+    date_column: Option<u16>,
 }
 
 impl<'a> SheetWriter<'a> {
@@ -287,7 +305,26 @@ impl<'a> SheetWriter<'a> {
         let sheet = workbook.add_worksheet();
         sheet.set_name(layout.name)?;
         write_header(sheet, &formats.shared, layout.columns, &[], layout.widths, data_rows)?;
-        Ok(SheetWriter { sheet, formats, row: 0 })
+        Ok(SheetWriter { sheet, formats, row: 0, text_columns: 0, date_column: None })
+    }
+
+    /// Puts these columns in the text format: their identifiers are written without a format
+    /// of their own (looking one up for every cell is the writer's largest cost after
+    /// compression).
+    fn text_columns(&mut self, cols: &[u16]) -> Result<(), ExportError> {
+        set_text_columns(self.sheet, &self.formats.shared, cols.iter().copied())?;
+        for c in cols {
+            self.text_columns |= 1 << c;
+        }
+        Ok(())
+    }
+
+    /// Puts this column in the date format: its dates are written without a format of their
+    /// own.
+    fn date_column(&mut self, col: u16) -> Result<(), ExportError> {
+        set_date_column(self.sheet, &self.formats.shared, col)?;
+        self.date_column = Some(col);
+        Ok(())
     }
 
     fn next_row(&mut self) {
@@ -315,6 +352,9 @@ impl<'a> SheetWriter<'a> {
     /// An identifier (reference, SSN, postcode, phone…) in Excel's text format, so that a
     /// person editing it in Excel keeps its leading zeros.
     fn identifier(&mut self, col: u16, text: &str) -> Result<(), ExportError> {
+        if col < 64 && self.text_columns & (1 << col) != 0 {
+            return write_in_text_column(self.sheet, &self.formats.shared, self.row, col, text);
+        }
         write_text(self.sheet, &self.formats.shared, self.row, col, text)
     }
 
@@ -349,6 +389,9 @@ impl<'a> SheetWriter<'a> {
     fn date(&mut self, col: u16, date: Option<Date>) -> Result<(), ExportError> {
         match date {
             None => Ok(()),
+            Some(d) if d.year >= 1900 && self.date_column == Some(col) => {
+                write_in_date_column(self.sheet, self.row, col, d)
+            }
             Some(d) if d.year >= 1900 => write_date(self.sheet, &self.formats.shared, self.row, col, d),
             Some(d) => self.identifier(col, &d.to_string()),
         }
