@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::index::CrmIndex;
 use crate::core::model::{
-    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailFields, DetailKind, EntryId, Record,
+    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailKind, EntryId, Record,
 };
 use crate::core::plan::{FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts};
 use crate::core::template::{Field, MatchTier, Template};
@@ -63,7 +63,9 @@ mod identity;
 #[cfg(test)]
 mod tests;
 
-use detail::{detail_from_row, detail_value_key, field_changes, merge_detail, row_is_detail};
+use detail::{
+    detail_from_row, detail_value_key, field_changes, merge_detail, new_detail_changes, row_is_detail,
+};
 use draft::{Draft, Reads};
 use identity::{EntryEdit, Identity, Lookup};
 
@@ -296,12 +298,11 @@ impl<'a> PlanSlices<'a> {
             draft: Draft {
                 crm,
                 entries: BTreeMap::new(),
-                details: BTreeMap::new(),
+                details: HashMap::new(),
                 insureds: BTreeMap::new(),
                 created_entries: HashSet::new(),
                 counters: crm.counters,
                 detail_keys: HashMap::new(),
-                keyed: HashSet::new(),
                 entries_by_id: crm.entries.iter().map(|(id, e)| (*id, e)).collect(),
                 details_by_id: crm.details.iter().map(|(id, d)| (id.as_str(), d)).collect(),
             },
@@ -353,7 +354,9 @@ impl<'a> PlanSlices<'a> {
         out.reads.extend(reads.into_keys());
         let mut changes = ChangeSet::default();
         changes.puts.extend(draft.entries.into_values().map(Record::Entry));
-        changes.puts.extend(draft.details.into_values().map(Record::Detail));
+        let mut details: Vec<(String, ContactDetail)> = draft.details.into_iter().collect();
+        details.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        changes.puts.extend(details.into_iter().map(|(_, d)| Record::Detail(d)));
         changes.puts.extend(draft.insureds.into_values().map(Record::Insured));
         if !changes.is_empty() {
             changes.puts.push(Record::Counters(draft.counters));
@@ -725,8 +728,8 @@ impl<'a> PlanSlices<'a> {
             (Some(kind), None) => {
                 let fields = detail_from_row(&f, kind, None);
                 self.draft.key_details_of(&self.index, entry_id);
-                let value_key = (entry_id, detail_value_key(kind, &fields));
-                if let Some(existing) = self.draft.detail_keys.get(&value_key) {
+                let value_key = detail_value_key(kind, &fields);
+                if let Some(existing) = self.draft.detail_with_key(entry_id, &value_key) {
                     if self.draft.stored_detail(existing).is_some() {
                         self.reads.detail(existing);
                     }
@@ -742,16 +745,10 @@ impl<'a> PlanSlices<'a> {
                     let pid = public_id_for(self.draft.counters.next_detail_number);
                     self.draft.counters.next_detail_number += 1;
                     let new = ContactDetail { public_id: pid.clone(), entry_id, kind, fields };
-                    work.planned.changes = field_changes(kind, &DetailFields::default(), kind, &new.fields)
-                        .into_iter()
-                        .map(|mut f| {
-                            f.before = String::new();
-                            f
-                        })
-                        .filter(|f| !f.after.is_empty() && f.after != "No")
-                        .collect();
-                    work.planned.changes.splice(0..0, settled.identity_changes.drain(..));
-                    self.draft.detail_keys.insert(value_key, pid.clone());
+                    let mut changes = std::mem::take(&mut settled.identity_changes);
+                    changes.extend(new_detail_changes(&new.fields));
+                    work.planned.changes = changes;
+                    self.draft.put_detail_key(entry_id, value_key, pid.clone());
                     self.draft.details.insert(pid.clone(), new);
                     work.facts.public_id = Some(pid);
                     if created_now || settled.is_new_entry {
@@ -812,9 +809,11 @@ impl<'a> PlanSlices<'a> {
             return Some(RowAction::Unchanged);
         }
         if let Some(after) = after {
-            self.draft
-                .detail_keys
-                .insert((after.entry_id, detail_value_key(after.kind, &after.fields)), pid.clone());
+            self.draft.put_detail_key(
+                after.entry_id,
+                detail_value_key(after.kind, &after.fields),
+                pid.clone(),
+            );
             self.draft.details.insert(pid, after);
         }
         changes.splice(0..0, settled.identity_changes.drain(..));

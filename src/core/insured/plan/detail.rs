@@ -199,6 +199,24 @@ pub(super) fn field_changes(
     changes
 }
 
+/// The fields of a new detail as changes from nothing: each field that holds a value (a No in
+/// Primary is no value), in the order of [`field_changes`].
+pub(super) fn new_detail_changes(new: &DetailFields) -> Vec<FieldChange> {
+    const NAMES: [&str; 8] =
+        ["Address Line 1", "Address Line 2", "City", "Region", "Postcode", "Country", "Phone", "Email"];
+    let fields = [("Label", new.label.as_str()), ("Primary", yes_no(new.primary))]
+        .into_iter()
+        .chain(NAMES.into_iter().zip(stored_values(new)));
+    fields
+        .filter(|(_, value)| !value.is_empty() && *value != "No")
+        .map(|(field, value)| FieldChange {
+            field: field.to_string(),
+            before: String::new(),
+            after: value.to_string(),
+        })
+        .collect()
+}
+
 /// The value that identifies a detail regardless of label (for "already present" checks).
 pub(super) fn detail_value_key(kind: DetailKind, f: &DetailFields) -> String {
     match kind {

@@ -14,15 +14,14 @@ use super::detail::detail_value_key;
 pub(super) struct Draft<'a> {
     pub(super) crm: &'a Crm,
     pub(super) entries: BTreeMap<EntryId, CrmEntry>,
-    pub(super) details: BTreeMap<String, ContactDetail>,
+    /// The details the plan puts, by Public ID (ordered once, when the plan is finished).
+    pub(super) details: HashMap<String, ContactDetail>,
     pub(super) insureds: BTreeMap<u32, Insured>,
     /// The entries this plan creates.
     pub(super) created_entries: HashSet<EntryId>,
     pub(super) counters: Counters,
-    /// Existing and planned details by (entry, value key), for the entries in `keyed`.
-    pub(super) detail_keys: HashMap<(EntryId, String), String>,
-    /// The entries whose stored details are in `detail_keys`.
-    pub(super) keyed: HashSet<EntryId>,
+    /// Existing and planned details of each entry by value key.
+    pub(super) detail_keys: HashMap<EntryId, EntryKeys>,
     /// The CRM's entries by id and details by Public ID: a lookup or two per row, without
     /// walking the ordered maps.
     pub(super) entries_by_id: HashMap<EntryId, &'a CrmEntry>,
@@ -57,18 +56,56 @@ impl<'a> Draft<'a> {
     /// not given a detail of its own: as if every stored detail had been keyed before the
     /// plan began, the last by Public ID winning a shared key.
     pub(super) fn key_details_of(&mut self, index: &CrmIndex<'_>, entry: EntryId) {
-        if !self.keyed.insert(entry) {
+        let keys = self.detail_keys.entry(entry).or_default();
+        if keys.keyed {
             return;
         }
+        keys.keyed = true;
         let mut stored = index.details_of(entry);
         stored.sort_by(|a, b| a.public_id.cmp(&b.public_id));
-        let mut keys: HashMap<String, &str> = HashMap::new();
+        let mut found: Vec<(String, &str)> = Vec::with_capacity(stored.len());
         for d in stored {
-            keys.insert(detail_value_key(d.kind, &d.fields), &d.public_id);
+            let key = detail_value_key(d.kind, &d.fields);
+            match found.iter_mut().find(|(k, _)| *k == key) {
+                Some(slot) => slot.1 = &d.public_id,
+                None => found.push((key, &d.public_id)),
+            }
         }
-        for (k, pid) in keys {
-            self.detail_keys.entry((entry, k)).or_insert_with(|| pid.to_string());
+        for (key, pid) in found {
+            if keys.get(&key).is_none() {
+                keys.pairs.push((key, pid.to_string()));
+            }
         }
+    }
+
+    /// The detail of `entry` (stored or planned) whose value key is `key`; see
+    /// [`Draft::key_details_of`] for the stored ones.
+    pub(super) fn detail_with_key(&self, entry: EntryId, key: &str) -> Option<&String> {
+        self.detail_keys.get(&entry).and_then(|k| k.get(key))
+    }
+
+    /// Records that the plan's detail `pid` of `entry` has the value key `key`.
+    pub(super) fn put_detail_key(&mut self, entry: EntryId, key: String, pid: String) {
+        let keys = self.detail_keys.entry(entry).or_default();
+        match keys.pairs.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = pid,
+            None => keys.pairs.push((key, pid)),
+        }
+    }
+}
+
+/// The details of one entry by value key (a handful: a scan beats hashing long keys).
+#[derive(Debug, Default)]
+pub(super) struct EntryKeys {
+    /// The entry's stored details are among `pairs`.
+    keyed: bool,
+    /// (value key, Public ID).
+    pairs: Vec<(String, String)>,
+}
+
+impl EntryKeys {
+    fn get(&self, key: &str) -> Option<&String> {
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, pid)| pid)
     }
 }
 
