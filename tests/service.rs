@@ -613,3 +613,63 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
     assert_eq!(ins.status, Some(flipped));
     assert_eq!((ins.policy_number, ins.start, ins.end), (None, None, None), "empty cells cleared");
 }
+
+/// A ticker that records every tick (stage, done, total) and cancels at the `nth` tick (from
+/// 0) whose stage starts with `stage`.
+struct Recording {
+    cancel: Option<(&'static str, usize)>,
+    ticks: std::cell::RefCell<Vec<(String, usize, usize)>>,
+}
+
+impl Ticker for Recording {
+    async fn tick(&self, stage: &str, done: usize, total: usize) -> Result<(), Cancelled> {
+        let mut ticks = self.ticks.borrow_mut();
+        let seen = ticks.iter().filter(|(s, ..)| self.cancel.is_some_and(|(c, _)| s.starts_with(c))).count();
+        ticks.push((stage.to_string(), done, total));
+        match self.cancel {
+            Some((c, nth)) if stage.starts_with(c) && seen == nth => Err(Cancelled),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn planning_ticks_rows_planned_of_total_and_a_cancel_between_slices_plans_nothing() {
+    let svc = demo();
+    let (_, header, rows) = export_of_first_portfolio(&svc);
+    // The portfolio's rows again and again: a file of a few thousand rows, planned in slices.
+    let copies = 2_600_usize.div_ceil(rows.len());
+    let many: Vec<Vec<String>> = (0..copies).flat_map(|_| rows.iter().cloned()).collect();
+    let total = many.len();
+    stage_insured(&svc, "many.xlsx", write_cells(&header, &many));
+    let before = match_rows(&svc);
+
+    // Cancelled at the second slice: nothing written, the session as it was.
+    let at = sequence(&svc);
+    let cancel = Recording { cancel: Some(("Planning rows", 1)), ticks: Default::default() };
+    let refused = block_on(svc.plan(Workflow::Insured, None, &cancel)).expect_err("cancelled");
+    assert_eq!(refused, CANCELLED);
+    let slices: Vec<(usize, usize)> = cancel
+        .ticks
+        .borrow()
+        .iter()
+        .filter(|(s, ..)| s.starts_with("Planning rows"))
+        .map(|(_, done, of)| (*done, *of))
+        .collect();
+    assert_eq!(slices, vec![(0, total), (1_000, total)], "cancelled between the first and second slice");
+    assert_eq!(sequence(&svc), at, "nothing written");
+    assert_eq!(block_on(svc.session_view(Workflow::Insured)).expect("the view"), before);
+
+    // Planned to the end: one tick per slice, rows planned of total, in order.
+    let count = Recording { cancel: None, ticks: Default::default() };
+    let planned = plan_view(block_on(svc.plan(Workflow::Insured, None, &count)).expect("planned"));
+    let ticks = count.ticks.borrow();
+    let slices: Vec<(usize, usize)> = ticks
+        .iter()
+        .filter(|(s, ..)| s.starts_with("Planning rows"))
+        .map(|(_, done, of)| (*done, *of))
+        .collect();
+    assert_eq!(slices, (0..total).step_by(1_000).map(|done| (done, total)).collect::<Vec<_>>());
+    assert_eq!(planned.counts.errors, 0);
+    assert!(planned.counts.unchanged >= rows.len(), "{:?}", planned.counts);
+}

@@ -103,19 +103,19 @@ pub fn write_error_report_with_options(
                 m
             });
         for (col, spec) in template.columns.iter().enumerate() {
-            let raw = row.raw.get(col).map(String::as_str).unwrap_or("");
+            let raw = row.raw(col);
             let masked;
-            let value = match spec.kind {
-                ValueKind::Ssn if raw.trim().is_empty() => raw,
+            let value: &str = match spec.kind {
+                ValueKind::Ssn if raw.trim().is_empty() => &raw,
                 ValueKind::Ssn if options.include_full_ssns => {
-                    full_ssns.extend(Ssn::parse(raw));
-                    raw
+                    full_ssns.extend(Ssn::parse(&raw));
+                    &raw
                 }
                 ValueKind::Ssn => {
-                    masked = mask_text(raw);
+                    masked = mask_text(&raw);
                     masked.as_str()
                 }
-                _ => raw,
+                _ => &raw,
             };
             if flagged.contains_key(spec.header) {
                 write_text_flagged(sheet, &formats, r, col as u16, value)?;

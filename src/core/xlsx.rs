@@ -101,6 +101,59 @@ pub fn write_text(
     Ok(())
 }
 
+/// Gives whole columns Excel's text format (`@`), so that their cells are written without a
+/// format of their own ([`write_in_text_column`]) and take the column's when the workbook is
+/// saved: looking a cell format up for every cell is the writer's largest cost after
+/// compression. A person typing into an empty cell of the column types text too.
+pub fn set_text_columns(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    cols: impl IntoIterator<Item = u16>,
+) -> Result<(), ExportError> {
+    for col in cols {
+        sheet.set_column_format(col, &formats.text)?;
+    }
+    Ok(())
+}
+
+/// Gives a column Excel's date format, for [`write_in_date_column`].
+pub fn set_date_column(sheet: &mut Worksheet, formats: &Formats, col: u16) -> Result<(), ExportError> {
+    sheet.set_column_format(col, &formats.date)?;
+    Ok(())
+}
+
+/// [`write_text`] into a column set with [`set_text_columns`]: the cell takes the column's text
+/// format; formula-like text still gets the quote prefix.
+pub fn write_in_text_column(
+    sheet: &mut Worksheet,
+    formats: &Formats,
+    row: u32,
+    col: u16,
+    text: &str,
+) -> Result<(), ExportError> {
+    if text.is_empty() {
+        return Ok(());
+    }
+    if looks_like_formula(text) {
+        sheet.write_string_with_format(row, col, text, &formats.quoted_text)?;
+    } else {
+        sheet.write_string(row, col, text)?;
+    }
+    Ok(())
+}
+
+/// [`write_date`] into a column set with [`set_date_column`].
+pub fn write_in_date_column(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    date: Date,
+) -> Result<(), ExportError> {
+    let dt = ExcelDateTime::from_ymd(date.year as u16, date.month, date.day)?;
+    sheet.write_datetime(row, col, &dt)?;
+    Ok(())
+}
+
 /// Like [`write_text`] but with a caller's format for cells flagged as errors.
 pub fn write_text_flagged(
     sheet: &mut Worksheet,

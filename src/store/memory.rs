@@ -1,5 +1,6 @@
 //! The in-memory [`CrmStore`]: a [`Crm`] with its revisions in a `RefCell` and a map of staged
-//! files. It is the reference the IndexedDB store is tested against (same contract suite), it
+//! files. [`CrmStore::current`] shares the stored copy (a reference count, not a clone of the
+//! CRM); a commit changes it in place unless someone still holds it, who keeps what they read. It is the reference the IndexedDB store is tested against (same contract suite), it
 //! runs natively, so the pipeline's tests need no browser, and it is the fallback when a
 //! browser offers no IndexedDB.
 
@@ -11,13 +12,11 @@ use super::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
 use crate::core::revision::{check, rebase_identities, CheckedBatch, Revision, Revisions, Staleness};
 
-/// The stored state: the CRM, each record's revision, the sequence number and the sequence
-/// of the last whole replacement.
+/// The stored state: the CRM with each record's revision and the sequence number (shared
+/// with the callers of `current`), and the sequence of the last whole replacement.
 #[derive(Debug, Default)]
 struct State {
-    crm: Crm,
-    revisions: Revisions,
-    sequence: Revision,
+    stored: Rc<StoredCrm>,
     replaced_at: Revision,
 }
 
@@ -37,29 +36,28 @@ impl MemoryStore {
     /// A store that starts with `crm`, written by one commit (sequence 1).
     pub fn with_crm(crm: Crm) -> MemoryStore {
         let revisions = Revisions::all_at(&crm.records(), 1);
-        let state = State { crm, revisions, sequence: 1, replaced_at: 1 };
+        let state = State { stored: Rc::new(StoredCrm { crm, revisions, sequence: 1 }), replaced_at: 1 };
         MemoryStore { state: RefCell::new(state), staged: RefCell::default() }
     }
 }
 
 impl CrmStore for MemoryStore {
     async fn load_all(&self) -> Result<StoredCrm, StoreError> {
-        let state = self.state.borrow();
-        Ok(StoredCrm { crm: state.crm.clone(), revisions: state.revisions.clone(), sequence: state.sequence })
+        Ok(StoredCrm::clone(&self.state.borrow().stored))
     }
 
     async fn current(&self) -> Result<Rc<StoredCrm>, StoreError> {
-        self.load_all().await.map(Rc::new)
+        Ok(Rc::clone(&self.state.borrow().stored))
     }
 
     async fn refresh(&self) -> Result<Refreshed, StoreError> {
         // One store, one writer: nobody else can have committed.
-        let sequence = self.state.borrow().sequence;
+        let sequence = self.state.borrow().stored.sequence;
         Ok(Refreshed { from: sequence, to: sequence, changed: Vec::new(), replaced: false })
     }
 
     async fn sequence(&self) -> Result<Revision, StoreError> {
-        Ok(self.state.borrow().sequence)
+        Ok(self.state.borrow().stored.sequence)
     }
 
     async fn replace_all(&self, crm: &Crm) -> Result<Revision, StoreError> {
@@ -67,10 +65,9 @@ impl CrmStore for MemoryStore {
         let everything = ChangeSet { puts: records, deletes: Vec::new() };
         Crm::default().check_unique(&everything).map_err(|v| StoreError::Constraint(v.to_string()))?;
         let mut state = self.state.borrow_mut();
-        let sequence = state.sequence + 1;
-        state.revisions = Revisions::all_at(&everything.puts, sequence);
-        state.crm = crm.clone();
-        state.sequence = sequence;
+        let sequence = state.stored.sequence + 1;
+        let revisions = Revisions::all_at(&everything.puts, sequence);
+        state.stored = Rc::new(StoredCrm { crm: crm.clone(), revisions, sequence });
         state.replaced_at = sequence;
         Ok(sequence)
     }
@@ -81,27 +78,29 @@ impl CrmStore for MemoryStore {
         // then every expectation.
         let mut batch = batch.clone();
         if state.replaced_at <= batch.base {
-            rebase_identities(&mut batch, state.crm.counters)
+            rebase_identities(&mut batch, state.stored.crm.counters)
                 .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
         }
         let stale = check(&batch, state.replaced_at, |k| stored_revision(&state, k));
         if !stale.is_clear() {
             return Err(StoreError::Stale(stale));
         }
+        // In place, unless a caller still holds the copy it read (it keeps it as it was).
+        let stored = Rc::make_mut(&mut state.stored);
         // `apply_changes` checks every unique index before it touches anything, so a refused
         // batch leaves the CRM exactly as it was.
-        state
+        stored
             .crm
             .apply_changes(&batch.changes)
             .map_err(|violation| StoreError::Constraint(violation.to_string()))?;
-        let sequence = state.sequence + 1;
-        state.revisions.apply(&batch.changes, sequence);
-        state.sequence = sequence;
+        let sequence = stored.sequence + 1;
+        stored.revisions.apply(&batch.changes, sequence);
+        stored.sequence = sequence;
         Ok(Committed { sequence, changes: batch.changes })
     }
 
     async fn get(&self, key: &RecordKey) -> Result<Option<Record>, StoreError> {
-        Ok(self.state.borrow().crm.get(key))
+        Ok(self.state.borrow().stored.crm.get(key))
     }
 
     async fn get_many(&self, keys: &[RecordKey]) -> Result<Vec<Option<(Record, Revision)>>, StoreError> {
@@ -110,13 +109,13 @@ impl CrmStore for MemoryStore {
             .iter()
             .map(|k| {
                 let revision = stored_revision(&state, k)?;
-                state.crm.get(k).map(|r| (r, revision))
+                state.stored.crm.get(k).map(|r| (r, revision))
             })
             .collect())
     }
 
     async fn count(&self, kind: EntityKind) -> Result<usize, StoreError> {
-        Ok(self.state.borrow().crm.count(kind))
+        Ok(self.state.borrow().stored.crm.count(kind))
     }
 
     async fn find_entry_by_client_reference(
@@ -125,6 +124,7 @@ impl CrmStore for MemoryStore {
     ) -> Result<Option<CrmEntry>, StoreError> {
         let state = self.state.borrow();
         Ok(state
+            .stored
             .crm
             .entries
             .values()
@@ -150,7 +150,7 @@ impl CrmStore for MemoryStore {
 /// The revision of a stored record; the counters record always exists (at revision 0 until
 /// first written), like [`Crm::get`] says.
 fn stored_revision(state: &State, key: &RecordKey) -> Option<Revision> {
-    match state.revisions.get(key) {
+    match state.stored.revisions.get(key) {
         Some(r) => Some(r),
         None if key.kind == EntityKind::Counters => Some(0),
         None => None,

@@ -9,12 +9,15 @@ use crate::core::date::Date;
 use crate::core::index::CrmIndex;
 use crate::core::model::{ContactDetail, Crm, EntryId};
 use crate::core::privacy::{FullSsns, Ssn};
-use crate::core::template::{Field, ValueKind};
+use crate::core::template::{ColumnSpec, Field, ValueKind};
 use crate::core::text::slug;
 
 use super::base::{write_base_sheet, ExportBase};
 use super::INSURED_CONTACT_DETAILS;
-use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
+use crate::core::xlsx::{
+    check_rows_fit, save, set_date_column, set_text_columns, write_header, write_in_date_column,
+    write_in_text_column, ExportError, Formats,
+};
 
 /// The export's column widths, by field.
 fn width(field: Field) -> f64 {
@@ -65,26 +68,35 @@ impl InsuredExportRow {
     /// writes it: the date as ISO text, the SSN in full.
     pub fn cell(&self, field: Field) -> String {
         match field {
-            Field::CaseReference => self.case_reference.clone(),
-            Field::InsuredReference => self.insured_reference.clone(),
-            Field::FirstName => self.first_name.clone(),
-            Field::LastName => self.last_name.clone(),
-            Field::ClientReference => self.client_reference.clone(),
             Field::Ssn => self.ssn.map(|s| s.expose_full().to_string()).unwrap_or_default(),
             Field::DateOfBirth => self.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-            Field::DetailType => self.detail_type.clone(),
-            Field::Label => self.label.clone(),
-            Field::Primary => self.primary.clone(),
-            Field::AddressLine1 => self.address_line1.clone(),
-            Field::AddressLine2 => self.address_line2.clone(),
-            Field::City => self.city.clone(),
-            Field::Region => self.region.clone(),
-            Field::Postcode => self.postcode.clone(),
-            Field::Country => self.country.clone(),
-            Field::Phone => self.phone.clone(),
-            Field::Email => self.email.clone(),
-            Field::PublicId => self.public_id.clone(),
-            _ => String::new(),
+            other => self.text(other).to_string(),
+        }
+    }
+
+    /// The row's text under a column of the insured contact details template, without a copy
+    /// (`""` for the date, for the SSN — only [`Self::cell`] shows it in full — and for a field
+    /// the export has no column for).
+    pub fn text(&self, field: Field) -> &str {
+        match field {
+            Field::CaseReference => &self.case_reference,
+            Field::InsuredReference => &self.insured_reference,
+            Field::FirstName => &self.first_name,
+            Field::LastName => &self.last_name,
+            Field::ClientReference => &self.client_reference,
+            Field::DetailType => &self.detail_type,
+            Field::Label => &self.label,
+            Field::Primary => &self.primary,
+            Field::AddressLine1 => &self.address_line1,
+            Field::AddressLine2 => &self.address_line2,
+            Field::City => &self.city,
+            Field::Region => &self.region,
+            Field::Postcode => &self.postcode,
+            Field::Country => &self.country,
+            Field::Phone => &self.phone,
+            Field::Email => &self.email,
+            Field::PublicId => &self.public_id,
+            _ => "",
         }
     }
 
@@ -186,22 +198,40 @@ pub fn write_insured_export_counted(
     check_rows_fit(SHEET, rows.len())?;
     let formats = Formats::default();
     let mut workbook = Workbook::new();
+    // Deflate level 3 instead of 6, as the snapshot: a third faster for a file about a fifth
+    // larger.
+    workbook.set_zip_compression_level(3);
     let sheet = workbook.add_worksheet();
     sheet.set_name(SHEET)?;
     let columns = INSURED_CONTACT_DETAILS.columns;
     let headers: Vec<&str> = columns.iter().map(|c| c.header).collect();
     let widths: Vec<f64> = columns.iter().map(|c| width(c.field)).collect();
     write_header(sheet, &formats, &headers, &[], &widths, rows.len())?;
+    // Every column in the text format (the date column in the date format), set once: the
+    // cells are written without a format of their own.
+    let is_date = |c: &ColumnSpec| c.kind == ValueKind::Date;
+    let date_cols = columns.iter().enumerate().filter(|(_, c)| is_date(c)).map(|(i, _)| i as u16);
+    let text_cols = columns.iter().enumerate().filter(|(_, c)| !is_date(c)).map(|(i, _)| i as u16);
+    set_text_columns(sheet, &formats, text_cols)?;
+    for col in date_cols {
+        set_date_column(sheet, &formats, col)?;
+    }
     for (i, r) in rows.iter().enumerate() {
         let row = (i + 1) as u32;
         for (col, spec) in columns.iter().enumerate() {
-            if spec.kind == ValueKind::Date {
+            if is_date(spec) {
                 if let Some(d) = r.date_of_birth {
-                    write_date(sheet, &formats, row, col as u16, d)?;
+                    write_in_date_column(sheet, row, col as u16, d)?;
                 }
                 continue;
             }
-            write_text(sheet, &formats, row, col as u16, &r.cell(spec.field))?;
+            if spec.field == Field::Ssn {
+                if let Some(ssn) = r.ssn {
+                    write_in_text_column(sheet, &formats, row, col as u16, ssn.expose_full())?;
+                }
+                continue;
+            }
+            write_in_text_column(sheet, &formats, row, col as u16, r.text(spec.field))?;
         }
     }
     if let Some(base) = base {

@@ -32,30 +32,47 @@
 //! tier decided, the row's identifiers agree with the entry (the matcher turns any
 //! disagreement into a conflict); when the operator chose the entry, an identifier that the
 //! entry does not carry, or that is another entry's, is noted and not copied.
+//!
+//! Planning is linear in rows and runs in slices ([`PlanSlices`]: the service plans a few
+//! thousand rows, ticks "rows planned of total" and may cancel, then plans the next): every
+//! lookup goes through an index (entries by identifier, an entry's details by value, built
+//! for the entries the file touches), and a row that changes nothing allocates nothing of the
+//! CRM's. The details themselves — what a row describes, the changes field by field, the
+//! three-way merge of a detail — are in `detail.rs`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::index::{client_reference_key, names_match, CrmIndex};
+use crate::core::index::CrmIndex;
 use crate::core::model::{
-    public_id_for, ChangeSet, ContactDetail, Counters, Crm, CrmEntry, DetailFields, DetailKind, EntityKind,
-    EntryId, Insured, Record, RecordKey,
+    public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailKind, EntryId, Record,
 };
-use crate::core::plan::{
-    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts, StaleConflict,
-};
+use crate::core::plan::{FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts};
 use crate::core::privacy::Ssn;
 use crate::core::template::{Field, MatchTier, Template};
-use crate::core::text::fold;
-use crate::core::validate::{Issue, IssueCode, RowFields, Severity, Validated};
+use crate::core::validate::{Issue, IssueCode, Severity, Validated, ValidatedRow};
 
-use super::base::{three_way, ExportBase, ExportBaseRead, ExportedDetail, Merged};
-use super::matching::{GroupChoice, GroupKind, Matches, RowMatch};
+use super::base::{AsExported, ExportBaseRead};
+use super::matching::{DetectedPerson, GroupChoice, GroupKind, Matches, RowMatch};
+
+mod detail;
+mod draft;
+mod identity;
+#[cfg(test)]
+mod tests;
+
+use detail::{
+    detail_from_row, detail_value_key, field_changes, merge_detail, new_detail_changes, row_is_detail,
+};
+use draft::{Draft, Reads};
+use identity::{EntryEdit, Identity, Lookup};
 
 /// Which rows take the file's value where the CRM and the file both changed a field since the
-/// export ([`StaleConflict`]); by default none: the CRM's value stays. Rows are named by
-/// [`PlannedRow::index`] (their index among the file's validated rows).
+/// export ([`StaleConflict`](crate::core::plan::StaleConflict)); by default none: the CRM's
+/// value stays. Rows are named by [`PlannedRow::index`] (their index among the file's
+/// validated rows).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TakeFile {
     /// Every conflict keeps the CRM's value.
@@ -78,89 +95,6 @@ impl TakeFile {
     }
 }
 
-type Get = fn(&DetailFields) -> String;
-type Set = fn(&mut DetailFields, String);
-
-/// The merged fields of a detail, by report name.
-fn detail_accessors() -> [(&'static str, Get, Set); 10] {
-    [
-        ("Label", |f| f.label.clone(), |f, v| f.label = v),
-        ("Primary", |f| if f.primary { "Yes" } else { "No" }.to_string(), |f, v| f.primary = v == "Yes"),
-        ("Address Line 1", |f| f.address_line1.clone(), |f, v| f.address_line1 = v),
-        ("Address Line 2", |f| f.address_line2.clone(), |f, v| f.address_line2 = v),
-        ("City", |f| f.city.clone(), |f, v| f.city = v),
-        ("Region", |f| f.region.clone(), |f, v| f.region = v),
-        ("Postcode", |f| f.postcode.clone(), |f, v| f.postcode = v),
-        ("Country", |f| f.country.clone(), |f, v| f.country = v),
-        ("Phone", |f| f.phone.clone(), |f, v| f.phone = v),
-        ("Email", |f| f.email.clone(), |f, v| f.email = v),
-    ]
-}
-
-/// One field merged three ways: the value to keep, with a conflict recorded when both sides
-/// changed it (the file's value only when `take_file`). `as_exported` compares a value with
-/// the export base's digest of the field.
-fn merge_value(
-    field: &str,
-    as_exported: impl Fn(&str) -> bool,
-    crm: &str,
-    file: &str,
-    take_file: bool,
-    conflicts: &mut Vec<StaleConflict>,
-) -> Option<String> {
-    match three_way(as_exported, crm, file) {
-        Merged::Crm => None,
-        Merged::File => Some(file.to_string()),
-        Merged::Conflict => {
-            conflicts.push(StaleConflict {
-                field: field.to_string(),
-                crm_now: crm.to_string(),
-                file: file.to_string(),
-                file_applies: take_file,
-            });
-            take_file.then(|| file.to_string())
-        }
-    }
-}
-
-/// A detail the file describes, merged with its export base and the CRM's detail: the kind and
-/// fields to keep (only the fields of that kind).
-fn merge_detail(
-    base: &ExportedDetail<'_>,
-    (crm_kind, crm): (DetailKind, &DetailFields),
-    (file_kind, file): (DetailKind, &DetailFields),
-    take_file: bool,
-    conflicts: &mut Vec<StaleConflict>,
-) -> (DetailKind, DetailFields) {
-    let kind = merge_value(
-        "Detail Type",
-        |v| base.holds("Detail Type", v),
-        crm_kind.label(),
-        file_kind.label(),
-        take_file,
-        conflicts,
-    )
-    .and_then(|k| DetailKind::parse(&k))
-    .unwrap_or(crm_kind);
-    let mut out = crm.clone();
-    for (name, get, set) in detail_accessors() {
-        let as_exported = |v: &str| base.holds(name, v);
-        if let Some(v) = merge_value(name, as_exported, &get(crm), &get(file), take_file, conflicts) {
-            set(&mut out, v);
-        }
-    }
-    // Only the fields of the kept kind, as a row describes a detail.
-    let mut kept = DetailFields { label: out.label.clone(), primary: out.primary, ..Default::default() };
-    match kind {
-        DetailKind::Address => {
-            kept = DetailFields { phone: String::new(), email: String::new(), ..out };
-        }
-        DetailKind::Phone => kept.phone = out.phone,
-        DetailKind::Email => kept.email = out.email,
-    }
-    (kind, kept)
-}
-
 /// "CR-00012345 · José Álvarez": an entry as the plan names it (see `CrmEntry::label`: the
 /// Client Reference, else the masked SSN, else the entry number, then the name).
 pub fn entry_label(e: &CrmEntry) -> String {
@@ -177,67 +111,19 @@ fn new_entry_label(e: &CrmEntry) -> String {
     }
 }
 
-/// The detail a row describes. The row is the whole detail: an empty cell is an empty
-/// field. Only Primary falls back to the stored value when its cell is empty.
-fn detail_from_row(row: &RowFields<'_>, kind: DetailKind, base: Option<&DetailFields>) -> DetailFields {
-    let text = |field: Field| row.text(field).to_string();
-    let mut f = DetailFields {
-        label: text(Field::Label),
-        primary: row.bool(Field::Primary).unwrap_or(base.map(|b| b.primary).unwrap_or(false)),
-        ..Default::default()
-    };
-    match kind {
-        DetailKind::Address => {
-            f.address_line1 = text(Field::AddressLine1);
-            f.address_line2 = text(Field::AddressLine2);
-            f.city = text(Field::City);
-            f.region = text(Field::Region);
-            f.postcode = text(Field::Postcode);
-            f.country = text(Field::Country);
-        }
-        DetailKind::Phone => f.phone = text(Field::Phone),
-        DetailKind::Email => f.email = text(Field::Email),
-    }
-    f
+/// The planner's index of the CRM: its own, or the caller's.
+enum IndexOf<'a> {
+    Own(Box<CrmIndex<'a>>),
+    Shared(&'a CrmIndex<'a>),
 }
 
-fn field_changes(
-    before_kind: DetailKind,
-    before: &DetailFields,
-    after_kind: DetailKind,
-    after: &DetailFields,
-) -> Vec<FieldChange> {
-    let yn = |b: bool| if b { "Yes" } else { "No" }.to_string();
-    let pairs = [
-        ("Detail Type", before_kind.label().to_string(), after_kind.label().to_string()),
-        ("Label", before.label.clone(), after.label.clone()),
-        ("Primary", yn(before.primary), yn(after.primary)),
-        ("Address Line 1", before.address_line1.clone(), after.address_line1.clone()),
-        ("Address Line 2", before.address_line2.clone(), after.address_line2.clone()),
-        ("City", before.city.clone(), after.city.clone()),
-        ("Region", before.region.clone(), after.region.clone()),
-        ("Postcode", before.postcode.clone(), after.postcode.clone()),
-        ("Country", before.country.clone(), after.country.clone()),
-        ("Phone", before.phone.clone(), after.phone.clone()),
-        ("Email", before.email.clone(), after.email.clone()),
-    ];
-    pairs
-        .into_iter()
-        .filter(|(_, b, a)| b != a)
-        .map(|(f, b, a)| FieldChange { field: f.to_string(), before: b, after: a })
-        .collect()
-}
-
-/// The value that identifies a detail regardless of label (for "already present" checks).
-fn detail_value_key(kind: DetailKind, f: &DetailFields) -> String {
-    match kind {
-        DetailKind::Address => {
-            format!("a|{}|{}|{}", fold(&f.address_line1), fold(&f.address_line2), fold(&f.postcode))
+impl<'a> std::ops::Deref for IndexOf<'a> {
+    type Target = CrmIndex<'a>;
+    fn deref(&self) -> &CrmIndex<'a> {
+        match self {
+            IndexOf::Own(index) => index,
+            IndexOf::Shared(index) => index,
         }
-        DetailKind::Phone => {
-            format!("p|{}", f.phone.chars().filter(char::is_ascii_digit).collect::<String>())
-        }
-        DetailKind::Email => format!("e|{}", f.email.trim().to_lowercase()),
     }
 }
 
@@ -250,52 +136,36 @@ enum Destination {
     Skip(String),
 }
 
-/// Working state while planning: the CRM as the plan has changed it so far.
-struct Draft<'a> {
-    crm: &'a Crm,
-    entries: BTreeMap<EntryId, CrmEntry>,
-    details: BTreeMap<String, ContactDetail>,
-    insureds: BTreeMap<u32, Insured>,
-    created_entries: Vec<EntryId>,
-    counters: Counters,
-    /// Existing and planned details by (entry, value key).
-    detail_keys: HashMap<(EntryId, String), String>,
-    /// Client References (by [`client_reference_key`]) and SSNs this plan gives an entry: a
-    /// second entry of the same plan does not take them (the store would refuse the batch).
-    planned_crefs: HashMap<String, EntryId>,
-    planned_ssns: HashMap<Ssn, EntryId>,
+/// The entry (and detail) a row applies to.
+struct Target {
+    tier: Option<MatchTier>,
+    entry_id: EntryId,
+    detail_id: Option<String>,
+    /// The row created the entry (the first row of a new person).
+    created_now: bool,
 }
 
-impl<'a> Draft<'a> {
-    fn entry(&self, id: EntryId) -> Option<&CrmEntry> {
-        self.entries.get(&id).or_else(|| self.crm.entries.get(&id))
-    }
-    fn detail(&self, id: &str) -> Option<&ContactDetail> {
-        self.details.get(id).or_else(|| self.crm.details.get(id))
-    }
-    fn insured(&self, id: u32) -> Option<&Insured> {
-        self.insureds.get(&id).or_else(|| self.crm.insureds.get(&id))
-    }
-    /// The key of a record, when it exists in the CRM (not only in this plan).
-    fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
-        self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
-    }
-    /// The entry this plan gives a Client Reference or SSN to, if another than `except`.
-    fn planned_cref_owner(&self, cref: &str, except: EntryId) -> Option<EntryId> {
-        self.planned_crefs.get(&client_reference_key(cref)).copied().filter(|e| *e != except)
-    }
-    fn planned_ssn_owner(&self, ssn: &Ssn, except: EntryId) -> Option<EntryId> {
-        self.planned_ssns.get(ssn).copied().filter(|e| *e != except)
-    }
-    /// Records the identifiers a planned entry holds.
-    fn plan_identifiers(&mut self, entry: &CrmEntry) {
-        if let Some(c) = &entry.client_reference {
-            self.planned_crefs.insert(client_reference_key(c), entry.id);
-        }
-        if let Some(s) = entry.ssn {
-            self.planned_ssns.insert(s, entry.id);
-        }
-    }
+/// What the planner has decided about one row so far.
+struct RowPlan<'r> {
+    i: usize,
+    row: &'r ValidatedRow,
+    planned: PlannedRow,
+    facts: InsuredFacts,
+    /// The row's person: its group index and the group.
+    group: Option<(usize, &'r DetectedPerson)>,
+    choice: Option<GroupChoice>,
+}
+
+/// The row's target once identities are settled.
+struct Settled {
+    target: Target,
+    /// The entry is one this plan creates.
+    is_new_entry: bool,
+    /// The Public ID of the row's detail when the export base holds it (its detail merges
+    /// three ways).
+    base_detail: Option<String>,
+    take: bool,
+    identity_changes: Vec<FieldChange>,
 }
 
 /// The validator's errors of each row, as "Cell: message".
@@ -312,10 +182,10 @@ pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>
 
 /// [`plan`] for a file whose export base was read ([`super::base::read_export_base`]): with a
 /// base, each row found by its Public ID or its entry is merged three ways (see the module's
-/// documentation) and a field both the CRM and the file changed is a [`StaleConflict`] on its
-/// row, keeping the CRM's value unless `take_file` names the row; without one (absent or
-/// damaged) the file plans exactly as with [`plan`], with [`ExportBaseRead::notice`] among
-/// the plan's notices.
+/// documentation) and a field both the CRM and the file changed is a
+/// [`StaleConflict`](crate::core::plan::StaleConflict) on its row, keeping the CRM's value
+/// unless `take_file` names the row; without one (absent or damaged) the file plans exactly
+/// as with [`plan`], with [`ExportBaseRead::notice`] among the plan's notices.
 pub fn plan_with_base(
     crm: &Crm,
     template: &Template,
@@ -325,9 +195,9 @@ pub fn plan_with_base(
     base: &ExportBaseRead,
     take_file: &TakeFile,
 ) -> ImportPlan {
-    let mut out = plan_merged(crm, template, validated, matches, choices, base.base(), take_file);
-    out.notices.extend(base.notice_for(crm));
-    out
+    let mut slices = PlanSlices::new(crm, template, validated, matches, choices).with_base(base, take_file);
+    slices.plan_rows(usize::MAX);
+    slices.finish()
 }
 
 /// Plans an insured contact details import. `choices[g]` is the operator's choice for
@@ -342,74 +212,226 @@ pub fn plan(
     matches: &Matches,
     choices: &[Option<GroupChoice>],
 ) -> ImportPlan {
-    plan_merged(crm, template, validated, matches, choices, None, &TakeFile::None)
+    let mut slices = PlanSlices::new(crm, template, validated, matches, choices);
+    slices.plan_rows(usize::MAX);
+    slices.finish()
 }
 
-fn plan_merged(
-    crm: &Crm,
-    template: &Template,
-    validated: &Validated,
-    matches: &Matches,
-    choices: &[Option<GroupChoice>],
-    export_base: Option<&ExportBase>,
-    take_file: &TakeFile,
-) -> ImportPlan {
-    let index = CrmIndex::new(crm);
-    // The base compares only under the secret that wrote it (else it is left out, with the
-    // notice `plan_with_base` adds).
-    let export_base = export_base.and_then(|b| b.under(crm));
-    let mut draft = Draft {
-        crm,
-        entries: BTreeMap::new(),
-        details: BTreeMap::new(),
-        insureds: BTreeMap::new(),
-        created_entries: Vec::new(),
-        counters: crm.counters,
-        detail_keys: crm
-            .details
-            .values()
-            .map(|d| ((d.entry_id, detail_value_key(d.kind, &d.fields)), d.public_id.clone()))
-            .collect(),
-        planned_crefs: HashMap::new(),
-        planned_ssns: HashMap::new(),
-    };
-    let mut out = ImportPlan::new(template, crm.counters);
-    let mut errors = errors_by_row(validated);
-    let totals = &mut out.counts;
-    let reads = &mut out.reads;
-    let mut rows = Vec::with_capacity(validated.rows.len());
-    let mut group_entry: HashMap<usize, EntryId> = HashMap::new();
+/// An insured contact details plan made in slices: [`PlanSlices::plan_rows`] plans the next
+/// rows (in file order), [`PlanSlices::finish`] returns the plan. Planning all rows in one
+/// slice or in many gives the same plan.
+pub struct PlanSlices<'a> {
+    crm: &'a Crm,
+    template: &'a Template,
+    validated: &'a Validated,
+    matches: &'a Matches,
+    choices: &'a [Option<GroupChoice>],
+    /// The file's export base opened under the CRM's secret (`None` when it was written
+    /// under another one: the plan then notes it and plans without).
+    export_base: Option<AsExported<'a>>,
+    notice: Option<String>,
+    take_file: Cow<'a, TakeFile>,
+    index: IndexOf<'a>,
+    draft: Draft<'a>,
+    reads: Reads,
+    out: ImportPlan,
+    errors: HashMap<usize, Vec<String>>,
+    /// The entry created for each person (group index).
+    group_entry: HashMap<usize, EntryId>,
+    /// The next row to plan.
+    next: usize,
+}
 
-    for (g, group) in matches.groups.iter().enumerate() {
-        let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
-        if choice.is_none() && matches!(group.kind, GroupKind::Conflict { .. }) {
-            out.pending_conflicts += 1;
+impl std::fmt::Debug for PlanSlices<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanSlices").field("planned", &self.next).field("rows", &self.total()).finish()
+    }
+}
+
+impl<'a> PlanSlices<'a> {
+    /// A plan of `validated` on `crm` with the operator's `choices` (see [`plan`]), no row
+    /// planned yet.
+    pub fn new(
+        crm: &'a Crm,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        Self::begin(IndexOf::Own(Box::new(CrmIndex::new(crm))), template, validated, matches, choices)
+    }
+
+    /// [`PlanSlices::new`] on the CRM of an index the caller built already (its matching's).
+    pub fn with_index(
+        index: &'a CrmIndex<'a>,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        Self::begin(IndexOf::Shared(index), template, validated, matches, choices)
+    }
+
+    fn begin(
+        index: IndexOf<'a>,
+        template: &'a Template,
+        validated: &'a Validated,
+        matches: &'a Matches,
+        choices: &'a [Option<GroupChoice>],
+    ) -> Self {
+        let crm = index.crm;
+        let mut out = ImportPlan::new(template, crm.counters);
+        for (g, group) in matches.groups.iter().enumerate() {
+            let choice = choices.get(g).copied().flatten().or_else(|| group.default_choice());
+            if choice.is_none() && matches!(group.kind, GroupKind::Conflict { .. }) {
+                out.pending_conflicts += 1;
+            }
+        }
+        out.rows.reserve(validated.rows.len());
+        PlanSlices {
+            crm,
+            template,
+            validated,
+            matches,
+            choices,
+            export_base: None,
+            notice: None,
+            take_file: Cow::Owned(TakeFile::None),
+            index,
+            reads: Reads::default(),
+            draft: Draft {
+                crm,
+                entries: BTreeMap::new(),
+                details: HashMap::new(),
+                insureds: BTreeMap::new(),
+                created_entries: HashSet::new(),
+                counters: crm.counters,
+                detail_keys: HashMap::new(),
+                entries_by_id: crm.entries.iter().map(|(id, e)| (*id, e)).collect(),
+                details_by_id: crm.details.iter().map(|(id, d)| (id.as_str(), d)).collect(),
+                planned_crefs: HashMap::new(),
+                planned_ssns: HashMap::new(),
+            },
+            out,
+            errors: errors_by_row(validated),
+            group_entry: HashMap::new(),
+            next: 0,
         }
     }
 
-    for (i, row) in validated.rows.iter().enumerate() {
-        let f = row.fields(template);
-        let mut planned = PlannedRow::new(i, row.sheet_row, RowFacts::Insured(InsuredFacts::default()));
-        let mut facts = InsuredFacts::default();
-        // Which entry (and detail) the row goes to: the tier's, unless the operator's choice
-        // for the row's person says otherwise.
+    /// The plan of a file that carries its export base (see [`plan_with_base`]).
+    pub fn with_base(mut self, base: &'a ExportBaseRead, take_file: &'a TakeFile) -> Self {
+        // The base compares only under the secret that wrote it (else it is left out, with
+        // the notice).
+        self.export_base = base.base().and_then(|b| b.under(self.crm));
+        self.notice = base.notice_for(self.crm);
+        self.take_file = Cow::Borrowed(take_file);
+        self
+    }
+
+    /// The number of rows to plan.
+    pub fn total(&self) -> usize {
+        self.validated.rows.len()
+    }
+
+    /// The number of rows planned so far.
+    pub fn planned(&self) -> usize {
+        self.next
+    }
+
+    /// True when every row is planned.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.total()
+    }
+
+    /// Plans the next `count` rows (fewer at the end of the file); returns the rows planned
+    /// so far.
+    pub fn plan_rows(&mut self, count: usize) -> usize {
+        let end = self.next.saturating_add(count).min(self.total());
+        while self.next < end {
+            let i = self.next;
+            self.plan_row(i);
+            self.next += 1;
+        }
+        self.next
+    }
+
+    /// The plan (rows not planned yet are left out).
+    pub fn finish(self) -> ImportPlan {
+        let PlanSlices { draft, mut out, notice, reads, .. } = self;
+        out.reads.extend(reads.into_keys());
+        let mut changes = ChangeSet::default();
+        changes.puts.extend(draft.entries.into_values().map(Record::Entry));
+        let mut details: Vec<(String, ContactDetail)> = draft.details.into_iter().collect();
+        details.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        changes.puts.extend(details.into_iter().map(|(_, d)| Record::Detail(d)));
+        changes.puts.extend(draft.insureds.into_values().map(Record::Insured));
+        if !changes.is_empty() {
+            changes.puts.push(Record::Counters(draft.counters));
+        }
+        out.changes = changes;
+        out.counters = draft.counters;
+        out.read_puts();
+        out.notices.extend(notice);
+        out
+    }
+
+    /// Plans row `i`: decides it, counts its action and adds it to the plan.
+    fn plan_row(&mut self, i: usize) {
+        let (validated, matches, choices) = (self.validated, self.matches, self.choices);
+        let row = &validated.rows[i];
         let group = matches.group_of(i).map(|g| (g, &matches.groups[g]));
-        let choice = group.and_then(|(g, _)| matches.choice(g, choices));
-        let destination = match matches.rows.get(i) {
+        let mut work = RowPlan {
+            i,
+            row,
+            planned: PlannedRow::new(i, row.sheet_row, RowFacts::Insured(InsuredFacts::default())),
+            facts: InsuredFacts::default(),
+            group,
+            choice: group.and_then(|(g, _)| matches.choice(g, choices)),
+        };
+        if let Some(action) = self.decide(&mut work) {
+            let totals = &mut self.out.counts;
+            match (&action, work.facts.public_id.is_some()) {
+                (RowAction::Update, _) => totals.updated += 1,
+                (RowAction::Add, _) | (RowAction::Create, true) => totals.added += 1,
+                (RowAction::Unchanged, _) => totals.unchanged += 1,
+                (RowAction::Create, false) => {}
+                (RowAction::Skip(_), _) => totals.skipped += 1,
+                (RowAction::Error, _) => totals.errors += 1,
+            }
+            work.planned.action = action;
+            work.planned.facts = RowFacts::Insured(work.facts);
+        }
+        self.out.rows.push(work.planned);
+    }
+
+    /// The row's action, or `None` when the row was decided (and counted) on the way: an
+    /// error, nothing to import, a skip.
+    fn decide(&mut self, work: &mut RowPlan<'a>) -> Option<RowAction> {
+        let destination = self.destination(work)?;
+        let target = self.target(work, destination)?;
+        let mut settled = self.settle(work, target)?;
+        self.link_insured(work, &mut settled);
+        self.detail_action(work, settled)
+    }
+
+    /// Where the row goes: the tier's entry unless the operator's choice for the row's person
+    /// says otherwise. `None` when the row is decided already (an error, nothing to import).
+    fn destination(&mut self, work: &mut RowPlan<'a>) -> Option<Destination> {
+        let choice = work.choice;
+        let destination = match self.matches.rows.get(work.i) {
             None | Some(RowMatch::Blocked) => {
-                planned.errors = errors.remove(&row.sheet_row).unwrap_or_default();
-                totals.errors += 1;
-                rows.push(planned);
-                continue;
+                work.planned.errors = self.errors.remove(&work.row.sheet_row).unwrap_or_default();
+                self.out.counts.errors += 1;
+                return None;
             }
             Some(RowMatch::NothingToImport) => {
-                planned.action = RowAction::Unchanged;
-                planned
+                work.planned.action = RowAction::Unchanged;
+                work.planned
                     .notes
                     .push("No CRM entry is linked and the row carries no detail: nothing to import".into());
-                totals.unchanged += 1;
-                rows.push(planned);
-                continue;
+                self.out.counts.unchanged += 1;
+                return None;
             }
             Some(RowMatch::Matched { tier, entry, detail }) => match choice {
                 None => Destination::Entry(Some(*tier), *entry, detail.clone()),
@@ -420,11 +442,13 @@ fn plan_merged(
                     // Overridden: a detail matched by its Public ID stays on its entry,
                     // unchanged; the row's values become a new detail of the chosen entry.
                     if let Some(pid) = detail {
-                        let owner = draft.entry(*entry).map(entry_label).unwrap_or_default();
-                        planned.notes.push(format!(
+                        let owner = self.draft.entry(*entry).map(entry_label).unwrap_or_default();
+                        work.planned.notes.push(format!(
                             "Public ID {pid} is a detail of {owner}; the operator chose another entry for these rows, so the row is added there as a new detail and {pid} stays as it is"
                         ));
-                        reads.extend(draft.existing_entry(*entry));
+                        if let Some(e) = self.draft.existing_entry(*entry) {
+                            self.reads.entry(e);
+                        }
                     }
                     match other {
                         GroupChoice::Existing(e) => {
@@ -435,61 +459,66 @@ fn plan_merged(
                     }
                 }
             },
-            Some(RowMatch::Group(_)) => {
-                let group = group.map(|(_, p)| p);
-                if let Some(GroupKind::Conflict { entries, .. }) = group.map(|p| &p.kind) {
-                    reads.extend(entries.iter().filter_map(|e| draft.existing_entry(*e)));
-                }
-                match choice {
-                    None => {
-                        if let Some(GroupKind::Conflict { reason, .. }) = group.map(|p| &p.kind) {
-                            planned.notes.push(reason.clone());
-                        }
-                        Destination::Skip(
-                            "conflict not resolved: choose an entry, create a new one, or skip".into(),
-                        )
-                    }
-                    Some(GroupChoice::Skip) => {
-                        let by_default =
-                            group.is_some_and(|p| choices.get(p.id).copied().flatten().is_none());
-                        if by_default
-                            && group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved)
-                        {
-                            planned.notes.push(
-                                "No row of this person gives both names, and no Public ID, Client Reference or SSN finds the entry: choose an existing entry, or fill the names to create one".into(),
-                            );
-                            Destination::Skip("not matched and no names to create an entry".into())
-                        } else {
-                            Destination::Skip("skipped by the operator".into())
-                        }
-                    }
-                    Some(GroupChoice::Existing(e)) => {
-                        Destination::Entry(Some(MatchTier::OperatorChoice), e, None)
-                    }
-                    Some(GroupChoice::CreateNew) => Destination::Create,
-                }
-            }
+            Some(RowMatch::Group(_)) => self.open_destination(work),
         };
         // An entry the operator named must exist (a choices file may be older than the CRM).
-        let destination = match destination {
-            Destination::Entry(_, e, _) if draft.entry(e).is_none() => {
+        Some(match destination {
+            Destination::Entry(_, e, _) if self.draft.entry(e).is_none() => {
                 Destination::Skip(format!("the chosen CRM entry {e} does not exist"))
             }
             other => other,
-        };
+        })
+    }
+
+    /// Where a row of an open person (unresolved or a conflict) goes.
+    fn open_destination(&mut self, work: &mut RowPlan<'a>) -> Destination {
+        let group = work.group.map(|(_, p)| p);
+        if let Some(GroupKind::Conflict { entries, .. }) = group.map(|p| &p.kind) {
+            for e in entries.iter().filter_map(|e| self.draft.existing_entry(*e)) {
+                self.reads.entry(e);
+            }
+        }
+        match work.choice {
+            None => {
+                if let Some(GroupKind::Conflict { reason, .. }) = group.map(|p| &p.kind) {
+                    work.planned.notes.push(reason.clone());
+                }
+                Destination::Skip("conflict not resolved: choose an entry, create a new one, or skip".into())
+            }
+            Some(GroupChoice::Skip) => {
+                let by_default = group.is_some_and(|p| self.choices.get(p.id).copied().flatten().is_none());
+                if by_default && group.is_some_and(|p| !p.can_create && p.kind == GroupKind::Unresolved) {
+                    work.planned.notes.push(
+                        "No row of this person gives both names, and no Public ID, Client Reference or SSN finds the entry: choose an existing entry, or fill the names to create one".into(),
+                    );
+                    Destination::Skip("not matched and no names to create an entry".into())
+                } else {
+                    Destination::Skip("skipped by the operator".into())
+                }
+            }
+            Some(GroupChoice::Existing(e)) => Destination::Entry(Some(MatchTier::OperatorChoice), e, None),
+            Some(GroupChoice::CreateNew) => Destination::Create,
+        }
+    }
+
+    /// The entry (and detail) the row applies to, creating the person's entry on its first
+    /// row. `None` when the row is skipped, or is an error (a person without names).
+    fn target(&mut self, work: &mut RowPlan<'a>, destination: Destination) -> Option<Target> {
+        let f = work.row.fields(self.template);
         let (tier, entry_id, detail_id, created_now) = match destination {
             Destination::Skip(reason) => {
-                planned.action = RowAction::Skip(reason);
-                totals.skipped += 1;
-                rows.push(planned);
-                continue;
+                work.planned.action = RowAction::Skip(reason);
+                self.out.counts.skipped += 1;
+                return None;
             }
             // The operator's entry: the row's Public ID still names its detail when that
             // detail is on the chosen entry (a settled conflict); otherwise the row is added.
             Destination::Entry(Some(MatchTier::OperatorChoice), e, None) => {
                 let pid = f.text(Field::PublicId);
                 let own = (!pid.is_empty())
-                    .then(|| crm.details.get(&pid.trim().to_uppercase()).or_else(|| crm.details.get(pid)))
+                    .then(|| {
+                        self.crm.details.get(&pid.trim().to_uppercase()).or_else(|| self.crm.details.get(pid))
+                    })
                     .flatten()
                     .filter(|d| d.entry_id == e)
                     .map(|d| d.public_id.clone());
@@ -497,385 +526,246 @@ fn plan_merged(
             }
             Destination::Entry(tier, e, detail) => (tier, e, detail, false),
             Destination::Create => {
-                let g = group.map(|(g, _)| g).unwrap_or(usize::MAX);
-                let person = group.map(|(_, p)| p);
-                match group_entry.get(&g) {
+                let g = work.group.map(|(g, _)| g).unwrap_or(usize::MAX);
+                match self.group_entry.get(&g) {
                     Some(e) => (Some(MatchTier::OperatorChoice), *e, None, false),
-                    None if !person.is_some_and(|p| p.can_create) => {
-                        // Names are needed to create an entry.
-                        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
-                        let missing =
-                            if first.trim().is_empty() { Field::FirstName } else { Field::LastName };
-                        let col = template.col(missing);
-                        let header = template.spec(missing).map(|c| c.header).unwrap_or("a name");
-                        let cell = col.and_then(|c| validated.cell_name(c, row.sheet_row));
-                        let message = format!(
-                            "{header} is empty — First Name and Last Name are needed to create a CRM entry; choose an existing entry, or fill the names (file: \"{first}\" \"{last}\")"
-                        );
-                        planned.errors.push(match &cell {
-                            Some(c) => format!("{c}: {message}"),
-                            None => message.clone(),
-                        });
-                        out.issues.push(Issue {
-                            row: row.sheet_row,
-                            column: Some(header.to_string()),
-                            cell,
-                            code: IssueCode::NeededToCreate,
-                            severity: Severity::Error,
-                            message,
-                        });
-                        totals.errors += 1;
-                        rows.push(planned);
-                        continue;
+                    None if !work.group.is_some_and(|(_, p)| p.can_create) => {
+                        self.names_needed(work);
+                        return None;
                     }
                     None => {
-                        let id = draft.counters.next_entry_id;
-                        draft.counters.next_entry_id += 1;
-                        // A Client Reference or SSN already on an existing entry (a conflict
-                        // or a match settled as "a new person") is not copied: both are
-                        // unique, and the store would refuse the whole batch.
-                        let cref = f.text(Field::ClientReference);
-                        let cref_owner =
-                            (!cref.is_empty()).then(|| index.entry_by_client_reference(cref)).flatten();
-                        let ssn = Ssn::parse(f.text(Field::Ssn));
-                        let ssn_owner = ssn.and_then(|s| index.entry_with_ssn(&s));
-                        reads.extend(
-                            [cref_owner, ssn_owner].into_iter().flatten().map(|e| key(EntityKind::Entry, e)),
-                        );
-                        // Nor one another entry of this plan takes (two new persons of the file
-                        // with the same SSN): noted on the row below.
-                        let cref_owner = cref_owner.or_else(|| draft.planned_cref_owner(cref, id));
-                        let ssn_owner =
-                            ssn_owner.or_else(|| ssn.and_then(|s| draft.planned_ssn_owner(&s, id)));
-                        // The names of the person (the first of its rows that gives both).
-                        let (first, last) = match person {
-                            Some(p) => (p.first_name.clone(), p.last_name.clone()),
-                            None => {
-                                (f.text(Field::FirstName).to_string(), f.text(Field::LastName).to_string())
-                            }
-                        };
-                        let new_entry = CrmEntry {
-                            id,
-                            client_reference: (!cref.is_empty() && cref_owner.is_none())
-                                .then(|| cref.to_string()),
-                            ssn: ssn.filter(|_| ssn_owner.is_none()),
-                            first_name: first,
-                            last_name: last,
-                            date_of_birth: f
-                                .date(Field::DateOfBirth)
-                                .or(person.and_then(|p| p.date_of_birth)),
-                        };
-                        draft.plan_identifiers(&new_entry);
-                        draft.entries.insert(id, new_entry);
-                        draft.created_entries.push(id);
-                        group_entry.insert(g, id);
-                        totals.created += 1;
+                        let id = self.create_entry(work);
+                        self.group_entry.insert(g, id);
                         (Some(MatchTier::OperatorChoice), id, None, true)
                     }
                 }
             }
         };
-        // The operator decided the entry: an identifier of the file that the entry does not
-        // carry (or that belongs to another entry) is noted, not copied, and does not skip.
+        Some(Target { tier, entry_id, detail_id, created_now })
+    }
+
+    /// The error of a row whose person has no names: an entry cannot be created for it.
+    fn names_needed(&mut self, work: &mut RowPlan<'a>) {
+        let (template, row) = (self.template, work.row);
+        let f = row.fields(template);
+        let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
+        let missing = if first.trim().is_empty() { Field::FirstName } else { Field::LastName };
+        let col = template.col(missing);
+        let header = template.spec(missing).map(|c| c.header).unwrap_or("a name");
+        let cell = col.and_then(|c| self.validated.cell_name(c, row.sheet_row));
+        let message = format!(
+            "{header} is empty — First Name and Last Name are needed to create a CRM entry; choose an existing entry, or fill the names (file: \"{first}\" \"{last}\")"
+        );
+        work.planned.errors.push(match &cell {
+            Some(c) => format!("{c}: {message}"),
+            None => message.clone(),
+        });
+        self.out.issues.push(Issue {
+            row: row.sheet_row,
+            column: Some(header.to_string()),
+            cell,
+            code: IssueCode::NeededToCreate,
+            severity: Severity::Error,
+            message,
+        });
+        self.out.counts.errors += 1;
+    }
+
+    /// Creates the entry of the row's person (its first row): returns its provisional id.
+    fn create_entry(&mut self, work: &RowPlan<'a>) -> EntryId {
+        let f = work.row.fields(self.template);
+        let person = work.group.map(|(_, p)| p);
+        let id = self.draft.counters.next_entry_id;
+        self.draft.counters.next_entry_id += 1;
+        // A Client Reference or SSN already on an existing entry (a conflict or a match
+        // settled as "a new person") is not copied: both are unique, and the store would
+        // refuse the whole batch.
+        let cref = f.text(Field::ClientReference);
+        let cref_owner = (!cref.is_empty()).then(|| self.index.entry_by_client_reference(cref)).flatten();
+        let ssn = Ssn::parse(f.text(Field::Ssn));
+        let ssn_owner = ssn.and_then(|s| self.index.entry_with_ssn(&s));
+        for owner in [cref_owner, ssn_owner].into_iter().flatten() {
+            self.reads.entry(owner);
+        }
+        // Nor one another entry of this plan takes (two new persons of the file with the same
+        // SSN): noted on the row when it is settled.
+        let cref_owner = cref_owner.or_else(|| self.draft.planned_cref_owner(cref, id));
+        let ssn_owner = ssn_owner.or_else(|| ssn.and_then(|s| self.draft.planned_ssn_owner(&s, id)));
+        // The names of the person (the first of its rows that gives both).
+        let (first, last) = match person {
+            Some(p) => (p.first_name.clone(), p.last_name.clone()),
+            None => (f.text(Field::FirstName).to_string(), f.text(Field::LastName).to_string()),
+        };
+        let new_entry = CrmEntry {
+            id,
+            client_reference: (!cref.is_empty() && cref_owner.is_none()).then(|| cref.to_string()),
+            ssn: ssn.filter(|_| ssn_owner.is_none()),
+            first_name: first,
+            last_name: last,
+            date_of_birth: f.date(Field::DateOfBirth).or(person.and_then(|p| p.date_of_birth)),
+        };
+        self.draft.plan_identifiers(&new_entry);
+        self.draft.entries.insert(id, new_entry);
+        self.draft.created_entries.insert(id);
+        self.out.counts.created += 1;
+        id
+    }
+
+    /// Settles the row's entry: the tier, the export base that applies, the identity fields
+    /// the row fills on the entry. `None` when the row is skipped because an identifier of the
+    /// file contradicts the entry's (a tier decided) — its facts are kept on the row.
+    fn settle(&mut self, work: &mut RowPlan<'a>, target: Target) -> Option<Settled> {
+        let Target { tier, entry_id, ref detail_id, .. } = target;
         let settled = tier == Some(MatchTier::OperatorChoice);
         // The export base of the row: its entry's when a tier found the entry, its detail's
         // when its Public ID did.
         let tier_decided = tier.is_some_and(|t| t != MatchTier::OperatorChoice);
-        let base_entry = export_base.as_ref().filter(|_| tier_decided).and_then(|b| b.entry(entry_id));
-        let base_detail = export_base
-            .as_ref()
-            .filter(|_| tier_decided)
-            .zip(detail_id.as_ref())
-            .and_then(|(b, pid)| b.detail(pid));
-        let take = take_file.takes(i);
-        let mut conflicts: Vec<StaleConflict> = Vec::new();
-        facts.tier = tier;
-        facts.entry = Some(entry_id);
-        reads.extend(draft.existing_entry(entry_id));
-        if let Some(pid) = &detail_id {
-            reads.insert(key(EntityKind::Detail, pid));
+        let base = self.export_base.as_ref().filter(|_| tier_decided);
+        let base_entry = base.and_then(|b| b.entry(entry_id));
+        let base_detail = detail_id.clone().filter(|pid| base.is_some_and(|b| b.detail(pid).is_some()));
+        let take = self.take_file.takes(work.i);
+        work.facts.tier = tier;
+        work.facts.entry = Some(entry_id);
+        if let Some(e) = self.draft.existing_entry(entry_id) {
+            self.reads.entry(e);
         }
-        let is_new_entry = draft.created_entries.contains(&entry_id);
-
-        // Identity fields: fill what is missing, never overwrite silently.
+        if let Some(pid) = detail_id {
+            self.reads.detail(pid);
+        }
+        let is_new_entry = self.draft.created_entries.contains(&entry_id);
+        let identity = Identity { entry_id, base_entry, take, is_new_entry };
+        let lookup = Lookup { index: &self.index, draft: &self.draft };
+        let f = work.row.fields(self.template);
         let mut identity_changes = Vec::new();
-        let mut blocked_reasons: Vec<String> = Vec::new();
-        if let Some(entry) = draft.entry(entry_id).cloned() {
-            let mut updated = entry.clone();
-            let cref = f.text(Field::ClientReference);
-            // A Client Reference or SSN the file holds as exported says nothing new: the
-            // entry keeps its own.
-            // (Digests are computed only when the entry does not already agree.)
-            let cref_as_exported = || base_entry.is_some_and(|b| b.holds("Client Reference", cref));
-            let ssn_as_exported = || base_entry.is_some_and(|b| b.holds("SSN", f.text(Field::Ssn)));
-            let cref_agrees =
-                entry.client_reference.as_deref().is_some_and(|c| c.trim().eq_ignore_ascii_case(cref.trim()));
-            if !cref.is_empty() && !cref_agrees && !cref_as_exported() {
-                match &entry.client_reference {
-                    None => {
-                        let existing_owner = index.entry_by_client_reference(cref).filter(|o| *o != entry_id);
-                        if let Some(other) =
-                            existing_owner.or_else(|| draft.planned_cref_owner(cref, entry_id))
-                        {
-                            reads.extend(draft.existing_entry(other));
-                            blocked_reasons.push(format!(
-                                "Client Reference {cref} already belongs to another entry ({})",
-                                draft.entry(other).map(entry_label).unwrap_or_default()
-                            ));
-                        } else {
-                            updated.client_reference = Some(cref.to_string());
-                            identity_changes.push(FieldChange {
-                                field: "Client Reference".into(),
-                                before: String::new(),
-                                after: cref.to_string(),
-                            });
-                        }
-                    }
-                    Some(existing) if !existing.trim().eq_ignore_ascii_case(cref.trim()) => {
-                        blocked_reasons
-                            .push(format!("Client Reference conflict: the file says {cref}, the entry has {existing}; not overwritten"));
-                    }
-                    _ => {}
-                }
-            }
-            if let Some(d) =
-                Ssn::parse(f.text(Field::Ssn)).filter(|d| entry.ssn != Some(*d) && !ssn_as_exported())
-            {
-                match entry.ssn {
-                    None => {
-                        let existing_owner = index.entry_with_ssn(&d).filter(|o| *o != entry_id);
-                        if let Some(other) = existing_owner.or_else(|| draft.planned_ssn_owner(&d, entry_id))
-                        {
-                            reads.extend(draft.existing_entry(other));
-                            blocked_reasons.push(format!(
-                                "SSN {d} already belongs to another entry ({})",
-                                draft.entry(other).map(entry_label).unwrap_or_default()
-                            ));
-                        } else {
-                            updated.ssn = Some(d);
-                            identity_changes.push(FieldChange {
-                                field: "SSN".into(),
-                                before: String::new(),
-                                after: d.masked().into_string(),
-                            });
-                        }
-                    }
-                    Some(existing) if existing != d => {
-                        blocked_reasons.push(format!(
-                            "SSN conflict: the file says {d}, the entry has {existing}; not overwritten"
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            let original = crm.entries.get(&entry_id);
-            if let (Some(dob), Some(b), Some(original)) = (f.date(Field::DateOfBirth), base_entry, original) {
-                let crm_dob = original.date_of_birth.map(|d| d.to_string()).unwrap_or_default();
-                let file_dob = dob.to_string();
-                let as_exported = |v: &str| b.holds("Date of Birth", v);
-                let keep =
-                    merge_value("Date of Birth", as_exported, &crm_dob, &file_dob, take, &mut conflicts);
-                if keep.is_some() && updated.date_of_birth != Some(dob) {
-                    identity_changes.push(FieldChange {
-                        field: "Date of Birth".into(),
-                        before: updated.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
-                        after: file_dob,
-                    });
-                    updated.date_of_birth = Some(dob);
-                }
-            } else if let Some(dob) = f.date(Field::DateOfBirth) {
-                match entry.date_of_birth {
-                    None => {
-                        updated.date_of_birth = Some(dob);
-                        identity_changes.push(FieldChange {
-                            field: "Date of Birth".into(),
-                            before: String::new(),
-                            after: dob.to_string(),
-                        });
-                    }
-                    Some(existing) if existing != dob => planned.notes.push(format!(
-                        "Date of Birth differs (file {dob}, CRM {existing}); the CRM's is kept"
-                    )),
-                    _ => {}
-                }
-            }
-            let (first, last) = (f.text(Field::FirstName), f.text(Field::LastName));
-            let named = !first.trim().is_empty() && !last.trim().is_empty();
-            if let (Some(b), Some(original)) = (base_entry, original) {
-                // Names merge three ways; an empty cell keeps the CRM's name.
-                let names: [(&str, &str, &str); 2] =
-                    [("First Name", &original.first_name, first), ("Last Name", &original.last_name, last)];
-                for (field, crm_now, file) in names {
-                    if file.trim().is_empty() {
-                        continue;
-                    }
-                    let as_exported = |v: &str| b.holds(field, v);
-                    let Some(v) = merge_value(field, as_exported, crm_now, file, take, &mut conflicts) else {
-                        continue;
-                    };
-                    let slot =
-                        if field == "First Name" { &mut updated.first_name } else { &mut updated.last_name };
-                    if *slot != v {
-                        identity_changes.push(FieldChange {
-                            field: field.into(),
-                            before: std::mem::replace(slot, v.clone()),
-                            after: v,
-                        });
-                    }
-                }
-            } else if named && !names_match(&entry.first_name, &entry.last_name, first, last) && !is_new_entry
-            {
-                planned.notes.push(format!(
-                    "Name in the file ({first} {last}) differs from the CRM entry ({}); the CRM's name is kept",
-                    entry.display_name()
-                ));
-            }
+        let mut blocked: Vec<String> = Vec::new();
+        let mut changed = None;
+        if let Some(entry) = lookup.draft.entry(entry_id) {
+            let mut edit =
+                EntryEdit { entry, updated: Cow::Borrowed(entry), changes: Vec::new(), blocked: Vec::new() };
+            lookup.identifiers(&mut self.reads, &f, &identity, &mut edit);
+            lookup.birth_and_names(&f, &identity, &mut edit, work);
+            let EntryEdit { updated, changes, blocked: reasons, .. } = edit;
+            (identity_changes, blocked) = (changes, reasons);
             // The operator's choice applies the row to the chosen entry; another entry's
             // identifier, or one the entry does not carry, is neither copied nor a reason to
             // skip.
             if settled {
-                for reason in blocked_reasons.drain(..) {
-                    planned.notes.push(format!(
+                for reason in blocked.drain(..) {
+                    work.planned.notes.push(format!(
                         "{reason} (the operator chose this entry: the file's value is not copied)"
                     ));
                 }
             }
-            facts.entry_label = if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
-            if blocked_reasons.is_empty() && updated != entry {
-                draft.plan_identifiers(&updated);
-                draft.entries.insert(entry_id, updated);
-            }
+            work.facts.entry_label =
+                if is_new_entry { new_entry_label(&updated) } else { entry_label(&updated) };
+            changed = match updated {
+                Cow::Owned(updated) if blocked.is_empty() && updated != *entry => Some(updated),
+                _ => None,
+            };
         }
-        facts.stale_conflicts = conflicts;
-        if !blocked_reasons.is_empty() {
-            planned.action = RowAction::Skip(blocked_reasons.join("; "));
-            planned.facts = RowFacts::Insured(facts);
-            totals.skipped += 1;
-            rows.push(planned);
-            continue;
+        if let Some(updated) = changed {
+            self.draft.plan_identifiers(&updated);
+            self.draft.entries.insert(entry_id, updated);
+        }
+        if !blocked.is_empty() {
+            work.planned.action = RowAction::Skip(blocked.join("; "));
+            work.planned.facts = RowFacts::Insured(std::mem::take(&mut work.facts));
+            self.out.counts.skipped += 1;
+            return None;
         }
         if is_new_entry {
             identity_changes.clear();
         }
+        Some(Settled { target, is_new_entry, base_detail, take, identity_changes })
+    }
 
-        // Link the insured on the row's case.
+    /// Links the insured on the row's case to the row's entry when it has none (or the
+    /// operator chose the entry).
+    fn link_insured(&mut self, work: &mut RowPlan<'a>, settled: &mut Settled) {
+        let f = work.row.fields(self.template);
         let (case_ref, ins_ref) = (f.text(Field::CaseReference), f.text(Field::InsuredReference));
-        if let Some(case_id) = index.case_id(case_ref) {
-            facts.case_id = Some(case_id);
-            if let Some(ins) = index.insured_on_case(case_id, ins_ref) {
-                reads.insert(key(EntityKind::Insured, ins.id));
-                let current = draft.insured(ins.id).cloned();
-                if let Some(mut current) = current {
-                    let explicit = matches!(tier, Some(MatchTier::OperatorChoice));
-                    if current.entry_id != Some(entry_id) && (current.entry_id.is_none() || explicit) {
-                        facts.relink = Some(Relink {
-                            case_reference: case_ref.to_string(),
-                            insured_reference: current.reference.clone(),
-                            old_entry: current.entry_id,
-                            new_entry: entry_id,
-                        });
-                        identity_changes.push(FieldChange {
-                            field: format!("Insured {} link", current.reference),
-                            before: current
-                                .entry_id
-                                .and_then(|e| draft.entry(e))
-                                .map(entry_label)
-                                .unwrap_or_else(|| "(none)".into()),
-                            after: facts.entry_label.clone(),
-                        });
-                        current.entry_id = Some(entry_id);
-                        draft.insureds.insert(current.id, current);
-                    } else if current.entry_id != Some(entry_id) {
-                        planned.notes.push(format!(
-                            "Insured {} stays linked to its current entry; this row updates {}",
-                            current.reference, facts.entry_label
-                        ));
-                    }
-                }
-            }
+        let Some(case_id) = self.index.case_id(case_ref) else { return };
+        work.facts.case_id = Some(case_id);
+        let Some(ins) = self.index.insured_on_case(case_id, ins_ref) else { return };
+        self.reads.insured(ins.id);
+        let Some(current) = self.draft.insured(ins.id) else { return };
+        let entry_id = settled.target.entry_id;
+        if current.entry_id == Some(entry_id) {
+            return;
         }
+        let explicit = matches!(settled.target.tier, Some(MatchTier::OperatorChoice));
+        if current.entry_id.is_none() || explicit {
+            work.facts.relink = Some(Relink {
+                case_reference: case_ref.to_string(),
+                insured_reference: current.reference.clone(),
+                old_entry: current.entry_id,
+                new_entry: entry_id,
+            });
+            settled.identity_changes.push(FieldChange {
+                field: format!("Insured {} link", current.reference),
+                before: current
+                    .entry_id
+                    .and_then(|e| self.draft.entry(e))
+                    .map(entry_label)
+                    .unwrap_or_else(|| "(none)".into()),
+                after: work.facts.entry_label.clone(),
+            });
+            let mut linked = current.clone();
+            linked.entry_id = Some(entry_id);
+            self.draft.insureds.insert(linked.id, linked);
+        } else {
+            work.planned.notes.push(format!(
+                "Insured {} stays linked to its current entry; this row updates {}",
+                current.reference, work.facts.entry_label
+            ));
+        }
+    }
 
-        // The detail.
+    /// What the row does with its detail: updates the detail its Public ID names, adds a new
+    /// one (or finds it already present), or — a row without a detail — only what it did to
+    /// the entry.
+    fn detail_action(&mut self, work: &mut RowPlan<'a>, mut settled: Settled) -> Option<RowAction> {
+        let f = work.row.fields(self.template);
         let kind = DetailKind::parse(f.text(Field::DetailType));
-        let action = match (kind, detail_id) {
+        let Target { entry_id, created_now, .. } = settled.target;
+        let action = match (kind, settled.target.detail_id.take()) {
             (None, _) => {
                 if created_now {
                     RowAction::Create
-                } else if identity_changes.is_empty() {
+                } else if settled.identity_changes.is_empty() {
                     RowAction::Unchanged
                 } else {
                     RowAction::Update
                 }
             }
-            (Some(kind), Some(pid)) => {
-                let Some(before) = draft.detail(&pid).cloned() else {
-                    planned.action = RowAction::Skip(format!("detail {pid} vanished"));
-                    planned.facts = RowFacts::Insured(facts);
-                    totals.skipped += 1;
-                    rows.push(planned);
-                    continue;
-                };
-                let fields = detail_from_row(&f, kind, Some(&before.fields));
-                let (kind, fields) = match &base_detail {
-                    Some(b) => merge_detail(
-                        b,
-                        (before.kind, &before.fields),
-                        (kind, &fields),
-                        take,
-                        &mut facts.stale_conflicts,
-                    ),
-                    None => (kind, fields),
-                };
-                let mut changes = field_changes(before.kind, &before.fields, kind, &fields);
-                facts.public_id = Some(pid.clone());
-                if changes.is_empty() && identity_changes.is_empty() {
-                    RowAction::Unchanged
-                } else {
-                    if !changes.is_empty() {
-                        let after =
-                            ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields };
-                        draft
-                            .detail_keys
-                            .insert((after.entry_id, detail_value_key(kind, &after.fields)), pid.clone());
-                        draft.details.insert(pid.clone(), after);
-                    }
-                    changes.splice(0..0, identity_changes.drain(..));
-                    planned.changes = changes;
-                    RowAction::Update
-                }
-            }
+            (Some(kind), Some(pid)) => self.update_detail(work, &mut settled, kind, pid)?,
             (Some(kind), None) => {
                 let fields = detail_from_row(&f, kind, None);
-                let value_key = (entry_id, detail_value_key(kind, &fields));
-                if let Some(existing) = draft.detail_keys.get(&value_key).cloned() {
-                    if crm.details.contains_key(&existing) {
-                        reads.insert(key(EntityKind::Detail, &existing));
+                self.draft.key_details_of(&self.index, entry_id);
+                let value_key = detail_value_key(kind, &fields);
+                if let Some(existing) = self.draft.detail_with_key(entry_id, &value_key) {
+                    if self.draft.stored_detail(existing).is_some() {
+                        self.reads.detail(existing);
                     }
-                    facts.public_id = Some(existing.clone());
-                    planned.notes.push(format!("Already present as {existing}"));
-                    if identity_changes.is_empty() {
+                    work.planned.notes.push(format!("Already present as {existing}"));
+                    work.facts.public_id = Some(existing.clone());
+                    if settled.identity_changes.is_empty() {
                         RowAction::Unchanged
                     } else {
-                        planned.changes = std::mem::take(&mut identity_changes);
+                        work.planned.changes = std::mem::take(&mut settled.identity_changes);
                         RowAction::Update
                     }
                 } else {
-                    let pid = public_id_for(draft.counters.next_detail_number);
-                    draft.counters.next_detail_number += 1;
+                    let pid = public_id_for(self.draft.counters.next_detail_number);
+                    self.draft.counters.next_detail_number += 1;
                     let new = ContactDetail { public_id: pid.clone(), entry_id, kind, fields };
-                    planned.changes = field_changes(kind, &DetailFields::default(), kind, &new.fields)
-                        .into_iter()
-                        .map(|mut f| {
-                            f.before = String::new();
-                            f
-                        })
-                        .filter(|f| !f.after.is_empty() && f.after != "No")
-                        .collect();
-                    planned.changes.splice(0..0, identity_changes.drain(..));
-                    draft.detail_keys.insert(value_key, pid.clone());
-                    draft.details.insert(pid.clone(), new);
-                    facts.public_id = Some(pid);
-                    if created_now || is_new_entry {
+                    let mut changes = std::mem::take(&mut settled.identity_changes);
+                    changes.extend(new_detail_changes(&new.fields));
+                    work.planned.changes = changes;
+                    self.draft.put_detail_key(entry_id, value_key, pid.clone());
+                    self.draft.details.insert(pid.clone(), new);
+                    work.facts.public_id = Some(pid);
+                    if created_now || settled.is_new_entry {
                         RowAction::Create
                     } else {
                         RowAction::Add
@@ -883,32 +773,69 @@ fn plan_merged(
                 }
             }
         };
-        match (&action, facts.public_id.is_some()) {
-            (RowAction::Update, _) => totals.updated += 1,
-            (RowAction::Add, _) | (RowAction::Create, true) => totals.added += 1,
-            (RowAction::Unchanged, _) => totals.unchanged += 1,
-            (RowAction::Create, false) => {}
-            (RowAction::Skip(_), _) => totals.skipped += 1,
-            (RowAction::Error, _) => totals.errors += 1,
+        if action == RowAction::Update && work.planned.changes.is_empty() {
+            work.planned.changes = settled.identity_changes;
         }
-        if action == RowAction::Update && planned.changes.is_empty() {
-            planned.changes = identity_changes;
-        }
-        planned.action = action;
-        planned.facts = RowFacts::Insured(facts);
-        rows.push(planned);
+        Some(action)
     }
 
-    let mut changes = ChangeSet::default();
-    changes.puts.extend(draft.entries.values().cloned().map(Record::Entry));
-    changes.puts.extend(draft.details.values().cloned().map(Record::Detail));
-    changes.puts.extend(draft.insureds.values().cloned().map(Record::Insured));
-    if !changes.is_empty() {
-        changes.puts.push(Record::Counters(draft.counters));
+    /// The row updates the detail `pid` (its Public ID matched, or its conflict was settled on
+    /// the detail's entry): the row's values, merged with the export base when the file has
+    /// one. `None` when the detail vanished (the row is skipped).
+    fn update_detail(
+        &mut self,
+        work: &mut RowPlan<'a>,
+        settled: &mut Settled,
+        kind: DetailKind,
+        pid: String,
+    ) -> Option<RowAction> {
+        let f = work.row.fields(self.template);
+        let Some(before) = self.draft.detail(&pid) else {
+            work.planned.action = RowAction::Skip(format!("detail {pid} vanished"));
+            work.planned.facts = RowFacts::Insured(std::mem::take(&mut work.facts));
+            self.out.counts.skipped += 1;
+            return None;
+        };
+        // A row that says what the detail says changes nothing: nothing to copy.
+        let base_detail = settled
+            .base_detail
+            .as_deref()
+            .and_then(|pid| self.export_base.as_ref().and_then(|b| b.detail(pid)));
+        let unchanged = base_detail.is_none() && row_is_detail(&f, kind, before.kind, &before.fields);
+        let mut changes = Vec::new();
+        let mut after = None;
+        if !unchanged {
+            let fields = detail_from_row(&f, kind, Some(&before.fields));
+            let (kind, fields) = match &base_detail {
+                Some(b) => merge_detail(
+                    b,
+                    (before.kind, &before.fields),
+                    (kind, &fields),
+                    settled.take,
+                    &mut work.facts.stale_conflicts,
+                ),
+                None => (kind, fields),
+            };
+            changes = field_changes(before.kind, &before.fields, kind, &fields);
+            if !changes.is_empty() {
+                after =
+                    Some(ContactDetail { public_id: pid.clone(), entry_id: before.entry_id, kind, fields });
+            }
+        }
+        work.facts.public_id = Some(pid.clone());
+        if changes.is_empty() && settled.identity_changes.is_empty() {
+            return Some(RowAction::Unchanged);
+        }
+        if let Some(after) = after {
+            self.draft.put_detail_key(
+                after.entry_id,
+                detail_value_key(after.kind, &after.fields),
+                pid.clone(),
+            );
+            self.draft.details.insert(pid, after);
+        }
+        changes.splice(0..0, settled.identity_changes.drain(..));
+        work.planned.changes = changes;
+        Some(RowAction::Update)
     }
-    out.rows = rows;
-    out.changes = changes;
-    out.counters = draft.counters;
-    out.read_puts();
-    out
 }

@@ -171,6 +171,9 @@ fn read_entries_and_details(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> R
         Ok(())
     })?;
     let mut first_rows = FirstRows::default();
+    // Gathered in file order (a snapshot writes them by Public ID) and built into the ordered
+    // map at once: an already ordered list costs one pass, not a search per detail.
+    let mut details: Vec<(String, ContactDetail)> = Vec::new();
     source.each_row(&CONTACT_DETAILS, &mut |row| {
         let public_id = row.required_text(0, "a Public ID")?;
         first_rows.claim(row, 0, "Public ID", || quoted(&public_id), row.key(0))?;
@@ -191,9 +194,11 @@ fn read_entries_and_details(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> R
             phone: row.text(11)?,
             email: row.text(12)?,
         };
-        crm.details.insert(public_id.clone(), ContactDetail { public_id, entry_id, kind, fields });
+        details.push((public_id.clone(), ContactDetail { public_id, entry_id, kind, fields }));
         Ok(())
     })?;
+    // Every Public ID was claimed once above, so no detail replaces another.
+    crm.details = details.into_iter().collect();
     Ok(())
 }
 

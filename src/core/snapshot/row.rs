@@ -119,7 +119,7 @@ impl Row<'_> {
     pub(super) fn text(&self, col: usize) -> Result<String, SnapshotError> {
         match self.cell(col) {
             RawCell::Empty => Ok(String::new()),
-            RawCell::Text(t) => Ok(t.to_string()),
+            RawCell::Text(t) => Ok(String::from(&**t)),
             RawCell::Number(n) => Ok(format_number(*n)),
             _ => Err(self.bad(col, "text")),
         }

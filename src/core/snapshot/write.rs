@@ -9,7 +9,10 @@ use crate::core::date::Date;
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
 use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::text::looks_like_formula;
-use crate::core::xlsx::{check_rows_fit, save, write_date, write_header, write_text, ExportError, Formats};
+use crate::core::xlsx::{
+    check_rows_fit, save, set_date_column, set_text_columns, write_date, write_header, write_in_date_column,
+    write_in_text_column, write_text, ExportError, Formats,
+};
 
 /// Writes the whole CRM as a snapshot workbook: a file the operator asks for, so it holds
 /// every SSN in full and the CRM's digest secret (the About sheet's last item).
@@ -83,6 +86,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CASES, crm.cases.len())?;
+    w.text_columns(&[1])?;
     for c in crm.cases.values() {
         w.next_row();
         w.id(0, c.id)?;
@@ -91,6 +95,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &INSUREDS, crm.insureds.len())?;
+    w.text_columns(&[2])?;
     for i in crm.insureds.values() {
         w.next_row();
         w.id(0, i.id)?;
@@ -104,6 +109,8 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CRM_ENTRIES, crm.entries.len())?;
+    w.text_columns(&[1, 2])?;
+    w.date_column(5)?;
     for e in crm.entries.values() {
         w.next_row();
         w.id(0, e.id)?;
@@ -115,6 +122,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &CONTACT_DETAILS, crm.details.len())?;
+    w.text_columns(&[0, 9, 11])?;
     for d in crm.details.values() {
         let f = &d.fields;
         w.next_row();
@@ -146,6 +154,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNTS, crm.accounts.len())?;
+    w.text_columns(&[0])?;
     for a in crm.accounts.values() {
         w.next_row();
         w.identifier(0, &a.number)?;
@@ -155,6 +164,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNT_CONTACTS, crm.account_contacts.len())?;
+    w.text_columns(&[1, 2, 6])?;
     for c in crm.account_contacts.values() {
         w.next_row();
         w.id(0, c.id)?;
@@ -174,6 +184,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &SCHOOL_USERS, crm.school_users.len())?;
+    w.text_columns(&[0, 4])?;
     for u in crm.school_users.values() {
         w.next_row();
         w.identifier(0, &u.user_id)?;
@@ -183,6 +194,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &DEVICES, crm.devices.len())?;
+    w.text_columns(&[0, 3])?;
     for d in crm.devices.values() {
         w.next_row();
         w.identifier(0, &d.serial)?;
@@ -191,6 +203,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let mut w = SheetWriter::begin(&mut workbook, &formats, &IMPORT_HISTORY, crm.imports.len())?;
+    w.text_columns(&[5])?;
     for r in crm.imports.values() {
         w.next_row();
         w.id(0, r.id)?;
@@ -288,6 +301,11 @@ struct SheetWriter<'a> {
     sheet: &'a mut Worksheet,
     formats: &'a SnapshotFormats,
     row: u32,
+    /// The columns in the text format, whose identifiers are written without a format of their
+    /// own (bit `c` for column `c`).
+    text_columns: u64,
+    /// The column in the date format, whose dates are written without a format of their own.
+    date_column: Option<u16>,
 }
 
 impl<'a> SheetWriter<'a> {
@@ -301,7 +319,26 @@ impl<'a> SheetWriter<'a> {
         let sheet = workbook.add_worksheet();
         sheet.set_name(layout.name)?;
         write_header(sheet, &formats.shared, layout.columns, &[], layout.widths, data_rows)?;
-        Ok(SheetWriter { sheet, formats, row: 0 })
+        Ok(SheetWriter { sheet, formats, row: 0, text_columns: 0, date_column: None })
+    }
+
+    /// Puts these columns in the text format: their identifiers are written without a format
+    /// of their own (looking one up for every cell is the writer's largest cost after
+    /// compression).
+    fn text_columns(&mut self, cols: &[u16]) -> Result<(), ExportError> {
+        set_text_columns(self.sheet, &self.formats.shared, cols.iter().copied())?;
+        for c in cols {
+            self.text_columns |= 1 << c;
+        }
+        Ok(())
+    }
+
+    /// Puts this column in the date format: its dates are written without a format of their
+    /// own.
+    fn date_column(&mut self, col: u16) -> Result<(), ExportError> {
+        set_date_column(self.sheet, &self.formats.shared, col)?;
+        self.date_column = Some(col);
+        Ok(())
     }
 
     fn next_row(&mut self) {
@@ -329,6 +366,9 @@ impl<'a> SheetWriter<'a> {
     /// An identifier (reference, SSN, postcode, phone…) in Excel's text format, so that a
     /// person editing it in Excel keeps its leading zeros.
     fn identifier(&mut self, col: u16, text: &str) -> Result<(), ExportError> {
+        if col < 64 && self.text_columns & (1 << col) != 0 {
+            return write_in_text_column(self.sheet, &self.formats.shared, self.row, col, text);
+        }
         write_text(self.sheet, &self.formats.shared, self.row, col, text)
     }
 
@@ -363,6 +403,9 @@ impl<'a> SheetWriter<'a> {
     fn date(&mut self, col: u16, date: Option<Date>) -> Result<(), ExportError> {
         match date {
             None => Ok(()),
+            Some(d) if d.year >= 1900 && self.date_column == Some(col) => {
+                write_in_date_column(self.sheet, self.row, col, d)
+            }
             Some(d) if d.year >= 1900 => write_date(self.sheet, &self.formats.shared, self.row, col, d),
             Some(d) => self.identifier(col, &d.to_string()),
         }

@@ -5,15 +5,25 @@
 //! [`Validator::finish`] runs the checks that span rows. Cell values are typed in `values`,
 //! the row and file rules a template declares live in `rules`, and every issue carries an
 //! [`IssueCode`].
+//!
+//! Validated text is shared, not copied: a value that is the cell's text (trimmed, it is the
+//! same) holds the sheet's own `Arc<str>`, so a workbook whose million rows use one shared
+//! string holds that string once after validation as before it. What a validation makes of its
+//! own — values, trimmed or canonical text, issues — is bounded ([`budget`]): a file that would
+//! need more is refused with a message before it starts, or as soon as it reaches the bound.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub mod budget;
 mod codes;
 mod rules;
 mod values;
 
+pub use budget::{ValidationRefused, ValidationRun, MAX_VALIDATION_BYTES};
 pub use codes::IssueCode;
 pub use values::{
     cents_text, email_is_valid, parse_amount_cents, parse_insurance_status, phone_is_valid, ssn_problem,
@@ -53,7 +63,8 @@ pub struct Issue {
 pub enum FieldValue {
     #[default]
     Empty,
-    Text(String),
+    /// Text: the cell's own shared text when typing did not change it.
+    Text(Arc<str>),
     Date(Date),
     Bool(bool),
     /// An amount in cents (`ValueKind::Amount`).
@@ -73,7 +84,7 @@ impl FieldValue {
     pub fn display(&self) -> String {
         match self {
             FieldValue::Empty => String::new(),
-            FieldValue::Text(t) => t.clone(),
+            FieldValue::Text(t) => t.to_string(),
             FieldValue::Date(d) => d.to_string(),
             FieldValue::Bool(b) => if *b { "Yes" } else { "No" }.to_string(),
             FieldValue::Cents(c) => cents_text(*c),
@@ -86,13 +97,40 @@ impl FieldValue {
 pub struct ValidatedRow {
     pub sheet_row: usize,
     pub values: Vec<FieldValue>,
-    /// The cells as the file showed them, in template column order (for reports).
-    pub raw: Vec<String>,
+    /// The cells whose text as the file showed it is not their value's text (a space trimmed,
+    /// a date or a flag written another way, a refused value), by template column, sharing the
+    /// sheet's cell; every other cell reads as its value ([`ValidatedRow::raw`]). Usually
+    /// empty.
+    pub raw_differs: Vec<(usize, RawCell)>,
     pub errors: usize,
     pub warnings: usize,
 }
 
+/// A cell's text as a person reads it in the file: a date cell as its date, a whole number
+/// without a decimal point, text as written.
+pub fn cell_text(cell: &RawCell) -> Cow<'_, str> {
+    match cell {
+        RawCell::Text(t) => Cow::Borrowed(t),
+        RawCell::Empty => Cow::Borrowed(""),
+        RawCell::DateSerial(s) => {
+            Cow::Owned(Date::from_excel_serial(*s).map(|d| d.to_string()).unwrap_or_else(|| cell.as_text()))
+        }
+        other => Cow::Owned(other.as_text()),
+    }
+}
+
 impl ValidatedRow {
+    /// Template column `col`'s cell as the file showed it (for reports and the review table).
+    pub fn raw(&self, col: usize) -> Cow<'_, str> {
+        if let Some((_, cell)) = self.raw_differs.iter().find(|(c, _)| *c == col) {
+            return cell_text(cell);
+        }
+        match self.values.get(col) {
+            Some(FieldValue::Text(t)) => Cow::Borrowed(t),
+            Some(value) => Cow::Owned(value.display()),
+            None => Cow::Borrowed(""),
+        }
+    }
     pub fn blocked(&self) -> bool {
         self.errors > 0
     }
@@ -208,28 +246,28 @@ impl<'a> Validator<'a> {
 
     /// Validates one row: every cell by its column's kind, then the row rules.
     pub fn row(&self, row: &SheetRow) -> (ValidatedRow, Vec<Issue>) {
+        self.row_sharing(row, &mut SharedTexts::default())
+    }
+
+    /// [`Validator::row`] with the trimmed copies of shared strings made once per string.
+    pub(super) fn row_sharing(&self, row: &SheetRow, texts: &mut SharedTexts) -> (ValidatedRow, Vec<Issue>) {
+        static EMPTY: RawCell = RawCell::Empty;
         let mut issues = Vec::new();
         let n = self.template.columns.len();
         let mut values = Vec::with_capacity(n);
-        let mut raw = Vec::with_capacity(n);
+        let mut raw_differs = Vec::new();
         // Empty cells of columns needed to create: judged once the row's keys are known.
         let mut needed = Vec::new();
         for (t, spec) in self.template.columns.iter().enumerate() {
             let cell = match self.mapping.columns.get(t).copied().flatten() {
-                Some(f) => row.cell(f).clone(),
-                None => RawCell::Empty,
+                Some(f) => row.cell(f),
+                None => &EMPTY,
             };
-            raw.push(match &cell {
-                RawCell::DateSerial(s) => {
-                    Date::from_excel_serial(*s).map(|d| d.to_string()).unwrap_or_else(|| cell.as_text())
-                }
-                other => other.as_text(),
-            });
-            let (value, problem) = self.typed(spec.kind, &cell);
+            let (value, problem) = self.typed(spec.kind, cell, texts);
             if let Some((code, message)) = problem {
                 // Never the cell itself for an SSN: what it holds, masked. Any other value is
                 // quoted up to 80 characters, SSN-shaped text in it masked.
-                let found = cell.as_text();
+                let found = cell_text(cell);
                 let found = match spec.kind {
                     ValueKind::Ssn => describe_cell(&found),
                     _ => format!("\"{}\"", excerpt(found.trim())),
@@ -260,9 +298,13 @@ impl<'a> Validator<'a> {
                     Requirement::Optional => {}
                 }
             }
+            if !shows_as(&value, cell) {
+                raw_differs.push((t, cell.clone()));
+            }
             values.push(value);
         }
-        let mut validated = ValidatedRow { sheet_row: row.sheet_row, values, raw, errors: 0, warnings: 0 };
+        let mut validated =
+            ValidatedRow { sheet_row: row.sheet_row, values, raw_differs, errors: 0, warnings: 0 };
         for t in needed {
             issues.push(self.needed_to_create(&validated, t));
         }
@@ -319,13 +361,14 @@ impl<'a> Validator<'a> {
         )
     }
 
-    /// Validates a whole sheet at once (the chunked path calls `row`, then `finish` and
-    /// `validated`).
+    /// Validates a whole sheet at once, without the bound of a [`ValidationRun`] (for files a
+    /// caller made itself; an uploaded file goes through a run, in slices).
     pub fn all(&self, rows: &[SheetRow]) -> Validated {
+        let mut texts = SharedTexts::default();
         let mut out_rows = Vec::with_capacity(rows.len());
         let mut issues = Vec::new();
         for r in rows {
-            let (v, mut i) = self.row(r);
+            let (v, mut i) = self.row_sharing(r, &mut texts);
             out_rows.push(v);
             issues.append(&mut i);
         }
@@ -337,6 +380,95 @@ impl<'a> Validator<'a> {
     pub fn validated(&self, rows: Vec<ValidatedRow>, issues: Vec<Issue>) -> Validated {
         let present = self.mapping.columns.iter().map(Option::is_some).collect();
         Validated { rows, issues, present, file_columns: self.mapping.columns.clone() }
+    }
+}
+
+/// Whether a cell reads, as the file shows it, exactly as its typed value does (then the row
+/// need not keep the cell: [`ValidatedRow::raw`] gives the value's text).
+fn shows_as(value: &FieldValue, cell: &RawCell) -> bool {
+    match (value, cell) {
+        (FieldValue::Empty, RawCell::Empty) => true,
+        (FieldValue::Text(v), RawCell::Text(c)) => Arc::ptr_eq(v, c) || **v == **c,
+        (FieldValue::Empty, _) | (FieldValue::Text(_), _) => false,
+        (value, cell) => value.display() == cell_text(cell),
+    }
+}
+
+/// At most this many characters of a value are quoted in a message.
+pub const QUOTED_CHARS: usize = 80;
+
+/// A value as a message quotes it: whole up to [`QUOTED_CHARS`] characters, else its start,
+/// an ellipsis and its length ("Lorem ipsum… (40,000 characters)").
+pub fn quoted(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => {
+            let chars = text.chars().count();
+            Cow::Owned(format!("{}… ({} characters)", &text[..cut], thousands(chars)))
+        }
+    }
+}
+
+/// `40000` → `40,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// The trimmed copies of the sheet's shared strings that typing made, one per string: a
+/// string a million cells share is trimmed once, not a million times. Holds the original too,
+/// so that its address (the key) cannot be reused while the copy is kept.
+#[derive(Debug, Default)]
+pub(crate) struct SharedTexts {
+    trimmed: HashMap<usize, (Arc<str>, Arc<str>)>,
+    /// The one copy of each of a template's fixed values ("Address", "Enrolled").
+    fixed: HashMap<&'static str, Arc<str>>,
+    /// Bytes of text typing made (trimmed or canonical copies), with their allocation.
+    pub(crate) made: usize,
+}
+
+/// What one allocated text costs besides its characters (the `Arc`'s counts and the
+/// allocator's rounding).
+pub(crate) const TEXT_OVERHEAD: usize = 32;
+
+impl SharedTexts {
+    /// `text` (the cell's text, typed: trimmed or canonical) as a shared value: the cell's own
+    /// `Arc` when it is the same text, the one copy of a shared string's trimmed text, or a
+    /// new text.
+    pub(crate) fn value(&mut self, cell: &RawCell, text: &str) -> Arc<str> {
+        match cell {
+            RawCell::Text(t) if **t == *text => t.clone(),
+            RawCell::Text(t) if Arc::strong_count(t) > 1 && t.trim() == text => {
+                let key = Arc::as_ptr(t) as *const u8 as usize;
+                if let Some((_, copy)) = self.trimmed.get(&key) {
+                    return copy.clone();
+                }
+                let copy: Arc<str> = Arc::from(text);
+                self.made += text.len() + TEXT_OVERHEAD;
+                self.trimmed.insert(key, (t.clone(), copy.clone()));
+                copy
+            }
+            _ => {
+                self.made += text.len() + TEXT_OVERHEAD;
+                Arc::from(text)
+            }
+        }
+    }
+
+    /// One of a template's fixed values: the cell's own text when it is written that way, else
+    /// the one shared copy of the value.
+    pub(crate) fn fixed(&mut self, cell: &RawCell, value: &'static str) -> Arc<str> {
+        match cell {
+            RawCell::Text(t) if **t == *value => t.clone(),
+            _ => self.fixed.entry(value).or_insert_with(|| Arc::from(value)).clone(),
+        }
     }
 }
 

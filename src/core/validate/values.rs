@@ -3,12 +3,14 @@
 //! most two decimals, insurance statuses). A value that is not what the column expects is
 //! reported with its [`IssueCode`] and a message saying what was expected.
 
+use std::borrow::Cow;
+
 use crate::core::date::Date;
 use crate::core::privacy::Ssn;
 use crate::core::sheet::RawCell;
 use crate::core::template::ValueKind;
 
-use super::{FieldValue, IssueCode, Validator};
+use super::{FieldValue, IssueCode, SharedTexts, Validator};
 
 /// An amount in cents as text with two decimals: `1250` → `12.50`.
 pub fn cents_text(cents: i64) -> String {
@@ -95,12 +97,19 @@ pub fn phone_is_valid(text: &str) -> bool {
 pub const MAX_CELL_CHARS: usize = 32_767;
 
 impl Validator<'_> {
-    /// Types one cell; `Some((code, message))` when it is not what the column expects.
-    pub(super) fn typed(&self, kind: ValueKind, cell: &RawCell) -> (FieldValue, Option<(IssueCode, String)>) {
+    /// Types one cell; `Some((code, message))` when it is not what the column expects. Text
+    /// values share the cell's text where typing leaves it as it is (see [`SharedTexts`]).
+    pub(super) fn typed(
+        &self,
+        kind: ValueKind,
+        cell: &RawCell,
+        texts: &mut SharedTexts,
+    ) -> (FieldValue, Option<(IssueCode, String)>) {
         if cell.is_empty() {
             return (FieldValue::Empty, None);
         }
-        // Checked before the text is copied: a huge shared string is refused, not duplicated.
+        // Checked before anything is made of the text: a huge shared string is refused, not
+        // duplicated.
         if let RawCell::Text(t) = cell {
             if t.len() > MAX_CELL_CHARS {
                 let chars = t.chars().count();
@@ -115,12 +124,13 @@ impl Validator<'_> {
                 }
             }
         }
-        let text = cell.as_text();
+        let text = cell_text_plain(cell);
         let trimmed = text.trim();
+        let mut shared = |t: &str| FieldValue::Text(texts.value(cell, t));
         match kind {
             ValueKind::Text | ValueKind::Identifier => match cell {
                 RawCell::DateSerial(_) if kind == ValueKind::Identifier => (
-                    FieldValue::Text(trimmed.to_string()),
+                    shared(trimmed),
                     Some((
                         IssueCode::IdentifierAsDate,
                         "Excel turned this identifier into a date".to_string(),
@@ -130,7 +140,7 @@ impl Validator<'_> {
                     FieldValue::Empty,
                     Some((IssueCode::CellError, format!("the cell holds the Excel error {e}"))),
                 ),
-                _ => (FieldValue::Text(trimmed.to_string()), None),
+                _ => (shared(trimmed), None),
             },
             // The row keeps the SSN in its canonical form as its value (data for matching and
             // creating entries); the issue says what is wrong without the digits.
@@ -144,34 +154,21 @@ impl Validator<'_> {
                 )),
             ),
             ValueKind::Ssn => match Ssn::parse(trimmed) {
-                None => (
-                    FieldValue::Text(trimmed.to_string()),
-                    Some((IssueCode::SsnFormat, "not nine digits".to_string())),
-                ),
+                None => (shared(trimmed), Some((IssueCode::SsnFormat, "not nine digits".to_string()))),
                 Some(ssn) => (
-                    FieldValue::Text(ssn.expose_full().to_string()),
+                    shared(ssn.expose_full()),
                     ssn.problem().map(|p| (IssueCode::SsnInvalid, p.text().to_string())),
                 ),
             },
             ValueKind::Email => {
-                if email_is_valid(trimmed) {
-                    (FieldValue::Text(trimmed.to_string()), None)
-                } else {
-                    (
-                        FieldValue::Text(trimmed.to_string()),
-                        Some((IssueCode::EmailSyntax, "not an email address".to_string())),
-                    )
-                }
+                let problem = (!email_is_valid(trimmed))
+                    .then(|| (IssueCode::EmailSyntax, "not an email address".to_string()));
+                (shared(trimmed), problem)
             }
             ValueKind::Phone => {
-                if phone_is_valid(trimmed) {
-                    (FieldValue::Text(trimmed.to_string()), None)
-                } else {
-                    (
-                        FieldValue::Text(trimmed.to_string()),
-                        Some((IssueCode::PhoneSyntax, "not a phone number".to_string())),
-                    )
-                }
+                let problem = (!phone_is_valid(trimmed))
+                    .then(|| (IssueCode::PhoneSyntax, "not a phone number".to_string()));
+                (shared(trimmed), problem)
             }
             ValueKind::Date => {
                 let parsed = match cell {
@@ -190,9 +187,9 @@ impl Validator<'_> {
                 _ => (FieldValue::Empty, Some((IssueCode::YesNo, "not Yes or No".to_string()))),
             },
             ValueKind::InsuranceStatus => match (cell, parse_insurance_status(trimmed)) {
-                (RawCell::Text(_), Some(v)) => (FieldValue::Text(v.to_string()), None),
+                (RawCell::Text(_), Some(v)) => (FieldValue::Text(texts.fixed(cell, v)), None),
                 _ => (
-                    FieldValue::Text(trimmed.to_string()),
+                    shared(trimmed),
                     Some((IssueCode::InsuranceStatus, "not an insurance status".to_string())),
                 ),
             },
@@ -218,12 +215,18 @@ impl Validator<'_> {
                 }
             }
             ValueKind::OneOf(values) => match values.iter().find(|v| v.eq_ignore_ascii_case(trimmed)) {
-                Some(v) => (FieldValue::Text(v.to_string()), None),
-                None => (
-                    FieldValue::Text(trimmed.to_string()),
-                    Some((IssueCode::NotAllowed, "not an allowed value".to_string())),
-                ),
+                Some(v) => (FieldValue::Text(texts.fixed(cell, v)), None),
+                None => (shared(trimmed), Some((IssueCode::NotAllowed, "not an allowed value".to_string()))),
             },
         }
+    }
+}
+
+/// A cell's text as typing reads it: text as written, a number (or a date serial) as a
+/// number without float noise, a flag as TRUE or FALSE.
+fn cell_text_plain(cell: &RawCell) -> Cow<'_, str> {
+    match cell {
+        RawCell::Text(t) => Cow::Borrowed(t),
+        other => Cow::Owned(other.as_text()),
     }
 }

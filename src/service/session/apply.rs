@@ -42,15 +42,15 @@ impl<S: CrmStore> Service<S> {
             Some(m) if matches_people(open.template) => {
                 let choices = indexed_choices(m, &open.choices);
                 let take_file = if open.options.take_file_values { TakeFile::All } else { TakeFile::None };
-                plan_with_base(
-                    &stored.crm,
-                    open.template,
-                    &validated,
-                    m,
-                    &choices,
-                    &open.file.base,
-                    &take_file,
-                )
+                let mut slices = PlanSlices::new(&stored.crm, open.template, &validated, m, &choices)
+                    .with_base(&open.file.base, &take_file);
+                while !slices.is_done() {
+                    ticker
+                        .tick("Planning rows (nothing is written)", slices.planned(), slices.total())
+                        .await?;
+                    slices.plan_rows(CHUNK);
+                }
+                slices.finish()
             }
             _ if open.template.apply == ApplyRule::OverwriteInsurance => {
                 let options =

@@ -19,7 +19,7 @@ use crate::core::index::CrmIndex;
 use crate::core::insurance;
 use crate::core::insured::base::{read_export_base, ExportBaseRead};
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
-use crate::core::insured::plan::{plan_with_base, TakeFile};
+use crate::core::insured::plan::{PlanSlices, TakeFile};
 use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
@@ -34,7 +34,7 @@ use crate::core::revision::{CheckedBatch, Revision};
 use crate::core::sheet::Sheet;
 use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
 use crate::core::text::file_stem;
-use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
+use crate::core::validate::{Severity, Validated, ValidationOptions, ValidationRun, Validator};
 use crate::protocol::{
     BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
     HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard,
@@ -583,16 +583,10 @@ async fn validate_rows(crm: &Crm, open: &OpenFile, ticker: &impl Ticker) -> Resu
     let options = ValidationOptions { day_month_order: open.options.day_month_order.unwrap_or_default() };
     let validator = Validator::new(open.template, &open.mapping, &index, options);
     let total = open.sheet.rows.len();
-    let mut rows = Vec::with_capacity(total);
-    let mut issues = Vec::new();
+    let mut run = ValidationRun::new(validator, &open.file.name, total).map_err(|e| e.to_string())?;
     for (n, chunk) in open.sheet.rows.chunks(CHUNK).enumerate() {
         ticker.tick("Validating rows", n * CHUNK, total).await?;
-        for r in chunk {
-            let (v, mut i) = validator.row(r);
-            rows.push(v);
-            issues.append(&mut i);
-        }
+        run.rows(chunk).map_err(|e| e.to_string())?;
     }
-    validator.finish(&mut rows, &mut issues);
-    Ok(validator.validated(rows, issues))
+    Ok(run.finish())
 }

@@ -214,7 +214,7 @@ pub(super) fn review_rows(
         .map(|i| {
             let r = &v.rows[i];
             let t = open.template;
-            let cell = |f: Field| t.col(f).and_then(|c| r.raw.get(c)).cloned().unwrap_or_default();
+            let cell = |f: Field| t.col(f).map(|c| r.raw(c).into_owned()).unwrap_or_default();
             let status = if r.errors > 0 {
                 "error"
             } else if r.warnings > 0 {

@@ -2,12 +2,12 @@
 //! record of every kind.
 
 use crate::core::date::Date;
-use crate::core::privacy::{CrmSecret, Ssn};
 use crate::core::model::{
     Account, AccountContact, AccountKind, BeforeImage, Case, ContactDetail, ContactType, Counters, Crm,
     CrmEntry, DetailFields, DetailKind, Device, EntityKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Insured, Operator, Portfolio, Record, RecordKey, Role, SchoolRole, SchoolUser,
 };
+use crate::core::privacy::{CrmSecret, Ssn};
 
 /// A CRM entry with optional Client Reference and SSN.
 pub fn entry(
