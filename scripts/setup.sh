@@ -58,7 +58,12 @@ if [ "${1:-}" = "--test" ]; then
   fi
 
   step "npm packages (tests/e2e)"
-  if [ -d tests/e2e/node_modules/playwright-core ] && [ -d tests/e2e/node_modules/exceljs ]; then
+  # Present when every package of package.json is installed at its pinned version.
+  if (cd tests/e2e && node -e '
+      const { devDependencies } = require("./package.json");
+      for (const [name, version] of Object.entries(devDependencies)) {
+        if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1);
+      }' 2>/dev/null); then
     echo "present"
   else
     (cd tests/e2e && npm ci --no-audit --no-fund)
