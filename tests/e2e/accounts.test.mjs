@@ -17,12 +17,16 @@ import {
   loadWorkbook,
   number,
   openApp,
-  openSession,
   readXlsx,
   shot,
   startApp,
   uploadFile,
+  waitForCount,
+  waitForInputValue,
   waitForNotice,
+  waitForText,
+  waitForTexts,
+  withSession,
 } from "./harness.mjs";
 
 let app;
@@ -66,10 +70,9 @@ async function createProfile(page, name, kind) {
   await page.getByTestId("profile-editor").waitFor();
 }
 
-test("accounts: profile → export → edit → import with one error → apply valid rows → export shows the move", async () => {
-  const s = await openSession(app, "accounts");
-  const { page } = s;
-  try {
+test("accounts: profile → export → edit → import with one error → apply valid rows → export shows the move", () =>
+  withSession(app, "accounts", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     await gotoAccounts(page);
@@ -88,9 +91,12 @@ test("accounts: profile → export → edit → import with one error → apply 
 
     // A profile: all columns, Portfolio moved before Kind, default filters amartin + Medical.
     await createProfile(page, "Medical of amartin", "accounts");
-    assert.equal(await page.getByTestId("profile-column").count(), 9, "every template column is listed");
+    await waitForCount(page.getByTestId("profile-column"), 9, { message: "every template column is listed" });
     await page.getByTestId("profile-up-portfolio").click();
-    const listed = (await page.getByTestId("profile-column").allTextContents()).map((t) => t.replace(/[↑↓]/g, "").trim());
+    const columnName = (t) => t.replace(/[↑↓]/g, "").trim();
+    const listed = (
+      await waitForTexts(page, "profile-column", (l) => /^3\s*Portfolio$/.test(columnName(l[2] ?? "")), { message: "Portfolio is third" })
+    ).map(columnName);
     assert.match(listed[2], /^3\s*Portfolio$/, `Portfolio is third: ${listed}`);
     await page.getByTestId("profile-filter-portfolio").selectOption("amartin");
     await page.getByTestId("profile-filter-kind").selectOption("Medical");
@@ -100,10 +106,13 @@ test("accounts: profile → export → edit → import with one error → apply 
     await page.reload();
     await page.getByTestId("nav-accounts").waitFor();
     await gotoAccounts(page);
-    const options = await page.getByTestId("profile-select").locator("option").allTextContents();
+    const options = await waitForTexts(page, page.getByTestId("profile-select").locator("option"), (o) => o.some((t) => t.includes("Medical of amartin")), {
+      message: "profile kept",
+    });
     assert.ok(options.some((o) => o.includes("Medical of amartin")), `profile kept: ${options}`);
-    assert.equal(await page.getByTestId("accounts-export-portfolio").inputValue(), "amartin");
-    assert.equal(await page.getByTestId("accounts-export-kind").inputValue(), "Medical");
+    // The profile's default filters are the export's.
+    await waitForInputValue(page.getByTestId("accounts-export-portfolio"), "amartin");
+    await waitForInputValue(page.getByTestId("accounts-export-kind"), "Medical");
 
     const exported = await download(page, "accounts-export-download");
     const rows = await readXlsx(exported);
@@ -132,7 +141,7 @@ test("accounts: profile → export → edit → import with one error → apply 
     });
     await uploadFile(page, "accounts-import-file", "accounts-edited.xlsx", edited);
     // Choosing the file only names it; Upload reads it.
-    assert.match(await page.getByTestId("accounts-import-chosen").textContent(), /accounts-edited\.xlsx.*KB/);
+    await waitForText(page, "accounts-import-chosen", /accounts-edited\.xlsx.*KB/);
     assert.equal(await page.getByTestId("accounts-import-summary").count(), 0, "nothing is read before Upload");
     await page.getByTestId("accounts-import-upload").click();
     await page.getByTestId("accounts-import-summary").waitFor();
@@ -193,7 +202,5 @@ test("accounts: profile → export → edit → import with one error → apply 
     await waitForNotice(page, /Nothing to change/);
     await shot(s, "done");
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

@@ -15,15 +15,19 @@ import {
   loadDemo,
   number,
   openApp,
-  openSession,
   readXlsx,
   sheetNames,
   shot,
   startApp,
-  text,
   texts,
   uploadFile,
+  waitForCount,
   waitForNotice,
+  waitForNumber,
+  waitForText,
+  waitForTexts,
+  waitForValue,
+  withSession,
   writeXlsx,
   loadWorkbook,
 } from "./harness.mjs";
@@ -36,48 +40,48 @@ after(async () => {
   await app?.close();
 });
 
-/** The CRM data page's entity counts, as { "entries": 900, ... }. */
-async function crmCounts(page) {
+/**
+ * The CRM data page's entity counts, as { "CRM entries": 900, ... }, once they meet
+ * `expected` (a predicate on them, or counts they must equal; by default: listed at all).
+ */
+async function crmCounts(page, expected = (c) => Object.keys(c).length > 0, message) {
   await gotoPage(page, "data");
-  const rows = page.getByTestId("crm-counts").locator("tr");
-  await rows.first().waitFor();
-  const out = {};
-  for (const r of await rows.all()) {
-    const cells = (await r.locator("td").allTextContents()).map((t) => t.trim());
-    out[cells[0]] = Number(cells[1]);
-  }
-  return out;
+  const read = () =>
+    page.getByTestId("crm-counts").evaluate((table) =>
+      Object.fromEntries([...table.querySelectorAll("tr")].map((r) => [...r.querySelectorAll("td")].map((td) => td.textContent.trim())).map(([k, n]) => [k, Number(n)])),
+    );
+  const wanted = typeof expected === "function" ? expected : (c) => JSON.stringify(c) === JSON.stringify(expected);
+  return waitForValue("the CRM data page's counts", read, wanted, { message });
 }
 
 /** UTC date of `ms` as YYYY-MM-DD (the app names files by the UTC date). */
 const utcDate = (ms) => new Date(ms).toISOString().slice(0, 10);
 
-test("foundation: demo CRM, browse, portfolios, export, snapshot — all local", { timeout: 300_000 }, async () => {
-  const s = await openSession(app, "foundation");
-  const { page } = s;
-  try {
+test("foundation: demo CRM, browse, portfolios, export, snapshot — all local", { timeout: 300_000 }, () =>
+  withSession(app, "foundation", async (s) => {
+    const { page } = s;
     await openApp(page, app);
+    await waitForText(page, "crm-figures", /empty/i, { message: "a fresh browser starts with an empty local CRM" });
     await shot(s, "opened-empty");
-    assert.match(await text(page, "crm-figures"), /empty/i, "a fresh browser starts with an empty local CRM");
 
     // --- Demo CRM ------------------------------------------------------------------------
     const notice = await loadDemo(page);
     assert.match(notice, /900 CRM entries/);
     assert.match(notice, /1000 insureds on 400 cases/);
     await shot(s, "demo-loaded");
-    const countsAfterDemo = await crmCounts(page);
+    const countsAfterDemo = await crmCounts(page, (c) => c["CRM entries"] === 900, "CRM data shows 900 CRM entries");
     assert.ok(Object.keys(countsAfterDemo).length >= 8, `CRM data lists the entities: ${JSON.stringify(countsAfterDemo)}`);
     assert.equal(countsAfterDemo["CRM entries"], 900, `CRM data shows 900 CRM entries: ${JSON.stringify(countsAfterDemo)}`);
     assert.equal(countsAfterDemo.Portfolios, 4);
     assert.equal(countsAfterDemo.Insureds, 1000);
-    assert.match(await text(page, "crm-figures"), /900 CRM entries · 400 cases · 200 accounts/);
+    await waitForText(page, "crm-figures", /900 CRM entries · 400 cases · 200 accounts/);
 
     // --- Browse ---------------------------------------------------------------------------
     await gotoPage(page, "browse");
     await page.getByTestId("crm-search").waitFor();
-    assert.equal(await number(page, "crm-result-count"), 900, "an empty search matches every entry");
+    await waitForNumber(page, "crm-result-count", 900, { message: "an empty search matches every entry" });
     const firstRows = page.getByTestId("crm-result");
-    assert.ok((await firstRows.count()) > 0, "results are listed");
+    await waitForCount(firstRows, (n) => n > 0, { message: "results are listed" });
 
     // Masked SSNs in the results: every SSN cell is empty or XXX-XX-dddd, and some are filled.
     const ssnCells = await page.locator('[data-testid="crm-result"] td:nth-child(3)').allTextContents();
@@ -92,13 +96,11 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     const surname = firstName.split(/\s+/).pop();
     assert.ok(surname.length >= 2, `a surname to search for (from ${firstName})`);
     await page.getByTestId("crm-search").fill(surname);
-    await page.waitForFunction(
-      () => document.querySelector('[data-testid="crm-result-count"]')?.textContent.trim() !== "900",
-    );
-    const narrowed = await number(page, "crm-result-count");
+    const narrowed = await waitForNumber(page, "crm-result-count", (n) => n >= 1 && n < 900, { message: `searching ${surname} narrows 900` });
     assert.ok(narrowed >= 1 && narrowed < 900, `searching ${surname} narrows 900 to ${narrowed}`);
-    const names = await page.locator('[data-testid="crm-result"] td:nth-child(1)').allTextContents();
-    assert.equal(names.length, Math.min(narrowed, 100), "the count agrees with the rows listed");
+    const names = await waitForTexts(page, page.locator('[data-testid="crm-result"] td:nth-child(1)'), (n) => n.length === Math.min(narrowed, 100), {
+      message: "the count agrees with the rows listed",
+    });
     const fold = (t) => t.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
     for (const n of names) assert.ok(fold(n).includes(fold(surname)), `${n} contains ${surname}`);
     await shot(s, "browse-search");
@@ -112,14 +114,14 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     const maskedInList = (await withSsn.locator("td:nth-child(3)").textContent()).trim();
     await withSsn.click();
     await page.getByTestId("entry-card").waitFor();
-    assert.equal(await text(page, "entry-ssn"), maskedInList, "the card shows the SSN masked");
+    await waitForText(page, "entry-ssn", maskedInList, { message: "the card shows the SSN masked" });
     await page.getByTestId("entry-card").getByRole("button", { name: "Reveal" }).click();
-    const revealed = await text(page, "entry-ssn");
-    assert.match(revealed, /^\d{3}-\d{2}-\d{4}$/, "Reveal shows the whole SSN");
+    // The worker answers Reveal: wait for the whole SSN rather than read the masked one.
+    const revealed = await waitForText(page, "entry-ssn", /^\d{3}-\d{2}-\d{4}$/, { message: "Reveal shows the whole SSN" });
     assert.equal(revealed.slice(-4), maskedInList.slice(-4));
     await shot(s, "browse-entry-revealed");
     await page.getByTestId("entry-card").getByRole("button", { name: "Hide" }).click();
-    assert.equal(await text(page, "entry-ssn"), maskedInList, "Hide masks it again");
+    await waitForText(page, "entry-ssn", maskedInList, { message: "Hide masks it again" });
     await shot(s, "browse-entry");
     await page.waitForFunction(
       () => document.querySelector('[data-testid="crm-result-count"]')?.textContent.trim() === "900",
@@ -128,8 +130,7 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     // --- Portfolios -----------------------------------------------------------------------
     await gotoPage(page, "portfolios");
     const portfolioRows = page.getByTestId("portfolio-row");
-    await portfolioRows.first().waitFor();
-    assert.equal(await portfolioRows.count(), 4, "the demo CRM has 4 portfolios");
+    await waitForCount(portfolioRows, 4, { message: "the demo CRM has 4 portfolios" });
     assert.equal(await page.getByTestId("portfolio-delete").count(), 0, "no demo portfolio is temporary");
     await portfolioRows.first().click();
     const caseCells = page.locator('[data-testid="portfolio-cases"] tbody tr td:first-child');
@@ -137,7 +138,7 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     const caseRefs = (await caseCells.allTextContents()).map((t) => t.trim());
     assert.ok(caseRefs.length >= 2, "the first portfolio lists its cases");
     await shot(s, "portfolios");
-    const casesBefore = (await crmCounts(page)).Cases;
+    const casesBefore = (await crmCounts(page, (c) => c.Cases === 400)).Cases;
     assert.equal(casesBefore, 400);
 
     await gotoPage(page, "portfolios");
@@ -155,11 +156,11 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
       );
       await box.check();
     }
-    assert.match(await page.locator("main").textContent(), /2 cases chosen/);
+    await waitForText(page, page.locator("main"), /2 cases chosen/);
     await shot(s, "temp-portfolio-chosen");
     await page.getByTestId("temp-portfolio-create").click();
     await waitForNotice(page, /Temporary portfolio "E2E temporary" created with 2 cases/);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="portfolio-row"]').length === 5);
+    await waitForCount(page.getByTestId("portfolio-row"), 5);
     const tempRow = page.getByTestId("portfolio-row").filter({ hasText: "E2E temporary" });
     assert.equal(await tempRow.count(), 1);
     assert.match(await tempRow.textContent(), /temporary/);
@@ -183,9 +184,9 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     await gotoPage(page, "portfolios");
     await page.getByTestId("portfolio-row").filter({ hasText: "E2E temporary" }).getByTestId("portfolio-delete").click();
     await waitForNotice(page, /deleted; its cases are unchanged/);
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="portfolio-row"]').length === 4);
+    await waitForCount(page.getByTestId("portfolio-row"), 4);
     assert.ok(s.dialogs.some((m) => /Delete the temporary portfolio "E2E temporary"/.test(m)), "deleting asked first");
-    const countsAfterDelete = await crmCounts(page);
+    const countsAfterDelete = await crmCounts(page, countsAfterDemo, "every count is back to the demo CRM's");
     assert.equal(countsAfterDelete.Cases, casesBefore, "deleting the temporary portfolio left the cases alone");
     assert.deepEqual(countsAfterDelete, countsAfterDemo, "every count is back to the demo CRM's");
     await shot(s, "temp-portfolio-deleted");
@@ -193,20 +194,20 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     // --- Export ---------------------------------------------------------------------------
     await gotoPage(page, "export");
     const select = page.getByTestId("export-portfolio-select");
-    const options = await select.locator("option").allTextContents();
-    assert.equal(options.length, 4, `4 portfolios to export: ${options}`);
+    const options = await waitForTexts(page, select.locator("option"), (o) => o.length === 4, { message: "4 portfolios to export" });
     // Choose the second portfolio, so the test proves the choice is followed.
-    const label = options[1].trim();
+    const label = options[1];
     const portfolioName = label.replace(/ \(\d+ cases\)$/, "");
     const caseCount = Number(label.match(/\((\d+) cases\)$/)[1]);
-    const previewBefore = await text(page, "export-preview");
+    // The preview of the first portfolio, the one chosen when the page opens.
+    const firstCases = Number(options[0].match(/\((\d+) cases\)$/)[1]);
+    const previewBefore = await waitForText(page, "export-preview", (t) => t.endsWith(`· ${firstCases} cases`));
     await select.selectOption({ label });
-    await page.waitForFunction(
-      (n) => (document.querySelector('[data-testid="export-preview"]')?.textContent ?? "").endsWith(`· ${n} cases`),
-      caseCount,
-    );
+    const previewAfter = await waitForText(page, "export-preview", (t) => t.endsWith(`· ${caseCount} cases`) && t !== previewBefore, {
+      message: "the preview follows the chosen portfolio",
+    });
     const rowCount = await number(page, "export-row-count");
-    assert.notEqual(await text(page, "export-preview"), previewBefore, "the preview follows the chosen portfolio");
+    assert.notEqual(previewAfter, previewBefore, "the preview follows the chosen portfolio");
     assert.ok(rowCount > caseCount, `the export holds rows (${rowCount}) for ${caseCount} cases`);
     await shot(s, "export");
     const before = Date.now();
@@ -270,44 +271,39 @@ test("foundation: demo CRM, browse, portfolios, export, snapshot — all local",
     );
     const dialogsBefore = s.dialogs.length;
     await uploadFile(page, "snapshot-input", "invoices.xlsx", foreign);
-    const refusal = await page.getByTestId("notice").filter({ hasText: /invoices\.xlsx/ }).textContent({ timeout: 30_000 });
+    const refusal = await waitForNotice(page, /invoices\.xlsx/, { timeout: 30_000 });
     assert.match(refusal, /not a Roundtrip CRM snapshot/);
     assert.match(refusal, /sheet "About"\. The local CRM was not changed\./, "the message names the sheet it expected");
     assert.match(await page.getByTestId("notice").getAttribute("class"), /error/);
     assert.equal(s.dialogs.length, dialogsBefore, "a refused file asks nothing");
     await shot(s, "snapshot-foreign-refused");
-    assert.deepEqual(await crmCounts(page), countsBeforeForeign, "the local CRM is exactly as before");
+    assert.deepEqual(await crmCounts(page, countsBeforeForeign, "the local CRM is exactly as before"), countsBeforeForeign);
 
     // A snapshot whose header cell was edited is refused naming the sheet and the cell.
     const tampered = await loadWorkbook(snapshot);
     tampered.getWorksheet("Cases").getCell("B1").value = "Ref";
     const tamperedBytes = Buffer.from(await tampered.xlsx.writeBuffer());
     await uploadFile(page, "snapshot-input", "tampered.xlsx", tamperedBytes);
-    const refusal2 = await page.getByTestId("notice").filter({ hasText: /tampered\.xlsx/ }).textContent({ timeout: 30_000 });
+    const refusal2 = await waitForNotice(page, /tampered\.xlsx/, { timeout: 30_000 });
     assert.match(refusal2, /sheet "Cases", cell B1: expected the header "Reference", found/);
     assert.match(refusal2, /\. The local CRM was not changed\./);
     assert.equal(s.dialogs.length, dialogsBefore, "a refused file asks nothing");
     await shot(s, "snapshot-tampered-refused");
-    assert.deepEqual(await crmCounts(page), countsBeforeForeign, "the local CRM is exactly as before");
+    assert.deepEqual(await crmCounts(page, countsBeforeForeign, "the local CRM is exactly as before"), countsBeforeForeign);
 
     // The real snapshot loads back (after a confirmation) and leaves the same counts.
     await uploadFile(page, "snapshot-input", snapshot.fileName, snapshot);
     await waitForNotice(page, /Snapshot .* loaded: 900 CRM entries/, { timeout: 120_000 });
     assert.ok(s.dialogs.slice(dialogsBefore).some((m) => /Replace the whole local CRM/.test(m)), "loading asked first");
     await shot(s, "snapshot-loaded");
-    assert.deepEqual(await crmCounts(page), countsBeforeForeign, "snapshot → load gives the same counts");
+    assert.deepEqual(await crmCounts(page, countsBeforeForeign, "snapshot → load gives the same counts"), countsBeforeForeign);
 
     // After a reload the CRM is still there (it lives in IndexedDB).
     await page.reload();
     await openApp(page, app);
-    assert.match(await text(page, "crm-figures"), /900 CRM entries · 400 cases/);
+    await waitForText(page, "crm-figures", /900 CRM entries · 400 cases/);
     assert.deepEqual(await texts(page, "nav-import"), ["Import"]);
 
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

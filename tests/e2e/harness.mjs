@@ -209,12 +209,114 @@ export async function loadDemo(page) {
   return waitForNotice(page, /Demo CRM loaded/, { timeout: 120_000 });
 }
 
-/** The trimmed text of the element with this test id. */
+// --- Waiting for what the page shows -----------------------------------------------------
+//
+// An action (a click, a fill, an upload, a navigation) starts work the page finishes later: the
+// worker answers, IndexedDB commits, the view renders. A step after an action therefore waits
+// for the state it expects with these helpers and never reads "the next value" at once
+// (lint-races.mjs, run by the test command, fails on a plain read right after an action).
+// `expected` is a RegExp (tested), a function (a predicate on the value), an array (deep
+// equality) or any other value (strict equality). On timeout they fail as an assertion with
+// the step's message, what was expected and the last value read.
+
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** True when `value` is what `expected` describes (see above). */
+export function meets(value, expected) {
+  if (expected instanceof RegExp) return expected.test(String(value));
+  if (typeof expected === "function") return Boolean(expected(value));
+  if (Array.isArray(expected)) return JSON.stringify(value) === JSON.stringify(expected);
+  return value === expected;
+}
+
+const describe = (expected) =>
+  expected instanceof RegExp ? String(expected) : typeof expected === "function" ? `a value satisfying ${expected}` : JSON.stringify(expected);
+
+/**
+ * Reads `read()` again and again until its value meets `expected`, and returns that value.
+ * `what` names the value in the failure message; `message` is the step's own assertion text.
+ */
+export async function waitForValue(what, read, expected, { timeout = 30_000, message } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  let lastError = null;
+  for (;;) {
+    try {
+      last = await read(Math.max(1, deadline - Date.now()));
+      lastError = null;
+      if (meets(last, expected)) return last;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(50);
+  }
+  const seen = lastError ? `reading it failed: ${lastError.message.split("\n")[0]}` : `it shows ${JSON.stringify(last)}`;
+  throw new assert.AssertionError({
+    message: `${message ? `${message}: ` : ""}${what} did not show ${describe(expected)} within ${timeout} ms; ${seen}`,
+    actual: last,
+    expected: expected instanceof RegExp || typeof expected === "function" ? String(expected) : expected,
+    operator: "waitForValue",
+  });
+}
+
+const locatorOf = (page, target) => (typeof target === "string" ? page.getByTestId(target).first() : target);
+const nameOf = (target) => (typeof target === "string" ? target : String(target));
+
+/**
+ * Waits until the element (a test id: the first element carrying it; or a locator) shows
+ * text meeting `expected`; returns the trimmed text.
+ */
+export async function waitForText(page, target, expected, options = {}) {
+  const locator = locatorOf(page, target);
+  return waitForValue(nameOf(target), async (timeout) => ((await locator.textContent({ timeout })) ?? "").trim(), expected, options);
+}
+
+/** Waits until the trimmed texts of every element with this test id (or locator) meet `expected`; returns them. */
+export async function waitForTexts(page, target, expected, options = {}) {
+  const locator = typeof target === "string" ? page.getByTestId(target) : target;
+  return waitForValue(nameOf(target), async () => (await locator.allTextContents()).map((t) => t.trim()), expected, options);
+}
+
+/** Waits until the element with this test id shows a number meeting `expected`; returns it. */
+export async function waitForNumber(page, testId, expected, options = {}) {
+  const shown = await waitForText(page, testId, (t) => /^\d+$/.test(t) && meets(Number(t), expected), options);
+  return Number(shown);
+}
+
+/** Waits until `locator` matches a number of elements meeting `expected`; returns the count. */
+export async function waitForCount(locator, expected, options = {}) {
+  return waitForValue(`the number of ${locator}`, () => locator.count(), expected, options);
+}
+
+/** Waits until the form control `locator` holds a value meeting `expected`; returns it. */
+export async function waitForInputValue(locator, expected, options = {}) {
+  return waitForValue(`the value of ${locator}`, (timeout) => locator.inputValue({ timeout }), expected, options);
+}
+
+/**
+ * Runs a test's body in a fresh session (see openSession): on failure it saves a screenshot
+ * of the page as it was (artifacts/<name>-<nn>-failure.png) and fails with the same error;
+ * the session is closed either way.
+ */
+export async function withSession(app, name, body, options = {}) {
+  const s = await openSession(app, name, options);
+  try {
+    await body(s);
+  } catch (e) {
+    await shot(s, "failure").catch(() => {});
+    throw e;
+  } finally {
+    await s.close();
+  }
+}
+
+/** The trimmed text of the element with this test id, as it is now (after a wait). */
 export async function text(page, testId) {
   return ((await page.getByTestId(testId).first().textContent()) ?? "").trim();
 }
 
-/** The number shown by the element with this test id (fails if it is not a number). */
+/** The number shown by the element with this test id, as it is now (fails if it is not a number). */
 export async function number(page, testId) {
   const t = await text(page, testId);
   assert.match(t, /^\d+$/, `${testId} should show a number, shows ${JSON.stringify(t)}`);
@@ -305,7 +407,7 @@ export async function uploadFile(page, testId, name, buffer) {
   });
 }
 
-/** The texts of every element with this test id. */
+/** The texts of every element with this test id, as they are now (after a wait). */
 export async function texts(page, testId) {
   return (await page.getByTestId(testId).allTextContents()).map((t) => t.trim());
 }

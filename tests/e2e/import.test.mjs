@@ -19,16 +19,20 @@ import {
   loadWorkbook,
   number,
   openApp,
-  openSession,
   readXlsx,
   shot,
   startApp,
   text,
   uploadFile,
+  waitForCount,
+  waitForInputValue,
   waitForNotice,
+  waitForText,
+  waitForValue,
+  withSession,
 } from "./harness.mjs";
 import { analyseExport, editWorkbook, identityOf, personKey, typo } from "./fixtures.mjs";
-import { exportPortfolio, match, planTotals, stageAndReview } from "./steps.mjs";
+import { exportPortfolio, match, planTotals, settle, stageAndReview } from "./steps.mjs";
 
 let app;
 before(async () => {
@@ -55,10 +59,9 @@ function pickRows(rows) {
   return { analysis: a, U, A, P, T };
 }
 
-test("import round trip: edit an export, resolve, plan, apply, verify, re-import plans nothing", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "import-roundtrip");
-  const { page } = s;
-  try {
+test("import round trip: edit an export, resolve, plan, apply, verify, re-import plans nothing", { timeout: 600_000 }, () =>
+  withSession(app, "import-roundtrip", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
 
@@ -128,8 +131,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
 
     // Stage → Review.
     await gotoPage(page, "import");
-    await page.getByTestId("import-stage-status").waitFor();
-    assert.match(await text(page, "import-stage-status"), /No file is staged/);
+    await waitForText(page, "import-stage-status", /No file is staged/);
     await shot(s, "import-empty");
     await stageAndReview(s, "edited-export.xlsx", edited);
     assert.equal(await number(page, "import-error-count"), 0, "the edited file has no errors");
@@ -171,7 +173,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     );
     assert.match(firstCandidate.label, /linked to insured/, "the reason names the insured link");
     await tGroup.getByTestId("resolve-select").selectOption(firstCandidate.value);
-    assert.equal(await tGroup.getByTestId("resolve-select").inputValue(), firstCandidate.value);
+    await waitForInputValue(tGroup.getByTestId("resolve-select"), firstCandidate.value, { message: "the dropdown keeps the chosen candidate" });
     await shot(s, "resolve");
 
     // Plan: 1 entry created (the new person), 1 detail updated (the address), 3 details added
@@ -189,7 +191,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
       relinks.includes(`${U.cells[COL["Insured Reference"]]} on ${U.cells[COL["Case Reference"]]}: (not linked) → a new CRM entry`),
       `the plan shows the insured linked to the new entry: ${relinks}`,
     );
-    assert.equal((await text(page, "apply-button")), "Apply 5 changes");
+    await waitForText(page, "apply-button", "Apply 5 changes");
     await shot(s, "plan");
 
     const report = await download(page, "plan-report-download");
@@ -230,7 +232,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     assert.equal(await number(page, "verify-errors"), 0);
     await waitForNotice(page, /Import #1 applied: 1 created, 1 updated, 3 added/);
     const sampleRows = page.locator('[data-testid="verify-sample"] tbody tr');
-    assert.equal(await sampleRows.count(), 4, "every applied row (4 ≤ 15) is in the verification sample");
+    await waitForCount(sampleRows, 4, { message: "every applied row (4 ≤ 15) is in the verification sample" });
     for (const agrees of await page.locator('[data-testid="verify-sample"] tbody tr td:last-child').allTextContents()) {
       assert.equal(agrees.trim(), "✓", "every sampled row agrees with the CRM");
     }
@@ -238,7 +240,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
 
     // The updated export of the portfolio, from the Verify step.
     const exportButton = page.getByTestId("export-download").filter({ hasText: exp.name });
-    assert.equal(await exportButton.count(), 1, `the Verify step offers the export of ${exp.name}`);
+    await waitForCount(exportButton, 1, { message: `the Verify step offers the export of ${exp.name}` });
     const updated = await download(page, exportButton);
     assert.match(updated.fileName, /^insured-crm-export-.+-\d{4}-\d{2}-\d{2}\.xlsx$/);
     const after = await readXlsx(updated);
@@ -305,7 +307,7 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
     // Re-import the updated export: nothing to do.
     await page.getByTestId("import-another").click();
     await page.getByTestId("import-file-input").waitFor({ state: "attached" });
-    assert.match(await text(page, "import-stage-status"), /No file is staged/, "the applied file is no longer staged");
+    await waitForText(page, "import-stage-status", /No file is staged/, { message: "the applied file is no longer staged" });
     await stageAndReview(s, updated.fileName, updated);
     assert.equal(await number(page, "import-error-count"), 0);
     await match(page);
@@ -316,23 +318,17 @@ test("import round trip: edit an export, resolve, plan, apply, verify, re-import
       { create: 0, update: 0, add: 0, unchanged: after.length - 1, skip: 0, error: 0 },
       "re-importing the export plans zero changes",
     );
+    await waitForText(page, "apply-button", "Nothing to apply");
     assert.equal(await page.getByTestId("apply-button").isDisabled(), true);
-    assert.equal(await text(page, "apply-button"), "Nothing to apply");
     await shot(s, "reimport-plan");
 
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-test("a staged file survives a reload; a second upload asks before replacing it", { timeout: 300_000 }, async () => {
-  const s = await openSession(app, "import-reload");
-  const { page } = s;
-  try {
+test("a staged file survives a reload; a second upload asks before replacing it", { timeout: 300_000 }, () =>
+  withSession(app, "import-reload", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     const exp = await exportPortfolio(page, 0);
@@ -363,36 +359,33 @@ test("a staged file survives a reload; a second upload asks before replacing it"
     s.dialogPolicy = "dismiss";
     const before = s.dialogs.length;
     await uploadFile(page, "import-file-input", "second.xlsx", second);
-    const deadline = Date.now() + 10_000;
-    while (s.dialogs.length === before && Date.now() < deadline) await page.waitForTimeout(50);
+    await waitForValue("the number of questions asked", () => s.dialogs.length, before + 1, {
+      timeout: 10_000,
+      message: "replacing a staged file asks first",
+    });
     assert.equal(s.dialogs.length, before + 1, "replacing a staged file asks first");
     assert.match(s.dialogs.at(-1), /A file is already staged for .*: first\.xlsx\. Replace it with second\.xlsx\?/);
-    await page.waitForTimeout(300);
-    assert.equal(await text(page, "import-staged-name"), "first.xlsx", "declining keeps the staged file");
+    // The question was answered and the page has handled the answer: the stage is as it stays.
+    await settle(page);
+    await waitForText(page, "import-staged-name", "first.xlsx", { message: "declining keeps the staged file" });
     s.dialogPolicy = "accept";
     await stageAndReview(s, "second.xlsx", second);
     await page.getByRole("button", { name: "Back" }).click();
     await card.waitFor();
-    assert.equal(await text(page, "import-staged-name"), "second.xlsx");
+    await waitForText(page, "import-staged-name", "second.xlsx");
     await shot(s, "staged-replaced");
 
     // Discarding empties the stage.
     await page.getByTestId("import-discard").click();
     await waitForNotice(page, /discarded/);
-    assert.match(await text(page, "import-stage-status"), /No file is staged/);
+    await waitForText(page, "import-stage-status", /No file is staged/);
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-test("the error report of a file with one bad email names the cell in an Errors column", { timeout: 300_000 }, async () => {
-  const s = await openSession(app, "import-errors");
-  const { page } = s;
-  try {
+test("the error report of a file with one bad email names the cell in an Errors column", { timeout: 300_000 }, () =>
+  withSession(app, "import-errors", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     const exp = await exportPortfolio(page, 0);
@@ -447,18 +440,12 @@ test("the error report of a file with one bad email names the cell in an Errors 
     assert.ok(s.dialogs.some((m) => /Replace it with bad-email-errors\.xlsx/.test(m)), "replacing the staged file asked first");
     await shot(s, "fixed-review");
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-test("undo of the last import restores the previous export", { timeout: 300_000 }, async () => {
-  const s = await openSession(app, "import-undo");
-  const { page } = s;
-  try {
+test("undo of the last import restores the previous export", { timeout: 300_000 }, () =>
+  withSession(app, "import-undo", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     const exp = await exportPortfolio(page, 0);
@@ -488,12 +475,14 @@ test("undo of the last import restores the previous export", { timeout: 300_000 
     assert.ok(changed.some((r) => r[COL.Email] === "undo.me@example.com"));
 
     const before = s.dialogs.length;
-    assert.equal(await page.getByTestId("undo-last-import").isDisabled(), false, "the Verify step offers undo");
+    await waitForValue("Undo being disabled", () => page.getByTestId("undo-last-import").isDisabled(), false, { message: "the Verify step offers undo" });
     await page.getByTestId("undo-last-import").click();
     await waitForNotice(page, /Import #1 of undo-me\.xlsx was undone/);
     assert.match(s.dialogs[before] ?? "", /Undo import #1 of undo-me\.xlsx/, "undo asked first");
     await page.getByText("Import #1 was undone").waitFor();
-    assert.equal(await page.getByTestId("undo-last-import").isDisabled(), true, "an undone import cannot be undone again");
+    await waitForValue("Undo being disabled", () => page.getByTestId("undo-last-import").isDisabled(), true, {
+      message: "an undone import cannot be undone again",
+    });
     await shot(s, "undone");
 
     const restored = await exportPortfolio(page, 0);
@@ -502,15 +491,9 @@ test("undo of the last import restores the previous export", { timeout: 300_000 
 
     await gotoPage(page, "history");
     const historyRow = page.locator('[data-testid="history-table"] tbody tr').first();
-    await historyRow.waitFor();
-    assert.match(await historyRow.textContent(), /undo-me\.xlsx.*Undone/);
+    await waitForText(page, historyRow, /undo-me\.xlsx.*Undone/);
     assert.equal(await page.getByTestId("undo-last-import").isDisabled(), true, "nothing more to undo");
     await shot(s, "history");
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

@@ -21,14 +21,21 @@ import {
   loadWorkbook,
   number,
   openApp,
-  openSession,
   readXlsx,
   shot,
   startApp,
   text,
   uploadFile,
+  waitForCount,
+  waitForInputValue,
   waitForNotice,
+  waitForNumber,
+  waitForText,
+  waitForTexts,
+  waitForValue,
+  withSession,
 } from "./harness.mjs";
+import { settle } from "./steps.mjs";
 
 let app;
 before(async () => {
@@ -75,7 +82,7 @@ async function gotoUtilities(page) {
 
 async function chooseOperator(page, login) {
   await page.getByTestId("operator-select").selectOption(login);
-  assert.equal(await page.getByTestId("operator-select").inputValue(), login);
+  await waitForInputValue(page.getByTestId("operator-select"), login);
 }
 
 /** The Browse page's school users and devices table rows matching `query`, as cell texts. */
@@ -97,23 +104,27 @@ async function enrolleeRows(page, query) {
   return out;
 }
 
-async function resultCounts(page) {
+/**
+ * The counts of the processing result, once they are `expected` (a processing that ran before
+ * on this page may still show its counts until the new one ends).
+ */
+async function resultCounts(page, expected) {
   await page.getByTestId("insurance-result").waitFor({ timeout: 120_000 });
-  return {
+  const read = async () => ({
     updated: await number(page, "ins-updated"),
     unchanged: await number(page, "ins-unchanged"),
     skipped: await number(page, "ins-skipped"),
     invalid: await number(page, "ins-invalid"),
-  };
+  });
+  return waitForValue("the processing result", read, (c) => JSON.stringify(c) === JSON.stringify(expected), { timeout: 120_000 });
 }
 
 /** Amount text as the template would carry it, for comparing with a snapshot cell. */
 const cents = (t) => (t === "" ? null : Math.round(Number(t) * 100));
 
-test("insurance: closed without Manage Settings; stage a device file, reload, process, counts, skipped list, Browse", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "insurance");
-  const { page } = s;
-  try {
+test("insurance: closed without Manage Settings; stage a device file, reload, process, counts, skipped list, Browse", { timeout: 600_000 }, () =>
+  withSession(app, "insurance", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     const before = await devicesBySerial(page);
@@ -125,8 +136,8 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
       await chooseOperator(page, login);
       await gotoUtilities(page);
       const locked = page.getByTestId("utilities-locked");
-      await locked.waitFor();
-      const why = (await locked.textContent()) ?? "";
+      // The page shown for the operator chosen before may still be there: wait for this one's.
+      const why = await waitForText(page, locked, new RegExp(`\\(${login}\\) does not have it`), { message: "the page names the current operator" });
       assert.match(why, /ManageSettings|Manage Settings/, "the page says which permission is needed");
       assert.match(why, new RegExp(`\\(${login}\\) does not have it`), "the page names the current operator");
       assert.match(why, /\(amartin\)/, "the page names who has the permission");
@@ -137,6 +148,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     await chooseOperator(page, "amartin");
     await page.getByTestId("insurance-file-input").waitFor();
     assert.equal(await page.getByTestId("utilities-locked").count(), 0, "amartin has Manage Settings");
+    await page.getByTestId("insurance-none-staged").waitFor();
     assert.equal(await page.getByTestId("insurance-staged").count(), 0, "nothing is staged yet");
     await shot(s, "utilities-open");
 
@@ -243,11 +255,16 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     s.dialogPolicy = "dismiss";
     const dialogsBefore = s.dialogs.length;
     await uploadFile(page, "insurance-file-input", "other.csv", Buffer.from(csv([DEVICE_HEADERS, [probe, "Yes", "X", "", "", ""]])));
-    for (let i = 0; i < 50 && s.dialogs.length === dialogsBefore; i++) await page.waitForTimeout(100);
+    await waitForValue("the number of questions asked", () => s.dialogs.length, dialogsBefore + 1, {
+      timeout: 5_000,
+      message: "replacing the staged file asks first",
+    });
     s.dialogPolicy = "accept";
     assert.equal(s.dialogs.length, dialogsBefore + 1, "replacing the staged file asks first");
     assert.match(s.dialogs.at(-1), new RegExp(`A file is already staged: ${escapeRe(fileName)}.*Replace it with other\\.csv\\?`));
-    assert.equal(await text(page, "insurance-staged-name"), fileName, "dismissing keeps the staged file");
+    // The question was answered and the page has handled the answer: the stage is as it stays.
+    await settle(page);
+    await waitForText(page, "insurance-staged-name", fileName, { message: "dismissing keeps the staged file" });
 
     // --- The staged file survives a reload ---------------------------------------------
     await page.reload();
@@ -255,7 +272,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     await page.waitForFunction(() => !document.querySelector("main.page")?.textContent.includes("Opening the local CRM"), null, {
       timeout: 30_000,
     });
-    assert.equal(await page.getByTestId("operator-select").inputValue(), "amartin", "the operator is remembered");
+    await waitForInputValue(page.getByTestId("operator-select"), "amartin", { message: "the operator is remembered" });
     await gotoUtilities(page);
     await page.getByTestId("insurance-staged").waitFor({ timeout: 30_000 });
     assert.equal(await text(page, "insurance-staged-name"), fileName, "the staged file survived the reload");
@@ -277,7 +294,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     // --- Process ------------------------------------------------------------------------
     const dialogsBeforeProcess = s.dialogs.length;
     await page.getByTestId("insurance-process").click();
-    const counts = await resultCounts(page);
+    const counts = await resultCounts(page, { updated: updatedSerials.length, unchanged: 1, skipped: 2, invalid: 1 });
     assert.deepEqual(
       counts,
       { updated: updatedSerials.length, unchanged: 1, skipped: 2, invalid: 1 },
@@ -286,10 +303,10 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.deepEqual(preview, counts, "Process did exactly what Review showed");
     assert.equal(s.dialogs.length, dialogsBeforeProcess, "a file never processed before is processed without asking");
     await waitForNotice(page, /processed in [\d.]+ s: 6 updated, 1 unchanged, 2 skipped, 1 invalid/);
-    assert.equal(await page.getByTestId("insurance-staged").count(), 0, "processing removes the staged file");
     await page.getByTestId("insurance-none-staged").waitFor();
+    assert.equal(await page.getByTestId("insurance-staged").count(), 0, "processing removes the staged file");
 
-    const skippedList = await text(page, "insurance-skipped-list");
+    const skippedList = await waitForText(page, "insurance-skipped-list", /^Skipped: /, { message: "the whole skipped list is shown" });
     assert.match(skippedList, /^Skipped: /, "the whole skipped list is shown");
     for (const u of unknown) assert.ok(skippedList.includes(u), `the skipped list names ${u}: ${skippedList}`);
     for (const k of [...updatedSerials, full, invalidSerial]) assert.ok(!skippedList.includes(k), `${k} was not skipped`);
@@ -297,8 +314,10 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.match(invalidList, new RegExp(`row 7 \\(${escapeRe(invalidSerial)}\\): .*Insurance Status`), invalidList);
 
     // The sample: every updated record (6 ≤ 15), file values next to stored ones, all agreeing.
-    const sampleRows = await page.getByTestId("insurance-sample").locator("tbody tr").all();
-    assert.equal(sampleRows.length, 2 * updatedSerials.length, "the sample shows every updated record (file + stored rows)");
+    const sampleRows = await waitForCount(page.getByTestId("insurance-sample").locator("tbody tr"), 2 * updatedSerials.length, {
+      message: "the sample shows every updated record (file + stored rows)",
+    });
+    assert.equal(sampleRows, 2 * updatedSerials.length, "the sample shows every updated record (file + stored rows)");
     const sampleText = (await page.getByTestId("insurance-sample").textContent()) ?? "";
     assert.ok(!sampleText.includes("✗"), "every sampled record agrees with the file");
     for (const k of updatedSerials) assert.ok(sampleText.includes(newValues.get(k).policy), `the sample shows ${k}`);
@@ -355,7 +374,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     await page.getByTestId("insurance-staged").waitFor();
     const dialogsBeforeAgain = s.dialogs.length;
     await page.getByTestId("insurance-process").click();
-    const again = await resultCounts(page);
+    const again = await resultCounts(page, { updated: 0, unchanged: updatedSerials.length + 1, skipped: 2, invalid: 1 });
     await waitForNotice(page, /processed in .*0 updated, 7 unchanged/);
     assert.equal(s.dialogs.length, dialogsBeforeAgain + 1, "the same file processed again asks first");
     assert.match(s.dialogs.at(-1), /This exact file \(same SHA-256\) was already processed as import #\d+/);
@@ -371,9 +390,9 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     const statusOnly = Buffer.from(csv([DEVICE_HEADERS, [full, kept["Insurance Status"] === "Enrolled" ? "Not Enrolled" : "Enrolled", "", "", "", ""]]));
     await uploadFile(page, "insurance-file-input", "status-only.csv", statusOnly);
     await page.getByTestId("plan-summary").waitFor();
-    assert.equal(await number(page, "plan-update"), 1, "the status changes");
+    await waitForNumber(page, "plan-update", 1, { message: "the status changes" });
     await page.getByTestId("insurance-process").click();
-    await resultCounts(page);
+    await resultCounts(page, { updated: 1, unchanged: 0, skipped: 0, invalid: 0 });
     const afterStatus = (await devicesBySerial(page)).get(full);
     assert.notEqual(afterStatus["Insurance Status"], kept["Insurance Status"], "the status was written");
     for (const field of ["Policy Number", "Coverage Amount", "Coverage Type", "Coverage Start"]) {
@@ -385,7 +404,7 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     await page.getByTestId("insurance-clear-empty").check();
     await uploadFile(page, "insurance-file-input", "status-only-clear.csv", Buffer.from(csv([DEVICE_HEADERS, [full, afterStatus["Insurance Status"], "", "", "", ""]])));
     await page.getByTestId("plan-summary").waitFor();
-    assert.equal(await number(page, "plan-update"), 1, "with the option on, the empty cells clear four fields: an update");
+    await waitForNumber(page, "plan-update", 1, { message: "with the option on, the empty cells clear four fields: an update" });
     await shot(s, "review-clear-on");
     await page.getByTestId("insurance-delete").click();
     await page.getByTestId("insurance-none-staged").waitFor();
@@ -393,15 +412,12 @@ test("insurance: closed without Manage Settings; stage a device file, reload, pr
     assert.deepEqual(untouched, afterStatus, "deleting the staged file wrote nothing");
 
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-test("insurance: a 20,000-row device file that updates 20,000 devices is processed in seconds (timed)", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "insurance-20k");
-  const { page } = s;
-  try {
+test("insurance: a 20,000-row device file that updates 20,000 devices is processed in seconds (timed)", { timeout: 600_000 }, () =>
+  withSession(app, "insurance-20k", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
 
@@ -457,7 +473,7 @@ test("insurance: a 20,000-row device file that updates 20,000 devices is process
 
     const t1 = Date.now();
     await page.getByTestId("insurance-process").click();
-    const result = await resultCounts(page);
+    const result = await resultCounts(page, { updated: N, unchanged: 0, skipped: 0, invalid: 0 });
     const processMs = Date.now() - t1;
     const notice = await waitForNotice(page, /processed in [\d.]+ s/);
     const appSeconds = notice.match(/processed in ([\d.]+) s/)[1];
@@ -469,7 +485,9 @@ test("insurance: a 20,000-row device file that updates 20,000 devices is process
         `${result.updated} updated, ${result.unchanged} unchanged, ${result.skipped} skipped, ${result.invalid} invalid`,
     );
     assert.deepEqual(result, { updated: N, unchanged: 0, skipped: 0, invalid: 0 });
-    const deviceStatus = (await page.getByTestId("insurance-status-summary").locator("tbody tr").nth(1).locator("td").allTextContents()).map((t) => t.trim());
+    const deviceStatus = await waitForTexts(page, page.getByTestId("insurance-status-summary").locator("tbody tr").nth(1).locator("td"), ["Devices", String(N / 2), String(N / 2), "0"], {
+      message: "every device now has the file's status",
+    });
     assert.deepEqual(deviceStatus, ["Devices", String(N / 2), String(N / 2), "0"], "every device now has the file's status");
 
     // The last appended device, on the Browse page, carries its row's policy number.
@@ -477,7 +495,5 @@ test("insurance: a 20,000-row device file that updates 20,000 devices is process
     const [row] = await enrolleeRows(page, last);
     assert.deepEqual([row[0], row[2], row[3]], [last, "Enrolled", `BULK-${String(N - 1).padStart(6, "0")}`]);
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

@@ -29,7 +29,6 @@ import {
   loadDemo,
   number,
   openApp,
-  openSession,
   readXlsx,
   shot,
   startApp,
@@ -37,6 +36,9 @@ import {
   uploadFile,
   waitForApp,
   waitForNotice,
+  waitForText,
+  waitForValue,
+  withSession,
 } from "./harness.mjs";
 import { exportPortfolio } from "./steps.mjs";
 import { analyseExport, editWorkbook } from "./fixtures.mjs";
@@ -142,10 +144,9 @@ async function importToPlan(page, fileName) {
   return { exp, NEW_CITY, NEW_CREF };
 }
 
-test("offline: after one online load the app starts without the network and an import runs to verified", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "offline");
-  const { page, context } = s;
-  try {
+test("offline: after one online load the app starts without the network and an import runs to verified", { timeout: 600_000 }, () =>
+  withSession(app, "offline", async (s) => {
+    const { page, context } = s;
     await openApp(page, app);
     await waitForServiceWorker(page);
 
@@ -163,7 +164,7 @@ test("offline: after one online load the app starts without the network and an i
     );
 
     await loadDemo(page);
-    const figures = await text(page, "crm-figures");
+    const figures = await waitForText(page, "crm-figures", /^\d+ CRM entries/);
     assert.match(figures, /^\d+ CRM entries/);
 
     // Network off. Whatever fails from here on tried the network.
@@ -177,7 +178,7 @@ test("offline: after one online load the app starts without the network and an i
     const response = await page.reload();
     assert.ok(response.fromServiceWorker(), "the page itself came from the service worker");
     await waitForApp(page);
-    assert.equal(await text(page, "crm-figures"), figures, "the demo CRM is there");
+    await waitForText(page, "crm-figures", figures, { message: "the demo CRM is there" });
     assert.equal(await page.getByTestId("update-ready").count(), 0, "no update is offered");
     await shot(s, "offline-start", { fullPage: false });
 
@@ -198,81 +199,77 @@ test("offline: after one online load the app starts without the network and an i
     assert.equal(updated.filter((r) => r[COL["Client Reference"]] === NEW_CREF).length, 1, "and the new person");
 
     assert.deepEqual(failed, [], "no request tried the network while offline");
-    assert.equal(await text(page, "crm-figures"), figures.replace(/^\d+/, (n) => String(Number(n) + 1)), "one CRM entry more");
+    await waitForText(page, "crm-figures", figures.replace(/^\d+/, (n) => String(Number(n) + 1)), { message: "one CRM entry more" });
     assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
 test("a new build is offered while an import is open, and applied only when the operator reloads", { timeout: 600_000 }, async () => {
   // A copy of the build that the test can turn into a "next build".
   const root = await mkdtemp(join(tmpdir(), "roundtrip-update-"));
   await cp(DIST, root, { recursive: true });
   const served = await startApp({ root });
-  const s = await openSession(served, "update");
-  const { page } = s;
   try {
-    await openApp(page, served);
-    await waitForServiceWorker(page);
-    const first = await precacheOf(root);
-    await loadDemo(page);
-    await importToPlan(page, "update-edit.xlsx");
-    const planBefore = await text(page, "plan-summary");
-    await page.evaluate(() => {
-      window.roundtripE2eMark = "still the same page";
+    await withSession(served, "update", async (s) => {
+      const { page } = s;
+      await openApp(page, served);
+      await waitForServiceWorker(page);
+      const first = await precacheOf(root);
+      await loadDemo(page);
+      await importToPlan(page, "update-edit.xlsx");
+      const planBefore = await text(page, "plan-summary");
+      await page.evaluate(() => {
+        window.roundtripE2eMark = "still the same page";
+      });
+
+      // Publish the next build: a changed page and the sw.js the build hook writes for it.
+      const indexPath = join(root, "index.html");
+      const index = await readFile(indexPath, "utf-8");
+      await writeFile(indexPath, index.replace('<meta charset="utf-8" />', '<meta charset="utf-8" />\n    <meta name="roundtrip-e2e-build" content="next" />'));
+      execFileSync("python3", [PRECACHE_SCRIPT, root], { env: { ...process.env, TRUNK_STAGING_DIR: "" } });
+      const next = await precacheOf(root);
+      assert.notEqual(next.build, first.build, "the next build has a new build id");
+
+      // The app looks for a new build when its window gets the focus.
+      await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+      const banner = page.getByTestId("update-ready");
+      await banner.waitFor({ timeout: 120_000 });
+      assert.match(await banner.textContent(), /A new version is ready — reload/);
+
+      // Offered, not forced: the new service worker is installed and waits (a forced update
+      // would activate it and reload the page); the same page, on the same step, still the
+      // old build.
+      const workers = () =>
+        page.evaluate(async () => {
+          const r = await navigator.serviceWorker.getRegistration();
+          return { waiting: r.waiting?.state ?? null, active: r.active?.state ?? null };
+        });
+      await waitForValue("the service workers", workers, (w) => w.waiting === "installed", { message: "the new service worker waits" });
+      assert.equal(await page.evaluate(() => window.roundtripE2eMark), "still the same page", "nothing reloaded");
+      assert.equal(await text(page, "plan-summary"), planBefore, "the import is still at its plan");
+      assert.equal(await page.getByTestId("apply-button").isEnabled(), true, "and can still be applied");
+      assert.equal(await page.locator('meta[name="roundtrip-e2e-build"]').count(), 0, "the page is still the old build");
+      const waiting = await workers();
+      assert.deepEqual(waiting, { waiting: "installed", active: "activated" }, "the new service worker waits");
+      assert.deepEqual(Object.keys(await cachesOf(page)).sort(), [`roundtrip-precache-${first.build}`, `roundtrip-precache-${next.build}`].sort());
+      await shot(s, "update-ready");
+
+      // The operator reloads: the new build takes over and the page reloads into it.
+      await Promise.all([page.waitForEvent("framenavigated", { timeout: 60_000 }), page.getByTestId("update-reload").click()]);
+      await waitForApp(page);
+      await page.locator('meta[name="roundtrip-e2e-build"]').waitFor({ state: "attached", timeout: 30_000 });
+      assert.equal(await page.evaluate(() => window.roundtripE2eMark), undefined, "the page reloaded");
+      await waitForServiceWorker(page);
+      assert.deepEqual(Object.keys(await cachesOf(page)), [`roundtrip-precache-${next.build}`], "the old cache is gone");
+      assert.equal(await page.getByTestId("update-ready").count(), 0, "no update is offered any more");
+      // The staged file survived the reload.
+      await gotoPage(page, "import");
+      await page.getByTestId("import-staged").waitFor({ timeout: 30_000 });
+      assert.equal(await text(page, "import-staged-name"), "update-edit.xlsx");
+      await shot(s, "update-applied");
+      assertClean(s);
     });
-
-    // Publish the next build: a changed page and the sw.js the build hook writes for it.
-    const indexPath = join(root, "index.html");
-    const index = await readFile(indexPath, "utf-8");
-    await writeFile(indexPath, index.replace('<meta charset="utf-8" />', '<meta charset="utf-8" />\n    <meta name="roundtrip-e2e-build" content="next" />'));
-    execFileSync("python3", [PRECACHE_SCRIPT, root], { env: { ...process.env, TRUNK_STAGING_DIR: "" } });
-    const next = await precacheOf(root);
-    assert.notEqual(next.build, first.build, "the next build has a new build id");
-
-    // The app looks for a new build when its window gets the focus.
-    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
-    const banner = page.getByTestId("update-ready");
-    await banner.waitFor({ timeout: 120_000 });
-    assert.match(await banner.textContent(), /A new version is ready — reload/);
-
-    // Offered, not forced: the same page, on the same step, still the old build.
-    await page.waitForTimeout(2_000);
-    assert.equal(await page.evaluate(() => window.roundtripE2eMark), "still the same page", "nothing reloaded");
-    assert.equal(await text(page, "plan-summary"), planBefore, "the import is still at its plan");
-    assert.equal(await page.getByTestId("apply-button").isEnabled(), true, "and can still be applied");
-    assert.equal(await page.locator('meta[name="roundtrip-e2e-build"]').count(), 0, "the page is still the old build");
-    const waiting = await page.evaluate(async () => {
-      const r = await navigator.serviceWorker.getRegistration();
-      return { waiting: r.waiting?.state ?? null, active: r.active?.state ?? null };
-    });
-    assert.deepEqual(waiting, { waiting: "installed", active: "activated" }, "the new service worker waits");
-    assert.deepEqual(Object.keys(await cachesOf(page)).sort(), [`roundtrip-precache-${first.build}`, `roundtrip-precache-${next.build}`].sort());
-    await shot(s, "update-ready");
-
-    // The operator reloads: the new build takes over and the page reloads into it.
-    await Promise.all([page.waitForEvent("framenavigated", { timeout: 60_000 }), page.getByTestId("update-reload").click()]);
-    await waitForApp(page);
-    await page.locator('meta[name="roundtrip-e2e-build"]').waitFor({ state: "attached", timeout: 30_000 });
-    assert.equal(await page.evaluate(() => window.roundtripE2eMark), undefined, "the page reloaded");
-    await waitForServiceWorker(page);
-    assert.deepEqual(Object.keys(await cachesOf(page)), [`roundtrip-precache-${next.build}`], "the old cache is gone");
-    assert.equal(await page.getByTestId("update-ready").count(), 0, "no update is offered any more");
-    // The staged file survived the reload.
-    await gotoPage(page, "import");
-    await page.getByTestId("import-staged").waitFor({ timeout: 30_000 });
-    assert.equal(await text(page, "import-staged-name"), "update-edit.xlsx");
-    await shot(s, "update-applied");
-    assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
   } finally {
-    await s.close();
     await served.close();
     await rm(root, { recursive: true, force: true });
   }
@@ -287,68 +284,70 @@ function pngSize(buffer) {
 test("installable: a valid manifest, icons as declared, and no installability errors", { timeout: 300_000 }, async () => {
   // Chromium never installs from an off-the-record context ("in-incognito"): a real profile.
   const profileDir = await mkdtemp(join(tmpdir(), "roundtrip-profile-"));
-  const s = await openSession(app, "install", { profileDir });
-  const { page } = s;
   try {
-    await openApp(page, app);
-    await waitForServiceWorker(page);
-    await loadDemo(page);
-    const figures = await text(page, "crm-figures");
+    await withSession(
+      app,
+      "install",
+      async (s) => {
+        const { page } = s;
+        await openApp(page, app);
+        await waitForServiceWorker(page);
+        await loadDemo(page);
+        const figures = await waitForText(page, "crm-figures", /^\d+ CRM entries/);
 
-    const manifestResponse = await page.request.get(new URL("manifest.webmanifest", app.baseUrl).href);
-    assert.equal(manifestResponse.headers()["content-type"], "application/manifest+json");
-    const swResponse = await page.request.get(new URL("sw.js", app.baseUrl).href);
-    assert.match(swResponse.headers()["content-type"], /^text\/javascript/);
-    assert.equal(swResponse.headers()["cache-control"], "no-cache", "sw.js is revalidated, so a new build is seen");
+        const manifestResponse = await page.request.get(new URL("manifest.webmanifest", app.baseUrl).href);
+        assert.equal(manifestResponse.headers()["content-type"], "application/manifest+json");
+        const swResponse = await page.request.get(new URL("sw.js", app.baseUrl).href);
+        assert.match(swResponse.headers()["content-type"], /^text\/javascript/);
+        assert.equal(swResponse.headers()["cache-control"], "no-cache", "sw.js is revalidated, so a new build is seen");
 
-    const cdp = await page.context().newCDPSession(page);
-    const { url, errors, data } = await cdp.send("Page.getAppManifest");
-    assert.equal(url, new URL("manifest.webmanifest", app.baseUrl).href);
-    assert.deepEqual(errors, [], "the manifest parses without errors");
-    const manifest = JSON.parse(data);
-    assert.equal(manifest.name, "Roundtrip");
-    assert.equal(manifest.display, "standalone");
-    assert.equal(manifest.start_url, "./");
-    assert.equal(manifest.theme_color, "#1f4e79", "the header's brand colour");
-    assert.equal(manifest.background_color, "#f4f6f9", "the page background");
-    const themeMeta = await page.locator('meta[name="theme-color"]').getAttribute("content");
-    assert.equal(themeMeta, manifest.theme_color);
-    for (const icon of manifest.icons) {
-      const res = await page.request.get(new URL(icon.src, url).href);
-      assert.equal(res.status(), 200, `${icon.src} is served`);
-      assert.equal(res.headers()["content-type"], icon.type, `${icon.src} is served as ${icon.type}`);
-      if (icon.type === "image/png") {
-        const [w, h] = pngSize(await res.body());
-        assert.equal(`${w}x${h}`, icon.sizes, `${icon.src} is ${icon.sizes}`);
-      }
-    }
-    assert.ok(manifest.icons.some((i) => i.purpose === "maskable"), "a maskable icon");
+        const cdp = await page.context().newCDPSession(page);
+        const { url, errors, data } = await cdp.send("Page.getAppManifest");
+        assert.equal(url, new URL("manifest.webmanifest", app.baseUrl).href);
+        assert.deepEqual(errors, [], "the manifest parses without errors");
+        const manifest = JSON.parse(data);
+        assert.equal(manifest.name, "Roundtrip");
+        assert.equal(manifest.display, "standalone");
+        assert.equal(manifest.start_url, "./");
+        assert.equal(manifest.theme_color, "#1f4e79", "the header's brand colour");
+        assert.equal(manifest.background_color, "#f4f6f9", "the page background");
+        const themeMeta = await page.locator('meta[name="theme-color"]').getAttribute("content");
+        assert.equal(themeMeta, manifest.theme_color);
+        for (const icon of manifest.icons) {
+          const res = await page.request.get(new URL(icon.src, url).href);
+          assert.equal(res.status(), 200, `${icon.src} is served`);
+          assert.equal(res.headers()["content-type"], icon.type, `${icon.src} is served as ${icon.type}`);
+          if (icon.type === "image/png") {
+            const [w, h] = pngSize(await res.body());
+            assert.equal(`${w}x${h}`, icon.sizes, `${icon.src} is ${icon.sizes}`);
+          }
+        }
+        assert.ok(manifest.icons.some((i) => i.purpose === "maskable"), "a maskable icon");
 
-    const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
-    assert.deepEqual(installabilityErrors, [], "Chromium can install the app");
-    await shot(s, "installable");
+        const { installabilityErrors } = await cdp.send("Page.getInstallabilityErrors");
+        assert.deepEqual(installabilityErrors, [], "Chromium can install the app");
+        await shot(s, "installable");
 
-    // Install it, go offline and launch the installed app: its window starts from the cache.
-    const { manifest: parsed } = await cdp.send("Page.getAppManifest");
-    assert.equal(parsed.id, app.baseUrl, "the app's id is its start URL");
-    await cdp.send("PWA.install", { manifestId: parsed.id });
-    await cdp.send("PWA.getOsAppState", { manifestId: parsed.id });
-    await s.context.setOffline(true);
-    const [launched] = await Promise.all([s.context.waitForEvent("page"), cdp.send("PWA.launch", { manifestId: parsed.id })]);
-    launched.on("pageerror", (e) => s.pageErrors.push(String(e)));
-    await launched.waitForLoadState();
-    assert.equal(launched.url(), app.baseUrl, "the installed app opens at its start URL");
-    await waitForApp(launched);
-    assert.equal(await launched.evaluate(() => navigator.serviceWorker.controller?.state), "activated", "served by the service worker");
-    assert.equal(await text(launched, "crm-figures"), figures, "with the local CRM");
-    s.page = launched;
-    await shot(s, "installed-offline", { fullPage: false });
-    assertClean(s);
-  } catch (e) {
-    await shot(s, "failure").catch(() => {});
-    throw e;
+        // Install it, go offline and launch the installed app: its window starts from the cache.
+        const { manifest: parsed } = await cdp.send("Page.getAppManifest");
+        assert.equal(parsed.id, app.baseUrl, "the app's id is its start URL");
+        await cdp.send("PWA.install", { manifestId: parsed.id });
+        await cdp.send("PWA.getOsAppState", { manifestId: parsed.id });
+        await s.context.setOffline(true);
+        const [launched] = await Promise.all([s.context.waitForEvent("page"), cdp.send("PWA.launch", { manifestId: parsed.id })]);
+        launched.on("pageerror", (e) => s.pageErrors.push(String(e)));
+        await launched.waitForLoadState();
+        assert.equal(launched.url(), app.baseUrl, "the installed app opens at its start URL");
+        await waitForApp(launched);
+        assert.equal(await launched.evaluate(() => navigator.serviceWorker.controller?.state), "activated", "served by the service worker");
+        await waitForText(launched, "crm-figures", figures, { message: "with the local CRM" });
+        s.page = launched;
+        await shot(s, "installed-offline", { fullPage: false });
+        assertClean(s);
+      },
+      { profileDir },
+    );
   } finally {
-    await s.close();
     await rm(profileDir, { recursive: true, force: true });
   }
 });

@@ -7,7 +7,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { COL, assertClean, gotoPage, loadDemo, number, openApp, openSession, shot, startApp } from "./harness.mjs";
+import { COL, assertClean, gotoPage, loadDemo, number, openApp, shot, startApp, waitForText, waitForTexts, withSession } from "./harness.mjs";
 import { analyseExport, editWorkbook, identityOf, typo } from "./fixtures.mjs";
 import { exportPortfolio, match, planTotals, stageAndReview } from "./steps.mjs";
 
@@ -19,10 +19,9 @@ after(async () => {
   await app?.close();
 });
 
-test("resolve: bulk-accept, search the CRM for an entry, override a tier match, apply", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "resolve");
-  const { page } = s;
-  try {
+test("resolve: bulk-accept, search the CRM for an entry, override a tier match, apply", { timeout: 600_000 }, () =>
+  withSession(app, "resolve", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
 
@@ -105,8 +104,7 @@ test("resolve: bulk-accept, search the CRM for an entry, override a tier match, 
     assert.ok(await input.evaluate((el) => el === document.activeElement), "the search box takes the focus");
     await input.fill(qRef);
     const hit = xGroup.getByTestId("resolve-search-hit").first();
-    await hit.waitFor();
-    assert.match(await hit.textContent(), new RegExp(`^${qRef} · ${cell(Q, "First Name")} ${cell(Q, "Last Name")}`));
+    await waitForText(page, hit, new RegExp(`^${qRef} · ${cell(Q, "First Name")} ${cell(Q, "Last Name")}`));
     await shot(s, "resolve-search-open");
     await hit.click();
     await page.waitForFunction(() => {
@@ -148,11 +146,11 @@ test("resolve: bulk-accept, search the CRM for an entry, override a tier match, 
     // Q now holds X's email.
     await gotoPage(page, "browse");
     await page.getByTestId("crm-search").fill(qRef);
+    // The list shows the whole CRM until the search answers: wait for Q's rows before opening one.
+    await waitForTexts(page, "crm-result", (rows) => rows.length > 0 && rows.every((r) => r.includes(qRef)));
     await page.getByTestId("crm-result").first().click();
     await page.getByTestId("entry-card").waitFor();
     await page.waitForFunction((email) => (document.querySelector('[data-testid="entry-card"]')?.textContent ?? "").includes(email), X_EMAIL);
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { COL, assertClean, download, gotoPage, loadDemo, openApp, openSession, readXlsx, shot, startApp, writeXlsx } from "./harness.mjs";
+import { COL, assertClean, download, gotoPage, loadDemo, openApp, readXlsx, shot, startApp, withSession, writeXlsx } from "./harness.mjs";
 import { analyseExport, editWorkbook } from "./fixtures.mjs";
 import { exportPortfolio, match, planTotals, stageAndReview } from "./steps.mjs";
 
@@ -29,10 +29,9 @@ async function applyFile(s, name, bytes) {
   return planTotals(page);
 }
 
-test("a stale export re-imported keeps later CRM changes; a field changed on both sides is a conflict", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "stale");
-  const { page } = s;
-  try {
+test("a stale export re-imported keeps later CRM changes; a field changed on both sides is a conflict", { timeout: 600_000 }, () =>
+  withSession(app, "stale", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     const old = await exportPortfolio(page, 0);
@@ -96,7 +95,5 @@ test("a stale export re-imported keeps later CRM changes; a field changed on bot
     await applyFile(s, "third-party.xlsx", plain);
     assert.match(await page.getByTestId("plan-notice").first().textContent(), /carries no export base/);
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

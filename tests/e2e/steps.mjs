@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 
-import { EXPORT_COLUMNS, download, gotoPage, number, readXlsx, uploadFile, waitForNotice } from "./harness.mjs";
+import { EXPORT_COLUMNS, download, gotoPage, number, readXlsx, uploadFile, waitForNotice, waitForText, waitForTexts } from "./harness.mjs";
 
 export const settle = (page) => page.evaluate(() => new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0))));
 
@@ -11,15 +11,13 @@ export const settle = (page) => page.evaluate(() => new Promise((ok) => requestA
 export async function exportPortfolio(page, index) {
   await gotoPage(page, "export");
   const select = page.getByTestId("export-portfolio-select");
-  const options = (await select.locator("option").allTextContents()).map((t) => t.trim());
+  const options = await waitForTexts(page, select.locator("option"), (o) => o.length > index, { message: `portfolio #${index} exists` });
   const label = options[index];
   assert.ok(label, `portfolio #${index} exists (${options})`);
   await select.selectOption({ label });
   const cases = Number(label.match(/\((\d+) cases\)$/)[1]);
-  await page.waitForFunction(
-    (n) => (document.querySelector('[data-testid="export-preview"]')?.textContent ?? "").endsWith(`· ${n} cases`),
-    cases,
-  );
+  // The demo's portfolios have different numbers of cases, so this is the chosen one's preview.
+  await waitForText(page, "export-preview", (t) => t.endsWith(`· ${cases} cases`));
   await settle(page);
   const count = await number(page, "export-row-count");
   const buffer = await download(page, "export-download");

@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { COL, assertClean, gotoPage, loadDemo, openApp, openSession, readXlsx, shot, startApp, waitForNotice } from "./harness.mjs";
+import { COL, assertClean, gotoPage, loadDemo, number, openApp, readXlsx, shot, startApp, waitForNotice, waitForText, waitForTexts, withSession } from "./harness.mjs";
 import { analyseExport, editWorkbook } from "./fixtures.mjs";
 import { match, planTotals, stageAndReview } from "./steps.mjs";
 
@@ -52,24 +52,25 @@ async function choosePortfolio(page, label) {
   await page.getByTestId("export-portfolio-select").selectOption({ label });
 }
 
-test("sync: an origin-private file is rewritten after apply and undo, and survives a reload", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "sync");
-  const { page } = s;
-  // In place of the picker: a handle of the origin-private file system, on every load.
-  await s.context.addInitScript((name) => {
-    window.__roundtripPickSyncFile = async () => (await navigator.storage.getDirectory()).getFileHandle(name, { create: true });
-  }, SYNCED);
-  try {
+test("sync: an origin-private file is rewritten after apply and undo, and survives a reload", { timeout: 600_000 }, () =>
+  withSession(app, "sync", async (s) => {
+    const { page } = s;
+    // In place of the picker: a handle of the origin-private file system, on every load.
+    await s.context.addInitScript((name) => {
+      window.__roundtripPickSyncFile = async () => (await navigator.storage.getDirectory()).getFileHandle(name, { create: true });
+    }, SYNCED);
     await openApp(page, app);
     await loadDemo(page);
     await gotoPage(page, "export");
-    const label = (await page.getByTestId("export-portfolio-select").locator("option").allTextContents())[0].trim();
+    const [label] = await waitForTexts(page, page.getByTestId("export-portfolio-select").locator("option"), (o) => o.length > 0);
     await choosePortfolio(page, label);
+    const cases = Number(label.match(/\((\d+) cases\)$/)[1]);
+    await waitForText(page, "export-preview", (t) => t.endsWith(`· ${cases} cases`));
     await page.getByTestId("export-sync").click();
     await waitForNotice(page, new RegExp(`Synced to ${SYNCED} at .*Each later apply or undo rewrites it`));
-    assert.match(await page.getByTestId("sync-status").textContent(), new RegExp(`^Synced to ${SYNCED} at \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}`));
+    await waitForText(page, "sync-status", new RegExp(`^Synced to ${SYNCED} at \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}`));
     const first = await readXlsx(await readSynced(page));
-    const rowCount = Number(await page.getByTestId("export-row-count").textContent());
+    const rowCount = await number(page, "export-row-count");
     assert.equal(first.length - 1, rowCount, "the synced file is the portfolio's export");
     await shot(s, "synced");
 
@@ -116,9 +117,7 @@ test("sync: an origin-private file is rewritten after apply and undo, and surviv
     const undone = await waitForSynced(page, (rows) => rows.some((r) => r[COL["Public ID"]] === pid && r[COL.City] === oldCity), oldCity);
     assert.deepEqual(undone, first, "after undo the synced file is the original export again");
     await choosePortfolio(page, label);
-    assert.match(await page.getByTestId("sync-status").textContent(), new RegExp(`^Synced to ${SYNCED} at `));
+    await waitForText(page, "sync-status", new RegExp(`^Synced to ${SYNCED} at `));
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

@@ -11,12 +11,14 @@ import {
   assertClean,
   gotoPage,
   loadDemo,
-  number,
   openApp,
-  openSession,
   shot,
   startApp,
+  text,
   waitForNotice,
+  waitForNumber,
+  waitForText,
+  withSession,
   writeXlsx,
 } from "./harness.mjs";
 import { match, planTotals, stageAndReview } from "./steps.mjs";
@@ -71,10 +73,9 @@ async function entriesNamed(page, name, expected) {
   return count;
 }
 
-test("two tabs: a plan made before another tab's apply is stale, re-planned, and nothing is lost", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "tabs");
-  const a = s.page;
-  try {
+test("two tabs: a plan made before another tab's apply is stale, re-planned, and nothing is lost", { timeout: 600_000 }, () =>
+  withSession(app, "tabs", async (s) => {
+    const a = s.page;
     await openApp(a, app);
     await loadDemo(a);
     const b = await s.context.newPage();
@@ -101,7 +102,7 @@ test("two tabs: a plan made before another tab's apply is stale, re-planned, and
     await shot(sb, "tab-b-stale");
     await b.getByTestId("replan-button").click();
     await b.waitForFunction(() => !document.querySelector('[data-testid="plan-stale"]'));
-    assert.equal((await planTotals(b)).create, 1, "the re-plan still creates Bob");
+    await waitForNumber(b, "plan-create", 1, { message: "the re-plan still creates Bob" });
     await b.getByTestId("apply-button").click();
     await b.getByTestId("verify-summary").waitFor({ timeout: 60_000 });
     await waitForNotice(b, /Import #2 applied: 1 created/);
@@ -120,7 +121,8 @@ test("two tabs: a plan made before another tab's apply is stale, re-planned, and
     // A plan made before a snapshot (here: the demo CRM) replaces the CRM is refused.
     await planFile(s, "carol.xlsx", await newPersonFile("Carolina", "Tabsworth", "carol.tabs@example.com"));
     await loadDemo(a);
-    const figures = await a.getByTestId("crm-figures").textContent();
+    // The demo CRM replaced the copy with the two new persons.
+    const figures = await waitForText(a, "crm-figures", /^900 CRM entries/);
     await gotoPage(a, "import");
     await a.getByTestId("plan-stale").waitFor({ timeout: 30_000 });
     await shot(s, "plan-stale-after-snapshot");
@@ -129,18 +131,15 @@ test("two tabs: a plan made before another tab's apply is stale, re-planned, and
       await a.getByTestId("apply-button").click();
       await waitForNotice(a, /changed since this plan was made/);
     }
-    assert.equal(await a.getByTestId("crm-figures").textContent(), figures, "the CRM figures did not move");
+    assert.equal(await text(a, "crm-figures"), figures, "the CRM figures did not move");
     assert.equal(await entriesNamed(a, "Carolina Tabsworth", 0), 0, "the stale plan wrote nothing");
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
 
-test("a stored copy that cannot be read opens read-only and nothing can be written", { timeout: 300_000 }, async () => {
-  const s = await openSession(app, "damaged");
-  const { page } = s;
-  try {
+test("a stored copy that cannot be read opens read-only and nothing can be written", { timeout: 300_000 }, () =>
+  withSession(app, "damaged", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
     // Damage one stored bucket of CRM entries, as a failed disk write would.
@@ -174,13 +173,12 @@ test("a stored copy that cannot be read opens read-only and nothing can be writt
     await shot(s, "read-only");
     // The import page offers nothing that writes.
     await gotoPage(page, "import");
+    await page.locator('[data-testid="import-stage-status"], [data-testid="import-locked"]').first().waitFor();
     const apply = page.getByTestId("apply-button");
     assert.equal(await apply.count(), 0, "no apply button on a read-only copy");
     // Loading the demo replaces the damaged copy and the app is writable again.
     await loadDemo(page);
     await page.waitForFunction(() => !document.querySelector('[data-testid="read-only"]'));
     assert.ok(s.pageErrors.length === 0, `no uncaught errors: ${s.pageErrors}`);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);

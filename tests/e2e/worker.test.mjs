@@ -6,7 +6,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 
-import { EXPORT_COLUMNS, assertClean, gotoPage, loadDemo, number, openApp, openSession, shot, startApp, waitForNotice, writeXlsx } from "./harness.mjs";
+import { EXPORT_COLUMNS, assertClean, gotoPage, loadDemo, number, openApp, shot, startApp, text, waitForNotice, waitForText, withSession, writeXlsx } from "./harness.mjs";
 import { stageAndReview } from "./steps.mjs";
 
 let app;
@@ -36,13 +36,12 @@ async function manyNewPersons(n) {
   return writeXlsx(rows);
 }
 
-test("the page answers while the worker matches, and Cancel writes nothing", { timeout: 600_000 }, async () => {
-  const s = await openSession(app, "worker");
-  const { page } = s;
-  try {
+test("the page answers while the worker matches, and Cancel writes nothing", { timeout: 600_000 }, () =>
+  withSession(app, "worker", async (s) => {
+    const { page } = s;
     await openApp(page, app);
     await loadDemo(page);
-    const sequenceBefore = await page.getByTestId("crm-figures").textContent();
+    const sequenceBefore = await waitForText(page, "crm-figures", /^900 CRM entries/);
     const rows = 60_000;
     await gotoPage(page, "import");
     await stageAndReview(s, "many.xlsx", await manyNewPersons(rows));
@@ -73,14 +72,16 @@ test("the page answers while the worker matches, and Cancel writes nothing", { t
     console.log(`  ${rows} rows: cancelled during "${stage}" after ${((Date.now() - started) / 1000).toFixed(1)} s; longest main-thread task ${longest.toFixed(0)} ms`);
 
     // Nothing written; the file is still open at Review and can be matched again.
-    assert.equal(await page.getByTestId("crm-figures").textContent(), sequenceBefore, "the CRM figures did not move");
+    assert.equal(await text(page, "crm-figures"), sequenceBefore, "the CRM figures did not move");
     await gotoPage(page, "history");
+    await page.getByTestId("history-table").waitFor();
+    // Undo follows the CRM summary, which names the last import: none.
+    assert.equal(await page.getByTestId("undo-last-import").isDisabled(), true, "no import to undo");
+    // settled: a check that nothing is there; the Undo button above already says no import exists
     assert.equal(await page.getByTestId("history-table").locator("tbody tr").count(), 0, "no import was recorded");
     await gotoPage(page, "import");
     await page.getByTestId("match-button").waitFor();
     assert.equal(await number(page, "import-error-count"), 0, "the staged file is still there, validated");
     assertClean(s);
-  } finally {
-    await s.close();
-  }
-});
+  }),
+);
