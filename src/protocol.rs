@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::core::accounts::profiles::{AccountFilters, ExportProfile};
-use crate::core::date::DayMonthOrder;
 use crate::core::model::{ImportCounts, Role};
 use crate::core::plan::verify::VerificationSample;
+pub use crate::core::workflow::{ImportOptions, Wording, WorkflowId};
 
 /// Identifies one call; the page numbers them.
 pub type CallId = u64;
@@ -39,6 +39,8 @@ pub const CANCELLED: &str = "Cancelled. Nothing was written.";
 
 /// A message from the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// One message per call, serialized as soon as it is made: boxing the reply would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum FromWorker {
     /// The worker listens; calls sent before are queued by the page.
     Ready,
@@ -76,17 +78,6 @@ pub enum Event {
     CrmChanged { summary: CrmSummary, cause: ChangeCause },
     /// Another tab upgraded the database and this one closed its connection.
     DatabaseClosed,
-}
-
-/// A workflow with a session in the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Workflow {
-    /// Insured contact details (the Import page).
-    Insured,
-    /// Bulk insurance (System Utilities).
-    Insurance,
-    /// Accounts and account contacts (the Accounts page).
-    Accounts,
 }
 
 /// A call to the worker.
@@ -153,7 +144,7 @@ pub enum Request {
     Undo { import_id: u32 },
 
     /// A step of a workflow's session.
-    Session { workflow: Workflow, action: SessionAction },
+    Session { workflow: WorkflowId, action: SessionAction },
 }
 
 /// A step of a workflow's session. Most answer with the session's new [`SessionView`].
@@ -166,9 +157,9 @@ pub enum SessionAction {
     /// Stage a file (+ bytes) for the chosen template and open it. `remembered` holds the
     /// header pairs the operator confirmed before (folded file header → template header).
     /// → [`Reply::Session`]
-    Stage { file_name: String, options: SessionOptions, remembered: Option<BTreeMap<String, String>> },
+    Stage { file_name: String, options: ImportOptions, remembered: Option<BTreeMap<String, String>> },
     /// Open the file staged for the chosen template. → [`Reply::Session`]
-    Resume { options: SessionOptions, remembered: Option<BTreeMap<String, String>> },
+    Resume { options: ImportOptions, remembered: Option<BTreeMap<String, String>> },
     /// Discard the staged file. → [`Reply::Session`]
     Discard,
     /// Map a template column to a file column (or to none). → [`Reply::Session`]
@@ -190,7 +181,7 @@ pub enum SessionAction {
     /// The operator's choice for a detected person. → [`Reply::Session`]
     Choose { group: usize, choice: Choice },
     /// Plan the import (a dry run). → [`Reply::Session`]
-    Plan { options: SessionOptions },
+    Plan { options: ImportOptions },
     /// Rows of the plan table. → [`Reply::Rows`]
     PlanRows { start: usize, count: usize, only_changes: bool },
     /// The plan report workbook. → [`Reply::File`]
@@ -206,21 +197,6 @@ pub enum SessionAction {
     Back,
     /// Close the file (the staged copy stays staged). → [`Reply::Session`]
     Close,
-}
-
-/// Options that change how a file is read, validated or planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct SessionOptions {
-    /// How day/month text dates are read (insurance); ISO only by default.
-    pub day_month_order: Option<DayMonthOrder>,
-    /// Apply only the valid rows of a file with errors (accounts).
-    pub valid_rows_only: bool,
-    /// An empty optional cell clears the stored value (insurance); otherwise it keeps it.
-    pub clear_empty_cells: bool,
-    /// A field changed both in the file and in the CRM since the file was exported takes the
-    /// file's value (insured contact details); otherwise the CRM's value is kept.
-    #[serde(default)]
-    pub take_file_values: bool,
 }
 
 /// The operator's choice for a detected person.
@@ -543,6 +519,8 @@ pub struct PlanView {
     pub take_file_values: bool,
     /// The plan table's column headers.
     pub columns: Vec<String>,
+    /// How the workflow names the plan, its counts and its apply button.
+    pub wording: Wording,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

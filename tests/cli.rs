@@ -18,11 +18,12 @@ use futures::executor::block_on;
 use serde_json::Value;
 
 use roundtrip::core::date::Date;
+use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, InsuranceStatus};
 use roundtrip::core::snapshot::read_snapshot;
 use roundtrip::core::template::Field;
-use roundtrip::protocol::{Choice, SessionOptions, SessionView, Workflow};
+use roundtrip::protocol::{Choice, ImportOptions, SessionView};
 use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
 use roundtrip::service::{Service, Silent};
 use roundtrip::store::memory::MemoryStore;
@@ -347,26 +348,26 @@ fn open_persons_exit_3_until_a_choices_file_decides_them_and_the_snapshot_is_the
     let svc = Service::new(MemoryStore::with_crm(before.clone()));
     let bytes = std::fs::read(d.join("edited.xlsx")).expect("the file");
     let view = block_on(svc.stage(
-        Workflow::Insured,
+        INSURED,
         "edited.xlsx",
         bytes,
-        SessionOptions::default(),
+        ImportOptions::default(),
         &BTreeMap::new(),
         NOW,
         &Silent,
     ))
     .expect("staged");
     assert!(matches!(view, SessionView::Review(_)), "{view:#?}");
-    block_on(svc.match_rows(Workflow::Insured, &Silent)).expect("matched");
-    let groups = block_on(svc.groups(Workflow::Insured, 0, 50, false)).expect("the open persons").groups;
+    block_on(svc.match_rows(INSURED, &Silent)).expect("matched");
+    let groups = block_on(svc.groups(INSURED, 0, 50, false)).expect("the open persons").groups;
     for g in &groups {
         let choice = if g.name == "Zélie Brandvold" { Choice::CreateNew } else { Choice::Existing(target) };
-        block_on(svc.choose(Workflow::Insured, g.index, choice)).expect("chosen");
+        block_on(svc.choose(INSURED, g.index, choice)).expect("chosen");
     }
-    block_on(svc.plan(Workflow::Insured, None, &Silent)).expect("planned");
+    block_on(svc.plan(INSURED, None, &Silent)).expect("planned");
     let request =
         ApplyRequest { operator_login: "roundtrip-cli", again: false, valid_rows_only: false, now_ms: NOW };
-    let applied = block_on(svc.apply(Workflow::Insured, request, 0.0, || 0.0, &Silent)).expect("applied");
+    let applied = block_on(svc.apply(INSURED, request, 0.0, || 0.0, &Silent)).expect("applied");
     assert!(matches!(applied, ApplyOutcome::Applied(SessionView::Done(_))), "{applied:#?}");
     let from_service = block_on(svc.current()).expect("the CRM").crm.clone();
     assert_eq!(from_cli, from_service, "the snapshot apply writes is the service's own apply");

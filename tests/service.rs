@@ -16,13 +16,16 @@ use std::collections::BTreeMap;
 use futures::executor::block_on;
 
 use roundtrip::core::date::Date;
+use roundtrip::core::insurance::workflow::ID as INSURANCE;
 use roundtrip::core::insured::export::portfolio_case_ids;
+use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, DetailKind, InsuranceStatus};
 use roundtrip::core::template::Field;
+use roundtrip::core::workflow::WorkflowId;
 use roundtrip::protocol::{
-    BulkChoice, Choice, DoneView, GroupView, PlanView, ResolveView, ReviewView, SessionOptions, SessionView,
-    Workflow, CANCELLED,
+    BulkChoice, Choice, DoneView, GroupView, ImportOptions, PlanView, ResolveView, ReviewView, SessionView,
+    CANCELLED,
 };
 use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
 use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
@@ -145,7 +148,7 @@ fn detail_row(rows: &[Vec<String>], kind: DetailKind, with_cref: bool) -> usize 
 }
 
 /// Stages a file, confirming its headers when the view asks.
-fn stage(svc: &Svc, workflow: Workflow, name: &str, bytes: Vec<u8>, options: SessionOptions) -> SessionView {
+fn stage(svc: &Svc, workflow: WorkflowId, name: &str, bytes: Vec<u8>, options: ImportOptions) -> SessionView {
     let view = block_on(svc.stage(workflow, name, bytes, options, &BTreeMap::new(), NOW, &Silent))
         .expect("the file is staged");
     match view {
@@ -158,7 +161,7 @@ fn stage(svc: &Svc, workflow: Workflow, name: &str, bytes: Vec<u8>, options: Ses
 
 /// Stages an insured contact details file: its review, without errors.
 fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
-    match stage(svc, Workflow::Insured, name, bytes, SessionOptions::default()) {
+    match stage(svc, INSURED, name, bytes, ImportOptions::default()) {
         SessionView::Review(r) => {
             assert_eq!(r.errors, 0, "{r:#?}");
             r
@@ -168,7 +171,7 @@ fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
 }
 
 fn match_rows(svc: &Svc) -> SessionView {
-    block_on(svc.match_rows(Workflow::Insured, &Silent)).expect("matched")
+    block_on(svc.match_rows(INSURED, &Silent)).expect("matched")
 }
 
 fn resolve_view(view: SessionView) -> ResolveView {
@@ -185,7 +188,7 @@ fn plan_view(view: SessionView) -> PlanView {
     }
 }
 
-fn plan(svc: &Svc, workflow: Workflow) -> PlanView {
+fn plan(svc: &Svc, workflow: WorkflowId) -> PlanView {
     plan_view(block_on(svc.plan(workflow, None, &Silent)).expect("planned"))
 }
 
@@ -193,14 +196,14 @@ fn plan(svc: &Svc, workflow: Workflow) -> PlanView {
 fn match_and_plan(svc: &Svc) -> PlanView {
     match match_rows(svc) {
         SessionView::Plan(p) => p,
-        SessionView::Resolve(_) => plan(svc, Workflow::Insured),
+        SessionView::Resolve(_) => plan(svc, INSURED),
         other => panic!("expected Resolve or the plan, got {other:#?}"),
     }
 }
 
 /// The open detected persons of the Resolve step.
 fn open_groups(svc: &Svc) -> Vec<GroupView> {
-    let page = block_on(svc.groups(Workflow::Insured, 0, 200, false)).expect("the groups");
+    let page = block_on(svc.groups(INSURED, 0, 200, false)).expect("the groups");
     assert_eq!(page.groups.len(), page.total);
     page.groups
 }
@@ -209,7 +212,12 @@ fn group_named(svc: &Svc, name: &str) -> GroupView {
     open_groups(svc).into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("no open person {name}"))
 }
 
-fn apply(svc: &Svc, workflow: Workflow, again: bool, ticker: &impl Ticker) -> Result<ApplyOutcome, Failure> {
+fn apply(
+    svc: &Svc,
+    workflow: WorkflowId,
+    again: bool,
+    ticker: &impl Ticker,
+) -> Result<ApplyOutcome, Failure> {
     block_on(svc.apply(
         workflow,
         ApplyRequest { operator_login: "ops", again, valid_rows_only: false, now_ms: NOW },
@@ -231,7 +239,7 @@ fn import(svc: &Svc, name: &str, bytes: Vec<u8>) -> DoneView {
     stage_insured(svc, name, bytes);
     let p = match_and_plan(svc);
     assert_eq!((p.counts.errors, p.pending_conflicts), (0, 0), "{p:#?}");
-    applied(apply(svc, Workflow::Insured, false, &Silent))
+    applied(apply(svc, INSURED, false, &Silent))
 }
 
 #[test]
@@ -280,11 +288,10 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!((resolve.groups, resolve.pending_conflicts), (1, 0), "{resolve:#?}");
     let zelie = group_named(&svc, "Zélie Brandvold");
     assert!(zelie.can_create && !zelie.conflict);
-    let resolve = resolve_view(
-        block_on(svc.choose(Workflow::Insured, zelie.index, Choice::CreateNew)).expect("chosen"),
-    );
+    let resolve =
+        resolve_view(block_on(svc.choose(INSURED, zelie.index, Choice::CreateNew)).expect("chosen"));
     assert_eq!(resolve.decided, 1);
-    let planned = plan(&svc, Workflow::Insured);
+    let planned = plan(&svc, INSURED);
     let c = planned.counts;
     // Added: the phone, and the new person's email (details of created entries count as added).
     assert_eq!((c.created, c.updated, c.added, c.errors), (1, 1, 2, 0), "{planned:#?}");
@@ -297,7 +304,7 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!(crm(&svc), before, "planning writes nothing");
 
     let at = sequence(&svc);
-    let done = applied(apply(&svc, Workflow::Insured, false, &Silent));
+    let done = applied(apply(&svc, INSURED, false, &Silent));
     assert_eq!(done.counts, c);
     assert_eq!(sequence(&svc), at + 1, "one commit");
     let after = crm(&svc);
@@ -337,7 +344,7 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     let again = match_and_plan(&svc);
     assert_eq!((again.counts.created, again.counts.updated, again.counts.added), (0, 0, 0), "{again:#?}");
     let at = sequence(&svc);
-    match apply(&svc, Workflow::Insured, false, &Silent) {
+    match apply(&svc, INSURED, false, &Silent) {
         Ok(ApplyOutcome::AskFirst(question)) => {
             assert!(question.contains(&format!("import #{}", done.import_id)), "{question}")
         }
@@ -369,8 +376,8 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     stage_insured(&svc, "stale.xlsx", write_cells(&header, &rows));
     resolve_view(match_rows(&svc));
     let zq = group_named(&svc, "Zbigniew Quarrington");
-    block_on(svc.choose(Workflow::Insured, zq.index, Choice::Existing(target))).expect("chosen");
-    let first = plan(&svc, Workflow::Insured);
+    block_on(svc.choose(INSURED, zq.index, Choice::Existing(target))).expect("chosen");
+    let first = plan(&svc, INSURED);
     assert!(first.stale.is_none());
     assert_eq!((first.counts.updated, first.counts.added, first.counts.created), (1, 1, 0), "{first:#?}");
 
@@ -379,21 +386,21 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
     let moved = crm(&svc);
     let at = sequence(&svc);
-    let stale = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    let stale = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
     assert!(stale.stale.as_deref().is_some_and(|s| s.contains("CRM changed")), "{stale:#?}");
 
-    let refused = apply(&svc, Workflow::Insured, false, &Silent).expect_err("a stale plan is refused");
+    let refused = apply(&svc, INSURED, false, &Silent).expect_err("a stale plan is refused");
     assert!(refused.contains("CRM changed"), "{refused}");
     assert_eq!(sequence(&svc), at, "nothing written");
     assert_eq!(crm(&svc), moved);
 
     // Planned again on the current CRM: the choice is kept, and the plan applies.
-    let second = plan(&svc, Workflow::Insured);
+    let second = plan(&svc, INSURED);
     assert!(second.stale.is_none());
     assert_eq!(second.counts, first.counts);
     let zq = group_named(&svc, "Zbigniew Quarrington");
     assert_eq!(zq.choice, Choice::Existing(target));
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    applied(apply(&svc, INSURED, false, &Silent));
     let after = crm(&svc);
     assert_eq!(sequence(&svc), at + 1);
     assert_eq!(after.details[&email_pid].fields.email, "stale.then.fresh@example.org");
@@ -415,12 +422,12 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     // Cancelled at the apply's first tick, just before the commit.
     let (at, before) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(0);
-    let refused = apply(&svc, Workflow::Insured, false, &cancel).expect_err("cancelled");
+    let refused = apply(&svc, INSURED, false, &cancel).expect_err("cancelled");
     assert_eq!(refused, CANCELLED);
     assert_eq!(cancel.ticks.get(), 1);
     assert_eq!((sequence(&svc), crm(&svc)), (at, before.clone()), "nothing written");
     assert!(block_on(svc.history()).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
-    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    let still = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
     assert_eq!((still.counts, still.stale.clone()), (planned.counts, None));
 
     // Another commit makes the plan stale; planning again validates, matches and ranks anew.
@@ -429,20 +436,20 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
     let (at, moved) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(3);
-    let refused = block_on(svc.plan(Workflow::Insured, None, &cancel)).expect_err("cancelled");
+    let refused = block_on(svc.plan(INSURED, None, &cancel)).expect_err("cancelled");
     assert_eq!(refused, CANCELLED);
     assert_eq!(cancel.ticks.get(), 4);
     assert_eq!((sequence(&svc), crm(&svc)), (at, moved), "nothing written");
-    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    let still = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
     assert!(still.stale.is_some(), "the cancelled re-plan left the stale plan");
-    assert!(apply(&svc, Workflow::Insured, false, &Silent).is_err());
+    assert!(apply(&svc, INSURED, false, &Silent).is_err());
 
     // Planned again to the end: more ticks than where it was cancelled; then it applies.
     let count = CancelAfter::counting();
-    let again = plan_view(block_on(svc.plan(Workflow::Insured, None, &count)).expect("planned"));
+    let again = plan_view(block_on(svc.plan(INSURED, None, &count)).expect("planned"));
     assert!(count.ticks.get() > 4, "the cancel came mid-way: {} ticks in all", count.ticks.get());
     assert_eq!(again.counts, planned.counts);
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    applied(apply(&svc, INSURED, false, &Silent));
     assert_eq!(sequence(&svc), at + 1);
     assert_eq!(crm(&svc).details[&email_pid].fields.email, "cancel.then.apply@example.org");
 }
@@ -534,11 +541,10 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
     let resolve = resolve_view(match_rows(&svc));
     assert_eq!((resolve.groups, resolve.conflicts, resolve.pending_conflicts), (3, 1, 1), "{resolve:#?}");
 
-    let preview = svc.bulk_preview(Workflow::Insured, BulkChoice::CreateNewForRemaining).expect("a preview");
+    let preview = svc.bulk_preview(INSURED, BulkChoice::CreateNewForRemaining).expect("a preview");
     assert_eq!(preview, (2, 1, 1), "the stranger and the conflict; only the conflict changes");
-    let resolve = resolve_view(
-        block_on(svc.bulk_apply(Workflow::Insured, BulkChoice::CreateNewForRemaining)).expect("bulk"),
-    );
+    let resolve =
+        resolve_view(block_on(svc.bulk_apply(INSURED, BulkChoice::CreateNewForRemaining)).expect("bulk"));
     let groups = open_groups(&svc);
     let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Choice::CreateNew).collect();
     assert_eq!(set.len(), preview.0, "{groups:#?}");
@@ -549,12 +555,12 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
     let nameless = groups.iter().find(|g| !g.can_create).expect("the person without names");
     assert_eq!((nameless.choice, nameless.skip_by_default), (Choice::Default, true));
 
-    let planned = plan(&svc, Workflow::Insured);
+    let planned = plan(&svc, INSURED);
     let c = planned.counts;
     // Two details added to the entries found without names, two entries created with a detail
     // each (counted as added too), the nameless stranger skipped, no error.
     assert_eq!((c.added, c.created, c.skipped, c.errors), (4, 2, 1, 0), "{planned:#?}");
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    applied(apply(&svc, INSURED, false, &Silent));
     let after = crm(&svc);
     for entry in [&by_ssn, &by_cref] {
         assert_eq!(after.entries[&entry.id], *entry, "names are kept");
@@ -590,13 +596,12 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
         user.user_id,
         flipped.label()
     );
-    let options = |clear_empty_cells| SessionOptions { clear_empty_cells, ..SessionOptions::default() };
+    let options = |clear_empty_cells| ImportOptions { clear_empty_cells, ..ImportOptions::default() };
 
-    let kept =
-        plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.clone().into_bytes(), options(false)));
+    let kept = plan_view(stage(&svc, INSURANCE, "users.csv", csv.clone().into_bytes(), options(false)));
     assert_eq!(kept.file.template.id, "user-insurance");
     assert_eq!((kept.counts.updated, kept.counts.errors), (1, 0), "{kept:#?}");
-    applied(apply(&svc, Workflow::Insurance, false, &Silent));
+    applied(apply(&svc, INSURANCE, false, &Silent));
     let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
     assert_eq!(ins.status, Some(flipped));
     assert_eq!(
@@ -605,10 +610,10 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
         "empty cells keep the stored values"
     );
 
-    let cleared = plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.into_bytes(), options(true)));
+    let cleared = plan_view(stage(&svc, INSURANCE, "users.csv", csv.into_bytes(), options(true)));
     assert_eq!((cleared.counts.updated, cleared.counts.errors), (1, 0), "{cleared:#?}");
-    assert!(matches!(apply(&svc, Workflow::Insurance, false, &Silent), Ok(ApplyOutcome::AskFirst(_))));
-    applied(apply(&svc, Workflow::Insurance, true, &Silent));
+    assert!(matches!(apply(&svc, INSURANCE, false, &Silent), Ok(ApplyOutcome::AskFirst(_))));
+    applied(apply(&svc, INSURANCE, true, &Silent));
     let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
     assert_eq!(ins.status, Some(flipped));
     assert_eq!((ins.policy_number, ins.start, ins.end), (None, None, None), "empty cells cleared");

@@ -17,9 +17,9 @@ use std::time::Instant;
 
 use futures::executor::block_on;
 
-use crate::core::insurance;
-use crate::core::{accounts, insured};
-use crate::protocol::{BulkChoice, Choice, GroupView, SessionOptions, SessionView, Workflow};
+use crate::core::workflow::{ImportOptions, WorkflowId};
+use crate::core::workflows;
+use crate::protocol::{BulkChoice, Choice, GroupView, SessionView};
 use crate::service::session::{ApplyOutcome, ApplyRequest};
 use crate::service::Service;
 use crate::store::memory::MemoryStore;
@@ -39,18 +39,6 @@ pub struct ApplyArgs<'a> {
 
 /// How many rows with errors the output lists (the error report has all).
 const LISTED_ERRORS: usize = 10;
-
-/// The workflow a template belongs to.
-fn workflow_of(template_id: &str) -> Workflow {
-    if insurance::templates().iter().any(|t| t.id == template_id) {
-        Workflow::Insurance
-    } else if accounts::templates().iter().any(|t| t.id == template_id) {
-        Workflow::Accounts
-    } else {
-        debug_assert!(insured::templates().iter().any(|t| t.id == template_id));
-        Workflow::Insured
-    }
-}
 
 /// Plans (and with `apply`, applies) one file; the summary says how far it went and why it
 /// stopped.
@@ -78,7 +66,9 @@ fn drive(
     summary: &mut Summary,
 ) -> Result<i32, Stop> {
     let svc = open_crm(&args.crm)?;
-    let workflow = workflow_of(&args.template);
+    let (flow, _) = workflows::of_template(svc.workflows(), &args.template)
+        .ok_or_else(|| failed(format!("There is no template \"{}\".", args.template)))?;
+    let workflow = flow.id();
     let bytes = read_file(&args.file)?;
     let keyed = match &args.choices {
         Some(path) => Some(parse_choices(path, &read_file(path)?)?),
@@ -87,7 +77,7 @@ fn drive(
     // The file's name, as the app records it (the history, the "applied before" check).
     let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     block_on(svc.choose_template(workflow, &args.template)).map_err(failed)?;
-    let options = SessionOptions {
+    let options = ImportOptions {
         day_month_order: None,
         valid_rows_only: args.valid_rows_only,
         clear_empty_cells: args.clear_empty_cells,
@@ -131,7 +121,7 @@ fn drive(
 
     let mut replan = false;
     if let SessionView::Resolve(_) | SessionView::Plan(_) = &view {
-        if workflow == Workflow::Insured {
+        if flow.resolves_persons() {
             if let Some(keyed) = &keyed {
                 summary.unknown_choice_keys =
                     block_on(svc.choose_by_keys(workflow, keyed)).map_err(failed)?;
@@ -161,12 +151,12 @@ fn drive(
         sha256: plan.file.sha256.clone(),
     });
     summary.counts = Some(plan.counts);
-    if workflow == Workflow::Accounts {
+    if plan.wording.shows_contacts {
         summary.contacts = Some(plan.contacts);
     }
 
     // Open persons, and those still waiting for a decision.
-    if workflow == Workflow::Insured {
+    if flow.resolves_persons() {
         let open = open_persons(&svc, workflow)?;
         summary.open_persons = open.len();
         let bulk = args.accept_top.is_some() || args.create_new;
@@ -244,7 +234,7 @@ fn drive(
 }
 
 /// Every open detected person of the session, with its choice.
-fn open_persons(svc: &Service<MemoryStore>, workflow: Workflow) -> Result<Vec<GroupView>, Stop> {
+fn open_persons(svc: &Service<MemoryStore>, workflow: WorkflowId) -> Result<Vec<GroupView>, Stop> {
     let mut all = Vec::new();
     loop {
         let page = block_on(svc.groups(workflow, all.len(), 200, false)).map_err(failed)?;
@@ -269,7 +259,7 @@ fn person_summary(g: GroupView) -> PersonSummary {
 }
 
 /// The first rows of the plan with errors, as "row 12: why".
-fn error_rows(svc: &Service<MemoryStore>, workflow: Workflow) -> Result<Vec<String>, Stop> {
+fn error_rows(svc: &Service<MemoryStore>, workflow: WorkflowId) -> Result<Vec<String>, Stop> {
     let mut out = Vec::new();
     let mut start = 0;
     loop {

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::core::insured::matching::{GroupChoice, KeyedChoices};
 use crate::core::model::{Crm, ImportCounts};
 use crate::core::snapshot::read_snapshot;
-use crate::core::{accounts, insurance, insured};
+use crate::core::workflows;
 use crate::service::Service;
 use crate::store::memory::MemoryStore;
 
@@ -39,14 +39,9 @@ pub const EXIT_UNREADABLE: i32 = 2;
 /// Decisions are needed before anything can be applied.
 pub const EXIT_DECISIONS: i32 = 3;
 
-/// The template ids `--template` takes.
+/// The template ids `--template` takes: every template of the app's workflows.
 fn template_ids() -> Vec<&'static str> {
-    insured::templates()
-        .into_iter()
-        .chain(insurance::templates())
-        .chain(accounts::templates())
-        .map(|t| t.id)
-        .collect()
+    workflows::templates(&workflows::ALL).map(|t| t.id).collect()
 }
 
 /// Roundtrip's CRM imports and exports on a CRM snapshot file.

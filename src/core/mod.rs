@@ -5,18 +5,20 @@
 //! - The stages every workflow shares: [`sheet`] and [`read`] (bytes → `Sheet`), [`headers`]
 //!   (which template, which column), [`validate`] (rows + issues), [`plan`] (the one
 //!   `ImportPlan` shape, the import history with undo, the verification sample).
-//! - The workflows, each a template plus what is particular to it: [`insured`] (contact
+//! - The workflows, each a module implementing [`workflow::Workflow`] (its templates, its
+//!   planner, how its rows read) and listed once in [`workflows`]: [`insured`] (contact
 //!   details of the insureds on cases, matched by a 4-tier cascade), [`insurance`] (bulk
 //!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
 //! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
 //! - Data and support: [`model`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
-//!   [`index`], [`demo`].
+//!   [`index`], [`digest`], [`demo`].
 
 pub mod accounts;
 pub mod cnpj;
 pub mod date;
 pub mod demo;
+pub mod digest;
 pub mod headers;
 pub mod index;
 pub mod insurance;
@@ -32,4 +34,6 @@ pub mod snapshot;
 pub mod template;
 pub mod text;
 pub mod validate;
+pub mod workflow;
+pub mod workflows;
 pub mod xlsx;

@@ -342,34 +342,17 @@ impl<S: CrmStore> Service<S> {
     /// A template's model spreadsheet, or its header row as CSV. The account templates' model
     /// has the Portfolio dropdown of the operators' logins.
     pub async fn template_file(&self, template_id: &str, csv: bool) -> Result<Download, Failure> {
-        use crate::core::{accounts, insurance, insured};
-        let template = insured::templates()
-            .into_iter()
-            .chain(insurance::templates())
-            .chain(accounts::templates())
-            .find(|t| t.id == template_id)
+        let (workflow, template) = crate::core::workflows::of_template(self.workflows(), template_id)
             .ok_or_else(|| format!("There is no template \"{template_id}\"."))?;
         if csv {
-            let bytes = insurance::template_csv(template).into_bytes();
             return Ok(Download {
                 name: format!("{}-template.csv", template.id),
                 mime: crate::protocol::CSV_MIME.into(),
-                bytes,
+                bytes: template.header_csv().into_bytes(),
             });
         }
-        let is_account = accounts::templates().iter().any(|t| t.id == template.id);
-        let (name, written) = if is_account {
-            let stored = self.current().await?;
-            (
-                format!("{}-model.xlsx", template.id),
-                accounts::export::write_account_model(&stored.crm, template),
-            )
-        } else {
-            (
-                format!("{}-template.xlsx", template.id),
-                crate::core::template::write_template_workbook(template),
-            )
-        };
+        let stored = self.current().await?;
+        let (name, written) = workflow.template_workbook(&stored.crm, template);
         let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
     }

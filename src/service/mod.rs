@@ -20,7 +20,9 @@ use std::rc::Rc;
 
 use crate::core::model::Crm;
 use crate::core::revision::CheckedBatch;
-use crate::protocol::{ChangeCause, Event, Workflow, CANCELLED};
+use crate::core::workflow::{Workflow, WorkflowId};
+use crate::core::workflows;
+use crate::protocol::{ChangeCause, Event, CANCELLED};
 use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
 
 pub use session::Session;
@@ -65,20 +67,29 @@ pub fn store_failure(e: StoreError) -> Failure {
 #[derive(Debug)]
 pub struct Service<S: CrmStore> {
     store: S,
+    /// The workflows whose sessions it runs.
+    workflows: Vec<&'static dyn Workflow>,
     /// Set when the stored copy could not be read: nothing may be written until the operator
     /// loads a snapshot or the demo (which replace the copy whole).
     read_only: RefCell<Option<String>>,
     /// A snapshot read and waiting for the operator's confirmation.
     pending_snapshot: RefCell<Option<(String, Crm)>>,
-    sessions: RefCell<BTreeMap<Workflow, Rc<RefCell<Session>>>>,
+    sessions: RefCell<BTreeMap<WorkflowId, Rc<RefCell<Session>>>>,
     outbox: RefCell<Vec<Event>>,
 }
 
 impl<S: CrmStore> Service<S> {
-    /// A service over `store`; nothing is read until first used.
+    /// A service over `store` running the app's workflows; nothing is read until first used.
     pub fn new(store: S) -> Service<S> {
+        Service::with_workflows(store, workflows::ALL.to_vec())
+    }
+
+    /// A service over `store` running the sessions of `workflows` (the app's list, or a list
+    /// with a workflow of one's own).
+    pub fn with_workflows(store: S, workflows: Vec<&'static dyn Workflow>) -> Service<S> {
         Service {
             store,
+            workflows,
             read_only: RefCell::new(None),
             pending_snapshot: RefCell::new(None),
             sessions: RefCell::new(BTreeMap::new()),
@@ -171,13 +182,24 @@ impl<S: CrmStore> Service<S> {
         Ok(())
     }
 
+    /// The workflows the service runs.
+    pub fn workflows(&self) -> &[&'static dyn Workflow] {
+        &self.workflows
+    }
+
+    /// The workflow named `id`.
+    pub fn workflow(&self, id: WorkflowId) -> Result<&'static dyn Workflow, Failure> {
+        workflows::by_id(&self.workflows, id).ok_or_else(|| format!("There is no workflow \"{id}\"."))
+    }
+
     /// The session of a workflow, created on first use.
-    pub fn session(&self, workflow: Workflow) -> Rc<RefCell<Session>> {
-        Rc::clone(
+    pub fn session(&self, id: WorkflowId) -> Result<Rc<RefCell<Session>>, Failure> {
+        let workflow = self.workflow(id)?;
+        Ok(Rc::clone(
             self.sessions
                 .borrow_mut()
-                .entry(workflow)
+                .entry(id)
                 .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
-        )
+        ))
     }
 }

@@ -8,6 +8,7 @@ use leptos::task::spawn_local;
 use crate::protocol::{Reply, Request};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
+use crate::ui::storage::{bytes_text, estimate, persisted};
 
 async fn load_snapshot(app: AppState, file: web_sys::File) {
     let name = file.name();
@@ -80,7 +81,7 @@ pub fn DataPage() -> impl IntoView {
                         }}
                     </tbody>
                 </table>
-                <crate::ui::storage::StorageFigures/>
+                <StorageFigures/>
             </div>
             <div class="panel">
                 <h2>"Demo CRM"</h2>
@@ -109,5 +110,33 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
+    }
+}
+
+/// Whether the copy is persisted, and the usage and quota.
+#[component]
+fn StorageFigures() -> impl IntoView {
+    let app = use_app();
+    let figures = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move { (persisted().await, estimate().await) }
+    });
+    move || {
+        figures.get().map(|(persisted, estimate)| {
+            let kept = match persisted {
+                Some(true) => "Persistent: the browser keeps this copy even when disk space runs low.",
+                Some(false) => {
+                    "Not persistent yet: the browser may clear it under storage pressure. The app asks to keep it at the first write."
+                }
+                None => "This browser does not say whether it keeps the copy.",
+            };
+            let usage = estimate
+                .map(|(used, quota)| format!("{} used of {} available to this site.", bytes_text(used), bytes_text(quota)))
+                .unwrap_or_default();
+            view! {
+                <p class="muted" data-testid="storage-persisted">{kept}</p>
+                <p class="muted" data-testid="storage-usage">{usage}</p>
+            }
+        })
     }
 }

@@ -8,10 +8,9 @@
 use leptos::prelude::*;
 
 use crate::core::date::DayMonthOrder;
+use crate::core::insurance::workflow::ID as INSURANCE;
 use crate::core::model::Role;
-use crate::protocol::{
-    DoneView, FileView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow,
-};
+use crate::protocol::{DoneView, FileView, ImportOptions, Reply, Request, SessionAction, SessionView};
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, local_time_text, save_setting};
 use crate::ui::history::UndoButton;
 use crate::ui::import::PlanStep;
@@ -97,7 +96,7 @@ fn Locked() -> impl IntoView {
 
 #[component]
 fn StagedCard(file: FileView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     let busy = state.busy();
     view! {
         <div class="staged-card" data-testid="insurance-staged">
@@ -128,13 +127,13 @@ fn StagedCard(file: FileView) -> impl IntoView {
 #[component]
 fn BulkInsurance() -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     state.load();
     let busy = state.busy();
     let chosen = RwSignal::new(String::new());
     let order = RwSignal::new(load_setting::<String>(ORDER_KEY).map(|v| order_from(&v)).unwrap_or_default());
     let clear_empty = RwSignal::new(false);
-    let options = Signal::derive(move || SessionOptions {
+    let options = Signal::derive(move || ImportOptions {
         day_month_order: Some(order.get()),
         valid_rows_only: true,
         clear_empty_cells: clear_empty.get(),
@@ -270,7 +269,7 @@ fn BulkInsurance() -> impl IntoView {
                 Some(SessionView::Plan(p)) => {
                     view! {
                         <StagedCard file=p.file.clone()/>
-                        <PlanStep workflow=Workflow::Insurance view=p options=options apply_test_id="insurance-process"/>
+                        <PlanStep workflow=INSURANCE view=p options=options apply_test_id="insurance-process"/>
                     }
                         .into_any()
                 }
@@ -325,11 +324,10 @@ fn BulkInsurance() -> impl IntoView {
 #[component]
 fn ResultPanel(view: DoneView) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     let c = view.counts;
     let results_report = Action::new_local(move |_: &()| async move {
-        let request =
-            Request::Session { workflow: Workflow::Insurance, action: SessionAction::ResultsReport };
+        let request = Request::Session { workflow: INSURANCE, action: SessionAction::ResultsReport };
         if let Err(e) = app.download(request).await {
             app.error(e);
         }

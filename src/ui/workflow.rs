@@ -1,13 +1,14 @@
 //! A workflow's page state: the stage the worker says its session is at ([`SessionView`], one
 //! enum, so impossible combinations cannot be shown) and the one [`Action`] that moves it —
-//! whose `pending()` disables the buttons while it runs. The three workflows' states live in
-//! context from the app root, so leaving a page and coming back loses nothing.
+//! whose `pending()` disables the buttons while it runs. Every workflow's state is made under
+//! the app root's owner the first time a page asks for it, so leaving a page and coming back
+//! loses nothing.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
-use crate::protocol::{Reply, Request, SessionAction, SessionOptions, SessionView, Workflow};
+use crate::protocol::{ImportOptions, Reply, Request, SessionAction, SessionView, WorkflowId};
 use crate::ui::browser::{confirm, load_setting, read_file_buffer, save_setting};
 use crate::ui::state::{use_app, AppState};
 
@@ -32,23 +33,18 @@ pub struct WorkflowState {
     pub open_sections: RwSignal<BTreeMap<&'static str, usize>>,
 }
 
-/// The states of the three workflows.
+/// The workflows' page states, by workflow, and the app root's owner they are made under.
 #[derive(Clone, Copy)]
 pub struct WorkflowStates {
-    pub insured: WorkflowState,
-    pub insurance: WorkflowState,
-    pub accounts: WorkflowState,
+    owner: StoredValue<Owner>,
+    states: StoredValue<BTreeMap<WorkflowId, WorkflowState>>,
 }
 
 impl WorkflowStates {
     /// Made at the app root, after the [`AppState`].
     pub fn new() -> WorkflowStates {
-        let app = use_app();
-        WorkflowStates {
-            insured: WorkflowState::new(app, Workflow::Insured),
-            insurance: WorkflowState::new(app, Workflow::Insurance),
-            accounts: WorkflowState::new(app, Workflow::Accounts),
-        }
+        let owner = Owner::current().unwrap_or_default();
+        WorkflowStates { owner: StoredValue::new(owner), states: StoredValue::new(BTreeMap::new()) }
     }
 }
 
@@ -58,14 +54,18 @@ impl Default for WorkflowStates {
     }
 }
 
-/// The page state of a workflow.
-pub fn use_workflow(workflow: Workflow) -> WorkflowState {
+/// The page state of a workflow, made on first use.
+pub fn use_workflow(workflow: WorkflowId) -> WorkflowState {
     let states = expect_context::<WorkflowStates>();
-    match workflow {
-        Workflow::Insured => states.insured,
-        Workflow::Insurance => states.insurance,
-        Workflow::Accounts => states.accounts,
+    if let Some(state) = states.states.with_value(|m| m.get(&workflow).copied()) {
+        return state;
     }
+    let app = use_app();
+    let state = states.owner.with_value(|owner| owner.with(|| WorkflowState::new(app, workflow)));
+    states.states.update_value(|m| {
+        m.insert(workflow, state);
+    });
+    state
 }
 
 /// Where confirmed header pairs are remembered (header names only, never cell values).
@@ -88,7 +88,7 @@ fn remember(template_id: &str, pairs: Vec<(String, String)>) {
 }
 
 impl WorkflowState {
-    fn new(app: AppState, workflow: Workflow) -> WorkflowState {
+    fn new(app: AppState, workflow: WorkflowId) -> WorkflowState {
         let view = RwSignal::new(None);
         let version = RwSignal::new(0);
         let step = Action::new_local(move |step: &Step| {
@@ -125,7 +125,7 @@ impl WorkflowState {
     }
 
     /// Stages a picked file.
-    pub fn stage(&self, file: web_sys::File, options: SessionOptions) {
+    pub fn stage(&self, file: web_sys::File, options: ImportOptions) {
         let action = SessionAction::Stage { file_name: file.name(), options, remembered: None };
         self.open_sections.set(Default::default());
         self.step.dispatch(Step { action, file: Some(file) });
@@ -139,7 +139,7 @@ impl WorkflowState {
 
 async fn run(
     app: AppState,
-    workflow: Workflow,
+    workflow: WorkflowId,
     view: RwSignal<Option<SessionView>>,
     version: RwSignal<u64>,
     step: Step,

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::protocol::{ChangeCause, CrmSummary, Event, Reply, Request, SessionAction, Workflow};
+use crate::protocol::{ChangeCause, CrmSummary, Event, Reply, Request, SessionAction, WorkflowId};
 use crate::service::crm::Download;
 use crate::service::session::{ApplyOutcome, ApplyRequest};
 use crate::service::{Cancelled, Service, Ticker};
@@ -208,7 +208,7 @@ async fn handle(
 
 async fn session(
     service: &Service<AnyStore>,
-    workflow: Workflow,
+    workflow: WorkflowId,
     action: SessionAction,
     bytes: Option<Vec<u8>>,
     task: &Task,

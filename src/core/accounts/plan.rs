@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::core::insured::plan::errors_by_row;
 use crate::core::model::{
     Account, AccountContact, AccountKind, ChangeSet, ContactType, Crm, EntityKind, Record,
 };
 use crate::core::plan::{
-    change, key, AccountFacts, ContactOutcome, FieldChange, ImportPlan, PlannedRow, RowAction, RowFacts,
+    change, errors_by_row, key, AccountFacts, ContactOutcome, FieldChange, ImportPlan, PlannedRow, RowAction,
+    RowFacts,
 };
 use crate::core::template::{Field, Template};
 use crate::core::text::fold;

@@ -15,11 +15,11 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::core::digest::sha256_hex;
 use crate::core::index::CrmIndex;
 use crate::core::model::{DetailFields, DetailKind, EntityKind, EntryId};
 use crate::core::plan::key;
 use crate::core::read::read_named_sheet;
-use crate::core::report::sha256_hex;
 use crate::core::revision::{Revision, Revisions};
 use crate::core::sheet::SheetRow;
 use crate::core::text::ssn_digits;

@@ -22,9 +22,9 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::core::date::Date;
+use crate::core::digest::sha256_hex;
 use crate::core::index::{client_reference_key, names_match, reference_key, CrmIndex};
 use crate::core::model::EntryId;
-use crate::core::report::sha256_hex;
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::text::{fold, mask_ssn, ssn_digits};
 use crate::core::validate::{Issue, IssueCode, Severity, ValidatedRow};

@@ -43,7 +43,8 @@ use crate::core::model::{
     EntryId, Insured, Record, RecordKey,
 };
 use crate::core::plan::{
-    key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts, StaleConflict,
+    errors_by_row, key, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
+    StaleConflict,
 };
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::text::{fold, mask_ssn, ssn_canonical, ssn_digits};
@@ -274,18 +275,6 @@ impl<'a> Draft<'a> {
     fn existing_entry(&self, id: EntryId) -> Option<RecordKey> {
         self.crm.entries.contains_key(&id).then(|| key(EntityKind::Entry, id))
     }
-}
-
-/// The validator's errors of each row, as "Cell: message".
-pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>> {
-    let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
-    for i in validated.issues.iter().filter(|i| i.severity == Severity::Error) {
-        errors.entry(i.row).or_default().push(match &i.cell {
-            Some(cell) => format!("{cell}: {}", i.message),
-            None => i.message.clone(),
-        });
-    }
-    errors
 }
 
 /// [`plan`] for a file whose export base was read ([`super::base::read_export_base`]): with a

@@ -8,12 +8,12 @@ impl<S: CrmStore> Service<S> {
     /// validated and matched again first; the operator's choices are kept where they apply.
     pub async fn plan(
         &self,
-        workflow: Workflow,
-        options: Option<SessionOptions>,
+        workflow: WorkflowId,
+        options: Option<ImportOptions>,
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
         let (epoch, mut open) = {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let epoch = s.epoch;
             let open = s.open.as_mut().ok_or("No file is open.")?;
@@ -29,7 +29,7 @@ impl<S: CrmStore> Service<S> {
                 || open.basis != stored.sequence;
         if stale {
             open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
-            if matches_people(open.template) {
+            if open.workflow.resolves_persons() {
                 let v = open.validated.clone().ok_or("The file is not validated yet.")?;
                 open.matches =
                     Some(Rc::new(match_rows(&stored.crm, open.template, &v, &open.file.base, ticker).await?));
@@ -38,27 +38,19 @@ impl<S: CrmStore> Service<S> {
         }
         let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
         ticker.tick("Planning the changes (nothing is written)", 0, 1).await?;
-        let plan = match &open.matches {
-            Some(m) if matches_people(open.template) => {
-                let choices = indexed_choices(m, &open.choices);
-                let take_file = if open.options.take_file_values { TakeFile::All } else { TakeFile::None };
-                plan_with_base(
-                    &stored.crm,
-                    open.template,
-                    &validated,
-                    m,
-                    &choices,
-                    &open.file.base,
-                    &take_file,
-                )
-            }
-            _ if open.template.apply == ApplyRule::OverwriteInsurance => {
-                let options =
-                    insurance::InsuranceOptions { clear_empty_cells: open.options.clear_empty_cells };
-                insurance::plan::plan(&stored.crm, open.template, &validated, options)
-            }
-            _ => plan_file(&stored.crm, open.template, &validated),
+        let choices = open.matches.as_ref().map(|m| indexed_choices(m, &open.choices)).unwrap_or_default();
+        let resolution = match &open.matches {
+            Some(m) if open.workflow.resolves_persons() => Some(Resolution { matches: m, choices: &choices }),
+            _ => None,
         };
+        let plan = open.workflow.plan(&PlanInput {
+            crm: &stored.crm,
+            template: open.template,
+            validated: &validated,
+            resolution,
+            base: &open.file.base,
+            options: open.options,
+        });
         let label = |e: EntryId| stored.crm.entries.get(&e).map(|e| e.label());
         let relinks = plan
             .relinks()
@@ -76,7 +68,7 @@ impl<S: CrmStore> Service<S> {
         let planned = Planned { plan: Rc::new(plan), base: stored.sequence, stale: None, relinks };
         drop(stored);
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
                 return Err("The file was changed meanwhile; nothing was planned.".into());
@@ -94,12 +86,12 @@ impl<S: CrmStore> Service<S> {
     /// A page of the plan table.
     pub fn plan_rows(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         start: usize,
         count: usize,
         only_changes: bool,
     ) -> Result<RowsPage, Failure> {
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
@@ -107,15 +99,16 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The plan report of the open file.
-    pub async fn plan_report(&self, workflow: Workflow) -> Result<Download, Failure> {
+    pub async fn plan_report(&self, workflow: WorkflowId) -> Result<Download, Failure> {
         let stored = self.current().await?;
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
         let name = format!("{}-plan.xlsx", file_stem(&open.file.name));
-        let bytes = write_plan_report(&stored.crm, v, open.matches.as_deref(), &p.plan)
+        let extras = open.workflow.report_extras(&stored.crm, &p.plan, open.matches.as_deref());
+        let bytes = write_plan_report(v, &p.plan, &extras)
             .map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
     }
@@ -124,7 +117,7 @@ impl<S: CrmStore> Service<S> {
     /// `again`); a stale plan is refused (plan again).
     pub async fn apply(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         request: ApplyRequest<'_>,
         started_ms: f64,
         clock_ms: impl Fn() -> f64,
@@ -132,7 +125,7 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<ApplyOutcome, Failure> {
         let ApplyRequest { operator_login, again, valid_rows_only, now_ms } = request;
         let (epoch, open) = {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let s = session.borrow();
             (s.epoch, s.open.clone().ok_or("No file is open.")?)
         };
@@ -149,7 +142,7 @@ impl<S: CrmStore> Service<S> {
         }
         // The insured and insurance workflows leave rows with errors out and list them; an
         // accounts file with errors applies only when the operator chooses its valid rows.
-        let valid_only = valid_rows_only || workflow != Workflow::Accounts;
+        let valid_only = valid_rows_only || !open.workflow.errors_need_consent();
         if plan.has_errors() && !valid_only {
             return Err(format!(
                 "{} row(s) have errors. Fix the file, or choose to apply only the valid rows.",
@@ -168,11 +161,8 @@ impl<S: CrmStore> Service<S> {
         }
         if !again {
             if let Some(r) = last_import_of_file(&stored.crm, &open.file.sha256) {
-                let (done, again) = if workflow == Workflow::Insurance {
-                    ("processed", "Process")
-                } else {
-                    ("applied", "Apply")
-                };
+                let wording = open.workflow.wording();
+                let (done, again) = (wording.applied, wording.apply_verb);
                 return Ok(ApplyOutcome::AskFirst(format!(
                     "This exact file (same SHA-256) was already {done} as import #{} ({}). {again} it again? Records \
                      that already hold its values stay unchanged.",
@@ -201,40 +191,28 @@ impl<S: CrmStore> Service<S> {
             .await?;
         let committed = self.commit(&batch).await.map_err(|e| format!("The import was not applied: {e}"))?;
         let import_id = committed.import_id().unwrap_or(record.id);
-        let _ = self.store().delete_staged(&slot(workflow, open.template)).await;
+        let _ = self.store().delete_staged(&open.workflow.staging_slot(open.template)).await;
         let after = self.current().await?;
         let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
-        let sample = verification_sample(&after.crm, open.template, &validated, plan, &open.file.sha256);
+        let sample = verification_sample(
+            open.workflow,
+            &after.crm,
+            open.template,
+            &validated,
+            plan,
+            &open.file.sha256,
+        );
         let portfolios = affected_portfolios(&after, plan);
         drop(after);
         let counts = plan.counts;
         let seconds = (clock_ms() - started_ms) / 1000.0;
-        let message = match workflow {
-            Workflow::Insured => format!(
-                "Import #{import_id} applied: {} created, {} updated, {} added, {} unchanged, {} skipped.",
-                counts.created, counts.updated, counts.added, counts.unchanged, counts.skipped
-            ),
-            Workflow::Insurance => format!(
-                "Import #{import_id} processed in {}: {} updated, {} unchanged, {} skipped, {} invalid.",
-                seconds_text(seconds),
-                counts.updated,
-                counts.unchanged,
-                counts.skipped,
-                counts.errors
-            ),
-            Workflow::Accounts => {
-                let (cc, cu) = plan.contacts();
-                format!(
-                    "Import #{import_id} of {}: {} created, {} updated, {} unchanged, {cc} contacts created, {cu} \
-                     contacts updated{}.",
-                    open.file.name,
-                    counts.created,
-                    counts.updated,
-                    counts.unchanged,
-                    if counts.errors > 0 { format!(", {} rows with errors not applied", counts.errors) } else { String::new() }
-                )
-            }
-        };
+        let message = open.workflow.applied_message(&Applied {
+            import_id,
+            file_name: &open.file.name,
+            counts,
+            contacts: plan.contacts(),
+            seconds,
+        });
         let (skipped, invalid) = listed_rows(plan, LISTED);
         let done = DoneView {
             file: Session::file_view(&open),
@@ -250,7 +228,7 @@ impl<S: CrmStore> Service<S> {
             columns: open.template.headers().iter().map(|h| h.to_string()).collect(),
         };
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch == epoch {
                 if let Some(current) = s.open.as_mut() {
@@ -263,21 +241,24 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// After an apply: the skipped and invalid rows as a workbook.
-    pub fn results_report(&self, workflow: Workflow) -> Result<Download, Failure> {
-        let session = self.session(workflow);
+    pub fn results_report(&self, workflow: WorkflowId) -> Result<Download, Failure> {
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
         let name = format!("{}-skipped-and-invalid.xlsx", file_stem(&open.file.name));
-        let bytes = insurance::report::write_insurance_results_report(open.template, &p.plan)
-            .map_err(|e| format!("{name} could not be written: {e}"))?;
+        let written = open
+            .workflow
+            .results_report(open.template, &p.plan)
+            .ok_or("This import has no results report.")?;
+        let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
         Ok(Download::xlsx(name, bytes))
     }
 
     /// One stage back, keeping what was done.
-    pub async fn back(&self, workflow: Workflow) -> Result<SessionView, Failure> {
+    pub async fn back(&self, workflow: WorkflowId) -> Result<SessionView, Failure> {
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             s.bump();
             let Some(open) = s.open.as_mut() else { return Err("No file is open.".into()) };
@@ -302,7 +283,7 @@ impl<S: CrmStore> Service<S> {
                         open.stage = Stage::Resolve;
                         false
                     }
-                    _ if matches_people(open.template) => {
+                    _ if open.workflow.resolves_persons() => {
                         open.stage = Stage::Review;
                         false
                     }

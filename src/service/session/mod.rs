@@ -13,29 +13,27 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use crate::core::accounts;
+use crate::core::digest::sha256_hex;
 use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
 use crate::core::index::CrmIndex;
-use crate::core::insurance;
-use crate::core::insured::base::{read_export_base, ExportBaseRead};
+use crate::core::insured::base::ExportBaseRead;
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
-use crate::core::insured::plan::{plan_with_base, TakeFile};
-use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
 use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
 use crate::core::plan::verify::verification_sample;
-use crate::core::plan::{plan_file, ImportPlan, RowAction};
+use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::read::read_sheet;
-use crate::core::report::{sha256_hex, write_error_report, write_plan_error_report, write_plan_report};
+use crate::core::report::{write_error_report, write_plan_error_report, write_plan_report};
 use crate::core::revision::{CheckedBatch, Revision};
 use crate::core::sheet::Sheet;
-use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
+use crate::core::template::{Field, HeaderPolicy, Template};
 use crate::core::text::{file_stem, mask_ssn};
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
+use crate::core::workflow::{Applied, ImportOptions, PlanInput, Resolution, Workflow, WorkflowId};
 use crate::protocol::{
     BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
-    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard,
-    TableRow, TemplateView, Workflow,
+    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionView, StagedCard, TableRow,
+    TemplateView,
 };
 use crate::store::{CrmStore, StagedFile, StoredCrm};
 
@@ -84,11 +82,12 @@ struct Planned {
 /// The file being imported.
 #[derive(Debug, Clone)]
 struct OpenFile {
+    workflow: &'static dyn Workflow,
     template: &'static Template,
     file: FileInfo,
     sheet: Rc<Sheet>,
     mapping: HeaderMapping,
-    options: SessionOptions,
+    options: ImportOptions,
     stage: Stage,
     validated: Option<Rc<Validated>>,
     matches: Option<Rc<Matches>>,
@@ -104,8 +103,9 @@ struct OpenFile {
 /// One workflow's session.
 #[derive(Debug, Clone)]
 pub struct Session {
-    workflow: Workflow,
-    /// The template the operator said a file is (insurance); `None` = recognise it.
+    workflow: &'static dyn Workflow,
+    /// The template a file is read as: always the chosen one for a workflow that names its
+    /// template, the one the operator named otherwise; `None` = recognise it.
     chosen: Option<&'static Template>,
     /// The template chosen on the page (insured contact details), or the one the last file
     /// was recognised as.
@@ -115,43 +115,21 @@ pub struct Session {
     epoch: u64,
 }
 
-/// The templates a workflow offers.
-fn candidates(workflow: Workflow) -> Vec<&'static Template> {
-    match workflow {
-        Workflow::Insured => vec![&INSURED_CONTACT_DETAILS],
-        Workflow::Insurance => insurance::templates().to_vec(),
-        Workflow::Accounts => accounts::templates().to_vec(),
-    }
-}
-
-/// Where a workflow's staged file is kept: one per template for insured contact details,
-/// one for the whole workflow otherwise (one staged insurance file at a time).
-fn slot(workflow: Workflow, template: &Template) -> String {
-    match workflow {
-        Workflow::Insured => template.id.to_string(),
-        Workflow::Insurance => "insurance".to_string(),
-        Workflow::Accounts => "accounts".to_string(),
-    }
-}
-
 fn template_view(t: &Template) -> TemplateView {
     TemplateView { id: t.id.to_string(), name: t.name.to_string(), description: t.description.to_string() }
 }
 
 /// The key that keeps an operator's choice for a detected person across re-plans.
-fn person_key(p: &insured::matching::DetectedPerson) -> String {
+fn person_key(p: &crate::core::insured::matching::DetectedPerson) -> String {
     p.key.clone()
-}
-
-/// True when a template's rows are matched to people and resolved by the operator.
-fn matches_people(t: &Template) -> bool {
-    t.apply == ApplyRule::UpsertContactDetail
 }
 
 impl Session {
     /// A session with nothing open.
-    pub fn new(workflow: Workflow) -> Session {
-        Session { workflow, chosen: None, template: candidates(workflow)[0], open: None, epoch: 0 }
+    pub fn new(workflow: &'static dyn Workflow) -> Session {
+        let first = workflow.templates()[0];
+        let chosen = workflow.names_template().then_some(first);
+        Session { workflow, chosen, template: first, open: None, epoch: 0 }
     }
 
     /// The CRM moved to `sequence`: an open plan made before is stale.
@@ -199,7 +177,7 @@ impl Session {
         let Some(open) = &self.open else {
             return SessionView::Upload {
                 template: template_view(self.template),
-                templates: candidates(self.workflow).into_iter().map(template_view).collect(),
+                templates: self.workflow.templates().iter().map(|t| template_view(t)).collect(),
                 staged,
             };
         };
@@ -231,18 +209,24 @@ mod resolve;
 mod show;
 
 pub use apply::{import_record_of, ApplyOutcome};
-use resolve::{export_base_of, match_rows};
+use resolve::match_rows;
 pub use show::ApplyRequest;
 use show::*;
 
 impl<S: CrmStore> Service<S> {
-    fn session_template(&self, workflow: Workflow) -> &'static Template {
-        self.session(workflow).borrow().template
+    /// The session's workflow and the template it reads files as.
+    fn session_template(
+        &self,
+        workflow: WorkflowId,
+    ) -> Result<(&'static dyn Workflow, &'static Template), Failure> {
+        let session = self.session(workflow)?;
+        let s = session.borrow();
+        Ok((s.workflow, s.template))
     }
 
-    async fn staged_card(&self, workflow: Workflow) -> Result<Option<StagedCard>, Failure> {
-        let template = self.session_template(workflow);
-        let staged = self.store().get_staged(&slot(workflow, template)).await.map_err(store_failure)?;
+    async fn staged_card(&self, workflow: WorkflowId) -> Result<Option<StagedCard>, Failure> {
+        let (flow, template) = self.session_template(workflow)?;
+        let staged = self.store().get_staged(&flow.staging_slot(template)).await.map_err(store_failure)?;
         Ok(staged.map(|f| StagedCard {
             template_id: f.template_id,
             file_name: f.file_name,
@@ -254,29 +238,31 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The session's view as it stands.
-    pub async fn session_view(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        let staged = if self.session(workflow).borrow().open.is_none() {
+    pub async fn session_view(&self, workflow: WorkflowId) -> Result<SessionView, Failure> {
+        let staged = if self.session(workflow)?.borrow().open.is_none() {
             self.staged_card(workflow).await?
         } else {
             None
         };
-        Ok(self.session(workflow).borrow().view(staged))
+        Ok(self.session(workflow)?.borrow().view(staged))
     }
 
     /// Chooses the template the next file is read as: the insured workflow's template, or the
     /// insurance template a file must be (an empty id: recognised from its headers).
     pub async fn choose_template(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         template_id: &str,
     ) -> Result<SessionView, Failure> {
-        let template = candidates(workflow).into_iter().find(|t| t.id == template_id);
-        if template.is_none() && !(template_id.is_empty() && workflow != Workflow::Insured) {
-            return Err(format!("There is no template \"{template_id}\"."));
-        }
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
+            let template = s.workflow.templates().iter().copied().find(|t| t.id == template_id);
+            // An empty id means "recognise it", for a workflow that does not name its template.
+            let recognise_it = template_id.is_empty() && !s.workflow.names_template();
+            if template.is_none() && !recognise_it {
+                return Err(format!("There is no template \"{template_id}\"."));
+            }
             s.chosen = template;
             if let (Some(t), None) = (template, &s.open) {
                 s.template = t;
@@ -290,26 +276,27 @@ impl<S: CrmStore> Service<S> {
     #[allow(clippy::too_many_arguments)]
     pub async fn stage(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         file_name: &str,
         bytes: Vec<u8>,
-        options: SessionOptions,
+        options: ImportOptions,
         remembered: &BTreeMap<String, String>,
         now_ms: i64,
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
         ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
         let sheet = read_sheet(file_name, &bytes).map_err(|e| format!("{e} Nothing was staged."))?;
-        let chosen = match workflow {
-            Workflow::Insured => Some(self.session_template(workflow)),
-            _ => self.session(workflow).borrow().chosen,
+        let (flow, chosen) = {
+            let session = self.session(workflow)?;
+            let s = session.borrow();
+            (s.workflow, s.chosen)
         };
-        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
+        let recognised = recognise(flow.templates(), chosen, &sheet.header, remembered)
             .map_err(|problem| format!("{file_name}: {problem} Nothing was staged."))?;
         let template = recognised.template;
-        let base = Rc::new(export_base_of(template, file_name, &bytes));
+        let base = Rc::new(flow.export_base(file_name, &bytes));
         let staged = StagedFile {
-            template_id: slot(workflow, template),
+            template_id: flow.staging_slot(template),
             file_name: file_name.to_string(),
             size: bytes.len() as u64,
             sha256: sha256_hex(&bytes),
@@ -332,24 +319,24 @@ impl<S: CrmStore> Service<S> {
     /// Opens the file staged for the session's template (after a reload, or to start over).
     pub async fn resume(
         &self,
-        workflow: Workflow,
-        options: SessionOptions,
+        workflow: WorkflowId,
+        options: ImportOptions,
         remembered: &BTreeMap<String, String>,
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
-        let template = self.session_template(workflow);
+        let (flow, template) = self.session_template(workflow)?;
+        let chosen = self.session(workflow)?.borrow().chosen;
         let staged = self
             .store()
-            .get_staged(&slot(workflow, template))
+            .get_staged(&flow.staging_slot(template))
             .await
             .map_err(store_failure)?
             .ok_or("No file is staged any more.")?;
         ticker.tick(&format!("Reading {}", staged.file_name), 0, 1).await?;
         let sheet = read_sheet(&staged.file_name, &staged.bytes).map_err(|e| e.to_string())?;
-        let chosen = (workflow == Workflow::Insured).then_some(template);
-        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
+        let recognised = recognise(flow.templates(), chosen, &sheet.header, remembered)
             .map_err(|problem| format!("{}: {problem}", staged.file_name))?;
-        let base = Rc::new(export_base_of(recognised.template, &staged.file_name, &staged.bytes));
+        let base = Rc::new(flow.export_base(&staged.file_name, &staged.bytes));
         let info = FileInfo {
             name: staged.file_name,
             size: staged.size,
@@ -364,21 +351,23 @@ impl<S: CrmStore> Service<S> {
     #[allow(clippy::too_many_arguments)]
     async fn open_file(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         template: &'static Template,
         file: FileInfo,
         sheet: Sheet,
         mapping: HeaderMapping,
-        options: SessionOptions,
+        options: ImportOptions,
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
         let ready = mapping.is_usable() && !mapping.needs_confirmation();
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             s.bump();
             s.template = template;
+            let flow = s.workflow;
             s.open = Some(OpenFile {
+                workflow: flow,
                 template,
                 file,
                 sheet: Rc::new(sheet),
@@ -400,11 +389,11 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// Discards the staged file (and closes it).
-    pub async fn discard(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        let template = self.session_template(workflow);
-        self.store().delete_staged(&slot(workflow, template)).await.map_err(store_failure)?;
+    pub async fn discard(&self, workflow: WorkflowId) -> Result<SessionView, Failure> {
+        let (flow, template) = self.session_template(workflow)?;
+        self.store().delete_staged(&flow.staging_slot(template)).await.map_err(store_failure)?;
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             s.bump();
             s.open = None;
@@ -413,9 +402,9 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// Closes the file; a staged copy stays staged.
-    pub async fn close(&self, workflow: Workflow) -> Result<SessionView, Failure> {
+    pub async fn close(&self, workflow: WorkflowId) -> Result<SessionView, Failure> {
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             s.bump();
             s.open = None;
@@ -426,12 +415,12 @@ impl<S: CrmStore> Service<S> {
     /// Maps one template column to a file column (a file column feeds one template column).
     pub async fn set_column(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         template_col: usize,
         file_col: Option<usize>,
     ) -> Result<SessionView, Failure> {
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let open = s.open.as_mut().ok_or("No file is open.")?;
             let template = open.template;
@@ -482,11 +471,11 @@ impl<S: CrmStore> Service<S> {
     /// header) with the validated view.
     pub async fn confirm_headers(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         ticker: &impl Ticker,
     ) -> Result<(SessionView, Vec<(String, String)>), Failure> {
         let remember = {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let open = s.open.as_mut().ok_or("No file is open.")?;
             if !open.mapping.is_usable() {
@@ -504,9 +493,9 @@ impl<S: CrmStore> Service<S> {
 
     /// Validates every row (in slices, with progress), then moves on: to Review for a file
     /// whose people are matched, straight to the plan otherwise.
-    async fn validate(&self, workflow: Workflow, ticker: &impl Ticker) -> Result<SessionView, Failure> {
+    async fn validate(&self, workflow: WorkflowId, ticker: &impl Ticker) -> Result<SessionView, Failure> {
         let (epoch, open) = {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let s = session.borrow();
             (s.epoch, s.open.clone().ok_or("No file is open.")?)
         };
@@ -515,7 +504,7 @@ impl<S: CrmStore> Service<S> {
         let basis = stored.sequence;
         drop(stored);
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
                 return Err("The file was changed meanwhile; nothing was validated.".into());
@@ -527,7 +516,7 @@ impl<S: CrmStore> Service<S> {
             current.planned = None;
             current.stage = Stage::Review;
         }
-        if matches_people(open.template) {
+        if open.workflow.resolves_persons() {
             self.session_view(workflow).await
         } else {
             self.plan(workflow, None, ticker).await
@@ -537,12 +526,12 @@ impl<S: CrmStore> Service<S> {
     /// A page of the review table.
     pub fn review_rows(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         start: usize,
         count: usize,
         only_problems: bool,
     ) -> Result<RowsPage, Failure> {
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
@@ -550,8 +539,8 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The error report of the open file.
-    pub fn error_report(&self, workflow: Workflow) -> Result<Download, Failure> {
-        let session = self.session(workflow);
+    pub fn error_report(&self, workflow: WorkflowId) -> Result<Download, Failure> {
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;

@@ -6,9 +6,13 @@ use super::*;
 impl<S: CrmStore> Service<S> {
     /// Matches the rows to the CRM (in slices, with progress): detected persons go to Resolve;
     /// a file without any goes straight to the plan.
-    pub async fn match_rows(&self, workflow: Workflow, ticker: &impl Ticker) -> Result<SessionView, Failure> {
+    pub async fn match_rows(
+        &self,
+        workflow: WorkflowId,
+        ticker: &impl Ticker,
+    ) -> Result<SessionView, Failure> {
         let (epoch, open) = {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let s = session.borrow();
             (s.epoch, s.open.clone().ok_or("No file is open.")?)
         };
@@ -18,7 +22,7 @@ impl<S: CrmStore> Service<S> {
         drop(stored);
         let has_groups = matches.open_groups().next().is_some();
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
                 return Err("The file was changed meanwhile; nothing was matched.".into());
@@ -38,13 +42,13 @@ impl<S: CrmStore> Service<S> {
     /// A page of detected persons.
     pub async fn groups(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         start: usize,
         count: usize,
         matched: bool,
     ) -> Result<GroupsPage, Failure> {
         let stored = self.current().await?;
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
@@ -55,10 +59,10 @@ impl<S: CrmStore> Service<S> {
     /// What a bulk choice would set: persons, persons whose outcome changes, their rows.
     pub fn bulk_preview(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         action: BulkChoice,
     ) -> Result<(usize, usize, usize), Failure> {
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or("No file is open.")?;
         let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
@@ -68,9 +72,9 @@ impl<S: CrmStore> Service<S> {
 
     /// Sets a bulk choice on every person it applies to (persons the operator decided keep
     /// their choice).
-    pub async fn bulk_apply(&self, workflow: Workflow, action: BulkChoice) -> Result<SessionView, Failure> {
+    pub async fn bulk_apply(&self, workflow: WorkflowId, action: BulkChoice) -> Result<SessionView, Failure> {
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let open = s.open.as_mut().ok_or("No file is open.")?;
             let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
@@ -86,7 +90,7 @@ impl<S: CrmStore> Service<S> {
     /// The operator's choice for one detected person.
     pub async fn choose(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         group: usize,
         choice: Choice,
     ) -> Result<SessionView, Failure> {
@@ -101,7 +105,7 @@ impl<S: CrmStore> Service<S> {
             }
         }
         {
-            let session = self.session(workflow);
+            let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let open = s.open.as_mut().ok_or("No file is open.")?;
             let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
@@ -134,11 +138,11 @@ impl<S: CrmStore> Service<S> {
     /// whole file and changes nothing.
     pub async fn choose_by_keys(
         &self,
-        workflow: Workflow,
+        workflow: WorkflowId,
         keyed: &KeyedChoices,
     ) -> Result<Vec<String>, Failure> {
         let stored = self.current().await?;
-        let session = self.session(workflow);
+        let session = self.session(workflow)?;
         let mut s = session.borrow_mut();
         let open = s.open.as_mut().ok_or("No file is open.")?;
         let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
@@ -163,16 +167,6 @@ impl<S: CrmStore> Service<S> {
         open.planned = None;
         open.stage = Stage::Resolve;
         Ok(unknown)
-    }
-}
-
-/// The export base a file carries, for the templates whose rows merge three ways (the
-/// insured contact details); `Absent` for the others.
-pub(super) fn export_base_of(template: &Template, file_name: &str, bytes: &[u8]) -> ExportBaseRead {
-    if template.apply == ApplyRule::UpsertContactDetail {
-        read_export_base(file_name, bytes)
-    } else {
-        ExportBaseRead::Absent
     }
 }
 

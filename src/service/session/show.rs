@@ -40,27 +40,10 @@ pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
     }
 }
 
-/// The review table's columns for a template: a few identifying fields for insured contact
-/// details (the table stays readable), every column otherwise.
-pub(super) fn review_fields(t: &Template) -> Vec<Field> {
-    if t.apply == ApplyRule::UpsertContactDetail {
-        vec![
-            Field::CaseReference,
-            Field::InsuredReference,
-            Field::FirstName,
-            Field::ClientReference,
-            Field::Ssn,
-            Field::DetailType,
-            Field::PublicId,
-        ]
-    } else {
-        t.columns.iter().map(|c| c.field).collect()
-    }
-}
-
-pub(super) fn review_columns(t: &Template) -> Vec<String> {
+/// The review table's columns: the workflow's review fields, with their errors.
+pub(super) fn review_columns(workflow: &dyn Workflow, t: &Template) -> Vec<String> {
     let mut columns = vec!["Row".to_string(), "Status".to_string()];
-    for f in review_fields(t) {
+    for f in workflow.review_fields(t) {
         columns.push(match f {
             Field::FirstName => "Name".to_string(),
             f => t.spec(f).map(|s| s.header.to_string()).unwrap_or_default(),
@@ -80,7 +63,7 @@ pub(super) fn review_view(open: &OpenFile, v: &Validated, file: FileView) -> Rev
         warnings: v.issues.iter().filter(|i| i.severity == Severity::Warning).count(),
         rows_with_problems: v.rows.iter().filter(|r| r.errors + r.warnings > 0).count(),
         ignored: open.mapping.ignored.clone(),
-        columns: review_columns(open.template),
+        columns: review_columns(open.workflow, open.template),
     }
 }
 
@@ -103,13 +86,9 @@ pub(super) fn resolve_view(
     }
 }
 
-pub(super) fn plan_columns(t: &Template) -> Vec<String> {
+pub(super) fn plan_columns(workflow: &dyn Workflow, t: &Template) -> Vec<String> {
     let mut c = vec!["Row".to_string(), "Action".to_string()];
-    if t.apply == ApplyRule::UpsertContactDetail {
-        c.extend(["Match tier".to_string(), "CRM entry".to_string(), "Public ID".to_string()]);
-    } else {
-        c.push(t.columns.first().map(|c| c.header.to_string()).unwrap_or_default());
-    }
+    c.extend(workflow.plan_columns(t));
     c.push("Changes (before → after) and notes".to_string());
     c.push("Errors".to_string());
     c
@@ -130,7 +109,8 @@ pub(super) fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanVie
         relinks: p.relinks.clone(),
         stale_conflict_rows: plan.stale_conflict_rows().count(),
         take_file_values: open.options.take_file_values,
-        columns: plan_columns(open.template),
+        columns: plan_columns(open.workflow, open.template),
+        wording: open.workflow.wording(),
     }
 }
 
@@ -154,7 +134,6 @@ pub(super) fn plan_rows(
     let shown: Vec<usize> = (0..plan.rows.len())
         .filter(|i| !only_changes || !matches!(plan.rows[*i].action, RowAction::Unchanged))
         .collect();
-    let insured = open.template.apply == ApplyRule::UpsertContactDetail;
     let rows = shown
         .iter()
         .skip(start)
@@ -165,19 +144,8 @@ pub(super) fn plan_rows(
                 p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
             detail.extend(p.notes.iter().cloned());
             let mut cells = vec![p.sheet_row.to_string(), p.action_text()];
-            if insured {
-                let f = p.insured().cloned().unwrap_or_default();
-                detail.extend(
-                    f.stale_conflicts
-                        .iter()
-                        .map(|c| format!("Changed in the CRM since export — {}", c.text())),
-                );
-                cells.push(f.tier.map(|t| t.label().to_string()).unwrap_or_default());
-                cells.push(f.entry_label);
-                cells.push(f.public_id.unwrap_or_default());
-            } else {
-                cells.push(p.record_label().to_string());
-            }
+            detail.extend(open.workflow.plan_notes(p));
+            cells.extend(open.workflow.plan_cells(p));
             cells.push(detail.join(" · "));
             cells.push(p.errors_text());
             TableRow { sheet_row: p.sheet_row, status: status_of(&p.action).to_string(), cells }
@@ -196,7 +164,7 @@ pub(super) fn review_rows(
 ) -> RowsPage {
     let shown: Vec<usize> =
         (0..v.rows.len()).filter(|i| !only_problems || v.rows[*i].errors + v.rows[*i].warnings > 0).collect();
-    let fields = review_fields(open.template);
+    let fields = open.workflow.review_fields(open.template);
     let page: Vec<usize> = shown.iter().skip(start).take(count).copied().collect();
     let wanted: std::collections::BTreeSet<usize> = page.iter().map(|i| v.rows[*i].sheet_row).collect();
     let mut problems: BTreeMap<usize, Vec<String>> = BTreeMap::new();
@@ -344,15 +312,6 @@ pub struct ApplyRequest<'a> {
     pub valid_rows_only: bool,
     /// The time recorded in the history.
     pub now_ms: i64,
-}
-
-/// A duration for people: two decimals under a second (never "0.0 s"), one above.
-pub(super) fn seconds_text(seconds: f64) -> String {
-    if seconds < 1.0 {
-        format!("{seconds:.2} s")
-    } else {
-        format!("{seconds:.1} s")
-    }
 }
 
 /// The choices by group index, from the choices by person key.

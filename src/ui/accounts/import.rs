@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::core::accounts::workflow::ID as ACCOUNTS;
 use crate::core::model::Role;
-use crate::protocol::{PlanView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow};
+use crate::protocol::{ImportOptions, PlanView, Reply, Request, SessionAction, SessionView};
 use crate::ui::browser::first_file_of_input;
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
@@ -18,7 +19,7 @@ const CONTACT_HEADERS: &str = "Account Number, Contact Name, Identifier, Type, Q
 #[component]
 pub fn AccountImport() -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Accounts);
+    let state = use_workflow(ACCOUNTS);
     state.load();
     let busy = state.busy();
     let chosen: RwSignal<Option<web_sys::File>, LocalStorage> = RwSignal::new_local(None);
@@ -27,7 +28,7 @@ pub fn AccountImport() -> impl IntoView {
     let upload = move |_| {
         if let Some(f) = chosen.get_untracked() {
             chosen.set(None);
-            state.stage(f, SessionOptions::default());
+            state.stage(f, ImportOptions::default());
         }
     };
     view! {
@@ -78,7 +79,7 @@ pub fn AccountImport() -> impl IntoView {
                                     class="primary"
                                     data-testid="accounts-import-resume"
                                     disabled=move || busy.get()
-                                    on:click=move |_| state.go(SessionAction::Resume { options: SessionOptions::default(), remembered: None })
+                                    on:click=move |_| state.go(SessionAction::Resume { options: ImportOptions::default(), remembered: None })
                                 >
                                     "Read it"
                                 </button>
@@ -110,7 +111,7 @@ pub fn AccountImport() -> impl IntoView {
 #[component]
 fn ReadSummary(view: PlanView) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Accounts);
+    let state = use_workflow(ACCOUNTS);
     let busy = state.busy();
     let valid_only = RwSignal::new(false);
     let c = view.counts;
@@ -119,13 +120,13 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
     let (cc, cu) = view.contacts;
     let fetch = move |start: usize, count: usize| async move {
         let action = SessionAction::PlanRows { start, count, only_changes: false };
-        match app.call(Request::Session { workflow: Workflow::Accounts, action }).await {
+        match app.call(Request::Session { workflow: ACCOUNTS, action }).await {
             Ok(Reply::Rows(page)) => Some(page),
             _ => None,
         }
     };
     let report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow: Workflow::Accounts, action: SessionAction::ErrorReport };
+        let request = Request::Session { workflow: ACCOUNTS, action: SessionAction::ErrorReport };
         if let Err(e) = app.download(request).await {
             app.error(e);
         }
@@ -175,7 +176,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             {view.stale.clone().map(|why| view! {
                 <div class="panel warning" data-testid="plan-stale">
                     <p>{why}</p>
-                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Plan { options: SessionOptions::default() })>
+                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Plan { options: ImportOptions::default() })>
                         "Read it again on the current CRM"
                     </button>
                 </div>

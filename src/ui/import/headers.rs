@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{HeadersView, SessionAction, Workflow};
+use crate::protocol::{HeadersView, SessionAction, WorkflowId};
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn HeadersStep(view: HeadersView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+pub fn HeadersStep(workflow: WorkflowId, view: HeadersView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let busy = state.busy();
     let file_headers = view.file_headers.clone();
     let rows = view

@@ -5,32 +5,26 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{PlanView, Reply, Request, SessionAction, SessionOptions, Workflow};
+use crate::protocol::{ImportOptions, PlanView, Reply, Request, SessionAction, WorkflowId};
 use crate::ui::state::use_app;
 use crate::ui::table::PagedTable;
 use crate::ui::workflow::use_workflow;
 
-/// How a workflow names its plan and its apply button.
-fn wording(workflow: Workflow) -> (&'static str, &'static str) {
-    match workflow {
-        Workflow::Insured => ("The plan — nothing has been written yet", "Apply"),
-        Workflow::Insurance => ("Review: what Process will do — nothing has been written yet", "Process"),
-        Workflow::Accounts => ("Read summary — nothing has been written yet", "Next"),
-    }
-}
-
-fn grid(workflow: Workflow) -> &'static str {
-    match workflow {
-        Workflow::Insured => "56px 200px 190px 220px 100px 1fr 160px",
-        _ => "56px 150px 170px 1fr 220px",
+/// The plan table's column widths: a workflow with its own three columns (tier, entry, detail)
+/// or with the record alone.
+fn grid(columns: usize) -> &'static str {
+    if columns >= 7 {
+        "56px 200px 190px 220px 100px 1fr 160px"
+    } else {
+        "56px 150px 170px 1fr 220px"
     }
 }
 
 #[component]
 pub fn PlanStep(
-    workflow: Workflow,
+    workflow: WorkflowId,
     view: PlanView,
-    #[prop(optional, into)] options: Option<Signal<SessionOptions>>,
+    #[prop(optional, into)] options: Option<Signal<ImportOptions>>,
     /// The apply button's testing hook (`apply-button` by default).
     #[prop(optional, into)]
     apply_test_id: Option<String>,
@@ -39,7 +33,7 @@ pub fn PlanStep(
     let state = use_workflow(workflow);
     let busy = state.busy();
     let only_changes = RwSignal::new(false);
-    let options = options.unwrap_or_else(|| Signal::stored(SessionOptions::default()));
+    let options = options.unwrap_or_else(|| Signal::stored(ImportOptions::default()));
     let report = Action::new_local(move |_: &()| async move {
         if let Err(e) = app.download(Request::Session { workflow, action: SessionAction::PlanReport }).await {
             app.error(e);
@@ -56,25 +50,23 @@ pub fn PlanStep(
         }
     };
     let version = Signal::derive(move || format!("{}-{}", state.version.get(), only_changes.get()));
-    let (title, apply_word) = wording(workflow);
+    let wording = view.wording.clone();
     let t = view.counts;
     let changes = t.created + t.updated + t.added;
-    // Insurance processes a file that changes nothing too: its result lists the skipped IDs
-    // and invalid rows, and the history records that the file was processed.
-    let nothing = changes == 0 && workflow != Workflow::Insurance;
+    // A workflow may process a file that changes nothing (insurance: its result lists the
+    // skipped IDs and invalid rows, and the history records that the file was processed).
+    let nothing = changes == 0 && !wording.applies_without_changes;
     let blocked = view.pending_conflicts > 0 || nothing || view.stale.is_some();
     let apply_label = if nothing {
         "Nothing to apply".to_string()
-    } else if workflow == Workflow::Insured {
-        format!("{apply_word} {changes} {}", if changes == 1 { "change" } else { "changes" })
+    } else if wording.apply_counts_changes {
+        format!("{} {changes} {}", wording.apply_button, if changes == 1 { "change" } else { "changes" })
     } else {
-        apply_word.to_string()
+        wording.apply_button.to_string()
     };
-    let (created, updated, added) = match workflow {
-        Workflow::Insured => (" entries to create", " details to update", " details to add"),
-        Workflow::Insurance => (" to create", " to update", " to add"),
-        Workflow::Accounts => (" accounts or contacts to create", " to update", " to add"),
-    };
+    let [created, updated, added] = wording.counts.clone();
+    let title = wording.plan_title.clone();
+    let grid = grid(view.columns.len());
     let headers = Signal::stored(view.columns.clone());
     view! {
         <div class="panel">
@@ -102,7 +94,7 @@ pub fn PlanStep(
                 <div class="counter"><span class="big" data-testid="plan-skip">{t.skipped}</span>" skipped"</div>
                 <div class="counter error"><span class="big" data-testid="plan-error">{t.errors}</span>" rows with errors"</div>
             </div>
-            {(workflow == Workflow::Accounts)
+            {wording.shows_contacts
                 .then(|| {
                     let (cc, cu) = view.contacts;
                     view! { <p data-testid="plan-contacts">{format!("Contacts: {cc} to create, {cu} to update.")}</p> }
@@ -135,7 +127,7 @@ pub fn PlanStep(
                                     disabled=move || busy.get()
                                     on:change=move |ev| {
                                         let take_file_values = event_target_checked(&ev);
-                                        state.go(SessionAction::Plan { options: SessionOptions { take_file_values, ..options.get_untracked() } });
+                                        state.go(SessionAction::Plan { options: ImportOptions { take_file_values, ..options.get_untracked() } });
                                     }
                                 />
                                 " Take the file's value for every such field"
@@ -158,7 +150,7 @@ pub fn PlanStep(
                     " Show only rows that change something, are skipped or have errors"
                 </label>
             </div>
-            <PagedTable headers=headers columns=grid(workflow) fetch=fetch version=version test_id="plan-table"/>
+            <PagedTable headers=headers columns=grid fetch=fetch version=version test_id="plan-table"/>
             <div class="actions">
                 <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
                 <button

@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 
 use crate::protocol::{
-    BulkChoice, Choice, EntryRow, GroupView, Reply, Request, ResolveView, SessionAction, SessionOptions,
-    Workflow,
+    BulkChoice, Choice, EntryRow, GroupView, ImportOptions, Reply, Request, ResolveView, SessionAction,
+    WorkflowId,
 };
 use crate::ui::state::use_app;
 use crate::ui::workflow::use_workflow;
@@ -51,12 +51,13 @@ fn persons(n: usize) -> String {
 
 /// One page of detected persons of a section, refetched whenever the session moves.
 fn group_list(
+    workflow: WorkflowId,
     matched: bool,
     shown: RwSignal<usize>,
     enabled: Signal<bool>,
 ) -> LocalResource<Option<crate::protocol::GroupsPage>> {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(workflow);
     LocalResource::new(move || {
         let count = shown.get();
         let _ = state.version.get();
@@ -66,7 +67,7 @@ fn group_list(
                 return None;
             }
             let action = SessionAction::Groups { start: 0, count, matched };
-            match app.call(Request::Session { workflow: Workflow::Insured, action }).await {
+            match app.call(Request::Session { workflow, action }).await {
                 Ok(Reply::Groups(page)) => Some(page),
                 _ => None,
             }
@@ -74,11 +75,15 @@ fn group_list(
     })
 }
 
-fn render_page(page: crate::protocol::GroupsPage, shown: RwSignal<usize>) -> impl IntoView {
+fn render_page(
+    workflow: WorkflowId,
+    page: crate::protocol::GroupsPage,
+    shown: RwSignal<usize>,
+) -> impl IntoView {
     let more = page.total > page.groups.len();
     let total = page.total;
     view! {
-        {page.groups.into_iter().map(|g| view! { <GroupCard group=g/> }).collect_view()}
+        {page.groups.into_iter().map(|g| view! { <GroupCard workflow group=g/> }).collect_view()}
         {more
             .then(|| {
                 view! {
@@ -91,8 +96,8 @@ fn render_page(page: crate::protocol::GroupsPage, shown: RwSignal<usize>) -> imp
 }
 
 #[component]
-pub fn ResolveStep(view: ResolveView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+pub fn ResolveStep(workflow: WorkflowId, view: ResolveView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let busy = state.busy();
     // Kept in the workflow state: the step re-renders after each choice.
     let sections = state.open_sections;
@@ -110,8 +115,8 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
             m.insert("matched-shown", c);
         });
     });
-    let open_groups = group_list(false, shown, Signal::derive(|| true));
-    let matched_groups = group_list(true, matched_shown, matched_open.into());
+    let open_groups = group_list(workflow, false, shown, Signal::derive(|| true));
+    let matched_groups = group_list(workflow, true, matched_shown, matched_open.into());
     let tier_line = view.tiers.iter().map(|(t, n)| format!("{n} by tier {t}")).collect::<Vec<_>>().join(", ");
     let open = view.groups - view.conflicts;
     let conflicts = view.conflicts;
@@ -129,9 +134,9 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
                     if conflicts > 0 { format!(", and {conflicts} conflict(s) must be settled") } else { String::new() }
                 )}
             </p>
-            <BulkBar/>
+            <BulkBar workflow/>
             <div class="groups" data-testid="open-groups">
-                {move || open_groups.get().flatten().map(|page| render_page(page, shown))}
+                {move || open_groups.get().flatten().map(|page| render_page(workflow, page, shown))}
             </div>
             <details
                 class="matched-section"
@@ -148,7 +153,7 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
                     {format!("{} matched by tiers 1–3 — open to check or change a match", persons(matched))}
                 </summary>
                 <div class="groups">
-                    {move || matched_groups.get().flatten().map(|page| render_page(page, matched_shown))}
+                    {move || matched_groups.get().flatten().map(|page| render_page(workflow, page, matched_shown))}
                 </div>
             </details>
             <div class="actions">
@@ -157,7 +162,7 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
                     class="primary"
                     data-testid="plan-button"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Plan { options: SessionOptions::default() })
+                    on:click=move |_| state.go(SessionAction::Plan { options: ImportOptions::default() })
                 >
                     "Review the plan"
                 </button>
@@ -168,9 +173,9 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
 
 /// Bulk choices, each with what it would change (counted by the worker) on its button.
 #[component]
-fn BulkBar() -> impl IntoView {
+fn BulkBar(workflow: WorkflowId) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(workflow);
     let busy = state.busy();
     let min_score = RwSignal::new(DEFAULT_MIN_SCORE);
     let preview = move |action: BulkChoice| {
@@ -183,10 +188,8 @@ fn BulkBar() -> impl IntoView {
                 other => other,
             };
             async move {
-                let request = Request::Session {
-                    workflow: Workflow::Insured,
-                    action: SessionAction::Bulk { action, apply: false },
-                };
+                let request =
+                    Request::Session { workflow, action: SessionAction::Bulk { action, apply: false } };
                 match app.call(request).await {
                     Ok(Reply::Bulk { changes, rows, .. }) => Some((changes, rows)),
                     _ => None,
@@ -243,8 +246,8 @@ fn BulkBar() -> impl IntoView {
 }
 
 #[component]
-fn GroupCard(group: GroupView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let index = group.index;
     let current = choice_value(group.choice);
     let searching = RwSignal::new(false);

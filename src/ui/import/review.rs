@@ -3,13 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Reply, Request, ReviewView, SessionAction, Workflow};
+use crate::protocol::{Reply, Request, ReviewView, SessionAction, WorkflowId};
 use crate::ui::state::use_app;
 use crate::ui::table::PagedTable;
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn ReviewStep(workflow: Workflow, view: ReviewView) -> impl IntoView {
+pub fn ReviewStep(workflow: WorkflowId, view: ReviewView) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(workflow);
     let busy = state.busy();

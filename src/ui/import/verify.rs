@@ -4,14 +4,14 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{DoneView, Request, SessionAction, Workflow};
+use crate::protocol::{DoneView, Request, SessionAction, WorkflowId};
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
 use crate::ui::sync::SyncControls;
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
+pub fn VerifyStep(workflow: WorkflowId, view: DoneView) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(workflow);
     let import_id = view.import_id;
