@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::core::accounts::profiles::{AccountFilters, ExportProfile};
 use crate::core::model::{ImportCounts, Role};
 use crate::core::plan::verify::VerificationSample;
+use crate::core::revision::Staleness;
 pub use crate::core::workflow::{ImportOptions, Wording, WorkflowId};
 
 /// Identifies one call; the page numbers them.
@@ -28,14 +29,11 @@ pub enum ToWorker {
         id: CallId,
         request: Request,
     },
-    /// Stop the call: the worker answers it with [`CANCELLED`] having written nothing.
+    /// Stop the call: the worker answers it as cancelled, having written nothing.
     Cancel {
         id: CallId,
     },
 }
-
-/// The error text of a call the page cancelled.
-pub const CANCELLED: &str = "Cancelled. Nothing was written.";
 
 /// A message from the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,8 +254,8 @@ pub enum Reply {
         view: SessionView,
         remember: Vec<(String, String)>,
     },
-    /// The operator must confirm first (e.g. the same file was applied before).
-    AskFirst(String),
+    /// The operator must confirm first: the same file was applied before.
+    AskFirst(AppliedBefore),
     Rows(RowsPage),
     Groups(GroupsPage),
     /// What a bulk choice sets: persons, persons whose outcome changes, their rows.
@@ -508,7 +506,7 @@ pub struct PlanView {
     pub rows: usize,
     pub changing_rows: usize,
     /// Set when the CRM changed since this plan was made: apply will be refused; plan again.
-    pub stale: Option<String>,
+    pub stale: Option<Staleness>,
     /// Notices shown with the plan.
     pub notices: Vec<String>,
     /// The insured links the plan changes: "INS-1 on CASE-1: (not linked) → a new CRM entry".
@@ -602,6 +600,29 @@ pub struct GroupsPage {
     pub total: usize,
     pub start: usize,
     pub groups: Vec<GroupView>,
+}
+
+/// The same file (same SHA-256) was applied before: the operator is asked before it is
+/// applied again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedBefore {
+    pub import_id: u32,
+    pub file_name: String,
+    /// How the workflow says it: "applied", "processed".
+    pub applied: String,
+    /// "Apply", "Process".
+    pub verb: String,
+}
+
+impl std::fmt::Display for AppliedBefore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "This exact file (same SHA-256) was already {} as import #{} ({}). {} it again? Records that already \
+             hold its values stay unchanged.",
+            self.applied, self.import_id, self.file_name, self.verb
+        )
+    }
 }
 
 /// The MIME type of XLSX downloads.

@@ -25,7 +25,6 @@ use roundtrip::core::template::Field;
 use roundtrip::core::workflow::WorkflowId;
 use roundtrip::protocol::{
     BulkChoice, Choice, DoneView, GroupView, ImportOptions, PlanView, ResolveView, ReviewView, SessionView,
-    CANCELLED,
 };
 use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
 use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
@@ -346,7 +345,7 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     let at = sequence(&svc);
     match apply(&svc, INSURED, false, &Silent) {
         Ok(ApplyOutcome::AskFirst(question)) => {
-            assert!(question.contains(&format!("import #{}", done.import_id)), "{question}")
+            assert!(question.to_string().contains(&format!("import #{}", done.import_id)), "{question}")
         }
         other => panic!("expected a question, got {other:#?}"),
     }
@@ -387,10 +386,11 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     let moved = crm(&svc);
     let at = sequence(&svc);
     let stale = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
-    assert!(stale.stale.as_deref().is_some_and(|s| s.contains("CRM changed")), "{stale:#?}");
+    assert!(stale.stale.as_ref().is_some_and(|s| s.to_string().contains("CRM changed")), "{stale:#?}");
 
     let refused = apply(&svc, INSURED, false, &Silent).expect_err("a stale plan is refused");
-    assert!(refused.contains("CRM changed"), "{refused}");
+    assert!(matches!(refused, Failure::Stale(_)), "{refused:?}");
+    assert!(refused.to_string().contains("CRM changed"), "{refused}");
     assert_eq!(sequence(&svc), at, "nothing written");
     assert_eq!(crm(&svc), moved);
 
@@ -423,7 +423,8 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     let (at, before) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(0);
     let refused = apply(&svc, INSURED, false, &cancel).expect_err("cancelled");
-    assert_eq!(refused, CANCELLED);
+    assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
+    assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 1);
     assert_eq!((sequence(&svc), crm(&svc)), (at, before.clone()), "nothing written");
     assert!(block_on(svc.history()).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
@@ -437,7 +438,8 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     let (at, moved) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(3);
     let refused = block_on(svc.plan(INSURED, None, &cancel)).expect_err("cancelled");
-    assert_eq!(refused, CANCELLED);
+    assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
+    assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 4);
     assert_eq!((sequence(&svc), crm(&svc)), (at, moved), "nothing written");
     let still = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
@@ -473,7 +475,7 @@ fn an_import_is_undone_only_after_the_later_one_that_changed_its_records_and_bot
     assert!(b.import_id > a.import_id);
 
     let (at, both) = (sequence(&svc), crm(&svc));
-    let refused = block_on(svc.undo(a.import_id)).expect_err("A is not the most recent import");
+    let refused = block_on(svc.undo(a.import_id)).expect_err("A is not the most recent import").to_string();
     assert!(
         refused.contains(&format!("#{}", a.import_id)) && refused.contains("no longer the most recent"),
         "{refused}"

@@ -20,8 +20,9 @@ use futures::executor::block_on;
 use crate::core::workflow::{ImportOptions, WorkflowId};
 use crate::core::workflows;
 use crate::protocol::{BulkChoice, Choice, GroupView, SessionView};
+use crate::service::failure::SessionRefusal;
 use crate::service::session::{ApplyOutcome, ApplyRequest};
-use crate::service::Service;
+use crate::service::{Failure, Service};
 use crate::store::memory::MemoryStore;
 
 use super::{
@@ -54,8 +55,9 @@ pub fn run(args: &ImportArgs, apply: Option<ApplyArgs<'_>>, now_ms: i64, progres
     summary
 }
 
-fn failed(message: String) -> Stop {
-    Stop::unreadable(message)
+/// A failure of the service stops the run, in the words the app shows.
+fn failed(failure: Failure) -> Stop {
+    Stop::unreadable(failure.to_string())
 }
 
 fn drive(
@@ -67,7 +69,7 @@ fn drive(
 ) -> Result<i32, Stop> {
     let svc = open_crm(&args.crm)?;
     let (flow, _) = workflows::of_template(svc.workflows(), &args.template)
-        .ok_or_else(|| failed(format!("There is no template \"{}\".", args.template)))?;
+        .ok_or_else(|| failed(SessionRefusal::NoSuchTemplate(args.template.clone()).into()))?;
     let workflow = flow.id();
     let bytes = read_file(&args.file)?;
     let keyed = match &args.choices {
@@ -84,7 +86,7 @@ fn drive(
         take_file_values: args.take_file_values,
     };
     let staged = block_on(svc.stage(workflow, &name, bytes, options, &BTreeMap::new(), now_ms, progress));
-    let mut view = staged.map_err(|e| failed(e.trim_end_matches(" Nothing was staged.").to_string()))?;
+    let mut view = staged.map_err(failed)?;
 
     if let SessionView::Headers(h) = &view {
         let suggested: Vec<String> = h
@@ -96,7 +98,7 @@ fn drive(
             })
             .collect();
         if !h.missing_required.is_empty() {
-            return Err(failed(format!(
+            return Err(Stop::unreadable(format!(
                 "{name}: required column(s) missing: {}.",
                 h.missing_required.join(", ")
             )));
@@ -142,7 +144,7 @@ fn drive(
         view = block_on(svc.plan(workflow, None, progress)).map_err(failed)?;
     }
     let SessionView::Plan(plan) = view else {
-        return Err(failed(format!("{name}: the file could not be planned.")));
+        return Err(Stop::unreadable(format!("{name}: the file could not be planned.")));
     };
     summary.file = Some(FileSummary {
         name: plan.file.file_name.clone(),
@@ -224,7 +226,7 @@ fn drive(
             })
         }
         ApplyOutcome::Applied(SessionView::Done(done)) => done,
-        ApplyOutcome::Applied(_) => return Err(failed("The import was not applied.".into())),
+        ApplyOutcome::Applied(_) => return Err(Stop::unreadable("The import was not applied.")),
     };
     summary.import_id = Some(done.import_id);
     summary.message = done.message;

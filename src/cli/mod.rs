@@ -25,7 +25,7 @@ use crate::core::insured::matching::{GroupChoice, KeyedChoices};
 use crate::core::model::{Crm, ImportCounts};
 use crate::core::snapshot::read_snapshot;
 use crate::core::workflows;
-use crate::service::Service;
+use crate::service::{Failure, Service};
 use crate::store::memory::MemoryStore;
 
 pub use progress::Progress;
@@ -156,6 +156,11 @@ pub struct Stop {
 impl Stop {
     pub fn unreadable(message: impl Into<String>) -> Stop {
         Stop { code: EXIT_UNREADABLE, message: message.into() }
+    }
+
+    /// The service failed: the run stops with the app's words for it.
+    pub fn failed(failure: Failure) -> Stop {
+        Stop::unreadable(failure.to_string())
     }
 }
 
@@ -344,8 +349,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<String, Stop> {
 
 fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new());
-    let message = block_on(svc.load_demo(progress)).map_err(Stop::unreadable)?;
-    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::unreadable)?;
+    let message = block_on(svc.load_demo(progress)).map_err(Stop::failed)?;
+    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::failed)?;
     let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }
@@ -358,7 +363,7 @@ fn export(
     progress: &Progress,
 ) -> Result<Summary, Stop> {
     let svc = open_crm(crm)?;
-    let summary = block_on(svc.summary()).map_err(Stop::unreadable)?;
+    let summary = block_on(svc.summary()).map_err(Stop::failed)?;
     let wanted = portfolio.trim();
     let Some(p) = summary.portfolios.iter().find(|p| p.name.eq_ignore_ascii_case(wanted)) else {
         let names: Vec<&str> = summary.portfolios.iter().map(|p| p.name.as_str()).collect();
@@ -368,8 +373,8 @@ fn export(
             names.join(", ")
         )));
     };
-    let (cases, insureds, rows) = block_on(svc.export_preview(p.id)).map_err(Stop::unreadable)?;
-    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(Stop::unreadable)?;
+    let (cases, insureds, rows) = block_on(svc.export_preview(p.id)).map_err(Stop::failed)?;
+    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(Stop::failed)?;
     let written = write_file(out, &file.bytes)?;
     let message = format!(
         "Insured CRM Export of {}: {cases} cases, {insureds} insureds, {rows} rows (the app names it {}).",

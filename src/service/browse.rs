@@ -12,6 +12,7 @@ use crate::core::text::{fold, mask_ssn};
 use crate::protocol::{AccountRow, CaseRow, DetailView, EnrolleeRow, EntryCard, EntryRow};
 use crate::store::CrmStore;
 
+use super::failure::CrmRefusal;
 use super::{Failure, Service};
 
 impl<S: CrmStore> Service<S> {
@@ -102,12 +103,7 @@ impl<S: CrmStore> Service<S> {
     /// The full SSN of an entry, for the operator who chose to reveal it.
     pub async fn reveal_ssn(&self, id: EntryId) -> Result<String, Failure> {
         let stored = self.current().await?;
-        stored
-            .crm
-            .entries
-            .get(&id)
-            .and_then(|e| e.ssn.clone())
-            .ok_or_else(|| "This entry has no SSN.".to_string())
+        stored.crm.entries.get(&id).and_then(|e| e.ssn.clone()).ok_or(CrmRefusal::NoSsn.into())
     }
 
     /// Accounts of a kind (label) and portfolio (a login, or "Without Portfolio"), the first

@@ -11,14 +11,15 @@ use crate::core::insured::export::{
     insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_with_base,
 };
 use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
-use crate::core::plan::history::{last_undoable, undo};
+use crate::core::plan::history::{last_undoable, undo, ApplyRefusal};
 use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
 use crate::core::snapshot::{read_snapshot, write_snapshot};
 use crate::protocol::{CrmSummary, ImportView, XLSX_MIME};
 use crate::store::CrmStore;
 
+use super::failure::{CrmRefusal, Failure, SessionRefusal};
 use super::views::{import_view, summary};
-use super::{Failure, Service, Ticker};
+use super::{Service, Ticker};
 
 /// A file for the page to offer as a download.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,16 +32,6 @@ pub struct Download {
 impl Download {
     pub fn xlsx(name: String, bytes: Vec<u8>) -> Download {
         Download { name, mime: XLSX_MIME.to_string(), bytes }
-    }
-}
-
-/// A message as a sentence: ends with a full stop, so another sentence can follow it.
-pub fn sentence(message: &str) -> String {
-    let m = message.trim_end();
-    if m.ends_with(['.', '!', '?']) {
-        m.to_string()
-    } else {
-        format!("{m}.")
     }
 }
 
@@ -65,10 +56,7 @@ impl<S: CrmStore> Service<S> {
                 self.summary().await
             }
             // A damaged copy opens read-only: the page shows why and how to recover.
-            Err(why) if self.read_only().is_some() => {
-                let _ = why;
-                Ok(summary(&Default::default(), self.read_only()))
-            }
+            Err(_) if self.read_only().is_some() => Ok(summary(&Default::default(), self.read_only())),
             Err(e) => Err(e),
         }
     }
@@ -109,8 +97,7 @@ impl<S: CrmStore> Service<S> {
         ticker: &impl Ticker,
     ) -> Result<(usize, usize, usize), Failure> {
         ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
-        let crm = read_snapshot(file_name, bytes)
-            .map_err(|e| format!("{} The local CRM was not changed.", sentence(&e.to_string())))?;
+        let crm = read_snapshot(file_name, bytes).map_err(|e| Failure::CrmUnchanged(Box::new(e.into())))?;
         let figures = (crm.entries.len(), crm.cases.len(), crm.accounts.len());
         *self.pending_snapshot.borrow_mut() = Some((file_name.to_string(), crm));
         Ok(figures)
@@ -119,11 +106,11 @@ impl<S: CrmStore> Service<S> {
     /// Replaces the CRM with the snapshot read last.
     pub async fn replace_with_snapshot(&self, ticker: &impl Ticker) -> Result<String, Failure> {
         let Some((name, crm)) = self.pending_snapshot.borrow_mut().take() else {
-            return Err("No snapshot is waiting to be loaded; choose the file again.".into());
+            return Err(CrmRefusal::NoSnapshotWaiting.into());
         };
         ticker.tick("Writing the snapshot to the browser's database", 0, 1).await?;
         let entries = crm.entries.len();
-        self.replace(&crm).await.map_err(|e| format!("{} The local CRM was not changed.", sentence(&e)))?;
+        self.replace(&crm).await.map_err(|e| Failure::CrmUnchanged(Box::new(e)))?;
         Ok(format!("Snapshot {name} loaded: {entries} CRM entries."))
     }
 
@@ -136,8 +123,7 @@ impl<S: CrmStore> Service<S> {
     pub async fn snapshot_download(&self, now_ms: i64, ticker: &impl Ticker) -> Result<Download, Failure> {
         let stored = self.current().await?;
         ticker.tick("Writing the snapshot", 0, 1).await?;
-        let bytes =
-            write_snapshot(&stored.crm).map_err(|e| format!("The snapshot could not be written: {e}"))?;
+        let bytes = write_snapshot(&stored.crm).map_err(Failure::not_written("The snapshot"))?;
         Ok(Download::xlsx(format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(now_ms)), bytes))
     }
 
@@ -161,15 +147,15 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<Download, Failure> {
         let stored = self.current().await?;
         let crm = &stored.crm;
-        let portfolio = crm.portfolios.get(&portfolio_id).ok_or("That portfolio no longer exists.")?;
+        let portfolio = crm.portfolios.get(&portfolio_id).ok_or(CrmRefusal::PortfolioGone)?;
         ticker.tick(&format!("Writing the export of {}", portfolio.name), 0, 1).await?;
         let index = CrmIndex::new(crm);
         let rows = insured_export_rows(&index, &portfolio_case_ids(crm, portfolio_id));
         // The export base lets a re-import of this file tell the operator's edits from values
         // the CRM has changed since.
         let base = ExportBase::of_export(&index, &rows, portfolio_id, now_ms, Some(&stored.revisions));
-        let bytes = write_insured_export_with_base(&rows, Some(&base))
-            .map_err(|e| format!("The export could not be written: {e}"))?;
+        let bytes =
+            write_insured_export_with_base(&rows, Some(&base)).map_err(Failure::not_written("The export"))?;
         Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms)), bytes))
     }
 
@@ -182,14 +168,14 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<String, Failure> {
         let title = name.trim().to_string();
         if title.is_empty() {
-            return Err("Give the temporary portfolio a name.".into());
+            return Err(CrmRefusal::PortfolioUnnamed.into());
         }
         if case_ids.is_empty() {
-            return Err("Choose at least one case for the temporary portfolio.".into());
+            return Err(CrmRefusal::NoCasesChosen.into());
         }
         let stored = self.current().await?;
         if let Some(missing) = case_ids.iter().find(|c| !stored.crm.cases.contains_key(c)) {
-            return Err(format!("Case {missing} no longer exists; choose the cases again."));
+            return Err(CrmRefusal::CaseGone(*missing).into());
         }
         let mut counters: Counters = stored.crm.counters;
         let id = counters.next_portfolio_id;
@@ -212,13 +198,10 @@ impl<S: CrmStore> Service<S> {
     pub async fn delete_portfolio(&self, id: u32) -> Result<String, Failure> {
         let stored = self.current().await?;
         let Some(p) = stored.crm.portfolios.get(&id) else {
-            return Err("That portfolio no longer exists.".into());
+            return Err(CrmRefusal::PortfolioGone.into());
         };
         if !p.temporary {
-            return Err(format!(
-                "\"{}\" is not a temporary portfolio; only temporary ones can be deleted.",
-                p.name
-            ));
+            return Err(CrmRefusal::NotTemporary(p.name.clone()).into());
         }
         let name = p.name.clone();
         let key = RecordKey { kind: EntityKind::Portfolio, id: id.to_string() };
@@ -241,14 +224,11 @@ impl<S: CrmStore> Service<S> {
     pub async fn undo(&self, import_id: u32) -> Result<Undone, Failure> {
         let stored: Rc<_> = self.current().await?;
         let crm = &stored.crm;
-        let last = last_undoable(crm).cloned().ok_or("There is no import to undo.")?;
+        let last = last_undoable(crm).cloned().ok_or(ApplyRefusal::NothingToUndo)?;
         if last.id != import_id {
-            return Err(format!(
-                "Import #{import_id} is no longer the most recent one (import #{} is); look at the history again.",
-                last.id
-            ));
+            return Err(CrmRefusal::NotMostRecent { asked: import_id, last: last.id }.into());
         }
-        let changes = undo(crm).map_err(|e| e.to_string())?;
+        let changes = undo(crm)?;
         let import_key = Record::Import(last.clone()).key();
         let restored = restored_by_later_undos(crm, &stored.revisions, &last);
         let written = last
@@ -256,18 +236,12 @@ impl<S: CrmStore> Service<S> {
             .iter()
             .map(|b| b.key.clone())
             .filter(|k| !restored.iter().any(|e| &e.key == k));
-        let mut batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes).map_err(|stale| {
-            format!(
-                "Import #{} cannot be undone: records it wrote were changed after it ({}). Undo restores all of an \
-                 import or nothing, so nothing was changed.",
-                last.id,
-                stale.changed_text()
-            )
-        })?;
+        let mut batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes)
+            .map_err(|stale| CrmRefusal::UndoBlocked { import_id: last.id, changed: stale.changed_text() })?;
         batch.expected.extend(restored);
         let portfolios = portfolios_touched(crm, &last);
         drop(stored);
-        self.commit(&batch).await.map_err(|e| format!("The undo could not be written: {e}"))?;
+        self.commit(&batch).await.map_err(|e| Failure::UndoNotWritten(Box::new(e)))?;
         Ok(Undone {
             import_id,
             message: format!("Import #{} of {} was undone.", last.id, last.file_name),
@@ -343,7 +317,7 @@ impl<S: CrmStore> Service<S> {
     /// has the Portfolio dropdown of the operators' logins.
     pub async fn template_file(&self, template_id: &str, csv: bool) -> Result<Download, Failure> {
         let (workflow, template) = crate::core::workflows::of_template(self.workflows(), template_id)
-            .ok_or_else(|| format!("There is no template \"{template_id}\"."))?;
+            .ok_or_else(|| SessionRefusal::NoSuchTemplate(template_id.to_string()))?;
         if csv {
             return Ok(Download {
                 name: format!("{}-template.csv", template.id),
@@ -353,7 +327,7 @@ impl<S: CrmStore> Service<S> {
         }
         let stored = self.current().await?;
         let (name, written) = workflow.template_workbook(&stored.crm, template);
-        let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
+        let bytes = written.map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
     }
 }
@@ -370,7 +344,7 @@ impl<S: CrmStore> Service<S> {
     pub async fn insurance_status_report(&self) -> Result<Download, Failure> {
         let stored = self.current().await?;
         let bytes = crate::core::insurance::report::write_insurance_status_report(&stored.crm)
-            .map_err(|e| format!("The insurance status report could not be written: {e}"))?;
+            .map_err(Failure::not_written("The insurance status report"))?;
         Ok(Download::xlsx("insurance-status-report.xlsx".into(), bytes))
     }
 
@@ -382,7 +356,7 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<Download, Failure> {
         let stored = self.current().await?;
         let bytes = crate::core::accounts::export::write_accounts_export(&stored.crm, profile, filters)
-            .map_err(|e| format!("The export could not be written: {e}"))?;
+            .map_err(Failure::not_written("The export"))?;
         let scope = filters.portfolio.clone().unwrap_or_else(|| "all".into());
         let name =
             format!("{}-{}.xlsx", profile.kind.label().to_lowercase(), crate::core::text::slug(&scope));

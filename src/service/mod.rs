@@ -11,6 +11,7 @@
 
 pub mod browse;
 pub mod crm;
+pub mod failure;
 pub mod session;
 pub mod views;
 
@@ -22,10 +23,13 @@ use crate::core::model::Crm;
 use crate::core::revision::CheckedBatch;
 use crate::core::workflow::{Workflow, WorkflowId};
 use crate::core::workflows;
-use crate::protocol::{ChangeCause, Event, CANCELLED};
+use crate::protocol::{ChangeCause, Event};
 use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
 
+pub use failure::Failure;
 pub use session::Session;
+
+use failure::SessionRefusal;
 
 /// The page cancelled the work; nothing was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,20 +51,6 @@ impl Ticker for Silent {
     async fn tick(&self, _stage: &str, _done: usize, _total: usize) -> Result<(), Cancelled> {
         Ok(())
     }
-}
-
-/// Why an operation failed, as the operator reads it.
-pub type Failure = String;
-
-impl From<Cancelled> for Failure {
-    fn from(_: Cancelled) -> Failure {
-        CANCELLED.to_string()
-    }
-}
-
-/// Store failures as sentences for the operator.
-pub fn store_failure(e: StoreError) -> Failure {
-    e.to_string()
 }
 
 /// The operations over one store.
@@ -108,11 +98,10 @@ impl<S: CrmStore> Service<S> {
         match self.store.current().await {
             Ok(c) => Ok(c),
             Err(e @ StoreError::Corrupt { .. }) => {
-                let why = e.to_string();
-                *self.read_only.borrow_mut() = Some(why.clone());
-                Err(why)
+                *self.read_only.borrow_mut() = Some(e.to_string());
+                Err(e.into())
             }
-            Err(e) => Err(store_failure(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -128,10 +117,7 @@ impl<S: CrmStore> Service<S> {
 
     fn refuse_if_read_only(&self) -> Result<(), Failure> {
         match self.read_only() {
-            Some(why) => Err(format!(
-                "The local CRM is open read-only because it could not be read ({why}). Load a snapshot or the \
-                 demo CRM on the CRM data page to replace it; nothing else can be written."
-            )),
+            Some(why) => Err(Failure::ReadOnly(why)),
             None => Ok(()),
         }
     }
@@ -155,11 +141,11 @@ impl<S: CrmStore> Service<S> {
                 self.crm_changed(ChangeCause::ThisTab).await;
                 Ok(committed)
             }
-            Err(e @ StoreError::Stale(_)) => {
+            Err(StoreError::Stale(staleness)) => {
                 self.crm_changed(ChangeCause::AnotherTab).await;
-                Err(format!("{e} Plan it again on the current CRM."))
+                Err(Failure::Stale(staleness))
             }
-            Err(e) => Err(store_failure(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -176,7 +162,7 @@ impl<S: CrmStore> Service<S> {
 
     /// Replaces the whole CRM (demo, snapshot): the one write allowed in read-only mode.
     async fn replace(&self, crm: &Crm) -> Result<(), Failure> {
-        self.store.replace_all(crm).await.map_err(store_failure)?;
+        self.store.replace_all(crm).await?;
         *self.read_only.borrow_mut() = None;
         self.crm_changed(ChangeCause::ThisTab).await;
         Ok(())
@@ -189,7 +175,7 @@ impl<S: CrmStore> Service<S> {
 
     /// The workflow named `id`.
     pub fn workflow(&self, id: WorkflowId) -> Result<&'static dyn Workflow, Failure> {
-        workflows::by_id(&self.workflows, id).ok_or_else(|| format!("There is no workflow \"{id}\"."))
+        Ok(workflows::by_id(&self.workflows, id).ok_or(SessionRefusal::NoSuchWorkflow(id))?)
     }
 
     /// The session of a workflow, created on first use.

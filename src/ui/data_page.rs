@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::protocol::{Reply, Request};
+use crate::service::failure::{Failure, FileProblem};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
 use crate::ui::storage::{bytes_text, estimate, persisted};
@@ -14,7 +15,10 @@ async fn load_snapshot(app: AppState, file: web_sys::File) {
     let name = file.name();
     let bytes = match read_file_buffer(&file).await {
         Ok(b) => b,
-        Err(e) => return app.error(format!("{e} The local CRM was not changed.")),
+        Err(e) => {
+            let unread = Failure::NotOpened(FileProblem::Browser(e));
+            return app.error(Failure::CrmUnchanged(Box::new(unread)).to_string());
+        }
     };
     let read = app.call_with(Request::ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
     let (entries, cases, accounts) = match read {

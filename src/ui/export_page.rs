@@ -36,7 +36,7 @@ pub fn ExportPage() -> impl IntoView {
                     Some(rows) => format!("Insured CRM Export downloaded: {rows} rows in {name}."),
                     None => format!("Insured CRM Export downloaded: {name}."),
                 }),
-                Err(e) => app.error(format!("The export could not be written: {e}")),
+                Err(e) => app.error(e),
             }
         }
     });

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::core::plan::history::ApplyRefusal;
 use crate::protocol::{ImportView, Reply, Request};
 use crate::ui::browser::{confirm, local_time_text};
 use crate::ui::state::{use_app, AppState};
@@ -12,7 +13,7 @@ use crate::ui::state::{use_app, AppState};
 /// returned (their synced export is rewritten).
 pub async fn undo_last_import(app: AppState) -> Option<Vec<u32>> {
     let Some(last) = app.summary.with_untracked(|s| s.last_undoable.clone()) else {
-        app.error("There is no import to undo.");
+        app.error(ApplyRefusal::NothingToUndo.to_string());
         return None;
     };
     if !confirm(&format!(

@@ -218,7 +218,8 @@ impl AppState {
     pub async fn download(&self, request: Request) -> Result<String, String> {
         match self.call_with(request, None).await? {
             (Reply::File { name, mime }, Some(bytes)) => {
-                download_buffer(&bytes, &name, &mime)?;
+                download_buffer(&bytes, &name, &mime)
+                    .map_err(|e| format!("{name} could not be offered as a download: {e}"))?;
                 Ok(name)
             }
             (Reply::File { name, .. }, None) => Err(format!("{name} arrived without its bytes.")),

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use leptos::prelude::*;
 
 use crate::protocol::{ImportOptions, Reply, Request, SessionAction, SessionView, WorkflowId};
+use crate::service::failure::{Failure, FileProblem};
 use crate::ui::browser::{confirm, load_setting, read_file_buffer, save_setting};
 use crate::ui::state::{use_app, AppState};
 
@@ -161,7 +162,7 @@ async fn run(
         Some(file) => match read_file_buffer(&file).await {
             Ok(b) => Some(b),
             Err(e) => {
-                app.error(format!("{e} Nothing was staged."));
+                app.error(Failure::NotStaged(FileProblem::Browser(e)).to_string());
                 return;
             }
         },
@@ -189,7 +190,7 @@ async fn run(
             version.update(|n| *n += 1);
         }
         Ok((Reply::AskFirst(question), _)) => {
-            if confirm(&question) {
+            if confirm(&question.to_string()) {
                 if let SessionAction::Apply { operator_login, valid_rows_only, .. } = action.clone() {
                     let again = Request::Session {
                         workflow,

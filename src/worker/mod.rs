@@ -20,8 +20,9 @@ use wasm_bindgen::JsCast;
 
 use crate::protocol::{ChangeCause, CrmSummary, Event, Reply, Request, SessionAction, WorkflowId};
 use crate::service::crm::Download;
+use crate::service::failure::{CrmRefusal, FileProblem};
 use crate::service::session::{ApplyOutcome, ApplyRequest};
-use crate::service::{Cancelled, Service, Ticker};
+use crate::service::{Cancelled, Failure, Service, Ticker};
 use crate::store::CrmStore;
 
 use runtime::{buffer_of, bytes_of, listen, now, now_ms, post_event, Incoming, Outgoing, Task};
@@ -70,7 +71,7 @@ async fn serve(call: Incoming) -> Outgoing {
         return open(autoload_demo, &task).await;
     }
     let Some(service) = service() else {
-        return (Err("The local CRM is not open yet.".into()), None);
+        return (Err(CrmRefusal::NotOpen.to_string()), None);
     };
     let outgoing = handle(&service, request, bytes.map(|b| bytes_of(&b)), &task).await;
     flush_events(&service);
@@ -81,7 +82,7 @@ async fn serve(call: Incoming) -> Outgoing {
 /// listens to other tabs.
 async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
     if let Some(service) = service() {
-        return (service.summary().await.map(Reply::Summary), None);
+        return (service.summary().await.map(Reply::Summary).map_err(|e| e.to_string()), None);
     }
     let (store, opened) = AnyStore::open(DATABASE_NAME, || post_event(Event::DatabaseClosed)).await;
     let service = Rc::new(Service::new(store));
@@ -94,7 +95,7 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
     }
     let result = service.open(autoload_demo, task).await;
     flush_events(&service);
-    (result.map(|summary| Reply::Summary(CrmSummary { notice, ..summary })), None)
+    (result.map(|summary| Reply::Summary(CrmSummary { notice, ..summary })).map_err(|e| e.to_string()), None)
 }
 
 /// Another tab's commit: catch up and tell the page.
@@ -128,13 +129,13 @@ async fn handle(
     task: &Task,
 ) -> Outgoing {
     let reply = match request {
-        Request::Open { .. } => return (Err("The CRM is already open.".into()), None),
+        Request::Open { .. } => return (Err(CrmRefusal::AlreadyOpen.to_string()), None),
         Request::Summary => service.summary().await.map(Reply::Summary),
         Request::Ping => Ok(Reply::Text("pong".into())),
         Request::LoadDemo => service.load_demo(task).await.map(Reply::Done),
         Request::ReadSnapshot { file_name } => {
             let Some(bytes) = bytes else {
-                return (Err("The snapshot's bytes did not arrive.".into()), None);
+                return (Err(CrmRefusal::SnapshotBytesMissing.to_string()), None);
             };
             service
                 .read_snapshot(&file_name, &bytes, task)
@@ -203,7 +204,7 @@ async fn handle(
             return session(service, workflow, action, bytes, task).await
         }
     };
-    (reply, None)
+    (reply.map_err(|e| e.to_string()), None)
 }
 
 async fn session(
@@ -219,7 +220,9 @@ async fn session(
             service.choose_template(workflow, &template_id).await.map(Reply::Session)
         }
         SessionAction::Stage { file_name, options, remembered: memory } => {
-            let Some(bytes) = bytes else { return (Err("The file's bytes did not arrive.".into()), None) };
+            let Some(bytes) = bytes else {
+                return (Err(Failure::NotStaged(FileProblem::BytesMissing).to_string()), None);
+            };
             service
                 .stage(workflow, &file_name, bytes, options, &remembered(memory), now_ms(), task)
                 .await
@@ -296,5 +299,5 @@ async fn session(
         SessionAction::Back => service.back(workflow).await.map(Reply::Session),
     };
     flush_events(service);
-    (reply, None)
+    (reply.map_err(|e| e.to_string()), None)
 }

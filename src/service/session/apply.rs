@@ -16,7 +16,7 @@ impl<S: CrmStore> Service<S> {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let epoch = s.epoch;
-            let open = s.open.as_mut().ok_or("No file is open.")?;
+            let open = s.open.as_mut().ok_or(NotYet::Open)?;
             if let Some(o) = options {
                 open.options = o;
             }
@@ -30,13 +30,13 @@ impl<S: CrmStore> Service<S> {
         if stale {
             open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
             if open.workflow.resolves_persons() {
-                let v = open.validated.clone().ok_or("The file is not validated yet.")?;
+                let v = open.validated.clone().ok_or(NotYet::Validated)?;
                 open.matches =
                     Some(Rc::new(match_rows(&stored.crm, open.template, &v, &open.file.base, ticker).await?));
             }
             open.basis = stored.sequence;
         }
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
+        let validated = open.validated.clone().ok_or(NotYet::Validated)?;
         ticker.tick("Planning the changes (nothing is written)", 0, 1).await?;
         let choices = open.matches.as_ref().map(|m| indexed_choices(m, &open.choices)).unwrap_or_default();
         let resolution = match &open.matches {
@@ -71,9 +71,9 @@ impl<S: CrmStore> Service<S> {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was planned.".into());
+                return Err(SessionRefusal::ChangedMeanwhile("planned").into());
             }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
+            let current = s.open.as_mut().ok_or(NotYet::Open)?;
             current.validated = open.validated;
             current.matches = open.matches;
             current.basis = open.basis;
@@ -93,8 +93,8 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<RowsPage, Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let p = open.planned.as_ref().ok_or(NotYet::Planned)?;
         Ok(plan_rows(open, &p.plan, start, count.min(500), only_changes))
     }
 
@@ -103,13 +103,12 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let p = open.planned.as_ref().ok_or(NotYet::Planned)?;
+        let v = open.validated.as_ref().ok_or(NotYet::Validated)?;
         let name = format!("{}-plan.xlsx", file_stem(&open.file.name));
         let extras = open.workflow.report_extras(&stored.crm, &p.plan, open.matches.as_deref());
-        let bytes = write_plan_report(v, &p.plan, &extras)
-            .map_err(|e| format!("{name} could not be written: {e}"))?;
+        let bytes = write_plan_report(v, &p.plan, &extras).map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
     }
 
@@ -127,47 +126,37 @@ impl<S: CrmStore> Service<S> {
         let (epoch, open) = {
             let session = self.session(workflow)?;
             let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
+            (s.epoch, s.open.clone().ok_or(NotYet::Open)?)
         };
-        let planned = open.planned.clone().ok_or("There is no plan yet.")?;
+        let planned = open.planned.clone().ok_or(NotYet::Planned)?;
         let plan = &planned.plan;
         if let Some(why) = &planned.stale {
-            return Err(why.clone());
+            return Err(Failure::Stale(why.clone()));
         }
         if plan.pending_conflicts > 0 {
-            return Err(format!(
-                "{} conflict(s) are not settled. Go back and choose an entry (or skip) for each.",
-                plan.pending_conflicts
-            ));
+            return Err(ApplyRefusal::PendingConflicts(plan.pending_conflicts).into());
         }
         // The insured and insurance workflows leave rows with errors out and list them; an
         // accounts file with errors applies only when the operator chooses its valid rows.
         let valid_only = valid_rows_only || !open.workflow.errors_need_consent();
         if plan.has_errors() && !valid_only {
-            return Err(format!(
-                "{} row(s) have errors. Fix the file, or choose to apply only the valid rows.",
-                plan.counts.errors
-            ));
+            return Err(SessionRefusal::ErrorsNeedConsent(plan.counts.errors).into());
         }
         let stored = self.current().await?;
         if stored.sequence != planned.base {
             drop(stored);
             self.crm_changed(ChangeCause::AnotherTab).await;
-            return Err(
-                "The CRM changed since this plan was made. Plan again to apply it to the current CRM; your \
-                        choices are kept."
-                    .into(),
-            );
+            return Err(Failure::Stale(Staleness::moved(false)));
         }
         if !again {
             if let Some(r) = last_import_of_file(&stored.crm, &open.file.sha256) {
                 let wording = open.workflow.wording();
-                let (done, again) = (wording.applied, wording.apply_verb);
-                return Ok(ApplyOutcome::AskFirst(format!(
-                    "This exact file (same SHA-256) was already {done} as import #{} ({}). {again} it again? Records \
-                     that already hold its values stay unchanged.",
-                    r.id, r.file_name
-                )));
+                return Ok(ApplyOutcome::AskFirst(AppliedBefore {
+                    import_id: r.id,
+                    file_name: r.file_name.clone(),
+                    applied: wording.applied.to_string(),
+                    verb: wording.apply_verb.to_string(),
+                }));
             }
         }
         let ctx = ApplyContext {
@@ -189,11 +178,11 @@ impl<S: CrmStore> Service<S> {
         ticker
             .tick(&format!("Writing {} records in one transaction", batch.changes.puts.len()), 0, 1)
             .await?;
-        let committed = self.commit(&batch).await.map_err(|e| format!("The import was not applied: {e}"))?;
+        let committed = self.commit(&batch).await.map_err(|e| Failure::NotApplied(Box::new(e)))?;
         let import_id = committed.import_id().unwrap_or(record.id);
         let _ = self.store().delete_staged(&open.workflow.staging_slot(open.template)).await;
         let after = self.current().await?;
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
+        let validated = open.validated.clone().ok_or(NotYet::Validated)?;
         let sample = verification_sample(
             open.workflow,
             &after.crm,
@@ -244,14 +233,12 @@ impl<S: CrmStore> Service<S> {
     pub fn results_report(&self, workflow: WorkflowId) -> Result<Download, Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let p = open.planned.as_ref().ok_or(NotYet::Planned)?;
         let name = format!("{}-skipped-and-invalid.xlsx", file_stem(&open.file.name));
-        let written = open
-            .workflow
-            .results_report(open.template, &p.plan)
-            .ok_or("This import has no results report.")?;
-        let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
+        let written =
+            open.workflow.results_report(open.template, &p.plan).ok_or(SessionRefusal::NoResultsReport)?;
+        let bytes = written.map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
     }
 
@@ -261,7 +248,7 @@ impl<S: CrmStore> Service<S> {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             s.bump();
-            let Some(open) = s.open.as_mut() else { return Err("No file is open.".into()) };
+            let Some(open) = s.open.as_mut() else { return Err(NotYet::Open.into()) };
             // Back to the upload step closes the file; it stays staged (the card shows it).
             let to_upload = match open.stage {
                 Stage::Headers => true,
@@ -327,7 +314,7 @@ pub(super) fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<Stri
 #[allow(clippy::large_enum_variant)]
 pub enum ApplyOutcome {
     Applied(SessionView),
-    AskFirst(String),
+    AskFirst(AppliedBefore),
 }
 
 /// The portfolios whose cases an applied plan touched: (id, name).

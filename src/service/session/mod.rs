@@ -19,26 +19,28 @@ use crate::core::index::CrmIndex;
 use crate::core::insured::base::ExportBaseRead;
 use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
 use crate::core::model::{Crm, EntryId, Record};
+use crate::core::plan::history::ApplyRefusal;
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
 use crate::core::plan::verify::verification_sample;
 use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::report::{write_error_report, write_plan_error_report, write_plan_report};
-use crate::core::revision::{CheckedBatch, Revision};
+use crate::core::revision::{CheckedBatch, Revision, Staleness};
 use crate::core::sheet::Sheet;
 use crate::core::template::{Field, HeaderPolicy, Template};
 use crate::core::text::{file_stem, mask_ssn};
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::core::workflow::{Applied, ImportOptions, PlanInput, Resolution, Workflow, WorkflowId};
 use crate::protocol::{
-    BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
-    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionView, StagedCard, TableRow,
+    AppliedBefore, BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage,
+    HeaderRow, HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionView, StagedCard, TableRow,
     TemplateView,
 };
 use crate::store::{CrmStore, StagedFile, StoredCrm};
 
 use super::crm::Download;
-use super::{store_failure, Failure, Service, Ticker};
+use super::failure::{FileProblem, NotYet, SessionRefusal};
+use super::{Failure, Service, Ticker};
 
 /// Rows handled between two ticks.
 const CHUNK: usize = 1_000;
@@ -74,7 +76,7 @@ struct Planned {
     /// The store's sequence number the plan was made at.
     base: Revision,
     /// Why the plan can no longer be applied as it is.
-    stale: Option<String>,
+    stale: Option<Staleness>,
     /// The insured links the plan changes, as the operator reads them.
     relinks: Vec<String>,
 }
@@ -140,17 +142,7 @@ impl Session {
         }
         if let Some(p) = open.planned.as_mut() {
             if p.base < sequence && p.stale.is_none() {
-                let text = match cause {
-                    ChangeCause::AnotherTab => {
-                        "The CRM was changed in another tab since this plan was made. Plan again to apply it to \
-                         the current CRM; your choices are kept."
-                    }
-                    ChangeCause::ThisTab => {
-                        "The CRM changed since this plan was made. Plan again to apply it to the current CRM; \
-                         your choices are kept."
-                    }
-                };
-                p.stale = Some(text.to_string());
+                p.stale = Some(Staleness::moved(cause == ChangeCause::AnotherTab));
             }
         }
     }
@@ -226,7 +218,7 @@ impl<S: CrmStore> Service<S> {
 
     async fn staged_card(&self, workflow: WorkflowId) -> Result<Option<StagedCard>, Failure> {
         let (flow, template) = self.session_template(workflow)?;
-        let staged = self.store().get_staged(&flow.staging_slot(template)).await.map_err(store_failure)?;
+        let staged = self.store().get_staged(&flow.staging_slot(template)).await?;
         Ok(staged.map(|f| StagedCard {
             template_id: f.template_id,
             file_name: f.file_name,
@@ -261,7 +253,7 @@ impl<S: CrmStore> Service<S> {
             // An empty id means "recognise it", for a workflow that does not name its template.
             let recognise_it = template_id.is_empty() && !s.workflow.names_template();
             if template.is_none() && !recognise_it {
-                return Err(format!("There is no template \"{template_id}\"."));
+                return Err(SessionRefusal::NoSuchTemplate(template_id.to_string()).into());
             }
             s.chosen = template;
             if let (Some(t), None) = (template, &s.open) {
@@ -285,14 +277,16 @@ impl<S: CrmStore> Service<S> {
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
         ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
-        let sheet = read_sheet(file_name, &bytes).map_err(|e| format!("{e} Nothing was staged."))?;
+        let sheet = read_sheet(file_name, &bytes).map_err(|e| Failure::NotStaged(e.into()))?;
         let (flow, chosen) = {
             let session = self.session(workflow)?;
             let s = session.borrow();
             (s.workflow, s.chosen)
         };
-        let recognised = recognise(flow.templates(), chosen, &sheet.header, remembered)
-            .map_err(|problem| format!("{file_name}: {problem} Nothing was staged."))?;
+        let recognised =
+            recognise(flow.templates(), chosen, &sheet.header, remembered).map_err(|problem| {
+                Failure::NotStaged(FileProblem::Headers { file: file_name.to_string(), problem })
+            })?;
         let template = recognised.template;
         let base = Rc::new(flow.export_base(file_name, &bytes));
         let staged = StagedFile {
@@ -304,7 +298,7 @@ impl<S: CrmStore> Service<S> {
             row_count: sheet.rows.len(),
             bytes,
         };
-        self.store().put_staged(&staged).await.map_err(|e| format!("{e} The file was not staged."))?;
+        self.store().put_staged(&staged).await.map_err(|e| Failure::NotStaged(e.into()))?;
         let info = FileInfo {
             name: staged.file_name,
             size: staged.size,
@@ -329,13 +323,14 @@ impl<S: CrmStore> Service<S> {
         let staged = self
             .store()
             .get_staged(&flow.staging_slot(template))
-            .await
-            .map_err(store_failure)?
-            .ok_or("No file is staged any more.")?;
+            .await?
+            .ok_or(SessionRefusal::NothingStaged)?;
         ticker.tick(&format!("Reading {}", staged.file_name), 0, 1).await?;
-        let sheet = read_sheet(&staged.file_name, &staged.bytes).map_err(|e| e.to_string())?;
-        let recognised = recognise(flow.templates(), chosen, &sheet.header, remembered)
-            .map_err(|problem| format!("{}: {problem}", staged.file_name))?;
+        let sheet = read_sheet(&staged.file_name, &staged.bytes).map_err(|e| Failure::NotOpened(e.into()))?;
+        let recognised =
+            recognise(flow.templates(), chosen, &sheet.header, remembered).map_err(|problem| {
+                Failure::NotOpened(FileProblem::Headers { file: staged.file_name.clone(), problem })
+            })?;
         let base = Rc::new(flow.export_base(&staged.file_name, &staged.bytes));
         let info = FileInfo {
             name: staged.file_name,
@@ -391,7 +386,7 @@ impl<S: CrmStore> Service<S> {
     /// Discards the staged file (and closes it).
     pub async fn discard(&self, workflow: WorkflowId) -> Result<SessionView, Failure> {
         let (flow, template) = self.session_template(workflow)?;
-        self.store().delete_staged(&flow.staging_slot(template)).await.map_err(store_failure)?;
+        self.store().delete_staged(&flow.staging_slot(template)).await?;
         {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
@@ -422,10 +417,10 @@ impl<S: CrmStore> Service<S> {
         {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
+            let open = s.open.as_mut().ok_or(NotYet::Open)?;
             let template = open.template;
             if template_col >= template.columns.len() {
-                return Err("That column is not in the template.".into());
+                return Err(SessionRefusal::NoSuchColumn.into());
             }
             let m = &mut open.mapping;
             if let Some(f) = file_col {
@@ -477,12 +472,9 @@ impl<S: CrmStore> Service<S> {
         let remember = {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
+            let open = s.open.as_mut().ok_or(NotYet::Open)?;
             if !open.mapping.is_usable() {
-                return Err(format!(
-                    "Required column(s) missing: {}. Map them or fix the file.",
-                    open.mapping.missing_required.join(", ")
-                ));
+                return Err(SessionRefusal::MissingColumns(open.mapping.missing_required.clone()).into());
             }
             open.mapping.confirm();
             open.mapping.to_remember(open.template)
@@ -497,7 +489,7 @@ impl<S: CrmStore> Service<S> {
         let (epoch, open) = {
             let session = self.session(workflow)?;
             let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
+            (s.epoch, s.open.clone().ok_or(NotYet::Open)?)
         };
         let stored = self.current().await?;
         let validated = validate_rows(&stored.crm, &open, ticker).await?;
@@ -507,9 +499,9 @@ impl<S: CrmStore> Service<S> {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was validated.".into());
+                return Err(SessionRefusal::ChangedMeanwhile("validated").into());
             }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
+            let current = s.open.as_mut().ok_or(NotYet::Open)?;
             current.validated = Some(Rc::new(validated));
             current.basis = basis;
             current.matches = None;
@@ -533,8 +525,8 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<RowsPage, Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let v = open.validated.as_ref().ok_or(NotYet::Validated)?;
         Ok(review_rows(open, v, start, count.min(500), only_problems))
     }
 
@@ -542,15 +534,15 @@ impl<S: CrmStore> Service<S> {
     pub fn error_report(&self, workflow: WorkflowId) -> Result<Download, Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let v = open.validated.as_ref().ok_or(NotYet::Validated)?;
         let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
         // Once planned, the report adds the plan's own issues (rules that need the CRM).
         let bytes = match &open.planned {
             Some(p) => write_plan_error_report(open.template, v, &p.plan),
             None => write_error_report(open.template, v),
         }
-        .map_err(|e| format!("{name} could not be written: {e}"))?;
+        .map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
     }
 }

@@ -14,9 +14,9 @@ impl<S: CrmStore> Service<S> {
         let (epoch, open) = {
             let session = self.session(workflow)?;
             let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
+            (s.epoch, s.open.clone().ok_or(NotYet::Open)?)
         };
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
+        let validated = open.validated.clone().ok_or(NotYet::Validated)?;
         let stored = self.current().await?;
         let matches = match_rows(&stored.crm, open.template, &validated, &open.file.base, ticker).await?;
         drop(stored);
@@ -25,9 +25,9 @@ impl<S: CrmStore> Service<S> {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was matched.".into());
+                return Err(SessionRefusal::ChangedMeanwhile("matched").into());
             }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
+            let current = s.open.as_mut().ok_or(NotYet::Open)?;
             current.matches = Some(Rc::new(matches));
             current.planned = None;
             current.stage = Stage::Resolve;
@@ -50,9 +50,9 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let m = open.matches.as_ref().ok_or(NotYet::Matched)?;
+        let v = open.validated.as_ref().ok_or(NotYet::Validated)?;
         Ok(groups_page(&stored.crm, m, v, &open.choices, (start, count.min(200), matched)))
     }
 
@@ -64,8 +64,8 @@ impl<S: CrmStore> Service<S> {
     ) -> Result<(usize, usize, usize), Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
+        let open = s.open.as_ref().ok_or(NotYet::Open)?;
+        let m = open.matches.as_ref().ok_or(NotYet::Matched)?;
         let p = m.bulk_preview(&indexed_choices(m, &open.choices), bulk_action(action));
         Ok((p.groups, p.changes, p.rows))
     }
@@ -76,8 +76,8 @@ impl<S: CrmStore> Service<S> {
         {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
+            let open = s.open.as_mut().ok_or(NotYet::Open)?;
+            let m = open.matches.clone().ok_or(NotYet::Matched)?;
             let mut choices = indexed_choices(&m, &open.choices);
             m.apply_bulk(&mut choices, bulk_action(action));
             open.choices = m.choices_by_key(&choices);
@@ -101,15 +101,15 @@ impl<S: CrmStore> Service<S> {
         if let Some(e) = exists {
             let stored = self.current().await?;
             if !stored.crm.entries.contains_key(&e) {
-                return Err(format!("CRM entry {e} no longer exists; choose another."));
+                return Err(SessionRefusal::EntryGone(e).into());
             }
         }
         {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
-            let g = m.groups.get(group).ok_or("That detected person is not in the file.")?;
+            let open = s.open.as_mut().ok_or(NotYet::Open)?;
+            let m = open.matches.clone().ok_or(NotYet::Matched)?;
+            let g = m.groups.get(group).ok_or(SessionRefusal::NoSuchPerson)?;
             let key = person_key(g);
             match choice {
                 Choice::Default => {
@@ -144,19 +144,18 @@ impl<S: CrmStore> Service<S> {
         let stored = self.current().await?;
         let session = self.session(workflow)?;
         let mut s = session.borrow_mut();
-        let open = s.open.as_mut().ok_or("No file is open.")?;
-        let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
+        let open = s.open.as_mut().ok_or(NotYet::Open)?;
+        let m = open.matches.clone().ok_or(NotYet::Matched)?;
         let (choices, unknown) = m.choices_from_keys(keyed);
         for (g, choice) in m.groups.iter().zip(&choices) {
             match choice {
                 Some(GroupChoice::Existing(e)) if !stored.crm.entries.contains_key(e) => {
-                    return Err(format!("CRM entry {e} (chosen for {}) does not exist.", person_key(g)));
+                    return Err(
+                        SessionRefusal::ChosenEntryMissing { entry: *e, person: person_key(g) }.into()
+                    );
                 }
                 Some(c) if !g.allows(*c) => {
-                    return Err(format!(
-                        "{} has no names, so no new CRM entry can be created for it; choose an entry or skip.",
-                        person_key(g)
-                    ));
+                    return Err(SessionRefusal::CannotCreate(person_key(g)).into());
                 }
                 _ => {}
             }

@@ -668,7 +668,7 @@ impl CrmStore for IndexedDbStore {
             drop(meta);
             drop(tx);
             *guard = None;
-            return Err(StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }));
+            return Err(StoreError::Stale(Staleness::replaced()));
         }
         if stored_sequence.n > mirror.sequence.n {
             for (n, changes) in self.read_segments_after(&segments, mirror.sequence.n).await? {
@@ -688,11 +688,11 @@ impl CrmStore for IndexedDbStore {
 
         // 2. The batch's identities, its expectations and the uniqueness rules.
         if stored_sequence.replaced_at > batch.base {
-            return Err(StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }));
+            return Err(StoreError::Stale(Staleness::replaced()));
         }
         let mut batch = batch.clone();
         rebase_identities(&mut batch, mirror.stored.crm.counters)
-            .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
+            .map_err(|_| StoreError::Stale(Staleness::replaced()))?;
         let revisions = &mirror.stored.revisions;
         let stale = check(&batch, stored_sequence.replaced_at, |key| match revisions.get(key) {
             None if key.kind == EntityKind::Counters => Some(0),

@@ -175,7 +175,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             {(!has_errors).then(|| view! { <p class="muted" data-testid="accounts-import-ok">"The data is correct."</p> })}
             {view.stale.clone().map(|why| view! {
                 <div class="panel warning" data-testid="plan-stale">
-                    <p>{why}</p>
+                    <p>{why.to_string()}</p>
                     <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Plan { options: ImportOptions::default() })>
                         "Read it again on the current CRM"
                     </button>

@@ -5,6 +5,7 @@
 
 use leptos::prelude::*;
 
+use crate::core::plan::history::ApplyRefusal;
 use crate::protocol::{ImportOptions, PlanView, Reply, Request, SessionAction, WorkflowId};
 use crate::ui::state::use_app;
 use crate::ui::table::PagedTable;
@@ -74,7 +75,7 @@ pub fn PlanStep(
             {view.stale.clone().map(|why| {
                 view! {
                     <div class="panel warning" data-testid="plan-stale">
-                        <p>{why}</p>
+                        <p>{why.to_string()}</p>
                         <button
                             class="primary"
                             data-testid="replan-button"
@@ -103,7 +104,7 @@ pub fn PlanStep(
                 .then(|| {
                     view! {
                         <p class="error-text">
-                            {format!("{} conflict(s) are not settled. Go back and choose an entry (or skip) for each.", view.pending_conflicts)}
+                            {ApplyRefusal::PendingConflicts(view.pending_conflicts).to_string()}
                         </p>
                     }
                 })}
