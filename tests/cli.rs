@@ -18,14 +18,17 @@ use futures::executor::block_on;
 use serde_json::Value;
 
 use roundtrip::core::date::Date;
+use roundtrip::core::insured::matching::GroupChoice;
 use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, InsuranceStatus};
 use roundtrip::core::snapshot::read_snapshot;
 use roundtrip::core::template::Field;
-use roundtrip::protocol::{Choice, ImportOptions, SessionView};
-use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
-use roundtrip::service::{Service, Silent};
+use roundtrip::protocol::{
+    ApplyImport, ApplyOutcome, ChoosePerson, ImportOptions, ListGroups, MatchRows, PlanImport, SessionView,
+    StageFile,
+};
+use roundtrip::service::{Call, Service, Silent};
 use roundtrip::store::memory::MemoryStore;
 
 /// The clock every run is given.
@@ -347,27 +350,32 @@ fn open_persons_exit_3_until_a_choices_file_decides_them_and_the_snapshot_is_the
     // the Resolve step, at the same time, by the same operator.
     let svc = Service::new(MemoryStore::with_crm(before.clone()));
     let bytes = std::fs::read(d.join("edited.xlsx")).expect("the file");
-    let view = block_on(svc.stage(
-        INSURED,
-        "edited.xlsx",
-        bytes,
-        ImportOptions::default(),
-        &BTreeMap::new(),
-        NOW,
-        &Silent,
-    ))
-    .expect("staged");
+    let call = Call::new(&Silent, NOW);
+    let stage = StageFile {
+        workflow: INSURED,
+        file_name: "edited.xlsx".into(),
+        options: ImportOptions::default(),
+        remembered: Default::default(),
+    };
+    let view = block_on(svc.run(stage, &Call::new(&Silent, NOW).with_bytes(Some(bytes)))).expect("staged");
     assert!(matches!(view, SessionView::Review(_)), "{view:#?}");
-    block_on(svc.match_rows(INSURED, &Silent)).expect("matched");
-    let groups = block_on(svc.groups(INSURED, 0, 50, false)).expect("the open persons").groups;
+    block_on(svc.run(MatchRows { workflow: INSURED }, &call)).expect("matched");
+    let list = ListGroups { workflow: INSURED, start: 0, count: 50, matched: false };
+    let groups = block_on(svc.run(list, &call)).expect("the open persons").groups;
     for g in &groups {
-        let choice = if g.name == "Zélie Brandvold" { Choice::CreateNew } else { Choice::Existing(target) };
-        block_on(svc.choose(INSURED, g.index, choice)).expect("chosen");
+        let choice =
+            if g.name == "Zélie Brandvold" { GroupChoice::CreateNew } else { GroupChoice::Existing(target) };
+        block_on(svc.run(ChoosePerson { workflow: INSURED, group: g.index, choice: Some(choice) }, &call))
+            .expect("chosen");
     }
-    block_on(svc.plan(INSURED, None, &Silent)).expect("planned");
-    let request =
-        ApplyRequest { operator_login: "roundtrip-cli", again: false, valid_rows_only: false, now_ms: NOW };
-    let applied = block_on(svc.apply(INSURED, request, 0.0, || 0.0, &Silent)).expect("applied");
+    block_on(svc.run(PlanImport { workflow: INSURED, options: None }, &call)).expect("planned");
+    let apply = ApplyImport {
+        workflow: INSURED,
+        operator_login: "roundtrip-cli".into(),
+        again: false,
+        valid_rows_only: false,
+    };
+    let applied = block_on(svc.run(apply, &call)).expect("applied");
     assert!(matches!(applied, ApplyOutcome::Applied(SessionView::Done(_))), "{applied:#?}");
     let from_service = block_on(svc.current()).expect("the CRM").crm.clone();
     assert_eq!(from_cli, from_service, "the snapshot apply writes is the service's own apply");

@@ -11,23 +11,24 @@
 mod common;
 use common::read_cells;
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use futures::executor::block_on;
 
 use roundtrip::core::date::Date;
 use roundtrip::core::insurance::workflow::ID as INSURANCE;
 use roundtrip::core::insured::export::portfolio_case_ids;
+use roundtrip::core::insured::matching::{BulkAction, GroupChoice};
 use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, DetailKind, InsuranceStatus};
 use roundtrip::core::template::Field;
 use roundtrip::core::workflow::WorkflowId;
 use roundtrip::protocol::{
-    BulkChoice, Choice, DoneView, GroupView, ImportOptions, PlanView, ResolveView, ReviewView, SessionView,
+    ApplyBulk, ApplyImport, ApplyOutcome, ChoosePerson, ConfirmHeaders, CreateTemporaryPortfolio, DoneView,
+    GroupView, History, ImportOptions, InsuredExport, ListGroups, MatchRows, Open, PlanImport, PlanView,
+    PreviewBulk, ResolveView, ReviewView, SessionView, ShowSession, StageFile, Summary, Undo,
 };
-use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
-use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
+use roundtrip::service::{Call, Cancelled, Failure, Handle, Service, Silent, Ticker};
 use roundtrip::store::memory::MemoryStore;
 
 type Svc = Service<MemoryStore>;
@@ -67,9 +68,19 @@ impl Ticker for CancelAfter {
 /// A service over a memory store opened with the demo CRM.
 fn demo() -> Svc {
     let svc = Service::new(MemoryStore::new());
-    let summary = block_on(svc.open(true, &Silent)).expect("the store opens");
+    let summary = run(&svc, Open { autoload_demo: true }).expect("the store opens");
     assert!(!summary.empty && summary.entries > 0, "the demo CRM was loaded");
     svc
+}
+
+/// Runs one operation as the worker runs it for the page, reporting to `ticker`.
+fn run_with<O: Handle<MemoryStore>>(svc: &Svc, op: O, ticker: &impl Ticker) -> Result<O::Reply, Failure> {
+    block_on(svc.run(op, &Call::new(ticker, NOW)))
+}
+
+/// Runs one operation as the worker runs it for the page.
+fn run<O: Handle<MemoryStore>>(svc: &Svc, op: O) -> Result<O::Reply, Failure> {
+    run_with(svc, op, &Silent)
 }
 
 fn crm(svc: &Svc) -> Crm {
@@ -125,9 +136,9 @@ fn blank_row() -> Vec<String> {
 
 /// The Insured CRM Export of the demo's first portfolio, as cells.
 fn export_of_first_portfolio(svc: &Svc) -> (u32, Vec<String>, Vec<Vec<String>>) {
-    let summary = block_on(svc.summary()).expect("a summary");
+    let summary = run(svc, Summary).expect("a summary");
     let portfolio = summary.portfolios.iter().find(|p| !p.temporary).expect("a portfolio").id;
-    let export = block_on(svc.insured_export(portfolio, NOW, &Silent)).expect("the export");
+    let export = run(svc, InsuredExport { portfolio_id: portfolio }).expect("the export");
     let (header, rows) = read_cells(&export.bytes);
     assert_eq!(header, headers());
     assert!(rows.len() > 20, "a portfolio with some work in it");
@@ -148,12 +159,11 @@ fn detail_row(rows: &[Vec<String>], kind: DetailKind, with_cref: bool) -> usize 
 
 /// Stages a file, confirming its headers when the view asks.
 fn stage(svc: &Svc, workflow: WorkflowId, name: &str, bytes: Vec<u8>, options: ImportOptions) -> SessionView {
-    let view = block_on(svc.stage(workflow, name, bytes, options, &BTreeMap::new(), NOW, &Silent))
+    let stage = StageFile { workflow, file_name: name.into(), options, remembered: Default::default() };
+    let view = block_on(svc.run(stage, &Call::new(&Silent, NOW).with_bytes(Some(bytes))))
         .expect("the file is staged");
     match view {
-        SessionView::Headers(_) => {
-            block_on(svc.confirm_headers(workflow, &Silent)).expect("headers confirmed").0
-        }
+        SessionView::Headers(_) => run(svc, ConfirmHeaders { workflow }).expect("headers confirmed").view,
         view => view,
     }
 }
@@ -170,7 +180,7 @@ fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
 }
 
 fn match_rows(svc: &Svc) -> SessionView {
-    block_on(svc.match_rows(INSURED, &Silent)).expect("matched")
+    run(svc, MatchRows { workflow: INSURED }).expect("matched")
 }
 
 fn resolve_view(view: SessionView) -> ResolveView {
@@ -188,7 +198,7 @@ fn plan_view(view: SessionView) -> PlanView {
 }
 
 fn plan(svc: &Svc, workflow: WorkflowId) -> PlanView {
-    plan_view(block_on(svc.plan(workflow, None, &Silent)).expect("planned"))
+    plan_view(run(svc, PlanImport { workflow, options: None }).expect("planned"))
 }
 
 /// Matches the staged insured file and plans it when matching leaves persons to resolve.
@@ -202,7 +212,8 @@ fn match_and_plan(svc: &Svc) -> PlanView {
 
 /// The open detected persons of the Resolve step.
 fn open_groups(svc: &Svc) -> Vec<GroupView> {
-    let page = block_on(svc.groups(INSURED, 0, 200, false)).expect("the groups");
+    let page =
+        run(svc, ListGroups { workflow: INSURED, start: 0, count: 200, matched: false }).expect("the groups");
     assert_eq!(page.groups.len(), page.total);
     page.groups
 }
@@ -217,13 +228,8 @@ fn apply(
     again: bool,
     ticker: &impl Ticker,
 ) -> Result<ApplyOutcome, Failure> {
-    block_on(svc.apply(
-        workflow,
-        ApplyRequest { operator_login: "ops", again, valid_rows_only: false, now_ms: NOW },
-        0.0,
-        || 0.0,
-        ticker,
-    ))
+    let op = ApplyImport { workflow, operator_login: "ops".into(), again, valid_rows_only: false };
+    run_with(svc, op, ticker)
 }
 
 fn applied(outcome: Result<ApplyOutcome, Failure>) -> DoneView {
@@ -287,8 +293,13 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!((resolve.groups, resolve.pending_conflicts), (1, 0), "{resolve:#?}");
     let zelie = group_named(&svc, "Zélie Brandvold");
     assert!(zelie.can_create && !zelie.conflict);
-    let resolve =
-        resolve_view(block_on(svc.choose(INSURED, zelie.index, Choice::CreateNew)).expect("chosen"));
+    let resolve = resolve_view(
+        run(
+            &svc,
+            ChoosePerson { workflow: INSURED, group: zelie.index, choice: Some(GroupChoice::CreateNew) },
+        )
+        .expect("chosen"),
+    );
     assert_eq!(resolve.decided, 1);
     let planned = plan(&svc, INSURED);
     let c = planned.counts;
@@ -328,14 +339,14 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!(after.insureds[&host.id].entry_id, Some(zelie.id), "linked to the insured");
     assert!(after.details.values().any(|d| d.entry_id == zelie.id && d.fields.email == "zelie@example.org"));
 
-    let history = block_on(svc.history()).expect("the history");
+    let history = run(&svc, History).expect("the history");
     assert_eq!(history.len(), before.imports.len() + 1);
     let last = &history[0];
     assert_eq!(
         (last.id, last.file_name.as_str(), last.counts, last.undone),
         (done.import_id, "north-edited.xlsx", c, false)
     );
-    let summary = block_on(svc.summary()).expect("a summary");
+    let summary = run(&svc, Summary).expect("a summary");
     assert_eq!(summary.last_undoable.map(|i| i.id), Some(done.import_id));
 
     // The same bytes again: planned on the new CRM, then the operator is asked first.
@@ -375,17 +386,22 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     stage_insured(&svc, "stale.xlsx", write_cells(&header, &rows));
     resolve_view(match_rows(&svc));
     let zq = group_named(&svc, "Zbigniew Quarrington");
-    block_on(svc.choose(INSURED, zq.index, Choice::Existing(target))).expect("chosen");
+    run(
+        &svc,
+        ChoosePerson { workflow: INSURED, group: zq.index, choice: Some(GroupChoice::Existing(target)) },
+    )
+    .expect("chosen");
     let first = plan(&svc, INSURED);
     assert!(first.stale.is_none());
     assert_eq!((first.counts.updated, first.counts.added, first.counts.created), (1, 1, 0), "{first:#?}");
 
     // Another commit: a temporary portfolio of one case.
     let case = portfolio_case_ids(&before, portfolio)[0];
-    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    run(&svc, CreateTemporaryPortfolio { name: "Meanwhile".into(), owner_login: None, case_ids: vec![case] })
+        .expect("created");
     let moved = crm(&svc);
     let at = sequence(&svc);
-    let stale = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
+    let stale = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
     assert!(stale.stale.as_ref().is_some_and(|s| s.to_string().contains("CRM changed")), "{stale:#?}");
 
     let refused = apply(&svc, INSURED, false, &Silent).expect_err("a stale plan is refused");
@@ -399,7 +415,7 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     assert!(second.stale.is_none());
     assert_eq!(second.counts, first.counts);
     let zq = group_named(&svc, "Zbigniew Quarrington");
-    assert_eq!(zq.choice, Choice::Existing(target));
+    assert_eq!(zq.choice, Some(GroupChoice::Existing(target)));
     applied(apply(&svc, INSURED, false, &Silent));
     let after = crm(&svc);
     assert_eq!(sequence(&svc), at + 1);
@@ -427,28 +443,31 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 1);
     assert_eq!((sequence(&svc), crm(&svc)), (at, before.clone()), "nothing written");
-    assert!(block_on(svc.history()).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
-    let still = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
+    assert!(run(&svc, History).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
+    let still = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
     assert_eq!((still.counts, still.stale.clone()), (planned.counts, None));
 
     // Another commit makes the plan stale; planning again validates, matches and ranks anew.
     // Cancelled mid-way (at its fourth tick), nothing is written and the stale plan stays.
     let case = portfolio_case_ids(&before, portfolio)[0];
-    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    run(&svc, CreateTemporaryPortfolio { name: "Meanwhile".into(), owner_login: None, case_ids: vec![case] })
+        .expect("created");
     let (at, moved) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(3);
-    let refused = block_on(svc.plan(INSURED, None, &cancel)).expect_err("cancelled");
+    let refused =
+        run_with(&svc, PlanImport { workflow: INSURED, options: None }, &cancel).expect_err("cancelled");
     assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
     assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 4);
     assert_eq!((sequence(&svc), crm(&svc)), (at, moved), "nothing written");
-    let still = plan_view(block_on(svc.session_view(INSURED)).expect("the view"));
+    let still = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
     assert!(still.stale.is_some(), "the cancelled re-plan left the stale plan");
     assert!(apply(&svc, INSURED, false, &Silent).is_err());
 
     // Planned again to the end: more ticks than where it was cancelled; then it applies.
     let count = CancelAfter::counting();
-    let again = plan_view(block_on(svc.plan(INSURED, None, &count)).expect("planned"));
+    let again =
+        plan_view(run_with(&svc, PlanImport { workflow: INSURED, options: None }, &count).expect("planned"));
     assert!(count.ticks.get() > 4, "the cancel came mid-way: {} ticks in all", count.ticks.get());
     assert_eq!(again.counts, planned.counts);
     applied(apply(&svc, INSURED, false, &Silent));
@@ -475,25 +494,26 @@ fn an_import_is_undone_only_after_the_later_one_that_changed_its_records_and_bot
     assert!(b.import_id > a.import_id);
 
     let (at, both) = (sequence(&svc), crm(&svc));
-    let refused = block_on(svc.undo(a.import_id)).expect_err("A is not the most recent import").to_string();
+    let refused =
+        run(&svc, Undo { import_id: a.import_id }).expect_err("A is not the most recent import").to_string();
     assert!(
         refused.contains(&format!("#{}", a.import_id)) && refused.contains("no longer the most recent"),
         "{refused}"
     );
     assert_eq!((sequence(&svc), crm(&svc)), (at, both), "nothing written");
 
-    let undone = block_on(svc.undo(b.import_id)).expect("B is undone");
+    let undone = run(&svc, Undo { import_id: b.import_id }).expect("B is undone");
     assert_eq!(undone.import_id, b.import_id);
     assert_eq!(crm(&svc).details[&pid].fields.email, "first@example.org");
-    block_on(svc.undo(a.import_id)).expect("then A is undone");
+    run(&svc, Undo { import_id: a.import_id }).expect("then A is undone");
     let restored = crm(&svc);
     assert_eq!(restored.details[&pid], original.details[&pid]);
     assert_eq!(restored.entries, original.entries);
     assert_eq!(restored.details, original.details);
     assert_eq!(restored.insureds, original.insureds);
-    let history = block_on(svc.history()).expect("history");
+    let history = run(&svc, History).expect("history");
     assert!(history.iter().filter(|i| i.id == a.import_id || i.id == b.import_id).all(|i| i.undone));
-    assert!(block_on(svc.undo(a.import_id)).is_err(), "nothing left to undo twice");
+    assert!(run(&svc, Undo { import_id: a.import_id }).is_err(), "nothing left to undo twice");
 }
 
 #[test]
@@ -543,19 +563,20 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
     let resolve = resolve_view(match_rows(&svc));
     assert_eq!((resolve.groups, resolve.conflicts, resolve.pending_conflicts), (3, 1, 1), "{resolve:#?}");
 
-    let preview = svc.bulk_preview(INSURED, BulkChoice::CreateNewForRemaining).expect("a preview");
+    let bulk = BulkAction::CreateNewForRemaining;
+    let preview = run(&svc, PreviewBulk { workflow: INSURED, action: bulk }).expect("a preview");
+    let preview = (preview.groups, preview.changes, preview.rows);
     assert_eq!(preview, (2, 1, 1), "the stranger and the conflict; only the conflict changes");
-    let resolve =
-        resolve_view(block_on(svc.bulk_apply(INSURED, BulkChoice::CreateNewForRemaining)).expect("bulk"));
+    let resolve = resolve_view(run(&svc, ApplyBulk { workflow: INSURED, action: bulk }).expect("bulk"));
     let groups = open_groups(&svc);
-    let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Choice::CreateNew).collect();
+    let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Some(GroupChoice::CreateNew)).collect();
     assert_eq!(set.len(), preview.0, "{groups:#?}");
     assert_eq!(resolve.decided, preview.0);
     assert_eq!(resolve.pending_conflicts, 1 - preview.1);
     let changed_rows: usize = set.iter().filter(|g| g.conflict).map(|g| g.sheet_rows.len()).sum();
     assert_eq!(changed_rows, preview.2);
     let nameless = groups.iter().find(|g| !g.can_create).expect("the person without names");
-    assert_eq!((nameless.choice, nameless.skip_by_default), (Choice::Default, true));
+    assert_eq!((nameless.choice, nameless.skip_by_default), (None, true));
 
     let planned = plan(&svc, INSURED);
     let c = planned.counts;

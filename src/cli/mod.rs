@@ -25,7 +25,8 @@ use crate::core::insured::matching::{GroupChoice, KeyedChoices};
 use crate::core::model::{Crm, ImportCounts};
 use crate::core::snapshot::read_snapshot;
 use crate::core::workflows;
-use crate::service::{Failure, Service};
+use crate::protocol::{ExportFigures, ExportPreview, InsuredExport, LoadDemo, SnapshotDownload};
+use crate::service::{Call, Failure, Service};
 use crate::store::memory::MemoryStore;
 
 pub use progress::Progress;
@@ -349,8 +350,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<String, Stop> {
 
 fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new());
-    let message = block_on(svc.load_demo(progress)).map_err(Stop::failed)?;
-    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::failed)?;
+    let call = Call::new(progress, now_ms);
+    let message = block_on(svc.run(LoadDemo, &call)).map_err(Stop::failed)?;
+    let snapshot = block_on(svc.run(SnapshotDownload, &call)).map_err(Stop::failed)?;
     let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }
@@ -363,7 +365,8 @@ fn export(
     progress: &Progress,
 ) -> Result<Summary, Stop> {
     let svc = open_crm(crm)?;
-    let summary = block_on(svc.summary()).map_err(Stop::failed)?;
+    let call = Call::new(progress, now_ms);
+    let summary = block_on(svc.run(crate::protocol::Summary, &call)).map_err(Stop::failed)?;
     let wanted = portfolio.trim();
     let Some(p) = summary.portfolios.iter().find(|p| p.name.eq_ignore_ascii_case(wanted)) else {
         let names: Vec<&str> = summary.portfolios.iter().map(|p| p.name.as_str()).collect();
@@ -373,8 +376,9 @@ fn export(
             names.join(", ")
         )));
     };
-    let (cases, insureds, rows) = block_on(svc.export_preview(p.id)).map_err(Stop::failed)?;
-    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(Stop::failed)?;
+    let ExportFigures { cases, insureds, rows } =
+        block_on(svc.run(ExportPreview { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
+    let file = block_on(svc.run(InsuredExport { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
     let written = write_file(out, &file.bytes)?;
     let message = format!(
         "Insured CRM Export of {}: {cases} cases, {insureds} insureds, {rows} rows (the app names it {}).",

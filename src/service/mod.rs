@@ -11,7 +11,9 @@
 
 pub mod browse;
 pub mod crm;
+pub mod exports;
 pub mod failure;
+pub mod handle;
 pub mod session;
 pub mod views;
 
@@ -27,6 +29,7 @@ use crate::protocol::{ChangeCause, Event};
 use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
 
 pub use failure::Failure;
+pub use handle::{Call, Handle};
 pub use session::Session;
 
 use failure::SessionRefusal;

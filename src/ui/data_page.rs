@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
 use crate::service::failure::{Failure, FileProblem};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
@@ -20,22 +20,20 @@ async fn load_snapshot(app: AppState, file: web_sys::File) {
             return app.error(Failure::CrmUnchanged(Box::new(unread)).to_string());
         }
     };
-    let read = app.call_with(Request::ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
+    let read = app.call_with(ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
     let (entries, cases, accounts) = match read {
-        Ok((Reply::SnapshotRead { entries, cases, accounts, .. }, _)) => (entries, cases, accounts),
-        Ok((other, _)) => return app.error(format!("Unexpected answer from the worker: {other:?}")),
+        Ok((read, _)) => (read.entries, read.cases, read.accounts),
         Err(e) => return app.error(e),
     };
     if !confirm(&format!(
         "Replace the whole local CRM with {name}? It holds {entries} CRM entries, {cases} cases and {accounts} accounts."
     )) {
-        let _ = app.call(Request::DropSnapshot).await;
+        let _ = app.call(DropSnapshot).await;
         app.info("Snapshot not loaded; the local CRM was not changed.");
         return;
     }
-    match app.call(Request::ReplaceWithSnapshot).await {
-        Ok(Reply::Done(text)) => app.success(text),
-        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+    match app.call(ReplaceWithSnapshot).await {
+        Ok(text) => app.success(text),
         Err(e) => app.error(e),
     }
 }
@@ -44,14 +42,13 @@ async fn load_snapshot(app: AppState, file: web_sys::File) {
 pub fn DataPage() -> impl IntoView {
     let app = use_app();
     let demo = Action::new_local(move |_: &()| async move {
-        match app.call(Request::LoadDemo).await {
-            Ok(Reply::Done(text)) => app.success(text),
-            Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+        match app.call(LoadDemo).await {
+            Ok(text) => app.success(text),
             Err(e) => app.error(e),
         }
     });
     let snapshot_download = Action::new_local(move |_: &()| async move {
-        match app.download(Request::SnapshotDownload).await {
+        match app.download(SnapshotDownload).await {
             Ok(name) => app.success(format!("Snapshot written: {name}")),
             Err(e) => app.error(e),
         }

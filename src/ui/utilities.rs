@@ -10,7 +10,10 @@ use leptos::prelude::*;
 use crate::core::date::DayMonthOrder;
 use crate::core::insurance::workflow::ID as INSURANCE;
 use crate::core::model::Role;
-use crate::protocol::{DoneView, FileView, ImportOptions, Reply, Request, SessionAction, SessionView};
+use crate::protocol::{
+    ChooseTemplate, CloseFile, DoneView, FileView, ImportOptions, InsuranceStatusCounts,
+    InsuranceStatusReport, PlanImport, ResultsReport, SessionView,
+};
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, local_time_text, save_setting};
 use crate::ui::history::UndoButton;
 use crate::ui::import::PlanStep;
@@ -115,7 +118,7 @@ fn StagedCard(file: FileView) -> impl IntoView {
                     class="danger"
                     data-testid="insurance-delete"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Discard)
+                    on:click=move |_| state.discard()
                 >
                     "Delete"
                 </button>
@@ -166,14 +169,15 @@ fn BulkInsurance() -> impl IntoView {
     let status = LocalResource::new(move || {
         let _ = app.summary.with(|s| s.sequence);
         async move {
-            match app.call(Request::InsuranceStatus).await {
-                Ok(Reply::InsuranceStatus { users, devices }) => Some((users, devices)),
-                _ => None,
-            }
+            app.call(InsuranceStatusCounts).await.ok().map(|f| {
+                let counts =
+                    |c: crate::core::insurance::report::StatusCounts| (c.enrolled, c.not_enrolled, c.none);
+                (counts(f.users), counts(f.devices))
+            })
         }
     });
     let status_report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(Request::InsuranceStatusReport).await {
+        if let Err(e) = app.download(InsuranceStatusReport).await {
             app.error(e);
         }
     });
@@ -201,7 +205,7 @@ fn BulkInsurance() -> impl IntoView {
                         on:change=move |ev| {
                             let id = event_target_value(&ev);
                             chosen.set(id.clone());
-                            state.go(SessionAction::Template { template_id: id });
+                            state.go(ChooseTemplate { workflow: INSURANCE, template_id: id });
                         }
                     >
                         <option value="" selected=true>"template recognised from its headers"</option>
@@ -225,7 +229,7 @@ fn BulkInsurance() -> impl IntoView {
                         on:change=move |ev| {
                             clear_empty.set(event_target_checked(&ev));
                             if state.view.with_untracked(|v| matches!(v, Some(SessionView::Plan(_)))) {
-                                state.go(SessionAction::Plan { options: options.get_untracked() });
+                                state.go(PlanImport { workflow: INSURANCE, options: Some(options.get_untracked()) });
                             }
                         }
                     />
@@ -259,7 +263,7 @@ fn BulkInsurance() -> impl IntoView {
                             class="primary"
                             data-testid="insurance-review"
                             disabled=move || busy.get()
-                            on:click=move |_| state.go(SessionAction::Resume { options: options.get_untracked(), remembered: None })
+                            on:click=move |_| state.resume(options.get_untracked())
                         >
                             "Review what Process will do"
                         </button>
@@ -327,13 +331,12 @@ fn ResultPanel(view: DoneView) -> impl IntoView {
     let state = use_workflow(INSURANCE);
     let c = view.counts;
     let results_report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow: INSURANCE, action: SessionAction::ResultsReport };
-        if let Err(e) = app.download(request).await {
+        if let Err(e) = app.download(ResultsReport { workflow: INSURANCE }).await {
             app.error(e);
         }
     });
     let status_report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(Request::InsuranceStatusReport).await {
+        if let Err(e) = app.download(InsuranceStatusReport).await {
             app.error(e);
         }
     });
@@ -376,7 +379,7 @@ fn ResultPanel(view: DoneView) -> impl IntoView {
                     "Download the insurance status report (XLSX)"
                 </button>
                 <UndoButton import_id=view.import_id label="Undo this import"/>
-                <button data-testid="insurance-another" on:click=move |_| state.go(SessionAction::Close)>"Process another file"</button>
+                <button data-testid="insurance-another" on:click=move |_| state.go(CloseFile { workflow: INSURANCE })>"Process another file"</button>
             </div>
             {(!view.sample.is_empty())
                 .then(|| {

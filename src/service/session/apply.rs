@@ -308,15 +308,6 @@ pub(super) fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<Stri
     (skipped, invalid)
 }
 
-/// What applying did.
-#[derive(Debug, Clone, PartialEq)]
-// One value per apply, moved once: boxing the view would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum ApplyOutcome {
-    Applied(SessionView),
-    AskFirst(AppliedBefore),
-}
-
 /// The portfolios whose cases an applied plan touched: (id, name).
 pub(super) fn affected_portfolios(stored: &StoredCrm, plan: &ImportPlan) -> Vec<(u32, String)> {
     let crm = &stored.crm;

@@ -17,7 +17,9 @@ use crate::core::digest::sha256_hex;
 use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
 use crate::core::index::CrmIndex;
 use crate::core::insured::base::ExportBaseRead;
-use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
+use crate::core::insured::matching::{
+    BulkAction, BulkPreview, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches,
+};
 use crate::core::model::{Crm, EntryId, Record};
 use crate::core::plan::history::ApplyRefusal;
 use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
@@ -32,13 +34,12 @@ use crate::core::text::{file_stem, mask_ssn};
 use crate::core::validate::{Severity, Validated, ValidationOptions, Validator};
 use crate::core::workflow::{Applied, ImportOptions, PlanInput, Resolution, Workflow, WorkflowId};
 use crate::protocol::{
-    AppliedBefore, BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage,
-    HeaderRow, HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionView, StagedCard, TableRow,
-    TemplateView,
+    AppliedBefore, ApplyOutcome, CandidateView, ChangeCause, DoneView, Download, FileView, GroupView,
+    GroupsPage, HeaderRow, HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionView, StagedCard,
+    TableRow, TemplateView,
 };
 use crate::store::{CrmStore, StagedFile, StoredCrm};
 
-use super::crm::Download;
 use super::failure::{FileProblem, NotYet, SessionRefusal};
 use super::{Failure, Service, Ticker};
 
@@ -197,10 +198,11 @@ impl Session {
 }
 
 mod apply;
+mod handlers;
 mod resolve;
 mod show;
 
-pub use apply::{import_record_of, ApplyOutcome};
+pub use apply::import_record_of;
 use resolve::match_rows;
 pub use show::ApplyRequest;
 use show::*;

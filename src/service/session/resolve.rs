@@ -57,29 +57,24 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// What a bulk choice would set: persons, persons whose outcome changes, their rows.
-    pub fn bulk_preview(
-        &self,
-        workflow: WorkflowId,
-        action: BulkChoice,
-    ) -> Result<(usize, usize, usize), Failure> {
+    pub fn bulk_preview(&self, workflow: WorkflowId, action: BulkAction) -> Result<BulkPreview, Failure> {
         let session = self.session(workflow)?;
         let s = session.borrow();
         let open = s.open.as_ref().ok_or(NotYet::Open)?;
         let m = open.matches.as_ref().ok_or(NotYet::Matched)?;
-        let p = m.bulk_preview(&indexed_choices(m, &open.choices), bulk_action(action));
-        Ok((p.groups, p.changes, p.rows))
+        Ok(m.bulk_preview(&indexed_choices(m, &open.choices), action))
     }
 
     /// Sets a bulk choice on every person it applies to (persons the operator decided keep
     /// their choice).
-    pub async fn bulk_apply(&self, workflow: WorkflowId, action: BulkChoice) -> Result<SessionView, Failure> {
+    pub async fn bulk_apply(&self, workflow: WorkflowId, action: BulkAction) -> Result<SessionView, Failure> {
         {
             let session = self.session(workflow)?;
             let mut s = session.borrow_mut();
             let open = s.open.as_mut().ok_or(NotYet::Open)?;
             let m = open.matches.clone().ok_or(NotYet::Matched)?;
             let mut choices = indexed_choices(&m, &open.choices);
-            m.apply_bulk(&mut choices, bulk_action(action));
+            m.apply_bulk(&mut choices, action);
             open.choices = m.choices_by_key(&choices);
             open.planned = None;
             open.stage = Stage::Resolve;
@@ -92,10 +87,10 @@ impl<S: CrmStore> Service<S> {
         &self,
         workflow: WorkflowId,
         group: usize,
-        choice: Choice,
+        choice: Option<GroupChoice>,
     ) -> Result<SessionView, Failure> {
         let exists = match choice {
-            Choice::Existing(e) => Some(e),
+            Some(GroupChoice::Existing(e)) => Some(e),
             _ => None,
         };
         if let Some(e) = exists {
@@ -112,17 +107,11 @@ impl<S: CrmStore> Service<S> {
             let g = m.groups.get(group).ok_or(SessionRefusal::NoSuchPerson)?;
             let key = person_key(g);
             match choice {
-                Choice::Default => {
+                None => {
                     open.choices.remove(&key);
                 }
-                Choice::CreateNew => {
-                    open.choices.insert(key, GroupChoice::CreateNew);
-                }
-                Choice::Existing(e) => {
-                    open.choices.insert(key, GroupChoice::Existing(e));
-                }
-                Choice::Skip => {
-                    open.choices.insert(key, GroupChoice::Skip);
+                Some(c) => {
+                    open.choices.insert(key, c);
                 }
             }
             open.planned = None;

@@ -212,15 +212,6 @@ pub(super) fn review_rows(
     RowsPage { total: shown.len(), start, rows }
 }
 
-pub(super) fn choice_of(c: Option<GroupChoice>) -> Choice {
-    match c {
-        None => Choice::Default,
-        Some(GroupChoice::CreateNew) => Choice::CreateNew,
-        Some(GroupChoice::Existing(e)) => Choice::Existing(e),
-        Some(GroupChoice::Skip) => Choice::Skip,
-    }
-}
-
 /// One page of detected persons: the open ones, or with `matched` the ones a tier decided.
 pub(super) fn groups_page(
     crm: &Crm,
@@ -284,7 +275,7 @@ pub(super) fn groups_page(
                 reason,
                 sheet_rows: g.rows.iter().map(|r| v.rows[*r].sheet_row).collect(),
                 candidates,
-                choice: choice_of(choice),
+                choice,
                 chosen_label,
                 can_create: g.can_create,
                 matched: !g.is_open(),
@@ -293,13 +284,6 @@ pub(super) fn groups_page(
         })
         .collect();
     GroupsPage { total: section.len(), start, groups }
-}
-
-pub(super) fn bulk_action(action: BulkChoice) -> BulkAction {
-    match action {
-        BulkChoice::AcceptTopCandidates { min_score } => BulkAction::AcceptTopCandidates { min_score },
-        BulkChoice::CreateNewForRemaining => BulkAction::CreateNewForRemaining,
-    }
 }
 
 /// Who applies, and how.

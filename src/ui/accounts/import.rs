@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::core::accounts::workflow::ID as ACCOUNTS;
 use crate::core::model::Role;
-use crate::protocol::{ImportOptions, PlanView, Reply, Request, SessionAction, SessionView};
+use crate::protocol::{CloseFile, ErrorReport, ImportOptions, PlanImport, PlanRows, PlanView, SessionView};
 use crate::ui::browser::first_file_of_input;
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
@@ -79,11 +79,11 @@ pub fn AccountImport() -> impl IntoView {
                                     class="primary"
                                     data-testid="accounts-import-resume"
                                     disabled=move || busy.get()
-                                    on:click=move |_| state.go(SessionAction::Resume { options: ImportOptions::default(), remembered: None })
+                                    on:click=move |_| state.resume(ImportOptions::default())
                                 >
                                     "Read it"
                                 </button>
-                                <button data-testid="accounts-import-discard" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Discard)>
+                                <button data-testid="accounts-import-discard" disabled=move || busy.get() on:click=move |_| state.discard()>
                                     "Discard"
                                 </button>
                             </div>
@@ -96,7 +96,7 @@ pub fn AccountImport() -> impl IntoView {
                             <div class="staged-card" data-testid="accounts-import-result">
                                 <p>{d.message.clone()}</p>
                                 <UndoButton import_id=d.import_id label="Undo this import"/>
-                                <button data-testid="accounts-import-another" on:click=move |_| state.go(SessionAction::Close)>"Import another file"</button>
+                                <button data-testid="accounts-import-another" on:click=move |_| state.go(CloseFile { workflow: ACCOUNTS })>"Import another file"</button>
                             </div>
                         }
                             .into_any()
@@ -119,15 +119,10 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
     let has_errors = c.errors > 0;
     let (cc, cu) = view.contacts;
     let fetch = move |start: usize, count: usize| async move {
-        let action = SessionAction::PlanRows { start, count, only_changes: false };
-        match app.call(Request::Session { workflow: ACCOUNTS, action }).await {
-            Ok(Reply::Rows(page)) => Some(page),
-            _ => None,
-        }
+        app.call(PlanRows { workflow: ACCOUNTS, start, count, only_changes: false }).await.ok()
     };
     let report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow: ACCOUNTS, action: SessionAction::ErrorReport };
-        if let Err(e) = app.download(request).await {
+        if let Err(e) = app.download(ErrorReport { workflow: ACCOUNTS }).await {
             app.error(e);
         }
     });
@@ -139,11 +134,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             app.info("Nothing to change: every valid row already matches the CRM.");
             return;
         }
-        state.go(SessionAction::Apply {
-            operator_login: app.operator.get_untracked(),
-            again: false,
-            valid_rows_only: valid_only.get_untracked(),
-        });
+        state.apply(app.operator.get_untracked(), valid_only.get_untracked());
     };
     view! {
         <div class="staged-card" data-testid="accounts-import-summary">
@@ -176,7 +167,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             {view.stale.clone().map(|why| view! {
                 <div class="panel warning" data-testid="plan-stale">
                     <p>{why.to_string()}</p>
-                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Plan { options: ImportOptions::default() })>
+                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(PlanImport { workflow: ACCOUNTS, options: Some(ImportOptions::default()) })>
                         "Read it again on the current CRM"
                     </button>
                 </div>
@@ -190,7 +181,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
                 >
                     "Next"
                 </button>
-                <button on:click=move |_| state.go(SessionAction::Close) data-testid="accounts-import-cancel">"Cancel"</button>
+                <button on:click=move |_| state.go(CloseFile { workflow: ACCOUNTS }) data-testid="accounts-import-cancel">"Cancel"</button>
             </div>
             <PagedTable headers=headers columns="56px 150px 170px 1fr 220px" fetch=fetch version=version test_id="accounts-import-table"/>
         </div>

@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use crate::core::accounts::profiles::{AccountFilters, ExportProfile, ProfileKind};
 use crate::core::accounts::WITHOUT_PORTFOLIO;
 use crate::core::model::AccountKind;
-use crate::protocol::Request;
+use crate::protocol::AccountsExport;
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, save_setting};
 use crate::ui::state::{use_app, AppState};
 
@@ -159,7 +159,7 @@ pub fn ProfilesAndExport() -> impl IntoView {
         let profile =
             current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
         let filters = filters_of(&st.portfolio.get_untracked(), &st.kind.get_untracked());
-        if let Err(e) = app.download(Request::AccountsExport { profile, filters }).await {
+        if let Err(e) = app.download(AccountsExport { profile, filters }).await {
             app.error(e);
         }
     });

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::core::plan::history::ApplyRefusal;
-use crate::protocol::{ImportOptions, PlanView, Reply, Request, SessionAction, WorkflowId};
+use crate::protocol::{GoBack, ImportOptions, PlanImport, PlanReport, PlanRows, PlanView, WorkflowId};
 use crate::ui::state::use_app;
 use crate::ui::table::PagedTable;
 use crate::ui::workflow::use_workflow;
@@ -36,19 +36,13 @@ pub fn PlanStep(
     let only_changes = RwSignal::new(false);
     let options = options.unwrap_or_else(|| Signal::stored(ImportOptions::default()));
     let report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(Request::Session { workflow, action: SessionAction::PlanReport }).await {
+        if let Err(e) = app.download(PlanReport { workflow }).await {
             app.error(e);
         }
     });
     let fetch = move |start: usize, count: usize| {
         let only = only_changes.get_untracked();
-        async move {
-            let action = SessionAction::PlanRows { start, count, only_changes: only };
-            match app.call(Request::Session { workflow, action }).await {
-                Ok(Reply::Rows(page)) => Some(page),
-                _ => None,
-            }
-        }
+        async move { app.call(PlanRows { workflow, start, count, only_changes: only }).await.ok() }
     };
     let version = Signal::derive(move || format!("{}-{}", state.version.get(), only_changes.get()));
     let wording = view.wording.clone();
@@ -80,7 +74,7 @@ pub fn PlanStep(
                             class="primary"
                             data-testid="replan-button"
                             disabled=move || busy.get()
-                            on:click=move |_| state.go(SessionAction::Plan { options: options.get_untracked() })
+                            on:click=move |_| state.go(PlanImport { workflow, options: Some(options.get_untracked()) })
                         >
                             "Re-plan on the current CRM"
                         </button>
@@ -128,7 +122,7 @@ pub fn PlanStep(
                                     disabled=move || busy.get()
                                     on:change=move |ev| {
                                         let take_file_values = event_target_checked(&ev);
-                                        state.go(SessionAction::Plan { options: ImportOptions { take_file_values, ..options.get_untracked() } });
+                                        state.go(PlanImport { workflow, options: Some(ImportOptions { take_file_values, ..options.get_untracked() }) });
                                     }
                                 />
                                 " Take the file's value for every such field"
@@ -153,7 +147,7 @@ pub fn PlanStep(
             </div>
             <PagedTable headers=headers columns=grid fetch=fetch version=version test_id="plan-table"/>
             <div class="actions">
-                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button disabled=move || busy.get() on:click=move |_| state.go(GoBack { workflow })>"Back"</button>
                 <button
                     data-testid="plan-report-download"
                     disabled=move || report.pending().get()
@@ -169,7 +163,7 @@ pub fn PlanStep(
                     disabled=move || blocked || busy.get() || !app.writable()
                     on:click=move |_| {
                         let operator_login = app.operator.get_untracked();
-                        state.go(SessionAction::Apply { operator_login, again: false, valid_rows_only: true });
+                        state.apply(operator_login, true);
                     }
                 >
                     {apply_label}

@@ -6,9 +6,10 @@
 
 use leptos::prelude::*;
 
+use crate::core::insured::matching::{BulkAction, GroupChoice};
 use crate::protocol::{
-    BulkChoice, Choice, EntryRow, GroupView, ImportOptions, Reply, Request, ResolveView, SessionAction,
-    WorkflowId,
+    ApplyBulk, ChoosePerson, EntryRow, GoBack, GroupView, ImportOptions, ListGroups, PlanImport, PreviewBulk,
+    ResolveView, SearchEntries, WorkflowId,
 };
 use crate::ui::state::use_app;
 use crate::ui::workflow::use_workflow;
@@ -20,24 +21,20 @@ const SEARCH_LIMIT: usize = 20;
 /// The "accept top candidates" threshold offered first.
 const DEFAULT_MIN_SCORE: u32 = 90;
 
-fn choice_value(c: Choice) -> String {
+fn choice_value(c: Option<GroupChoice>) -> String {
     match c {
-        Choice::Default => String::new(),
-        Choice::CreateNew => "new".into(),
-        Choice::Skip => "skip".into(),
-        Choice::Existing(e) => format!("entry:{e}"),
+        None => String::new(),
+        Some(GroupChoice::CreateNew) => "new".into(),
+        Some(GroupChoice::Skip) => "skip".into(),
+        Some(GroupChoice::Existing(e)) => format!("entry:{e}"),
     }
 }
 
-fn parse_choice(v: &str) -> Choice {
+fn parse_choice(v: &str) -> Option<GroupChoice> {
     match v {
-        "new" => Choice::CreateNew,
-        "skip" => Choice::Skip,
-        other => other
-            .strip_prefix("entry:")
-            .and_then(|e| e.parse().ok())
-            .map(Choice::Existing)
-            .unwrap_or(Choice::Default),
+        "new" => Some(GroupChoice::CreateNew),
+        "skip" => Some(GroupChoice::Skip),
+        other => other.strip_prefix("entry:").and_then(|e| e.parse().ok()).map(GroupChoice::Existing),
     }
 }
 
@@ -66,11 +63,7 @@ fn group_list(
             if !on {
                 return None;
             }
-            let action = SessionAction::Groups { start: 0, count, matched };
-            match app.call(Request::Session { workflow, action }).await {
-                Ok(Reply::Groups(page)) => Some(page),
-                _ => None,
-            }
+            app.call(ListGroups { workflow, start: 0, count, matched }).await.ok()
         }
     })
 }
@@ -157,12 +150,12 @@ pub fn ResolveStep(workflow: WorkflowId, view: ResolveView) -> impl IntoView {
                 </div>
             </details>
             <div class="actions">
-                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button disabled=move || busy.get() on:click=move |_| state.go(GoBack { workflow })>"Back"</button>
                 <button
                     class="primary"
                     data-testid="plan-button"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Plan { options: ImportOptions::default() })
+                    on:click=move |_| state.go(PlanImport { workflow, options: Some(ImportOptions::default()) })
                 >
                     "Review the plan"
                 </button>
@@ -178,27 +171,20 @@ fn BulkBar(workflow: WorkflowId) -> impl IntoView {
     let state = use_workflow(workflow);
     let busy = state.busy();
     let min_score = RwSignal::new(DEFAULT_MIN_SCORE);
-    let preview = move |action: BulkChoice| {
+    let preview = move |action: BulkAction| {
         LocalResource::new(move || {
             let _ = state.version.get();
             let action = match action {
-                BulkChoice::AcceptTopCandidates { .. } => {
-                    BulkChoice::AcceptTopCandidates { min_score: min_score.get() }
+                BulkAction::AcceptTopCandidates { .. } => {
+                    BulkAction::AcceptTopCandidates { min_score: min_score.get() }
                 }
                 other => other,
             };
-            async move {
-                let request =
-                    Request::Session { workflow, action: SessionAction::Bulk { action, apply: false } };
-                match app.call(request).await {
-                    Ok(Reply::Bulk { changes, rows, .. }) => Some((changes, rows)),
-                    _ => None,
-                }
-            }
+            async move { app.call(PreviewBulk { workflow, action }).await.ok().map(|p| (p.changes, p.rows)) }
         })
     };
-    let accept = preview(BulkChoice::AcceptTopCandidates { min_score: DEFAULT_MIN_SCORE });
-    let create = preview(BulkChoice::CreateNewForRemaining);
+    let accept = preview(BulkAction::AcceptTopCandidates { min_score: DEFAULT_MIN_SCORE });
+    let create = preview(BulkAction::CreateNewForRemaining);
     let label = |r: Option<(usize, usize)>| match r {
         Some((changes, rows)) => format!(" — changes {} ({rows} rows)", persons(changes)),
         None => String::new(),
@@ -225,9 +211,9 @@ fn BulkBar(workflow: WorkflowId) -> impl IntoView {
                 data-testid="bulk-accept"
                 disabled=move || busy.get() || none(accept.get().flatten())
                 on:click=move |_| {
-                    state.go(SessionAction::Bulk {
-                        action: BulkChoice::AcceptTopCandidates { min_score: min_score.get_untracked() },
-                        apply: true,
+                    state.go(ApplyBulk {
+                        workflow,
+                        action: BulkAction::AcceptTopCandidates { min_score: min_score.get_untracked() },
                     })
                 }
             >
@@ -236,7 +222,7 @@ fn BulkBar(workflow: WorkflowId) -> impl IntoView {
             <button
                 data-testid="bulk-create"
                 disabled=move || busy.get() || none(create.get().flatten())
-                on:click=move |_| state.go(SessionAction::Bulk { action: BulkChoice::CreateNewForRemaining, apply: true })
+                on:click=move |_| state.go(ApplyBulk { workflow, action: BulkAction::CreateNewForRemaining })
             >
                 {move || format!("Create new for all remaining{}", label(create.get().flatten()))}
             </button>
@@ -252,9 +238,13 @@ fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
     let current = choice_value(group.choice);
     let searching = RwSignal::new(false);
     let sheet_rows: Vec<String> = group.sheet_rows.iter().map(|r| r.to_string()).collect();
-    let is_default = group.choice == Choice::Default;
+    let is_default = group.choice.is_none();
     let default_value = if group.matched {
-        group.candidates.first().map(|c| choice_value(Choice::Existing(c.entry))).unwrap_or_default()
+        group
+            .candidates
+            .first()
+            .map(|c| choice_value(Some(GroupChoice::Existing(c.entry))))
+            .unwrap_or_default()
     } else if group.conflict {
         String::new()
     } else if group.skip_by_default {
@@ -267,7 +257,7 @@ fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
         .candidates
         .iter()
         .map(|c| {
-            let value = choice_value(Choice::Existing(c.entry));
+            let value = choice_value(Some(GroupChoice::Existing(c.entry)));
             let selected = value == selected_value;
             view! { <option value=value selected=selected>{c.label.clone()}</option> }
         })
@@ -298,7 +288,7 @@ fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
                         searching.set(true);
                     } else {
                         searching.set(false);
-                        state.go(SessionAction::Choose { group: index, choice: parse_choice(&v) });
+                        state.go(ChoosePerson { workflow, group: index, choice: parse_choice(&v) });
                     }
                 }
             >
@@ -314,7 +304,7 @@ fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
             <Show when=move || searching.get()>
                 <EntrySearch on_pick=move |entry| {
                     searching.set(false);
-                    state.go(SessionAction::Choose { group: index, choice: Choice::Existing(entry) });
+                    state.go(ChoosePerson { workflow, group: index, choice: Some(GroupChoice::Existing(entry)) });
                 } on_cancel=move || searching.set(false)/>
             </Show>
         </div>
@@ -342,8 +332,8 @@ fn EntrySearch(
             if q.trim().is_empty() {
                 return (0, Vec::<EntryRow>::new());
             }
-            match app.call(Request::SearchEntries { query: q, limit: SEARCH_LIMIT }).await {
-                Ok(Reply::Entries { total, rows }) => (total, rows),
+            match app.call(SearchEntries { query: q, limit: SEARCH_LIMIT }).await {
+                Ok(page) => (page.total, page.rows),
                 _ => (0, Vec::new()),
             }
         }

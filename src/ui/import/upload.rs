@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{ImportOptions, SessionAction, StagedCard, TemplateView, WorkflowId};
+use crate::protocol::{ChooseTemplate, ImportOptions, StagedCard, TemplateView, WorkflowId};
 use crate::ui::browser::{confirm, first_file_of_drop, first_file_of_input, local_time_text};
 use crate::ui::state::use_app;
 use crate::ui::templates::TemplateDownload;
@@ -57,7 +57,7 @@ pub fn UploadStep(
                 "Template"
                 <select
                     data-testid="import-template-select"
-                    on:change=move |ev| state.go(SessionAction::Template { template_id: event_target_value(&ev) })
+                    on:change=move |ev| state.go(ChooseTemplate { workflow, template_id: event_target_value(&ev) })
                 >
                     {templates
                         .into_iter()
@@ -90,7 +90,7 @@ pub fn UploadStep(
                                         class="primary"
                                         data-testid="import-resume"
                                         disabled=move || busy.get()
-                                        on:click=move |_| state.go(SessionAction::Resume { options: ImportOptions::default(), remembered: None })
+                                        on:click=move |_| state.resume(ImportOptions::default())
                                     >
                                         "Continue with this file"
                                     </button>
@@ -98,7 +98,7 @@ pub fn UploadStep(
                                         class="danger"
                                         data-testid="import-discard"
                                         disabled=move || busy.get()
-                                        on:click=move |_| state.go(SessionAction::Discard)
+                                        on:click=move |_| state.discard()
                                     >
                                         "Discard"
                                     </button>

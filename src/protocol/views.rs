@@ -1,274 +1,20 @@
-//! The messages between the page and the pipeline worker: one enum each way, serde, no
-//! browser types. The worker owns the CRM copy, the store and every workflow's session; the
-//! page holds views — the rows it shows, counts, the current stage — and asks for pages of
-//! results, search results and entry details. Both binaries are built from this crate, so
-//! both sides compile against these exact types.
-//!
-//! A call is `ToWorker::Call { id, request }`; the worker answers `FromWorker::Reply { id,
-//! reply }`, sending `FromWorker::Progress { id, .. }` while it works. File bytes (an upload, a
-//! snapshot) and downloads travel beside the JSON as a transferred `ArrayBuffer`: a request
-//! whose doc says "+ bytes" carries them, a reply `Reply::File` is followed by them.
-
-use std::collections::BTreeMap;
+//! What the worker shows the page: the CRM summary every page reads, rows of the browsing
+//! tables, a workflow session's stage ([`SessionView`], one enum, so impossible combinations
+//! cannot be shown) with the step views it carries, pages of review and plan rows and of
+//! detected persons, and the small answers of single operations. Serde, no behaviour; core
+//! types (counts, the verification sample, staleness, wording, bulk previews) are reused as
+//! they are.
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::accounts::profiles::{AccountFilters, ExportProfile};
+use crate::core::insurance::report::StatusCounts;
+use crate::core::insured::matching::GroupChoice;
 use crate::core::model::{ImportCounts, Role};
 use crate::core::plan::verify::VerificationSample;
 use crate::core::revision::Staleness;
-pub use crate::core::workflow::{ImportOptions, Wording, WorkflowId};
+use crate::core::workflow::Wording;
 
-/// Identifies one call; the page numbers them.
-pub type CallId = u64;
-
-/// A message from the page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ToWorker {
-    Call {
-        id: CallId,
-        request: Request,
-    },
-    /// Stop the call: the worker answers it as cancelled, having written nothing.
-    Cancel {
-        id: CallId,
-    },
-}
-
-/// A message from the worker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// One message per call, serialized as soon as it is made: boxing the reply would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum FromWorker {
-    /// The worker listens; calls sent before are queued by the page.
-    Ready,
-    /// The answer to a call: its reply, or a message for the operator.
-    Reply { id: CallId, reply: Result<Reply, String> },
-    /// How far a call has got.
-    Progress { id: CallId, progress: Progress },
-    /// Something the page did not ask about.
-    Event(Event),
-}
-
-/// How far long work has got: its stage, and items done of total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Progress {
-    pub stage: String,
-    pub done: u64,
-    pub total: u64,
-}
-
-/// Who changed the CRM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ChangeCause {
-    /// A commit made from this page.
-    ThisTab,
-    /// A commit made in another tab (announced on the broadcast channel, or found at commit).
-    AnotherTab,
-}
-
-/// What the worker announces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-// A handful of events per session: boxing the summary would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum Event {
-    /// The CRM copy changed; every open plan made before `summary.sequence` is stale.
-    CrmChanged { summary: CrmSummary, cause: ChangeCause },
-    /// Another tab upgraded the database and this one closed its connection.
-    DatabaseClosed,
-}
-
-/// A call to the worker.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Request {
-    /// Open the store and read the CRM; with `autoload_demo`, an empty CRM gets the demo.
-    /// → [`Reply::Summary`]
-    Open { autoload_demo: bool },
-    /// → [`Reply::Summary`]
-    Summary,
-    /// Replace the CRM with the generated demo. → [`Reply::Done`]
-    LoadDemo,
-    /// Read a snapshot workbook (+ bytes) and hold it until confirmed; nothing is replaced yet.
-    /// → [`Reply::SnapshotRead`]
-    ReadSnapshot { file_name: String },
-    /// Replace the CRM with the snapshot read last. → [`Reply::Done`]
-    ReplaceWithSnapshot,
-    /// Forget the snapshot read last.
-    DropSnapshot,
-    /// → [`Reply::File`]
-    SnapshotDownload,
-    /// Storage figures the page cannot read itself in a worker-free way. → [`Reply::Text`]
-    Ping,
-
-    /// → [`Reply::Entries`]
-    SearchEntries { query: String, limit: usize },
-    /// → [`Reply::Entry`]
-    Entry { id: u32 },
-    /// The full SSN of an entry the operator chose to reveal. → [`Reply::Text`]
-    RevealSsn { id: u32 },
-    /// → [`Reply::Accounts`]
-    Accounts { kind: Option<String>, portfolio: Option<String>, limit: usize },
-    /// → [`Reply::Enrollees`]
-    Enrollees { query: String, limit: usize },
-
-    /// → [`Reply::Cases`]
-    PortfolioCases { id: u32 },
-    /// → [`Reply::Cases`]
-    SearchCases { query: String, limit: usize },
-    /// → [`Reply::Done`]
-    CreateTemporaryPortfolio { name: String, owner_login: Option<String>, case_ids: Vec<u32> },
-    /// → [`Reply::Done`]
-    DeletePortfolio { id: u32 },
-
-    /// → [`Reply::ExportPreview`]
-    ExportPreview { portfolio_id: u32 },
-    /// The Insured CRM Export of a portfolio. → [`Reply::File`]
-    InsuredExport { portfolio_id: u32 },
-
-    /// A template's model spreadsheet (XLSX: required headers red, dropdowns, an
-    /// Instructions sheet) or, with `csv`, its header row as CSV. → [`Reply::File`]
-    TemplateFile { template_id: String, csv: bool },
-
-    /// School users and devices by insurance status. → [`Reply::InsuranceStatus`]
-    InsuranceStatus,
-    /// → [`Reply::File`]
-    InsuranceStatusReport,
-    /// Accounts or contacts of a profile's columns, filtered. → [`Reply::File`]
-    AccountsExport { profile: ExportProfile, filters: AccountFilters },
-
-    /// → [`Reply::History`]
-    History,
-    /// Undo an import (the most recent one not undone). → [`Reply::Undone`]
-    Undo { import_id: u32 },
-
-    /// A step of a workflow's session.
-    Session { workflow: WorkflowId, action: SessionAction },
-}
-
-/// A step of a workflow's session. Most answer with the session's new [`SessionView`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SessionAction {
-    /// The session as it stands. → [`Reply::Session`]
-    View,
-    /// Choose the template (and say which file is staged for it). → [`Reply::Session`]
-    Template { template_id: String },
-    /// Stage a file (+ bytes) for the chosen template and open it. `remembered` holds the
-    /// header pairs the operator confirmed before (folded file header → template header).
-    /// → [`Reply::Session`]
-    Stage { file_name: String, options: ImportOptions, remembered: Option<BTreeMap<String, String>> },
-    /// Open the file staged for the chosen template. → [`Reply::Session`]
-    Resume { options: ImportOptions, remembered: Option<BTreeMap<String, String>> },
-    /// Discard the staged file. → [`Reply::Session`]
-    Discard,
-    /// Map a template column to a file column (or to none). → [`Reply::Session`]
-    SetColumn { template_column: usize, file_column: Option<usize> },
-    /// Accept the header mapping and validate. → [`Reply::Confirmed`]
-    ConfirmHeaders,
-    /// Rows of the review table. → [`Reply::Rows`]
-    ReviewRows { start: usize, count: usize, only_problems: bool },
-    /// The error report workbook. → [`Reply::File`]
-    ErrorReport,
-    /// Match the rows to the CRM. → [`Reply::Session`]
-    Match,
-    /// Detected persons of the Resolve step: the open ones (not matched, conflicts) or, with
-    /// `matched`, the ones tiers 1–3 decided. → [`Reply::Groups`]
-    Groups { start: usize, count: usize, matched: bool },
-    /// What a bulk choice would do (`apply` false → [`Reply::Bulk`]) or doing it (`apply`
-    /// true → [`Reply::Session`]).
-    Bulk { action: BulkChoice, apply: bool },
-    /// The operator's choice for a detected person. → [`Reply::Session`]
-    Choose { group: usize, choice: Choice },
-    /// Plan the import (a dry run). → [`Reply::Session`]
-    Plan { options: ImportOptions },
-    /// Rows of the plan table. → [`Reply::Rows`]
-    PlanRows { start: usize, count: usize, only_changes: bool },
-    /// The plan report workbook. → [`Reply::File`]
-    PlanReport,
-    /// After an apply: the rows skipped (ID found nowhere) and the invalid rows, as a
-    /// workbook. → [`Reply::File`]
-    ResultsReport,
-    /// Apply the plan. Without `again`, a file applied before asks first; a plan with errors
-    /// applies its valid rows only with `valid_rows_only`. → [`Reply::Session`] or
-    /// [`Reply::AskFirst`]
-    Apply { operator_login: String, again: bool, valid_rows_only: bool },
-    /// Go back one stage without losing what was done. → [`Reply::Session`]
-    Back,
-    /// Close the file (the staged copy stays staged). → [`Reply::Session`]
-    Close,
-}
-
-/// The operator's choice for a detected person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Choice {
-    /// Leave it to the default (create new; a conflict stays pending).
-    Default,
-    CreateNew,
-    Existing(u32),
-    Skip,
-}
-
-/// An answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Reply {
-    Summary(CrmSummary),
-    /// Done; the message says what happened.
-    Done(String),
-    Text(String),
-    /// A download follows as bytes.
-    File {
-        name: String,
-        mime: String,
-    },
-    SnapshotRead {
-        file_name: String,
-        entries: usize,
-        cases: usize,
-        accounts: usize,
-    },
-    Entries {
-        total: usize,
-        rows: Vec<EntryRow>,
-    },
-    Entry(Option<EntryCard>),
-    Accounts {
-        total: usize,
-        rows: Vec<AccountRow>,
-    },
-    Enrollees(Vec<EnrolleeRow>),
-    Cases(Vec<CaseRow>),
-    ExportPreview {
-        cases: usize,
-        insureds: usize,
-        rows: usize,
-    },
-    History(Vec<ImportView>),
-    Undone {
-        import_id: u32,
-        message: String,
-        portfolios: Vec<u32>,
-    },
-    Session(SessionView),
-    /// The mapping was confirmed: the session moved on, and these pairs (folded file header →
-    /// template header) are for the page to remember.
-    Confirmed {
-        view: SessionView,
-        remember: Vec<(String, String)>,
-    },
-    /// The operator must confirm first: the same file was applied before.
-    AskFirst(AppliedBefore),
-    Rows(RowsPage),
-    Groups(GroupsPage),
-    /// What a bulk choice sets: persons, persons whose outcome changes, their rows.
-    Bulk {
-        groups: usize,
-        changes: usize,
-        rows: usize,
-    },
-    InsuranceStatus {
-        users: StatusFigures,
-        devices: StatusFigures,
-    },
-}
+use super::XLSX_MIME;
 
 /// What every page shows of the CRM without asking.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -487,15 +233,6 @@ pub struct ResolveView {
     pub decided: usize,
 }
 
-/// A choice for many detected persons at once (only persons the operator left alone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BulkChoice {
-    /// Every unmatched person whose top candidate scores at least `min_score`: that entry.
-    AcceptTopCandidates { min_score: u32 },
-    /// Every open person with names: "Create new CRM entry".
-    CreateNewForRemaining,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PlanView {
     pub file: FileView,
@@ -539,9 +276,6 @@ pub struct DoneView {
     pub columns: Vec<String>,
 }
 
-/// Records by insurance status: (enrolled, not enrolled, none).
-pub type StatusFigures = (usize, usize, usize);
-
 /// A row of a table: its sheet row, its cells in the table's column order, and its status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableRow {
@@ -583,7 +317,8 @@ pub struct GroupView {
     pub reason: Option<String>,
     pub sheet_rows: Vec<usize>,
     pub candidates: Vec<CandidateView>,
-    pub choice: Choice,
+    /// The operator's choice (`None`: the default).
+    pub choice: Option<GroupChoice>,
     /// The chosen entry's label when the operator picked one that is not a candidate (found
     /// by searching the CRM).
     pub chosen_label: Option<String>,
@@ -625,7 +360,82 @@ impl std::fmt::Display for AppliedBefore {
     }
 }
 
-/// The MIME type of XLSX downloads.
-pub const XLSX_MIME: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-/// The MIME type of CSV downloads.
-pub const CSV_MIME: &str = "text/csv";
+/// A file for the page to offer as a download. Its bytes travel beside the reply, transferred
+/// rather than copied: they are not part of the serialized value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Download {
+    pub name: String,
+    pub mime: String,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+impl Download {
+    pub fn xlsx(name: String, bytes: Vec<u8>) -> Download {
+        Download { name, mime: XLSX_MIME.to_string(), bytes }
+    }
+}
+
+/// A snapshot read and waiting for the operator's confirmation: what it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRead {
+    pub file_name: String,
+    pub entries: usize,
+    pub cases: usize,
+    pub accounts: usize,
+}
+
+/// The first entries matching a search, and how many match.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EntriesPage {
+    pub total: usize,
+    pub rows: Vec<EntryRow>,
+}
+
+/// The first accounts a filter takes, and how many it takes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AccountsPage {
+    pub total: usize,
+    pub rows: Vec<AccountRow>,
+}
+
+/// How many cases, insureds and rows a portfolio's Insured CRM Export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportFigures {
+    pub cases: usize,
+    pub insureds: usize,
+    pub rows: usize,
+}
+
+/// What an undo did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Undone {
+    pub import_id: u32,
+    pub message: String,
+    /// Portfolios whose cases the undone import touched (their synced export is rewritten).
+    pub portfolios: Vec<u32>,
+}
+
+/// The mapping was confirmed: the session moved on, and these pairs (folded file header →
+/// template header) are for the page to remember.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Confirmed {
+    pub view: SessionView,
+    pub remember: Vec<(String, String)>,
+}
+
+/// What applying did: applied (the Done view), or a question first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// One value per apply, moved once: boxing the view would buy nothing.
+#[allow(clippy::large_enum_variant)]
+pub enum ApplyOutcome {
+    Applied(SessionView),
+    AskFirst(AppliedBefore),
+}
+
+/// School users and devices by insurance status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuranceFigures {
+    pub users: StatusCounts,
+    pub devices: StatusCounts,
+}
