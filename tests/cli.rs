@@ -10,6 +10,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+use common::{blank_row, col};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -17,10 +18,8 @@ use assert_cmd::Command;
 use futures::executor::block_on;
 use serde_json::Value;
 
-use roundtrip::core::date::Date;
 use roundtrip::core::insured::matching::GroupChoice;
 use roundtrip::core::insured::workflow::ID as INSURED;
-use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, InsuranceStatus};
 use roundtrip::core::snapshot::read_snapshot;
 use roundtrip::core::template::Field;
@@ -68,10 +67,6 @@ fn demo_and_export(dir: &Path) {
         .success();
 }
 
-fn col(field: Field) -> usize {
-    T.col(field).expect("an insured contact details column")
-}
-
 /// The first sheet of a workbook file as text.
 fn read_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     common::read_cells(&std::fs::read(path).expect("the workbook"))
@@ -79,35 +74,7 @@ fn read_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// Writes `rows` under `header`: text cells, the Date of Birth as a real date.
 fn write_cells(path: &Path, header: &[String], rows: &[Vec<String>]) {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let sheet = wb.add_worksheet();
-    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, h).expect("a header cell");
-    }
-    for (i, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_empty() {
-                continue;
-            }
-            let (r, c16) = ((i + 1) as u32, c as u16);
-            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
-                (true, Some(d)) => {
-                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
-                        .expect("a date");
-                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
-                }
-                _ => {
-                    sheet.write_string(r, c16, v).expect("a cell");
-                }
-            }
-        }
-    }
-    std::fs::write(path, wb.save_to_buffer().expect("a workbook")).expect("written");
-}
-
-fn blank_row() -> Vec<String> {
-    vec![String::new(); T.columns.len()]
+    std::fs::write(path, common::write_cells(header, rows)).expect("written");
 }
 
 /// A row for a person the CRM does not know: names and one email.

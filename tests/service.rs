@@ -9,12 +9,11 @@
 //! "empty cells clear stored values".
 
 mod common;
-use common::read_cells;
+use common::{blank_row, col, read_cells, write_cells};
 use std::cell::Cell;
 
 use futures::executor::block_on;
 
-use roundtrip::core::date::Date;
 use roundtrip::core::insurance::workflow::ID as INSURANCE;
 use roundtrip::core::insured::export::portfolio_case_ids;
 use roundtrip::core::insured::matching::{BulkAction, GroupChoice};
@@ -91,47 +90,8 @@ fn sequence(svc: &Svc) -> u64 {
     block_on(svc.current()).expect("the CRM").sequence
 }
 
-/// The column of a field in the insured contact details template.
-fn col(field: Field) -> usize {
-    T.col(field).expect("an insured contact details column")
-}
-
 fn headers() -> Vec<String> {
     T.headers().iter().map(|h| h.to_string()).collect()
-}
-
-/// A workbook of `rows` under `header`: text cells, the Date of Birth as a real date.
-fn write_cells(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let sheet = wb.add_worksheet();
-    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, h).expect("a header cell");
-    }
-    for (i, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_empty() {
-                continue;
-            }
-            let (r, c16) = ((i + 1) as u32, c as u16);
-            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
-                (true, Some(d)) => {
-                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
-                        .expect("a date");
-                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
-                }
-                _ => {
-                    sheet.write_string(r, c16, v).expect("a cell");
-                }
-            }
-        }
-    }
-    wb.save_to_buffer().expect("a workbook")
-}
-
-/// An empty insured contact details row.
-fn blank_row() -> Vec<String> {
-    vec![String::new(); T.columns.len()]
 }
 
 /// The Insured CRM Export of the demo's first portfolio, as cells.

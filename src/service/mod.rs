@@ -180,15 +180,4 @@ impl<S: CrmStore> Service<S> {
     pub fn workflow(&self, id: WorkflowId) -> Result<&'static dyn Workflow, Failure> {
         Ok(workflows::by_id(&self.workflows, id).ok_or(SessionRefusal::NoSuchWorkflow(id))?)
     }
-
-    /// The session of a workflow, created on first use.
-    pub fn session(&self, id: WorkflowId) -> Result<Rc<RefCell<Session>>, Failure> {
-        let workflow = self.workflow(id)?;
-        Ok(Rc::clone(
-            self.sessions
-                .borrow_mut()
-                .entry(id)
-                .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
-        ))
-    }
 }
