@@ -11,7 +11,7 @@
 //!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
 //! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
-//! - Data and support: [`model`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
+//! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
 //!   [`index`], [`digest`], [`demo`].
 
 pub mod accounts;
@@ -23,6 +23,7 @@ pub mod headers;
 pub mod index;
 pub mod insurance;
 pub mod insured;
+pub mod kinds;
 pub mod model;
 pub mod plan;
 pub mod random;

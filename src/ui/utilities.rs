@@ -129,7 +129,6 @@ fn StagedCard(file: FileView) -> impl IntoView {
 
 #[component]
 fn BulkInsurance() -> impl IntoView {
-    let app = use_app();
     let state = use_workflow(INSURANCE);
     state.load();
     let busy = state.busy();
@@ -166,21 +165,6 @@ fn BulkInsurance() -> impl IntoView {
         save_setting(ORDER_KEY, &v);
         order.set(order_from(&v));
     };
-    let status = LocalResource::new(move || {
-        let _ = app.summary.with(|s| s.sequence);
-        async move {
-            app.call(InsuranceStatusCounts).await.ok().map(|f| {
-                let counts =
-                    |c: crate::core::insurance::report::StatusCounts| (c.enrolled, c.not_enrolled, c.none);
-                (counts(f.users), counts(f.devices))
-            })
-        }
-    });
-    let status_report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(InsuranceStatusReport).await {
-            app.error(e);
-        }
-    });
     view! {
         <div class="panel">
             <h3>"Bulk Insurance Import and Process"</h3>
@@ -246,45 +230,81 @@ fn BulkInsurance() -> impl IntoView {
                     on:change=on_file
                 />
             </label>
-            {move || match state.view.get() {
-                Some(SessionView::Upload { staged: Some(s), .. }) => {
-                    let file = FileView {
-                        template: crate::protocol::TemplateView { id: String::new(), name: "Insurance".into(), description: String::new() },
-                        file_name: s.file_name.clone(),
-                        size: s.size,
-                        sha256: s.sha256.clone(),
-                        staged_at_ms: s.staged_at_ms,
-                        rows: s.row_count,
-                        warnings: Vec::new(),
-                    };
-                    view! {
-                        <StagedCard file/>
-                        <button
-                            class="primary"
-                            data-testid="insurance-review"
-                            disabled=move || busy.get()
-                            on:click=move |_| state.resume(options.get_untracked())
-                        >
-                            "Review what Process will do"
-                        </button>
-                    }
-                        .into_any()
-                }
-                Some(SessionView::Plan(p)) => {
-                    view! {
-                        <StagedCard file=p.file.clone()/>
-                        <PlanStep workflow=INSURANCE view=p options=options apply_test_id="insurance-process"/>
-                    }
-                        .into_any()
-                }
-                Some(SessionView::Done(d)) => view! {
-                    <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p>
-                    <ResultPanel view=d/>
-                }
-                    .into_any(),
-                _ => view! { <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p> }.into_any(),
-            }}
+            <InsuranceSession options/>
         </div>
+        <InsuranceStatusPanel/>
+    }
+}
+
+/// The staged file and what Process will do, or what it did.
+#[component]
+fn InsuranceSession(options: Signal<ImportOptions>) -> impl IntoView {
+    let state = use_workflow(INSURANCE);
+    let busy = state.busy();
+    move || match state.view.get() {
+        Some(SessionView::Upload { staged: Some(s), .. }) => {
+            let file = FileView {
+                template: crate::protocol::TemplateView {
+                    id: String::new(),
+                    name: "Insurance".into(),
+                    description: String::new(),
+                },
+                file_name: s.file_name.clone(),
+                size: s.size,
+                sha256: s.sha256.clone(),
+                staged_at_ms: s.staged_at_ms,
+                rows: s.row_count,
+                warnings: Vec::new(),
+            };
+            view! {
+                <StagedCard file/>
+                <button
+                    class="primary"
+                    data-testid="insurance-review"
+                    disabled=move || busy.get()
+                    on:click=move |_| state.resume(options.get_untracked())
+                >
+                    "Review what Process will do"
+                </button>
+            }
+            .into_any()
+        }
+        Some(SessionView::Plan(p)) => view! {
+            <StagedCard file=p.file.clone()/>
+            <PlanStep workflow=INSURANCE view=p options=options apply_test_id="insurance-process"/>
+        }
+        .into_any(),
+        Some(SessionView::Done(d)) => view! {
+            <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p>
+            <ResultPanel view=d/>
+        }
+        .into_any(),
+        _ => {
+            view! { <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p> }.into_any()
+        }
+    }
+}
+
+/// School users and devices by insurance status, and the status report.
+#[component]
+fn InsuranceStatusPanel() -> impl IntoView {
+    let app = use_app();
+    let status = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            app.call(InsuranceStatusCounts).await.ok().map(|f| {
+                let counts =
+                    |c: crate::core::insurance::report::StatusCounts| (c.enrolled, c.not_enrolled, c.none);
+                (counts(f.users), counts(f.devices))
+            })
+        }
+    });
+    let status_report = Action::new_local(move |_: &()| async move {
+        if let Err(e) = app.download(InsuranceStatusReport).await {
+            app.error(e);
+        }
+    });
+    view! {
         <div class="panel">
             <h3>"Insurance status"</h3>
             {move || {

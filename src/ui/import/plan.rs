@@ -66,21 +66,7 @@ pub fn PlanStep(
     view! {
         <div class="panel">
             <h2>{title}</h2>
-            {view.stale.clone().map(|why| {
-                view! {
-                    <div class="panel warning" data-testid="plan-stale">
-                        <p>{why.to_string()}</p>
-                        <button
-                            class="primary"
-                            data-testid="replan-button"
-                            disabled=move || busy.get()
-                            on:click=move |_| state.go(PlanImport { workflow, options: Some(options.get_untracked()) })
-                        >
-                            "Re-plan on the current CRM"
-                        </button>
-                    </div>
-                }
-            })}
+            {view.stale.clone().map(|why| view! { <StaleBanner workflow why=why.to_string() options/> })}
             <div class="counters" data-testid="plan-summary">
                 <div class="counter"><span class="big" data-testid="plan-create">{t.created}</span>{created}</div>
                 <div class="counter"><span class="big" data-testid="plan-update">{t.updated}</span>{updated}</div>
@@ -105,30 +91,7 @@ pub fn PlanStep(
             {view.notices.iter().map(|n| view! { <p class="muted" data-testid="plan-notice">{n.clone()}</p> }).collect_view()}
             {(view.stale_conflict_rows > 0)
                 .then(|| {
-                    let rows = view.stale_conflict_rows;
-                    let take = view.take_file_values;
-                    view! {
-                        <div class="panel warning" data-testid="plan-stale-conflicts">
-                            <p>
-                                {format!(
-                                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value at export, in the CRM now and in the file; the CRM's value is kept unless you choose the file's."
-                                )}
-                            </p>
-                            <label>
-                                <input
-                                    type="checkbox"
-                                    data-testid="plan-take-file"
-                                    prop:checked=take
-                                    disabled=move || busy.get()
-                                    on:change=move |ev| {
-                                        let take_file_values = event_target_checked(&ev);
-                                        state.go(PlanImport { workflow, options: Some(ImportOptions { take_file_values, ..options.get_untracked() }) });
-                                    }
-                                />
-                                " Take the file's value for every such field"
-                            </label>
-                        </div>
-                    }
+                    view! { <StaleConflicts workflow rows=view.stale_conflict_rows take=view.take_file_values options/> }
                 })}
             {(!view.relinks.is_empty())
                 .then(|| {
@@ -169,6 +132,63 @@ pub fn PlanStep(
                     {apply_label}
                 </button>
             </div>
+        </div>
+    }
+}
+
+/// Why the plan cannot be applied as it is, and the button that plans again on the current
+/// CRM (keeping every choice that still applies).
+#[component]
+fn StaleBanner(workflow: WorkflowId, why: String, options: Signal<ImportOptions>) -> impl IntoView {
+    let state = use_workflow(workflow);
+    let busy = state.busy();
+    view! {
+        <div class="panel warning" data-testid="plan-stale">
+            <p>{why}</p>
+            <button
+                class="primary"
+                data-testid="replan-button"
+                disabled=move || busy.get()
+                on:click=move |_| state.go(PlanImport { workflow, options: Some(options.get_untracked()) })
+            >
+                "Re-plan on the current CRM"
+            </button>
+        </div>
+    }
+}
+
+/// Rows whose fields both the CRM and the file changed since the export, and the choice to
+/// take the file's value for all of them.
+#[component]
+fn StaleConflicts(
+    workflow: WorkflowId,
+    rows: usize,
+    take: bool,
+    options: Signal<ImportOptions>,
+) -> impl IntoView {
+    let state = use_workflow(workflow);
+    let busy = state.busy();
+    view! {
+        <div class="panel warning" data-testid="plan-stale-conflicts">
+            <p>
+                {format!(
+                    "{rows} row(s) change a field that was also changed in the CRM since this file was exported. Each row shows the value at export, in the CRM now and in the file; the CRM's value is kept unless you choose the file's."
+                )}
+            </p>
+            <label>
+                <input
+                    type="checkbox"
+                    data-testid="plan-take-file"
+                    prop:checked=take
+                    disabled=move || busy.get()
+                    on:change=move |ev| {
+                        let take_file_values = event_target_checked(&ev);
+                        let options = ImportOptions { take_file_values, ..options.get_untracked() };
+                        state.go(PlanImport { workflow, options: Some(options) });
+                    }
+                />
+                " Take the file's value for every such field"
+            </label>
         </div>
     }
 }
