@@ -13,6 +13,7 @@
 //! a transferred `ArrayBuffer`: an operation whose doc says "+ bytes" carries them, and a
 //! [`Download`] reply is followed by them.
 
+pub mod messages;
 pub mod ops;
 pub mod views;
 

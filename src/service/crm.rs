@@ -10,6 +10,7 @@ use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Por
 use crate::core::plan::history::{last_undoable, undo, ApplyRefusal};
 use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
 use crate::core::snapshot::{read_snapshot, write_snapshot};
+use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{
     CreateTemporaryPortfolio, CrmSummary, DeletePortfolio, Download, DropSnapshot, History, ImportView,
     LoadDemo, Open, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload, SnapshotRead, Summary, Undo, Undone,
@@ -82,8 +83,8 @@ impl<S: CrmStore> Handle<S> for ReadSnapshot {
     async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<SnapshotRead, Failure> {
         let bytes = call.take_bytes().ok_or(CrmRefusal::SnapshotBytesMissing)?;
         call.ticker.tick(&format!("Reading {}", self.file_name), 0, 1).await?;
-        let crm =
-            read_snapshot(&self.file_name, &bytes).map_err(|e| Failure::CrmUnchanged(Box::new(e.into())))?;
+        let crm = read_snapshot(&self.file_name, &bytes)
+            .map_err(|e| Failure::CrmUnchanged(CrmUnchanged(Box::new(e.into()))))?;
         let read = SnapshotRead {
             file_name: self.file_name.clone(),
             entries: crm.entries.len(),
@@ -102,7 +103,7 @@ impl<S: CrmStore> Handle<S> for ReplaceWithSnapshot {
         };
         call.ticker.tick("Writing the snapshot to the browser's database", 0, 1).await?;
         let entries = crm.entries.len();
-        svc.replace(&crm).await.map_err(|e| Failure::CrmUnchanged(Box::new(e)))?;
+        svc.replace(&crm).await.map_err(|e| Failure::CrmUnchanged(CrmUnchanged(Box::new(e))))?;
         Ok(format!("Snapshot {name} loaded: {entries} CRM entries."))
     }
 }

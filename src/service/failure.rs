@@ -13,6 +13,7 @@ use crate::core::revision::Staleness;
 use crate::core::snapshot::SnapshotError;
 use crate::core::workflow::WorkflowId;
 use crate::core::xlsx::ExportError;
+use crate::protocol::messages::{CrmUnchanged, NotStaged};
 use crate::store::StoreError;
 
 /// Why an operation failed, as the operator reads it.
@@ -33,14 +34,14 @@ pub enum Failure {
     )]
     ReadOnly(String),
     /// A file could not be staged.
-    #[error("{0} Nothing was staged.")]
-    NotStaged(FileProblem),
+    #[error("{0}")]
+    NotStaged(NotStaged<FileProblem>),
     /// A staged file could not be opened again (it stays staged).
     #[error(transparent)]
     NotOpened(FileProblem),
     /// A snapshot could not be read or loaded.
-    #[error("{} The local CRM was not changed.", sentence(&.0.to_string()))]
-    CrmUnchanged(Box<Failure>),
+    #[error("{0}")]
+    CrmUnchanged(CrmUnchanged<Box<Failure>>),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
     /// A workbook could not be written: "The export", "plan.xlsx".
@@ -80,16 +81,6 @@ impl From<super::Cancelled> for Failure {
     }
 }
 
-/// A message as a sentence: ends with a full stop, so another sentence can follow it.
-pub fn sentence(message: &str) -> String {
-    let m = message.trim_end();
-    if m.ends_with(['.', '!', '?']) {
-        m.to_string()
-    } else {
-        format!("{m}.")
-    }
-}
-
 /// Why a file cannot be staged or opened.
 #[derive(Debug, thiserror::Error)]
 pub enum FileProblem {
@@ -102,9 +93,6 @@ pub enum FileProblem {
     Store(#[from] StoreError),
     #[error("The file's bytes did not arrive.")]
     BytesMissing,
-    /// The browser could not read the file the operator chose.
-    #[error("{0}")]
-    Browser(String),
 }
 
 /// What an import's step needs that the session does not have yet.

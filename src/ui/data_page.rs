@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
-use crate::service::failure::{Failure, FileProblem};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
 use crate::ui::storage::{bytes_text, estimate, persisted};
@@ -15,10 +15,7 @@ async fn load_snapshot(app: AppState, file: web_sys::File) {
     let name = file.name();
     let bytes = match read_file_buffer(&file).await {
         Ok(b) => b,
-        Err(e) => {
-            let unread = Failure::NotOpened(FileProblem::Browser(e));
-            return app.error(Failure::CrmUnchanged(Box::new(unread)).to_string());
-        }
+        Err(e) => return app.error(CrmUnchanged(e).to_string()),
     };
     let read = app.call_with(ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
     let (entries, cases, accounts) = match read {

@@ -10,11 +10,11 @@ use std::future::Future;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::protocol::messages::NotStaged;
 use crate::protocol::{
     ApplyImport, ApplyOutcome, Confirmed, DiscardFile, ImportOptions, Operation, ResumeFile, SessionView,
     ShowSession, StageFile, WorkflowId,
 };
-use crate::service::failure::{Failure, FileProblem};
 use crate::ui::browser::{confirm, load_setting, read_file_buffer, save_setting};
 use crate::ui::state::{use_app, AppState};
 
@@ -205,9 +205,7 @@ impl WorkflowState {
         };
         let app = self.app;
         self.step(async move {
-            let bytes = read_file_buffer(&file)
-                .await
-                .map_err(|e| Failure::NotStaged(FileProblem::Browser(e)).to_string())?;
+            let bytes = read_file_buffer(&file).await.map_err(|e| NotStaged(e).to_string())?;
             let (next, _) = app.call_with(op, Some(bytes)).await?;
             app.info(staged_text(&next));
             Ok(Some(next))

@@ -15,6 +15,7 @@ use crate::core::template::HeaderPolicy;
 use crate::core::text::file_stem;
 use crate::core::validate::{Validated, ValidationOptions, Validator};
 use crate::core::workflow::{ImportOptions, WorkflowId};
+use crate::protocol::messages::NotStaged;
 use crate::protocol::{
     ChooseTemplate, CloseFile, ConfirmHeaders, Confirmed, DiscardFile, Download, ErrorReport, ResumeFile,
     ReviewRows, RowsPage, SessionView, SetColumn, ShowSession, StageFile,
@@ -64,7 +65,7 @@ impl<S: CrmStore> Handle<S> for StageFile {
     /// Stages a file: reads it (refusing what cannot be read), recognises its template, keeps
     /// it in the store, and opens it.
     async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<SessionView, Failure> {
-        let bytes = call.take_bytes().ok_or(Failure::NotStaged(FileProblem::BytesMissing))?;
+        let bytes = call.take_bytes().ok_or(Failure::NotStaged(NotStaged(FileProblem::BytesMissing)))?;
         let source = Source::New { file_name: self.file_name, bytes, now_ms: call.now_ms };
         svc.open_file(self.workflow, source, self.options, &self.remembered, call.ticker).await
     }
@@ -93,7 +94,7 @@ impl<S: CrmStore> Service<S> {
         let is_new = matches!(source, Source::New { .. });
         let refused = move |problem: FileProblem| {
             if is_new {
-                Failure::NotStaged(problem)
+                Failure::NotStaged(NotStaged(problem))
             } else {
                 Failure::NotOpened(problem)
             }
