@@ -11,8 +11,8 @@
 //!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
 //! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
-//! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
-//!   [`index`], [`digest`], [`demo`].
+//! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`],
+//!   [`random`], [`index`], [`digest`], [`demo`].
 
 pub mod accounts;
 pub mod cnpj;

@@ -6,8 +6,9 @@
 //! and the keys of every record the plan was decided on ([`ImportPlan::reads`]).
 //!
 //! Nothing is written here; each workflow's planner makes the plan
-//! ([`crate::core::workflow::Workflow::plan`]). [`history`] wraps a plan with its import-history record and before-images into one batch
-//! and builds the batch that undoes an import; [`verify`] samples applied rows against the CRM.
+//! ([`crate::core::workflow::Workflow::plan`]). [`history`] wraps a plan with its
+//! import-history record and before-images into one batch and builds the batch that undoes an
+//! import; [`verify`] samples applied rows against the CRM.
 
 pub mod history;
 pub mod verify;
