@@ -5,8 +5,9 @@
 //! over the core: the CRM and its history after an apply, a file applied before asking first,
 //! stale plans refused and planned again with the operator's choices kept, cancellation that
 //! writes nothing, undo newest first back to the original CRM, rows without names that an
-//! identifier finds, bulk choices whose preview is what they set, and the insurance option
-//! "empty cells clear stored values".
+//! identifier finds, bulk choices whose preview is what they set, the insurance option
+//! "empty cells clear stored values", and a staged file opened again read as the template the
+//! operator chose, as staging reads it.
 
 mod common;
 use common::{blank_row, col, read_cells, write_cells};
@@ -23,9 +24,10 @@ use roundtrip::core::model::{Crm, DetailKind, InsuranceStatus};
 use roundtrip::core::template::Field;
 use roundtrip::core::workflow::WorkflowId;
 use roundtrip::protocol::{
-    ApplyBulk, ApplyImport, ApplyOutcome, ChoosePerson, ConfirmHeaders, CreateTemporaryPortfolio, DoneView,
-    GroupView, History, ImportOptions, InsuredExport, ListGroups, MatchRows, Open, PlanImport, PlanView,
-    PreviewBulk, ResolveView, ReviewView, SessionView, ShowSession, StageFile, Summary, Undo,
+    ApplyBulk, ApplyImport, ApplyOutcome, ChoosePerson, ChooseTemplate, ConfirmHeaders,
+    CreateTemporaryPortfolio, DoneView, GoBack, GroupView, History, ImportOptions, InsuredExport, ListGroups,
+    MatchRows, Open, PlanImport, PlanView, PreviewBulk, ResolveView, ResumeFile, ReviewView, SessionView,
+    ShowSession, StageFile, Summary, Undo,
 };
 use roundtrip::service::{Call, Cancelled, Failure, Handle, Service, Silent, Ticker};
 use roundtrip::store::memory::MemoryStore;
@@ -600,4 +602,43 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
     let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
     assert_eq!(ins.status, Some(flipped));
     assert_eq!((ins.policy_number, ins.start, ins.end), (None, None, None), "empty cells cleared");
+}
+
+#[test]
+fn opening_a_staged_file_again_reads_it_as_the_template_chosen_now_as_staging_does() {
+    let svc = demo();
+    let user = crm(&svc).school_users.values().next().expect("a school user").clone();
+    let csv = format!(
+        "User ID,Insurance Status,Policy Number,Coverage Start Date,Coverage End Date\r\n{},Yes,,,\r\n",
+        user.user_id
+    );
+    // Staged with its template recognised from its headers: a user insurance file.
+    let staged = plan_view(stage(&svc, INSURANCE, "users.csv", csv.into_bytes(), ImportOptions::default()));
+    assert_eq!(staged.file.template.id, "user-insurance");
+    run(&svc, GoBack { workflow: INSURANCE }).expect("back to the staged file");
+
+    // The operator now says files are device files: opening the staged file again reads it as
+    // one, as staging it would, and refuses it; it stays staged.
+    run(&svc, ChooseTemplate { workflow: INSURANCE, template_id: "device-insurance".into() })
+        .expect("chosen");
+    let resume =
+        ResumeFile { workflow: INSURANCE, options: ImportOptions::default(), remembered: Default::default() };
+    let refused = run(&svc, resume.clone()).expect_err("not a device insurance file");
+    assert!(matches!(refused, Failure::NotOpened(_)), "{refused:?}");
+    let text = refused.to_string();
+    assert!(
+        text.contains("This is a user insurance file") && text.contains("not a device insurance file"),
+        "{text}"
+    );
+    assert!(!text.contains("Nothing was staged"), "the file stays staged: {text}");
+    let SessionView::Upload { staged: Some(card), .. } =
+        run(&svc, ShowSession { workflow: INSURANCE }).expect("view")
+    else {
+        panic!("the staged file is still offered");
+    };
+    assert_eq!(card.file_name, "users.csv");
+
+    // Recognised from its headers again, it opens.
+    run(&svc, ChooseTemplate { workflow: INSURANCE, template_id: String::new() }).expect("recognise");
+    assert_eq!(plan_view(run(&svc, resume).expect("opened")).file.template.id, "user-insurance");
 }
