@@ -66,7 +66,9 @@ impl<S: CrmStore> Handle<S> for TemplateFile {
                 bytes: template.header_csv().into_bytes(),
             });
         }
-        let stored = svc.current().await?;
+        // A copy that cannot be read still offers its templates (a model spreadsheet then lists
+        // no operator logins).
+        let stored = svc.current().await.unwrap_or_default();
         let (name, written) = workflow.template_workbook(&stored.crm, template);
         let bytes = written.map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
