@@ -10,6 +10,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+use common::{blank_row, col};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -17,14 +18,16 @@ use assert_cmd::Command;
 use futures::executor::block_on;
 use serde_json::Value;
 
-use roundtrip::core::date::Date;
-use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
+use roundtrip::core::insured::matching::GroupChoice;
+use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::model::{Crm, InsuranceStatus};
 use roundtrip::core::snapshot::read_snapshot;
 use roundtrip::core::template::Field;
-use roundtrip::protocol::{Choice, SessionOptions, SessionView, Workflow};
-use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
-use roundtrip::service::{Service, Silent};
+use roundtrip::protocol::{
+    ApplyImport, ApplyOutcome, ChoosePerson, ImportOptions, ListGroups, MatchRows, PlanImport, SessionView,
+    StageFile,
+};
+use roundtrip::service::{Call, Service, Silent};
 use roundtrip::store::memory::MemoryStore;
 
 /// The clock every run is given.
@@ -64,10 +67,6 @@ fn demo_and_export(dir: &Path) {
         .success();
 }
 
-fn col(field: Field) -> usize {
-    T.col(field).expect("an insured contact details column")
-}
-
 /// The first sheet of a workbook file as text.
 fn read_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     common::read_cells(&std::fs::read(path).expect("the workbook"))
@@ -75,35 +74,7 @@ fn read_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 
 /// Writes `rows` under `header`: text cells, the Date of Birth as a real date.
 fn write_cells(path: &Path, header: &[String], rows: &[Vec<String>]) {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let sheet = wb.add_worksheet();
-    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, h).expect("a header cell");
-    }
-    for (i, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_empty() {
-                continue;
-            }
-            let (r, c16) = ((i + 1) as u32, c as u16);
-            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
-                (true, Some(d)) => {
-                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
-                        .expect("a date");
-                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
-                }
-                _ => {
-                    sheet.write_string(r, c16, v).expect("a cell");
-                }
-            }
-        }
-    }
-    std::fs::write(path, wb.save_to_buffer().expect("a workbook")).expect("written");
-}
-
-fn blank_row() -> Vec<String> {
-    vec![String::new(); T.columns.len()]
+    std::fs::write(path, common::write_cells(header, rows)).expect("written");
 }
 
 /// A row for a person the CRM does not know: names and one email.
@@ -346,27 +317,32 @@ fn open_persons_exit_3_until_a_choices_file_decides_them_and_the_snapshot_is_the
     // the Resolve step, at the same time, by the same operator.
     let svc = Service::new(MemoryStore::with_crm(before.clone()), common::seeded_secrets(1));
     let bytes = std::fs::read(d.join("edited.xlsx")).expect("the file");
-    let view = block_on(svc.stage(
-        Workflow::Insured,
-        "edited.xlsx",
-        bytes,
-        SessionOptions::default(),
-        &BTreeMap::new(),
-        NOW,
-        &Silent,
-    ))
-    .expect("staged");
+    let call = Call::new(&Silent, NOW);
+    let stage = StageFile {
+        workflow: INSURED,
+        file_name: "edited.xlsx".into(),
+        options: ImportOptions::default(),
+        remembered: Default::default(),
+    };
+    let view = block_on(svc.run(stage, &Call::new(&Silent, NOW).with_bytes(Some(bytes)))).expect("staged");
     assert!(matches!(view, SessionView::Review(_)), "{view:#?}");
-    block_on(svc.match_rows(Workflow::Insured, &Silent)).expect("matched");
-    let groups = block_on(svc.groups(Workflow::Insured, 0, 50, false)).expect("the open persons").groups;
+    block_on(svc.run(MatchRows { workflow: INSURED }, &call)).expect("matched");
+    let list = ListGroups { workflow: INSURED, start: 0, count: 50, matched: false };
+    let groups = block_on(svc.run(list, &call)).expect("the open persons").groups;
     for g in &groups {
-        let choice = if g.name == "Zélie Brandvold" { Choice::CreateNew } else { Choice::Existing(target) };
-        block_on(svc.choose(Workflow::Insured, g.index, choice)).expect("chosen");
+        let choice =
+            if g.name == "Zélie Brandvold" { GroupChoice::CreateNew } else { GroupChoice::Existing(target) };
+        block_on(svc.run(ChoosePerson { workflow: INSURED, group: g.index, choice: Some(choice) }, &call))
+            .expect("chosen");
     }
-    block_on(svc.plan(Workflow::Insured, None, &Silent)).expect("planned");
-    let request =
-        ApplyRequest { operator_login: "roundtrip-cli", again: false, valid_rows_only: false, now_ms: NOW };
-    let applied = block_on(svc.apply(Workflow::Insured, request, 0.0, || 0.0, &Silent)).expect("applied");
+    block_on(svc.run(PlanImport { workflow: INSURED, options: None }, &call)).expect("planned");
+    let apply = ApplyImport {
+        workflow: INSURED,
+        operator_login: "roundtrip-cli".into(),
+        again: false,
+        valid_rows_only: false,
+    };
+    let applied = block_on(svc.run(apply, &call)).expect("applied");
     assert!(matches!(applied, ApplyOutcome::Applied(SessionView::Done(_))), "{applied:#?}");
     let from_service = block_on(svc.current()).expect("the CRM").crm.clone();
     assert_eq!(from_cli, from_service, "the snapshot apply writes is the service's own apply");

@@ -11,7 +11,6 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -19,19 +18,61 @@ use futures::executor::block_on;
 use sha2::{Digest, Sha256};
 
 use roundtrip::core::headers::looks_like_a_value;
+use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::Crm;
 use roundtrip::core::privacy::Ssn;
-use roundtrip::core::report::ErrorReportOptions;
 use roundtrip::core::template::Field;
-use roundtrip::protocol::{SessionOptions, SessionView, Workflow};
-use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
-use roundtrip::service::{Service, Silent};
+use roundtrip::core::workflow::ImportOptions;
+use roundtrip::protocol::{
+    ApplyImport, ApplyOutcome, ConfirmHeaders, ErrorReport, History, InsuredExport, ListGroups, LoadDemo,
+    MatchRows, Open, PlanImport, PlanReport, PlanRows, ReadSnapshot, ReplaceWithSnapshot, ReviewRows,
+    SessionView, SetColumn, SnapshotDownload, StageFile,
+};
+use roundtrip::service::{Call, Failure, Handle, Service, Silent};
 use roundtrip::store::memory::MemoryStore;
 
 type Svc = Service<MemoryStore>;
 
 const NOW: i64 = 1_700_000_000_000;
+
+/// Runs one operation as the worker runs it for the page.
+fn run<O: Handle<MemoryStore>>(svc: &Svc, op: O) -> Result<O::Reply, Failure> {
+    block_on(svc.run(op, &Call::new(&Silent, NOW)))
+}
+
+/// Runs one operation that carries a file's bytes.
+fn run_bytes<O: Handle<MemoryStore>>(svc: &Svc, op: O, bytes: Vec<u8>) -> Result<O::Reply, Failure> {
+    block_on(svc.run(op, &Call::new(&Silent, NOW).with_bytes(Some(bytes))))
+}
+
+/// Stages an insured contact details file (its headers not confirmed).
+fn stage(svc: &Svc, name: &str, bytes: Vec<u8>) -> Result<SessionView, Failure> {
+    let op = StageFile {
+        workflow: INSURED,
+        file_name: name.into(),
+        options: ImportOptions::default(),
+        remembered: Default::default(),
+    };
+    run_bytes(svc, op, bytes)
+}
+
+/// Applies the planned insured file.
+fn apply(svc: &Svc, valid_rows_only: bool) -> Result<ApplyOutcome, Failure> {
+    run(
+        svc,
+        ApplyImport { workflow: INSURED, operator_login: "amartin".into(), again: false, valid_rows_only },
+    )
+}
+
+/// Distinct SSNs in a report's SSN column.
+fn distinct_ssns(report: &[u8]) -> usize {
+    let (_, rows) = common::read_cells(report);
+    rows.iter()
+        .filter_map(|r| Ssn::parse(&r[col(Field::Ssn)]))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+}
 
 /// SSNs that can never have been issued.
 const INVALID: [&str; 3] = ["912-34-5678", "666-12-3456", "000-12-3456"];
@@ -158,7 +199,7 @@ fn all_ssns() -> Vec<&'static str> {
 
 fn demo() -> Svc {
     let svc = Service::new(MemoryStore::new(), common::seeded_secrets(17));
-    block_on(svc.open(true, &Silent)).expect("the demo CRM opens");
+    run(&svc, Open { autoload_demo: true }).expect("the demo CRM opens");
     let crm = block_on(svc.current()).expect("the CRM").crm.clone();
     for ssn in all_ssns() {
         let ssn = Ssn::parse(ssn).unwrap();
@@ -192,22 +233,22 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 /// Runs one file through every step the service offers, collecting every text the page or a
 /// download would show; returns them with the file's error report written with full SSNs.
 fn sweep(svc: &Svc, name: &str, bytes: Vec<u8>) -> (Vec<(String, String)>, Vec<u8>, usize) {
-    let w = Workflow::Insured;
+    let w = INSURED;
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut see = |what: &str, text: String| seen.push((format!("{name}: {what}"), text));
-    let mut view =
-        block_on(svc.stage(w, name, bytes, SessionOptions::default(), &BTreeMap::new(), NOW, &Silent))
-            .expect("the file is staged");
+    let mut view = stage(svc, name, bytes).expect("the file is staged");
     see("staged view", json(&view));
     if let SessionView::Headers(h) = &view {
         // The operator maps every column by position (the file is in template order).
         for t in 0..T.columns.len() {
             if h.rows[t].file_column != Some(t) {
-                let v = block_on(svc.set_column(w, t, Some(t))).expect("a column mapped");
+                let v = run(svc, SetColumn { workflow: w, template_column: t, file_column: Some(t) })
+                    .expect("a column mapped");
                 see("headers view", json(&v));
             }
         }
-        let (next, remember) = block_on(svc.confirm_headers(w, &Silent)).expect("headers confirmed");
+        let confirmed = run(svc, ConfirmHeaders { workflow: w }).expect("headers confirmed");
+        let (next, remember) = (confirmed.view, confirmed.remember);
         see("headers remembered", json(&remember));
         assert!(
             remember.iter().all(|(file_header, _)| !looks_like_a_value(file_header)),
@@ -216,38 +257,38 @@ fn sweep(svc: &Svc, name: &str, bytes: Vec<u8>) -> (Vec<(String, String)>, Vec<u
         view = next;
     }
     see("review view", json(&view));
-    let review = svc.review_rows(w, 0, 500, false).expect("review rows");
+    let review = run(svc, ReviewRows { workflow: w, start: 0, count: 500, only_problems: false })
+        .expect("review rows");
     see("review rows", json(&review));
-    let masked = svc.error_report(w).expect("the error report");
+    let masked = run(svc, ErrorReport { workflow: w, include_full_ssns: false }).expect("the error report");
     see("error report", workbook_text(&masked.bytes));
-    let view = block_on(svc.match_rows(w, &Silent)).expect("matched");
+    let view = run(svc, MatchRows { workflow: w }).expect("matched");
     see("match view", json(&view));
     for matched in [false, true] {
-        let groups = block_on(svc.groups(w, 0, 200, matched)).expect("groups");
+        let groups = run(svc, ListGroups { workflow: w, start: 0, count: 200, matched }).expect("groups");
         see("groups", json(&groups));
     }
-    let view = block_on(svc.plan(w, None, &Silent)).expect("planned");
+    let view = run(svc, PlanImport { workflow: w, options: None }).expect("planned");
     see("plan view", json(&view));
-    let rows = svc.plan_rows(w, 0, 500, false).expect("plan rows");
+    let rows =
+        run(svc, PlanRows { workflow: w, start: 0, count: 500, only_changes: false }).expect("plan rows");
     see("plan rows", json(&rows));
-    let report = block_on(svc.plan_report(w)).expect("the plan report");
+    let report = run(svc, PlanReport { workflow: w }).expect("the plan report");
     see("plan report", workbook_text(&report.bytes));
-    let masked = svc.error_report(w).expect("the error report after the plan");
+    let masked = run(svc, ErrorReport { workflow: w, include_full_ssns: false })
+        .expect("the error report after the plan");
     see("error report after the plan", workbook_text(&masked.bytes));
-    let (full, ssns) = svc
-        .error_report_with(w, ErrorReportOptions { include_full_ssns: true })
-        .expect("the full error report");
-    let request =
-        ApplyRequest { operator_login: "amartin", again: false, valid_rows_only: true, now_ms: NOW };
-    match block_on(svc.apply(w, request, 0.0, || 0.0, &Silent)) {
+    let full = run(svc, ErrorReport { workflow: w, include_full_ssns: true }).expect("the full error report");
+    let ssns = distinct_ssns(&full.bytes);
+    match apply(svc, true) {
         Ok(ApplyOutcome::Applied(done)) => see("done view", json(&done)),
-        Ok(ApplyOutcome::AskFirst(question)) => see("apply question", question),
-        Err(refusal) => see("apply refusal", refusal),
+        Ok(ApplyOutcome::AskFirst(question)) => see("apply question", json(&question)),
+        Err(refusal) => see("apply refusal", refusal.to_string()),
     }
     for event in svc.take_events() {
         see("event", json(&event));
     }
-    let history = block_on(svc.history()).expect("the history");
+    let history = run(svc, History).expect("the history");
     see("history", json(&history));
     (seen, full.bytes, ssns)
 }
@@ -339,9 +380,8 @@ fn a_batch_breaking_uniqueness_is_refused_naming_the_ssn_masked() {
 fn a_file_whose_first_row_is_data_shows_it_masked_and_teaches_the_memory_nothing() {
     let svc = demo();
     let (name, bytes, _) = files().remove(2);
-    let w = Workflow::Insured;
-    let view = block_on(svc.stage(w, name, bytes, SessionOptions::default(), &BTreeMap::new(), NOW, &Silent))
-        .expect("staged");
+    let w = INSURED;
+    let view = stage(&svc, name, bytes).expect("staged");
     let SessionView::Headers(h) = view else { panic!("the headers step: {view:#?}") };
     let masked = format!("XXX-XX-{}", &IN_FIRST_ROW[7..]);
     assert!(h.file_headers.contains(&masked), "{:?}", h.file_headers);
@@ -351,9 +391,9 @@ fn a_file_whose_first_row_is_data_shows_it_masked_and_teaches_the_memory_nothing
         h.file_headers
     );
     for t in 0..T.columns.len() {
-        block_on(svc.set_column(w, t, Some(t))).expect("mapped");
+        run(&svc, SetColumn { workflow: w, template_column: t, file_column: Some(t) }).expect("mapped");
     }
-    let (_, remember) = block_on(svc.confirm_headers(w, &Silent)).expect("confirmed");
+    let remember = run(&svc, ConfirmHeaders { workflow: w }).expect("confirmed").remember;
     assert_eq!(remember, vec![], "nothing of a data row is remembered");
 }
 
@@ -521,7 +561,7 @@ fn every_crm_gets_a_digest_secret_once_and_snapshots_carry_it() {
     assert!(old.secret().is_none());
     let svc = Service::new(MemoryStore::with_crm(old.clone()), common::seeded_secrets(5));
     let before = block_on(svc.current()).expect("the CRM").sequence;
-    block_on(svc.open(false, &Silent)).expect("opened");
+    run(&svc, Open { autoload_demo: false }).expect("opened");
     let stored = block_on(svc.current()).expect("the CRM");
     let secret = *stored.crm.secret().expect("a secret was made");
     assert_eq!(stored.sequence, before + 1, "one commit wrote it");
@@ -531,20 +571,20 @@ fn every_crm_gets_a_digest_secret_once_and_snapshots_carry_it() {
     assert_eq!(block_on(svc.current()).unwrap().crm.secret(), Some(&secret));
 
     // The snapshot carries it; reading the snapshot gives it back.
-    let snapshot = block_on(svc.snapshot_download(NOW, &Silent)).expect("a snapshot");
+    let snapshot = run(&svc, SnapshotDownload).expect("a snapshot");
     assert_eq!(read_snapshot("s.xlsx", &snapshot.bytes).unwrap().secret(), Some(&secret));
-    block_on(svc.read_snapshot("s.xlsx", &snapshot.bytes, &Silent)).unwrap();
-    block_on(svc.replace_with_snapshot(&Silent)).unwrap();
+    run_bytes(&svc, ReadSnapshot { file_name: "s.xlsx".into() }, snapshot.bytes.clone()).unwrap();
+    run(&svc, ReplaceWithSnapshot).unwrap();
     assert_eq!(block_on(svc.current()).unwrap().crm.secret(), Some(&secret));
 
     // A snapshot without one (written before digest secrets) loads with a new one; so does
     // the demo, each time another.
     let without = write_snapshot(&old).unwrap();
-    block_on(svc.read_snapshot("old.xlsx", &without, &Silent)).unwrap();
-    block_on(svc.replace_with_snapshot(&Silent)).unwrap();
+    run_bytes(&svc, ReadSnapshot { file_name: "old.xlsx".into() }, without).unwrap();
+    run(&svc, ReplaceWithSnapshot).unwrap();
     let from_old = *block_on(svc.current()).unwrap().crm.secret().expect("a new secret");
     assert_ne!(from_old, secret);
-    block_on(svc.load_demo(&Silent)).unwrap();
+    run(&svc, LoadDemo).unwrap();
     let demo_secret = *block_on(svc.current()).unwrap().crm.secret().expect("the demo's secret");
     assert!(demo_secret != from_old && demo_secret != secret);
     assert!(
@@ -556,22 +596,14 @@ fn every_crm_gets_a_digest_secret_once_and_snapshots_carry_it() {
 fn an_export_re_imported_into_another_crm_copy_plans_without_its_base_and_says_why() {
     let a = demo();
     let b = Service::new(MemoryStore::new(), common::seeded_secrets(99));
-    block_on(b.open(true, &Silent)).expect("the same demo, another secret");
-    let export = block_on(a.insured_export(1, NOW, &Silent)).expect("an export of A");
-    let w = Workflow::Insured;
+    run(&b, Open { autoload_demo: true }).expect("the same demo, another secret");
+    let export = run(&a, InsuredExport { portfolio_id: 1 }).expect("an export of A");
+    let w = INSURED;
     for (svc, other) in [(&a, false), (&b, true)] {
-        block_on(svc.stage(
-            w,
-            "export.xlsx",
-            export.bytes.clone(),
-            SessionOptions::default(),
-            &BTreeMap::new(),
-            NOW,
-            &Silent,
-        ))
-        .expect("staged");
-        block_on(svc.match_rows(w, &Silent)).expect("matched");
-        let SessionView::Plan(plan) = block_on(svc.plan(w, None, &Silent)).expect("planned") else {
+        stage(svc, "export.xlsx", export.bytes.clone()).expect("staged");
+        run(svc, MatchRows { workflow: w }).expect("matched");
+        let SessionView::Plan(plan) = run(svc, PlanImport { workflow: w, options: None }).expect("planned")
+        else {
             panic!("a plan")
         };
         let says = plan.notices.iter().any(|n| n == roundtrip::core::insured::base::OTHER_SECRET);
@@ -586,48 +618,37 @@ fn an_export_re_imported_into_another_crm_copy_plans_without_its_base_and_says_w
 #[test]
 fn an_error_report_with_masked_ssns_fixed_and_uploaded_again_keeps_the_crm_s_ssns() {
     let svc = demo();
-    let w = Workflow::Insured;
-    let export = block_on(svc.insured_export(1, NOW, &Silent)).expect("an export");
+    let w = INSURED;
+    let export = run(&svc, InsuredExport { portfolio_id: 1 }).expect("an export");
     let (header, mut rows) = common::read_cells(&export.bytes);
     let with_ssn = rows.iter().position(|r| !r[col(Field::Ssn)].is_empty()).expect("a row with an SSN");
     let email = rows.iter().position(|r| r[col(Field::DetailType)] == "Email").expect("an Email row");
     rows[email][col(Field::Email)] = "not-an-email".into();
     let bad = workbook(Some(&header), &rows);
-    let view =
-        block_on(svc.stage(w, "bad.xlsx", bad, SessionOptions::default(), &BTreeMap::new(), NOW, &Silent))
-            .expect("staged");
+    let view = stage(&svc, "bad.xlsx", bad).expect("staged");
     let SessionView::Review(review) = view else { panic!("the review: {view:#?}") };
     assert_eq!(review.errors, 1);
-    let report = svc.error_report(w).expect("the error report");
+    let report = run(&svc, ErrorReport { workflow: w, include_full_ssns: false }).expect("the error report");
     let (report_header, mut report_rows) = common::read_cells(&report.bytes);
     assert!(report_rows[with_ssn][col(Field::Ssn)].starts_with("XXX-XX-"), "the SSN column is masked");
     // The operator fixes the email in the report and uploads it again.
     report_rows[email][col(Field::Email)] = "fixed@example.com".into();
     let fixed = workbook(Some(&report_header), &report_rows);
     let before = block_on(svc.current()).unwrap().crm.clone();
-    let view = block_on(svc.stage(
-        w,
-        "bad-errors.xlsx",
-        fixed,
-        SessionOptions::default(),
-        &BTreeMap::new(),
-        NOW,
-        &Silent,
-    ))
-    .expect("staged");
+    let view = stage(&svc, "bad-errors.xlsx", fixed).expect("staged");
     let SessionView::Review(review) = view else { panic!("the review: {view:#?}") };
     assert_eq!(review.errors, 0, "a masked SSN is no error");
     assert!(review.warnings > 0, "each masked SSN is a warning");
-    let page = svc.review_rows(w, 0, 5_000, true).expect("rows");
+    let page =
+        run(&svc, ReviewRows { workflow: w, start: 0, count: 5_000, only_problems: true }).expect("rows");
     assert!(json(&page).contains("SSN: masked, so not read from this file; the CRM keeps its own SSN"));
-    block_on(svc.match_rows(w, &Silent)).expect("matched");
-    let SessionView::Plan(plan) = block_on(svc.plan(w, None, &Silent)).expect("planned") else {
+    run(&svc, MatchRows { workflow: w }).expect("matched");
+    let SessionView::Plan(plan) = run(&svc, PlanImport { workflow: w, options: None }).expect("planned")
+    else {
         panic!("a plan")
     };
     assert_eq!(plan.changing_rows, 1, "only the fixed email changes");
-    let request =
-        ApplyRequest { operator_login: "amartin", again: false, valid_rows_only: false, now_ms: NOW };
-    block_on(svc.apply(w, request, 0.0, || 0.0, &Silent)).expect("applied");
+    apply(&svc, false).expect("applied");
     let after = block_on(svc.current()).unwrap().crm.clone();
     assert!(before.entries.values().all(|e| after.entries[&e.id].ssn == e.ssn), "every SSN is as it was");
 }

@@ -5,27 +5,31 @@
 //! over the core: the CRM and its history after an apply, a file applied before asking first,
 //! stale plans refused and planned again with the operator's choices kept, cancellation that
 //! writes nothing, undo newest first back to the original CRM, rows without names that an
-//! identifier finds, bulk choices whose preview is what they set, and the insurance option
-//! "empty cells clear stored values".
+//! identifier finds, bulk choices whose preview is what they set, the insurance option
+//! "empty cells clear stored values", and a staged file opened again read as the template the
+//! operator chose, as staging reads it.
 
 mod common;
-use common::read_cells;
+use common::{blank_row, col, read_cells, write_cells};
 use std::cell::Cell;
-use std::collections::BTreeMap;
 
 use futures::executor::block_on;
 
-use roundtrip::core::date::Date;
+use roundtrip::core::insurance::workflow::ID as INSURANCE;
 use roundtrip::core::insured::export::portfolio_case_ids;
+use roundtrip::core::insured::matching::{BulkAction, GroupChoice};
+use roundtrip::core::insured::workflow::ID as INSURED;
 use roundtrip::core::insured::INSURED_CONTACT_DETAILS as T;
 use roundtrip::core::model::{Crm, DetailKind, InsuranceStatus};
 use roundtrip::core::template::Field;
+use roundtrip::core::workflow::WorkflowId;
 use roundtrip::protocol::{
-    BulkChoice, Choice, DoneView, GroupView, PlanView, ResolveView, ReviewView, SessionOptions, SessionView,
-    Workflow, CANCELLED,
+    ApplyBulk, ApplyImport, ApplyOutcome, ChoosePerson, ChooseTemplate, ConfirmHeaders,
+    CreateTemporaryPortfolio, DoneView, GoBack, GroupView, History, ImportOptions, InsuredExport, ListGroups,
+    MatchRows, Open, PlanImport, PlanView, PreviewBulk, ResolveView, ResumeFile, ReviewView, SessionView,
+    ShowSession, StageFile, Summary, Undo,
 };
-use roundtrip::service::session::{ApplyOutcome, ApplyRequest};
-use roundtrip::service::{Cancelled, Failure, Service, Silent, Ticker};
+use roundtrip::service::{Call, Cancelled, Failure, Handle, Service, Silent, Ticker};
 use roundtrip::store::memory::MemoryStore;
 
 type Svc = Service<MemoryStore>;
@@ -65,9 +69,19 @@ impl Ticker for CancelAfter {
 /// A service over a memory store opened with the demo CRM.
 fn demo() -> Svc {
     let svc = Service::new(MemoryStore::new(), common::seeded_secrets(1));
-    let summary = block_on(svc.open(true, &Silent)).expect("the store opens");
+    let summary = run(&svc, Open { autoload_demo: true }).expect("the store opens");
     assert!(!summary.empty && summary.entries > 0, "the demo CRM was loaded");
     svc
+}
+
+/// Runs one operation as the worker runs it for the page, reporting to `ticker`.
+fn run_with<O: Handle<MemoryStore>>(svc: &Svc, op: O, ticker: &impl Ticker) -> Result<O::Reply, Failure> {
+    block_on(svc.run(op, &Call::new(ticker, NOW)))
+}
+
+/// Runs one operation as the worker runs it for the page.
+fn run<O: Handle<MemoryStore>>(svc: &Svc, op: O) -> Result<O::Reply, Failure> {
+    run_with(svc, op, &Silent)
 }
 
 fn crm(svc: &Svc) -> Crm {
@@ -78,54 +92,15 @@ fn sequence(svc: &Svc) -> u64 {
     block_on(svc.current()).expect("the CRM").sequence
 }
 
-/// The column of a field in the insured contact details template.
-fn col(field: Field) -> usize {
-    T.col(field).expect("an insured contact details column")
-}
-
 fn headers() -> Vec<String> {
     T.headers().iter().map(|h| h.to_string()).collect()
 }
 
-/// A workbook of `rows` under `header`: text cells, the Date of Birth as a real date.
-fn write_cells(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let sheet = wb.add_worksheet();
-    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
-    for (c, h) in header.iter().enumerate() {
-        sheet.write_string(0, c as u16, h).expect("a header cell");
-    }
-    for (i, row) in rows.iter().enumerate() {
-        for (c, v) in row.iter().enumerate() {
-            if v.is_empty() {
-                continue;
-            }
-            let (r, c16) = ((i + 1) as u32, c as u16);
-            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
-                (true, Some(d)) => {
-                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
-                        .expect("a date");
-                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
-                }
-                _ => {
-                    sheet.write_string(r, c16, v).expect("a cell");
-                }
-            }
-        }
-    }
-    wb.save_to_buffer().expect("a workbook")
-}
-
-/// An empty insured contact details row.
-fn blank_row() -> Vec<String> {
-    vec![String::new(); T.columns.len()]
-}
-
 /// The Insured CRM Export of the demo's first portfolio, as cells.
 fn export_of_first_portfolio(svc: &Svc) -> (u32, Vec<String>, Vec<Vec<String>>) {
-    let summary = block_on(svc.summary()).expect("a summary");
+    let summary = run(svc, Summary).expect("a summary");
     let portfolio = summary.portfolios.iter().find(|p| !p.temporary).expect("a portfolio").id;
-    let export = block_on(svc.insured_export(portfolio, NOW, &Silent)).expect("the export");
+    let export = run(svc, InsuredExport { portfolio_id: portfolio }).expect("the export");
     let (header, rows) = read_cells(&export.bytes);
     assert_eq!(header, headers());
     assert!(rows.len() > 20, "a portfolio with some work in it");
@@ -145,20 +120,19 @@ fn detail_row(rows: &[Vec<String>], kind: DetailKind, with_cref: bool) -> usize 
 }
 
 /// Stages a file, confirming its headers when the view asks.
-fn stage(svc: &Svc, workflow: Workflow, name: &str, bytes: Vec<u8>, options: SessionOptions) -> SessionView {
-    let view = block_on(svc.stage(workflow, name, bytes, options, &BTreeMap::new(), NOW, &Silent))
+fn stage(svc: &Svc, workflow: WorkflowId, name: &str, bytes: Vec<u8>, options: ImportOptions) -> SessionView {
+    let stage = StageFile { workflow, file_name: name.into(), options, remembered: Default::default() };
+    let view = block_on(svc.run(stage, &Call::new(&Silent, NOW).with_bytes(Some(bytes))))
         .expect("the file is staged");
     match view {
-        SessionView::Headers(_) => {
-            block_on(svc.confirm_headers(workflow, &Silent)).expect("headers confirmed").0
-        }
+        SessionView::Headers(_) => run(svc, ConfirmHeaders { workflow }).expect("headers confirmed").view,
         view => view,
     }
 }
 
 /// Stages an insured contact details file: its review, without errors.
 fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
-    match stage(svc, Workflow::Insured, name, bytes, SessionOptions::default()) {
+    match stage(svc, INSURED, name, bytes, ImportOptions::default()) {
         SessionView::Review(r) => {
             assert_eq!(r.errors, 0, "{r:#?}");
             r
@@ -168,7 +142,7 @@ fn stage_insured(svc: &Svc, name: &str, bytes: Vec<u8>) -> ReviewView {
 }
 
 fn match_rows(svc: &Svc) -> SessionView {
-    block_on(svc.match_rows(Workflow::Insured, &Silent)).expect("matched")
+    run(svc, MatchRows { workflow: INSURED }).expect("matched")
 }
 
 fn resolve_view(view: SessionView) -> ResolveView {
@@ -185,22 +159,23 @@ fn plan_view(view: SessionView) -> PlanView {
     }
 }
 
-fn plan(svc: &Svc, workflow: Workflow) -> PlanView {
-    plan_view(block_on(svc.plan(workflow, None, &Silent)).expect("planned"))
+fn plan(svc: &Svc, workflow: WorkflowId) -> PlanView {
+    plan_view(run(svc, PlanImport { workflow, options: None }).expect("planned"))
 }
 
 /// Matches the staged insured file and plans it when matching leaves persons to resolve.
 fn match_and_plan(svc: &Svc) -> PlanView {
     match match_rows(svc) {
         SessionView::Plan(p) => p,
-        SessionView::Resolve(_) => plan(svc, Workflow::Insured),
+        SessionView::Resolve(_) => plan(svc, INSURED),
         other => panic!("expected Resolve or the plan, got {other:#?}"),
     }
 }
 
 /// The open detected persons of the Resolve step.
 fn open_groups(svc: &Svc) -> Vec<GroupView> {
-    let page = block_on(svc.groups(Workflow::Insured, 0, 200, false)).expect("the groups");
+    let page =
+        run(svc, ListGroups { workflow: INSURED, start: 0, count: 200, matched: false }).expect("the groups");
     assert_eq!(page.groups.len(), page.total);
     page.groups
 }
@@ -209,14 +184,14 @@ fn group_named(svc: &Svc, name: &str) -> GroupView {
     open_groups(svc).into_iter().find(|g| g.name == name).unwrap_or_else(|| panic!("no open person {name}"))
 }
 
-fn apply(svc: &Svc, workflow: Workflow, again: bool, ticker: &impl Ticker) -> Result<ApplyOutcome, Failure> {
-    block_on(svc.apply(
-        workflow,
-        ApplyRequest { operator_login: "ops", again, valid_rows_only: false, now_ms: NOW },
-        0.0,
-        || 0.0,
-        ticker,
-    ))
+fn apply(
+    svc: &Svc,
+    workflow: WorkflowId,
+    again: bool,
+    ticker: &impl Ticker,
+) -> Result<ApplyOutcome, Failure> {
+    let op = ApplyImport { workflow, operator_login: "ops".into(), again, valid_rows_only: false };
+    run_with(svc, op, ticker)
 }
 
 fn applied(outcome: Result<ApplyOutcome, Failure>) -> DoneView {
@@ -231,7 +206,7 @@ fn import(svc: &Svc, name: &str, bytes: Vec<u8>) -> DoneView {
     stage_insured(svc, name, bytes);
     let p = match_and_plan(svc);
     assert_eq!((p.counts.errors, p.pending_conflicts), (0, 0), "{p:#?}");
-    applied(apply(svc, Workflow::Insured, false, &Silent))
+    applied(apply(svc, INSURED, false, &Silent))
 }
 
 #[test]
@@ -281,10 +256,14 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     let zelie = group_named(&svc, "Zélie Brandvold");
     assert!(zelie.can_create && !zelie.conflict);
     let resolve = resolve_view(
-        block_on(svc.choose(Workflow::Insured, zelie.index, Choice::CreateNew)).expect("chosen"),
+        run(
+            &svc,
+            ChoosePerson { workflow: INSURED, group: zelie.index, choice: Some(GroupChoice::CreateNew) },
+        )
+        .expect("chosen"),
     );
     assert_eq!(resolve.decided, 1);
-    let planned = plan(&svc, Workflow::Insured);
+    let planned = plan(&svc, INSURED);
     let c = planned.counts;
     // Added: the phone, and the new person's email (details of created entries count as added).
     assert_eq!((c.created, c.updated, c.added, c.errors), (1, 1, 2, 0), "{planned:#?}");
@@ -297,7 +276,7 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!(crm(&svc), before, "planning writes nothing");
 
     let at = sequence(&svc);
-    let done = applied(apply(&svc, Workflow::Insured, false, &Silent));
+    let done = applied(apply(&svc, INSURED, false, &Silent));
     assert_eq!(done.counts, c);
     assert_eq!(sequence(&svc), at + 1, "one commit");
     let after = crm(&svc);
@@ -322,14 +301,14 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     assert_eq!(after.insureds[&host.id].entry_id, Some(zelie.id), "linked to the insured");
     assert!(after.details.values().any(|d| d.entry_id == zelie.id && d.fields.email == "zelie@example.org"));
 
-    let history = block_on(svc.history()).expect("the history");
+    let history = run(&svc, History).expect("the history");
     assert_eq!(history.len(), before.imports.len() + 1);
     let last = &history[0];
     assert_eq!(
         (last.id, last.file_name.as_str(), last.counts, last.undone),
         (done.import_id, "north-edited.xlsx", c, false)
     );
-    let summary = block_on(svc.summary()).expect("a summary");
+    let summary = run(&svc, Summary).expect("a summary");
     assert_eq!(summary.last_undoable.map(|i| i.id), Some(done.import_id));
 
     // The same bytes again: planned on the new CRM, then the operator is asked first.
@@ -337,9 +316,9 @@ fn an_edited_export_is_planned_applied_recorded_and_asks_first_when_applied_agai
     let again = match_and_plan(&svc);
     assert_eq!((again.counts.created, again.counts.updated, again.counts.added), (0, 0, 0), "{again:#?}");
     let at = sequence(&svc);
-    match apply(&svc, Workflow::Insured, false, &Silent) {
+    match apply(&svc, INSURED, false, &Silent) {
         Ok(ApplyOutcome::AskFirst(question)) => {
-            assert!(question.contains(&format!("import #{}", done.import_id)), "{question}")
+            assert!(question.to_string().contains(&format!("import #{}", done.import_id)), "{question}")
         }
         other => panic!("expected a question, got {other:#?}"),
     }
@@ -369,31 +348,37 @@ fn a_plan_made_before_another_commit_is_refused_and_planned_again_keeps_the_choi
     stage_insured(&svc, "stale.xlsx", write_cells(&header, &rows));
     resolve_view(match_rows(&svc));
     let zq = group_named(&svc, "Zbigniew Quarrington");
-    block_on(svc.choose(Workflow::Insured, zq.index, Choice::Existing(target))).expect("chosen");
-    let first = plan(&svc, Workflow::Insured);
+    run(
+        &svc,
+        ChoosePerson { workflow: INSURED, group: zq.index, choice: Some(GroupChoice::Existing(target)) },
+    )
+    .expect("chosen");
+    let first = plan(&svc, INSURED);
     assert!(first.stale.is_none());
     assert_eq!((first.counts.updated, first.counts.added, first.counts.created), (1, 1, 0), "{first:#?}");
 
     // Another commit: a temporary portfolio of one case.
     let case = portfolio_case_ids(&before, portfolio)[0];
-    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    run(&svc, CreateTemporaryPortfolio { name: "Meanwhile".into(), owner_login: None, case_ids: vec![case] })
+        .expect("created");
     let moved = crm(&svc);
     let at = sequence(&svc);
-    let stale = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
-    assert!(stale.stale.as_deref().is_some_and(|s| s.contains("CRM changed")), "{stale:#?}");
+    let stale = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
+    assert!(stale.stale.as_ref().is_some_and(|s| s.to_string().contains("CRM changed")), "{stale:#?}");
 
-    let refused = apply(&svc, Workflow::Insured, false, &Silent).expect_err("a stale plan is refused");
-    assert!(refused.contains("CRM changed"), "{refused}");
+    let refused = apply(&svc, INSURED, false, &Silent).expect_err("a stale plan is refused");
+    assert!(matches!(refused, Failure::Stale(_)), "{refused:?}");
+    assert!(refused.to_string().contains("CRM changed"), "{refused}");
     assert_eq!(sequence(&svc), at, "nothing written");
     assert_eq!(crm(&svc), moved);
 
     // Planned again on the current CRM: the choice is kept, and the plan applies.
-    let second = plan(&svc, Workflow::Insured);
+    let second = plan(&svc, INSURED);
     assert!(second.stale.is_none());
     assert_eq!(second.counts, first.counts);
     let zq = group_named(&svc, "Zbigniew Quarrington");
-    assert_eq!(zq.choice, Choice::Existing(target));
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    assert_eq!(zq.choice, Some(GroupChoice::Existing(target)));
+    applied(apply(&svc, INSURED, false, &Silent));
     let after = crm(&svc);
     assert_eq!(sequence(&svc), at + 1);
     assert_eq!(after.details[&email_pid].fields.email, "stale.then.fresh@example.org");
@@ -415,34 +400,39 @@ fn a_cancelled_apply_or_plan_writes_nothing_and_the_session_can_go_on() {
     // Cancelled at the apply's first tick, just before the commit.
     let (at, before) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(0);
-    let refused = apply(&svc, Workflow::Insured, false, &cancel).expect_err("cancelled");
-    assert_eq!(refused, CANCELLED);
+    let refused = apply(&svc, INSURED, false, &cancel).expect_err("cancelled");
+    assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
+    assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 1);
     assert_eq!((sequence(&svc), crm(&svc)), (at, before.clone()), "nothing written");
-    assert!(block_on(svc.history()).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
-    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    assert!(run(&svc, History).expect("history").iter().all(|i| i.file_name != "cancel.xlsx"));
+    let still = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
     assert_eq!((still.counts, still.stale.clone()), (planned.counts, None));
 
     // Another commit makes the plan stale; planning again validates, matches and ranks anew.
     // Cancelled mid-way (at its fourth tick), nothing is written and the stale plan stays.
     let case = portfolio_case_ids(&before, portfolio)[0];
-    block_on(svc.create_temporary_portfolio("Meanwhile", None, vec![case])).expect("created");
+    run(&svc, CreateTemporaryPortfolio { name: "Meanwhile".into(), owner_login: None, case_ids: vec![case] })
+        .expect("created");
     let (at, moved) = (sequence(&svc), crm(&svc));
     let cancel = CancelAfter::new(3);
-    let refused = block_on(svc.plan(Workflow::Insured, None, &cancel)).expect_err("cancelled");
-    assert_eq!(refused, CANCELLED);
+    let refused =
+        run_with(&svc, PlanImport { workflow: INSURED, options: None }, &cancel).expect_err("cancelled");
+    assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
+    assert_eq!(refused.to_string(), "Cancelled. Nothing was written.");
     assert_eq!(cancel.ticks.get(), 4);
     assert_eq!((sequence(&svc), crm(&svc)), (at, moved), "nothing written");
-    let still = plan_view(block_on(svc.session_view(Workflow::Insured)).expect("the view"));
+    let still = plan_view(run(&svc, ShowSession { workflow: INSURED }).expect("the view"));
     assert!(still.stale.is_some(), "the cancelled re-plan left the stale plan");
-    assert!(apply(&svc, Workflow::Insured, false, &Silent).is_err());
+    assert!(apply(&svc, INSURED, false, &Silent).is_err());
 
     // Planned again to the end: more ticks than where it was cancelled; then it applies.
     let count = CancelAfter::counting();
-    let again = plan_view(block_on(svc.plan(Workflow::Insured, None, &count)).expect("planned"));
+    let again =
+        plan_view(run_with(&svc, PlanImport { workflow: INSURED, options: None }, &count).expect("planned"));
     assert!(count.ticks.get() > 4, "the cancel came mid-way: {} ticks in all", count.ticks.get());
     assert_eq!(again.counts, planned.counts);
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    applied(apply(&svc, INSURED, false, &Silent));
     assert_eq!(sequence(&svc), at + 1);
     assert_eq!(crm(&svc).details[&email_pid].fields.email, "cancel.then.apply@example.org");
 }
@@ -466,25 +456,26 @@ fn an_import_is_undone_only_after_the_later_one_that_changed_its_records_and_bot
     assert!(b.import_id > a.import_id);
 
     let (at, both) = (sequence(&svc), crm(&svc));
-    let refused = block_on(svc.undo(a.import_id)).expect_err("A is not the most recent import");
+    let refused =
+        run(&svc, Undo { import_id: a.import_id }).expect_err("A is not the most recent import").to_string();
     assert!(
         refused.contains(&format!("#{}", a.import_id)) && refused.contains("no longer the most recent"),
         "{refused}"
     );
     assert_eq!((sequence(&svc), crm(&svc)), (at, both), "nothing written");
 
-    let undone = block_on(svc.undo(b.import_id)).expect("B is undone");
+    let undone = run(&svc, Undo { import_id: b.import_id }).expect("B is undone");
     assert_eq!(undone.import_id, b.import_id);
     assert_eq!(crm(&svc).details[&pid].fields.email, "first@example.org");
-    block_on(svc.undo(a.import_id)).expect("then A is undone");
+    run(&svc, Undo { import_id: a.import_id }).expect("then A is undone");
     let restored = crm(&svc);
     assert_eq!(restored.details[&pid], original.details[&pid]);
     assert_eq!(restored.entries, original.entries);
     assert_eq!(restored.details, original.details);
     assert_eq!(restored.insureds, original.insureds);
-    let history = block_on(svc.history()).expect("history");
+    let history = run(&svc, History).expect("history");
     assert!(history.iter().filter(|i| i.id == a.import_id || i.id == b.import_id).all(|i| i.undone));
-    assert!(block_on(svc.undo(a.import_id)).is_err(), "nothing left to undo twice");
+    assert!(run(&svc, Undo { import_id: a.import_id }).is_err(), "nothing left to undo twice");
 }
 
 #[test]
@@ -534,27 +525,27 @@ fn rows_without_names_found_by_an_identifier_apply_with_a_warning_and_a_bulk_cho
     let resolve = resolve_view(match_rows(&svc));
     assert_eq!((resolve.groups, resolve.conflicts, resolve.pending_conflicts), (3, 1, 1), "{resolve:#?}");
 
-    let preview = svc.bulk_preview(Workflow::Insured, BulkChoice::CreateNewForRemaining).expect("a preview");
+    let bulk = BulkAction::CreateNewForRemaining;
+    let preview = run(&svc, PreviewBulk { workflow: INSURED, action: bulk }).expect("a preview");
+    let preview = (preview.groups, preview.changes, preview.rows);
     assert_eq!(preview, (2, 1, 1), "the stranger and the conflict; only the conflict changes");
-    let resolve = resolve_view(
-        block_on(svc.bulk_apply(Workflow::Insured, BulkChoice::CreateNewForRemaining)).expect("bulk"),
-    );
+    let resolve = resolve_view(run(&svc, ApplyBulk { workflow: INSURED, action: bulk }).expect("bulk"));
     let groups = open_groups(&svc);
-    let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Choice::CreateNew).collect();
+    let set: Vec<&GroupView> = groups.iter().filter(|g| g.choice == Some(GroupChoice::CreateNew)).collect();
     assert_eq!(set.len(), preview.0, "{groups:#?}");
     assert_eq!(resolve.decided, preview.0);
     assert_eq!(resolve.pending_conflicts, 1 - preview.1);
     let changed_rows: usize = set.iter().filter(|g| g.conflict).map(|g| g.sheet_rows.len()).sum();
     assert_eq!(changed_rows, preview.2);
     let nameless = groups.iter().find(|g| !g.can_create).expect("the person without names");
-    assert_eq!((nameless.choice, nameless.skip_by_default), (Choice::Default, true));
+    assert_eq!((nameless.choice, nameless.skip_by_default), (None, true));
 
-    let planned = plan(&svc, Workflow::Insured);
+    let planned = plan(&svc, INSURED);
     let c = planned.counts;
     // Two details added to the entries found without names, two entries created with a detail
     // each (counted as added too), the nameless stranger skipped, no error.
     assert_eq!((c.added, c.created, c.skipped, c.errors), (4, 2, 1, 0), "{planned:#?}");
-    applied(apply(&svc, Workflow::Insured, false, &Silent));
+    applied(apply(&svc, INSURED, false, &Silent));
     let after = crm(&svc);
     for entry in [&by_ssn, &by_cref] {
         assert_eq!(after.entries[&entry.id], *entry, "names are kept");
@@ -590,13 +581,12 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
         user.user_id,
         flipped.label()
     );
-    let options = |clear_empty_cells| SessionOptions { clear_empty_cells, ..SessionOptions::default() };
+    let options = |clear_empty_cells| ImportOptions { clear_empty_cells, ..ImportOptions::default() };
 
-    let kept =
-        plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.clone().into_bytes(), options(false)));
+    let kept = plan_view(stage(&svc, INSURANCE, "users.csv", csv.clone().into_bytes(), options(false)));
     assert_eq!(kept.file.template.id, "user-insurance");
     assert_eq!((kept.counts.updated, kept.counts.errors), (1, 0), "{kept:#?}");
-    applied(apply(&svc, Workflow::Insurance, false, &Silent));
+    applied(apply(&svc, INSURANCE, false, &Silent));
     let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
     assert_eq!(ins.status, Some(flipped));
     assert_eq!(
@@ -605,71 +595,50 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
         "empty cells keep the stored values"
     );
 
-    let cleared = plan_view(stage(&svc, Workflow::Insurance, "users.csv", csv.into_bytes(), options(true)));
+    let cleared = plan_view(stage(&svc, INSURANCE, "users.csv", csv.into_bytes(), options(true)));
     assert_eq!((cleared.counts.updated, cleared.counts.errors), (1, 0), "{cleared:#?}");
-    assert!(matches!(apply(&svc, Workflow::Insurance, false, &Silent), Ok(ApplyOutcome::AskFirst(_))));
-    applied(apply(&svc, Workflow::Insurance, true, &Silent));
+    assert!(matches!(apply(&svc, INSURANCE, false, &Silent), Ok(ApplyOutcome::AskFirst(_))));
+    applied(apply(&svc, INSURANCE, true, &Silent));
     let ins = crm(&svc).school_users[&user.user_id].insurance.clone();
     assert_eq!(ins.status, Some(flipped));
     assert_eq!((ins.policy_number, ins.start, ins.end), (None, None, None), "empty cells cleared");
 }
 
-/// A ticker that records every tick (stage, done, total) and cancels at the `nth` tick (from
-/// 0) whose stage starts with `stage`.
-struct Recording {
-    cancel: Option<(&'static str, usize)>,
-    ticks: std::cell::RefCell<Vec<(String, usize, usize)>>,
-}
-
-impl Ticker for Recording {
-    async fn tick(&self, stage: &str, done: usize, total: usize) -> Result<(), Cancelled> {
-        let mut ticks = self.ticks.borrow_mut();
-        let seen = ticks.iter().filter(|(s, ..)| self.cancel.is_some_and(|(c, _)| s.starts_with(c))).count();
-        ticks.push((stage.to_string(), done, total));
-        match self.cancel {
-            Some((c, nth)) if stage.starts_with(c) && seen == nth => Err(Cancelled),
-            _ => Ok(()),
-        }
-    }
-}
-
 #[test]
-fn planning_ticks_rows_planned_of_total_and_a_cancel_between_slices_plans_nothing() {
+fn opening_a_staged_file_again_reads_it_as_the_template_chosen_now_as_staging_does() {
     let svc = demo();
-    let (_, header, rows) = export_of_first_portfolio(&svc);
-    // The portfolio's rows again and again: a file of a few thousand rows, planned in slices.
-    let copies = 2_600_usize.div_ceil(rows.len());
-    let many: Vec<Vec<String>> = (0..copies).flat_map(|_| rows.iter().cloned()).collect();
-    let total = many.len();
-    stage_insured(&svc, "many.xlsx", write_cells(&header, &many));
-    let before = match_rows(&svc);
+    let user = crm(&svc).school_users.values().next().expect("a school user").clone();
+    let csv = format!(
+        "User ID,Insurance Status,Policy Number,Coverage Start Date,Coverage End Date\r\n{},Yes,,,\r\n",
+        user.user_id
+    );
+    // Staged with its template recognised from its headers: a user insurance file.
+    let staged = plan_view(stage(&svc, INSURANCE, "users.csv", csv.into_bytes(), ImportOptions::default()));
+    assert_eq!(staged.file.template.id, "user-insurance");
+    run(&svc, GoBack { workflow: INSURANCE }).expect("back to the staged file");
 
-    // Cancelled at the second slice: nothing written, the session as it was.
-    let at = sequence(&svc);
-    let cancel = Recording { cancel: Some(("Planning rows", 1)), ticks: Default::default() };
-    let refused = block_on(svc.plan(Workflow::Insured, None, &cancel)).expect_err("cancelled");
-    assert_eq!(refused, CANCELLED);
-    let slices: Vec<(usize, usize)> = cancel
-        .ticks
-        .borrow()
-        .iter()
-        .filter(|(s, ..)| s.starts_with("Planning rows"))
-        .map(|(_, done, of)| (*done, *of))
-        .collect();
-    assert_eq!(slices, vec![(0, total), (1_000, total)], "cancelled between the first and second slice");
-    assert_eq!(sequence(&svc), at, "nothing written");
-    assert_eq!(block_on(svc.session_view(Workflow::Insured)).expect("the view"), before);
+    // The operator now says files are device files: opening the staged file again reads it as
+    // one, as staging it would, and refuses it; it stays staged.
+    run(&svc, ChooseTemplate { workflow: INSURANCE, template_id: "device-insurance".into() })
+        .expect("chosen");
+    let resume =
+        ResumeFile { workflow: INSURANCE, options: ImportOptions::default(), remembered: Default::default() };
+    let refused = run(&svc, resume.clone()).expect_err("not a device insurance file");
+    assert!(matches!(refused, Failure::NotOpened(_)), "{refused:?}");
+    let text = refused.to_string();
+    assert!(
+        text.contains("This is a user insurance file") && text.contains("not a device insurance file"),
+        "{text}"
+    );
+    assert!(!text.contains("Nothing was staged"), "the file stays staged: {text}");
+    let SessionView::Upload { staged: Some(card), .. } =
+        run(&svc, ShowSession { workflow: INSURANCE }).expect("view")
+    else {
+        panic!("the staged file is still offered");
+    };
+    assert_eq!(card.file_name, "users.csv");
 
-    // Planned to the end: one tick per slice, rows planned of total, in order.
-    let count = Recording { cancel: None, ticks: Default::default() };
-    let planned = plan_view(block_on(svc.plan(Workflow::Insured, None, &count)).expect("planned"));
-    let ticks = count.ticks.borrow();
-    let slices: Vec<(usize, usize)> = ticks
-        .iter()
-        .filter(|(s, ..)| s.starts_with("Planning rows"))
-        .map(|(_, done, of)| (*done, *of))
-        .collect();
-    assert_eq!(slices, (0..total).step_by(1_000).map(|done| (done, total)).collect::<Vec<_>>());
-    assert_eq!(planned.counts.errors, 0);
-    assert!(planned.counts.unchanged >= rows.len(), "{:?}", planned.counts);
+    // Recognised from its headers again, it opens.
+    run(&svc, ChooseTemplate { workflow: INSURANCE, template_id: String::new() }).expect("recognise");
+    assert_eq!(plan_view(run(&svc, resume).expect("opened")).file.template.id, "user-insurance");
 }

@@ -26,6 +26,7 @@ use std::time::Instant;
 
 use peak_alloc::PeakAlloc;
 use roundtrip::core::demo::{demo_crm, DEMO_SEED};
+use roundtrip::core::digest::sha256_hex;
 use roundtrip::core::headers::map_headers;
 use roundtrip::core::index::CrmIndex;
 use roundtrip::core::insured::base::ExportBase;
@@ -36,7 +37,6 @@ use roundtrip::core::insured::INSURED_CONTACT_DETAILS;
 use roundtrip::core::plan::history::{apply, ApplyContext};
 use roundtrip::core::privacy::CrmSecret;
 use roundtrip::core::read::read_sheet;
-use roundtrip::core::report::sha256_hex;
 use roundtrip::core::snapshot::{read_snapshot, write_snapshot};
 use roundtrip::core::validate::{ValidationOptions, Validator};
 

@@ -11,18 +11,22 @@
 //! with names, skip for one without — except conflicts, which never have a default and still
 //! stop the run until the choices file decides them.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::Instant;
 
 use futures::executor::block_on;
 
-use crate::core::insurance;
-use crate::core::report::ErrorReportOptions;
-use crate::core::{accounts, insured};
-use crate::protocol::{BulkChoice, Choice, GroupView, SessionOptions, SessionView, Workflow};
-use crate::service::session::{ApplyOutcome, ApplyRequest};
-use crate::service::Service;
+use crate::core::insured::matching::{BulkAction, KeyedChoices};
+use crate::core::workflow::{ImportOptions, Workflow, WorkflowId};
+use crate::core::workflows;
+use crate::protocol::{
+    ApplyBulk, ApplyImport, ApplyOutcome, ChooseByKeys, ChooseTemplate, ConfirmHeaders, ErrorReport,
+    GroupView, HeadersView, ListGroups, MatchRows, PlanImport, PlanReport, PlanRows, PlanView, SessionView,
+    SnapshotDownload, StageFile,
+};
+use crate::service::failure::SessionRefusal;
+use crate::service::{Call, Failure, Handle, Service};
 use crate::store::memory::MemoryStore;
 
 use super::{
@@ -41,23 +45,12 @@ pub struct ApplyArgs<'a> {
 /// How many rows with errors the output lists (the error report has all).
 const LISTED_ERRORS: usize = 10;
 
-/// The workflow a template belongs to.
-fn workflow_of(template_id: &str) -> Workflow {
-    if insurance::templates().iter().any(|t| t.id == template_id) {
-        Workflow::Insurance
-    } else if accounts::templates().iter().any(|t| t.id == template_id) {
-        Workflow::Accounts
-    } else {
-        debug_assert!(insured::templates().iter().any(|t| t.id == template_id));
-        Workflow::Insured
-    }
-}
-
 /// Plans (and with `apply`, applies) one file; the summary says how far it went and why it
 /// stopped.
 pub fn run(args: &ImportArgs, apply: Option<ApplyArgs<'_>>, now_ms: i64, progress: &Progress) -> Summary {
     let mut summary = Summary::default();
-    match drive(args, apply, now_ms, progress, &mut summary) {
+    let outcome = Import::open(args, now_ms, progress).and_then(|import| import.drive(apply, &mut summary));
+    match outcome {
         Ok(code) => summary.exit_code = code,
         Err(stop) => {
             summary.exit_code = stop.code;
@@ -67,37 +60,110 @@ pub fn run(args: &ImportArgs, apply: Option<ApplyArgs<'_>>, now_ms: i64, progres
     summary
 }
 
-fn failed(message: String) -> Stop {
-    Stop::unreadable(message)
+/// A failure of the service stops the run, in the words the app shows.
+fn failed(failure: Failure) -> Stop {
+    Stop::failed(failure)
 }
 
-fn drive(
-    args: &ImportArgs,
-    apply: Option<ApplyArgs<'_>>,
+/// One import: the command's arguments, the service over the CRM snapshot, the file's
+/// workflow.
+struct Import<'a> {
+    args: &'a ImportArgs,
+    svc: Service<MemoryStore>,
+    workflow: &'static dyn Workflow,
+    /// The file's name, as the app records it (the history, the "applied before" check).
+    name: String,
+    /// The file's bytes, until staged.
+    bytes: RefCell<Vec<u8>>,
+    /// The choices file's decisions.
+    choices: Option<KeyedChoices>,
     now_ms: i64,
-    progress: &Progress,
-    summary: &mut Summary,
-) -> Result<i32, Stop> {
-    let svc = open_crm(&args.crm)?;
-    let workflow = workflow_of(&args.template);
-    let bytes = read_file(&args.file)?;
-    let keyed = match &args.choices {
-        Some(path) => Some(parse_choices(path, &read_file(path)?)?),
-        None => None,
-    };
-    // The file's name, as the app records it (the history, the "applied before" check).
-    let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    block_on(svc.choose_template(workflow, &args.template)).map_err(failed)?;
-    let options = SessionOptions {
-        day_month_order: None,
-        valid_rows_only: args.valid_rows_only,
-        clear_empty_cells: args.clear_empty_cells,
-        take_file_values: args.take_file_values,
-    };
-    let staged = block_on(svc.stage(workflow, &name, bytes, options, &BTreeMap::new(), now_ms, progress));
-    let mut view = staged.map_err(|e| failed(e.trim_end_matches(" Nothing was staged.").to_string()))?;
+    progress: &'a Progress,
+    started: Instant,
+}
 
-    if let SessionView::Headers(h) = &view {
+impl<'a> Import<'a> {
+    /// Loads the CRM snapshot and finds the workflow of the template the file is said to be.
+    fn open(args: &'a ImportArgs, now_ms: i64, progress: &'a Progress) -> Result<Import<'a>, Stop> {
+        let svc = open_crm(&args.crm)?;
+        let (workflow, _) = workflows::of_template(svc.workflows(), &args.template)
+            .ok_or_else(|| failed(SessionRefusal::NoSuchTemplate(args.template.clone()).into()))?;
+        let bytes = RefCell::new(read_file(&args.file)?);
+        let choices = match &args.choices {
+            Some(path) => Some(parse_choices(path, &read_file(path)?)?),
+            None => None,
+        };
+        let name = args.file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(Import { args, svc, workflow, name, bytes, choices, now_ms, progress, started: Instant::now() })
+    }
+
+    fn id(&self) -> WorkflowId {
+        self.workflow.id()
+    }
+
+    /// Runs one operation of the service, as the worker runs it for the page.
+    fn run<O: Handle<MemoryStore>>(&self, op: O, bytes: Option<Vec<u8>>) -> Result<O::Reply, Stop> {
+        let clock = || self.started.elapsed().as_secs_f64() * 1000.0;
+        let call = Call::new(self.progress, self.now_ms).with_clock(&clock).with_bytes(bytes);
+        block_on(self.svc.run(op, &call)).map_err(failed)
+    }
+
+    /// Stages, reviews, matches, decides, plans, writes the reports and, for `apply`, applies.
+    fn drive(&self, apply: Option<ApplyArgs<'_>>, summary: &mut Summary) -> Result<i32, Stop> {
+        let view = self.stage()?;
+        let view = self.review(view, summary)?;
+        let plan = self.decide_and_plan(view, summary)?;
+        self.report(&plan, summary)?;
+        self.stop_unless_applicable(&plan, apply.is_some(), summary)?;
+        match apply {
+            Some(apply) => self.apply(apply, summary),
+            None => {
+                summary.message = "Planned; nothing was written to the CRM.".into();
+                Ok(super::EXIT_DONE)
+            }
+        }
+    }
+
+    /// Stages the file as the chosen template; suggested headers are accepted only with
+    /// `--accept-headers`.
+    fn stage(&self) -> Result<SessionView, Stop> {
+        let args = self.args;
+        let bytes = std::mem::take(&mut *self.bytes.borrow_mut());
+        self.run(ChooseTemplate { workflow: self.id(), template_id: args.template.clone() }, None)?;
+        let options = ImportOptions {
+            day_month_order: None,
+            valid_rows_only: args.valid_rows_only,
+            clear_empty_cells: args.clear_empty_cells,
+            take_file_values: args.take_file_values,
+        };
+        let stage = StageFile {
+            workflow: self.id(),
+            file_name: self.name.clone(),
+            options,
+            remembered: Default::default(),
+        };
+        match self.run(stage, Some(bytes))? {
+            SessionView::Headers(h) => {
+                self.accept_headers(&h)?;
+                Ok(self.run(ConfirmHeaders { workflow: self.id() }, None)?.view)
+            }
+            view => Ok(view),
+        }
+    }
+
+    /// Refuses headers with required columns missing, and suggested ones without
+    /// `--accept-headers`.
+    fn accept_headers(&self, h: &HeadersView) -> Result<(), Stop> {
+        let name = &self.name;
+        if !h.missing_required.is_empty() {
+            return Err(Stop::unreadable(format!(
+                "{name}: required column(s) missing: {}.",
+                h.missing_required.join(", ")
+            )));
+        }
+        if self.args.accept_headers {
+            return Ok(());
+        }
         let suggested: Vec<String> = h
             .rows
             .iter()
@@ -106,154 +172,187 @@ fn drive(
                 Some(format!("\"{file_header}\" → \"{}\" ({})", r.header, r.note))
             })
             .collect();
-        if !h.missing_required.is_empty() {
-            return Err(failed(format!(
-                "{name}: required column(s) missing: {}.",
-                h.missing_required.join(", ")
-            )));
-        }
-        if !args.accept_headers {
-            return Err(Stop {
-                code: EXIT_DECISIONS,
-                message: format!(
-                    "{name}: its headers are not the template's exactly; accept the suggested mapping with \
-                     --accept-headers:\n  {}",
-                    suggested.join("\n  ")
-                ),
-            });
-        }
-        view = block_on(svc.confirm_headers(workflow, progress)).map_err(failed)?.0;
+        Err(Stop {
+            code: EXIT_DECISIONS,
+            message: format!(
+                "{name}: its headers are not the template's exactly; accept the suggested mapping with \
+                 --accept-headers:\n  {}",
+                suggested.join("\n  ")
+            ),
+        })
     }
 
-    if let SessionView::Review(r) = &view {
-        summary.review = Some(ReviewSummary { errors: r.errors, warnings: r.warnings });
-        view = block_on(svc.match_rows(workflow, progress)).map_err(failed)?;
+    /// The review's figures, then the rows matched to the CRM.
+    fn review(&self, view: SessionView, summary: &mut Summary) -> Result<SessionView, Stop> {
+        match view {
+            SessionView::Review(r) => {
+                summary.review = Some(ReviewSummary { errors: r.errors, warnings: r.warnings });
+                self.run(MatchRows { workflow: self.id() }, None)
+            }
+            view => Ok(view),
+        }
     }
 
-    let mut replan = false;
-    if let SessionView::Resolve(_) | SessionView::Plan(_) = &view {
-        if workflow == Workflow::Insured {
-            if let Some(keyed) = &keyed {
+    /// The operator's decisions — the choices file, then `--accept-top`, then `--create-new`
+    /// — and the plan made with them.
+    fn decide_and_plan(&self, mut view: SessionView, summary: &mut Summary) -> Result<PlanView, Stop> {
+        let args = self.args;
+        let mut replan = false;
+        if self.workflow.resolves_persons() && matches!(view, SessionView::Resolve(_) | SessionView::Plan(_))
+        {
+            if let Some(choices) = self.choices.clone() {
                 summary.unknown_choice_keys =
-                    block_on(svc.choose_by_keys(workflow, keyed)).map_err(failed)?;
+                    self.run(ChooseByKeys { workflow: self.id(), choices }, None)?;
                 replan = true;
             }
             if let Some(min_score) = args.accept_top {
-                block_on(svc.bulk_apply(workflow, BulkChoice::AcceptTopCandidates { min_score }))
-                    .map_err(failed)?;
+                let action = BulkAction::AcceptTopCandidates { min_score };
+                self.run(ApplyBulk { workflow: self.id(), action }, None)?;
                 replan = true;
             }
             if args.create_new {
-                block_on(svc.bulk_apply(workflow, BulkChoice::CreateNewForRemaining)).map_err(failed)?;
+                self.run(ApplyBulk { workflow: self.id(), action: BulkAction::CreateNewForRemaining }, None)?;
                 replan = true;
             }
         }
-    }
-    if replan || matches!(view, SessionView::Resolve(_)) {
-        view = block_on(svc.plan(workflow, None, progress)).map_err(failed)?;
-    }
-    let SessionView::Plan(plan) = view else {
-        return Err(failed(format!("{name}: the file could not be planned.")));
-    };
-    summary.file = Some(FileSummary {
-        name: plan.file.file_name.clone(),
-        template: plan.file.template.id.clone(),
-        rows: plan.rows,
-        sha256: plan.file.sha256.clone(),
-    });
-    summary.counts = Some(plan.counts);
-    if workflow == Workflow::Accounts {
-        summary.contacts = Some(plan.contacts);
-    }
-
-    // Open persons, and those still waiting for a decision.
-    if workflow == Workflow::Insured {
-        let open = open_persons(&svc, workflow)?;
-        summary.open_persons = open.len();
-        let bulk = args.accept_top.is_some() || args.create_new;
-        summary.undecided = open
-            .into_iter()
-            .filter(|g| g.choice == Choice::Default && (g.conflict || !bulk))
-            .map(person_summary)
-            .collect();
-    }
-
-    // The reports the app offers, written whatever comes next.
-    if let Some(path) = &args.report {
-        let report = block_on(svc.plan_report(workflow)).map_err(failed)?;
-        summary.written.push(write_file(path, &report.bytes)?);
-    }
-    if let Some(path) = &args.errors {
-        let options = ErrorReportOptions { include_full_ssns: args.include_full_ssns };
-        let (report, _) = svc.error_report_with(workflow, options).map_err(failed)?;
-        summary.written.push(write_file(path, &report.bytes)?);
-    }
-
-    let errors = plan.counts.errors;
-    if errors > 0 {
-        summary.error_rows = error_rows(&svc, workflow)?;
-    }
-    if errors > 0 && !args.valid_rows_only {
-        return Err(Stop {
-            code: EXIT_FILE_ERRORS,
-            message: format!(
-                "{errors} row(s) have errors; {}. Fix the file (the error report lists every issue by cell), or \
-                 apply only the valid rows with --valid-rows-only.",
-                if apply.is_some() { "nothing was applied" } else { "the file cannot be applied as it is" }
-            ),
+        if replan || matches!(view, SessionView::Resolve(_)) {
+            view = self.run(PlanImport { workflow: self.id(), options: None }, None)?;
+        }
+        let SessionView::Plan(plan) = view else {
+            return Err(Stop::unreadable(format!("{}: the file could not be planned.", self.name)));
+        };
+        summary.file = Some(FileSummary {
+            name: plan.file.file_name.clone(),
+            template: plan.file.template.id.clone(),
+            rows: plan.rows,
+            sha256: plan.file.sha256.clone(),
         });
+        summary.counts = Some(plan.counts);
+        if plan.wording.shows_contacts {
+            summary.contacts = Some(plan.contacts);
+        }
+        if self.workflow.resolves_persons() {
+            let open = self.open_persons()?;
+            summary.open_persons = open.len();
+            let bulk = args.accept_top.is_some() || args.create_new;
+            summary.undecided = open
+                .into_iter()
+                .filter(|g| g.choice.is_none() && (g.conflict || !bulk))
+                .map(person_summary)
+                .collect();
+        }
+        Ok(plan)
     }
-    if !summary.undecided.is_empty() {
-        return Err(Stop {
-            code: EXIT_DECISIONS,
-            message: format!(
-                "{} detected person(s) need a decision; {}. Decide them in a choices file (--choices: person key \
-                 → \"new\", \"skip\" or an entry id), or use --create-new or --accept-top N.",
-                summary.undecided.len(),
-                if apply.is_some() { "nothing was applied" } else { "the file cannot be applied as it is" }
-            ),
-        });
-    }
-    let Some(apply) = apply else {
-        summary.message = "Planned; nothing was written to the CRM.".into();
-        return Ok(super::EXIT_DONE);
-    };
 
-    let started = Instant::now();
-    let request = ApplyRequest {
-        operator_login: apply.operator,
-        again: apply.again,
-        valid_rows_only: args.valid_rows_only,
-        now_ms,
-    };
-    let clock = || started.elapsed().as_secs_f64() * 1000.0;
-    let outcome = block_on(svc.apply(workflow, request, 0.0, clock, progress)).map_err(failed)?;
-    let done = match outcome {
-        ApplyOutcome::AskFirst(question) => {
+    /// The reports the app offers, written whatever comes next, and the first rows with
+    /// errors.
+    fn report(&self, plan: &PlanView, summary: &mut Summary) -> Result<(), Stop> {
+        if let Some(path) = &self.args.report {
+            let report = self.run(PlanReport { workflow: self.id() }, None)?;
+            summary.written.push(write_file(path, &report.bytes)?);
+        }
+        if let Some(path) = &self.args.errors {
+            let report = self.run(
+                ErrorReport { workflow: self.id(), include_full_ssns: self.args.include_full_ssns },
+                None,
+            )?;
+            summary.written.push(write_file(path, &report.bytes)?);
+        }
+        if plan.counts.errors > 0 {
+            summary.error_rows = self.error_rows()?;
+        }
+        Ok(())
+    }
+
+    /// Stops a file with errors (unless `--valid-rows-only`) and one with persons waiting for
+    /// a decision.
+    fn stop_unless_applicable(&self, plan: &PlanView, applying: bool, summary: &Summary) -> Result<(), Stop> {
+        let errors = plan.counts.errors;
+        let not = if applying { "nothing was applied" } else { "the file cannot be applied as it is" };
+        if errors > 0 && !self.args.valid_rows_only {
+            return Err(Stop {
+                code: EXIT_FILE_ERRORS,
+                message: format!(
+                    "{errors} row(s) have errors; {not}. Fix the file (the error report lists every issue by cell), \
+                     or apply only the valid rows with --valid-rows-only."
+                ),
+            });
+        }
+        if !summary.undecided.is_empty() {
             return Err(Stop {
                 code: EXIT_DECISIONS,
-                message: format!("{question} Nothing was applied; pass --again to apply it again."),
-            })
+                message: format!(
+                    "{} detected person(s) need a decision; {not}. Decide them in a choices file (--choices: \
+                     person key → \"new\", \"skip\" or an entry id), or use --create-new or --accept-top N.",
+                    summary.undecided.len()
+                ),
+            });
         }
-        ApplyOutcome::Applied(SessionView::Done(done)) => done,
-        ApplyOutcome::Applied(_) => return Err(failed("The import was not applied.".into())),
-    };
-    summary.import_id = Some(done.import_id);
-    summary.message = done.message;
-    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(failed)?;
-    summary.written.push(write_file(apply.out, &snapshot.bytes)?);
-    Ok(super::EXIT_DONE)
-}
+        Ok(())
+    }
 
-/// Every open detected person of the session, with its choice.
-fn open_persons(svc: &Service<MemoryStore>, workflow: Workflow) -> Result<Vec<GroupView>, Stop> {
-    let mut all = Vec::new();
-    loop {
-        let page = block_on(svc.groups(workflow, all.len(), 200, false)).map_err(failed)?;
-        let got = page.groups.len();
-        all.extend(page.groups);
-        if got == 0 || all.len() >= page.total {
-            return Ok(all);
+    /// Applies the plan in one checked commit and writes the snapshot of the CRM after it.
+    fn apply(&self, apply: ApplyArgs<'_>, summary: &mut Summary) -> Result<i32, Stop> {
+        let op = ApplyImport {
+            workflow: self.id(),
+            operator_login: apply.operator.to_string(),
+            again: apply.again,
+            valid_rows_only: self.args.valid_rows_only,
+        };
+        let done = match self.run(op, None)? {
+            ApplyOutcome::AskFirst(question) => {
+                return Err(Stop {
+                    code: EXIT_DECISIONS,
+                    message: format!("{question} Nothing was applied; pass --again to apply it again."),
+                })
+            }
+            ApplyOutcome::Applied(SessionView::Done(done)) => done,
+            ApplyOutcome::Applied(_) => return Err(Stop::unreadable("The import was not applied.")),
+        };
+        summary.import_id = Some(done.import_id);
+        summary.message = done.message;
+        let snapshot = self.run(SnapshotDownload, None)?;
+        summary.written.push(write_file(apply.out, &snapshot.bytes)?);
+        Ok(super::EXIT_DONE)
+    }
+
+    /// Every open detected person of the session, with its choice.
+    fn open_persons(&self) -> Result<Vec<GroupView>, Stop> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.run(
+                ListGroups { workflow: self.id(), start: all.len(), count: 200, matched: false },
+                None,
+            )?;
+            let got = page.groups.len();
+            all.extend(page.groups);
+            if got == 0 || all.len() >= page.total {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The first rows of the plan with errors, as "row 12: why".
+    fn error_rows(&self) -> Result<Vec<String>, Stop> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        loop {
+            let op = PlanRows { workflow: self.id(), start, count: 500, only_changes: true };
+            let page = self.run(op, None)?;
+            if page.rows.is_empty() {
+                return Ok(out);
+            }
+            start += page.rows.len();
+            for row in page.rows.iter().filter(|r| r.status == "error") {
+                let why = row.cells.last().cloned().unwrap_or_default();
+                out.push(format!("row {}: {why}", row.sheet_row));
+                if out.len() == LISTED_ERRORS {
+                    return Ok(out);
+                }
+            }
+            if start >= page.total {
+                return Ok(out);
+            }
         }
     }
 }
@@ -267,28 +366,5 @@ fn person_summary(g: GroupView) -> PersonSummary {
         sheet_rows: g.sheet_rows,
         can_create: g.can_create,
         candidates: g.candidates.into_iter().map(|c| (c.entry, c.label)).collect(),
-    }
-}
-
-/// The first rows of the plan with errors, as "row 12: why".
-fn error_rows(svc: &Service<MemoryStore>, workflow: Workflow) -> Result<Vec<String>, Stop> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    loop {
-        let page = svc.plan_rows(workflow, start, 500, true).map_err(failed)?;
-        if page.rows.is_empty() {
-            return Ok(out);
-        }
-        start += page.rows.len();
-        for row in page.rows.iter().filter(|r| r.status == "error") {
-            let why = row.cells.last().cloned().unwrap_or_default();
-            out.push(format!("row {}: {why}", row.sheet_row));
-            if out.len() == LISTED_ERRORS {
-                return Ok(out);
-            }
-        }
-        if start >= page.total {
-            return Ok(out);
-        }
     }
 }

@@ -25,8 +25,9 @@ use crate::core::insured::matching::{GroupChoice, KeyedChoices};
 use crate::core::model::{Crm, ImportCounts};
 use crate::core::privacy::CrmSecret;
 use crate::core::snapshot::read_snapshot;
-use crate::core::{accounts, insurance, insured};
-use crate::service::{SecretSource, Service};
+use crate::core::workflows;
+use crate::protocol::{ExportFigures, ExportPreview, InsuredExport, LoadDemo, SnapshotDownload};
+use crate::service::{Call, Failure, SecretSource, Service};
 use crate::store::memory::MemoryStore;
 
 pub use progress::Progress;
@@ -40,14 +41,9 @@ pub const EXIT_UNREADABLE: i32 = 2;
 /// Decisions are needed before anything can be applied.
 pub const EXIT_DECISIONS: i32 = 3;
 
-/// The template ids `--template` takes.
+/// The template ids `--template` takes: every template of the app's workflows.
 fn template_ids() -> Vec<&'static str> {
-    insured::templates()
-        .into_iter()
-        .chain(insurance::templates())
-        .chain(accounts::templates())
-        .map(|t| t.id)
-        .collect()
+    workflows::templates(&workflows::ALL).map(|t| t.id).collect()
 }
 
 /// Roundtrip's CRM imports and exports on a CRM snapshot file.
@@ -167,6 +163,11 @@ pub struct Stop {
 impl Stop {
     pub fn unreadable(message: impl Into<String>) -> Stop {
         Stop { code: EXIT_UNREADABLE, message: message.into() }
+    }
+
+    /// The service failed: the run stops with the app's words for it.
+    pub fn failed(failure: Failure) -> Stop {
+        Stop::unreadable(failure.to_string())
     }
 }
 
@@ -338,7 +339,7 @@ fn print_text(s: &Summary) {
 pub fn open_crm(path: &Path) -> Result<Service<MemoryStore>, Stop> {
     let crm = read_crm(path)?;
     let svc = Service::new(MemoryStore::with_crm(crm), os_secrets());
-    if block_on(svc.ensure_secret()).map_err(Stop::unreadable)? {
+    if block_on(svc.ensure_secret()).map_err(Stop::failed)? {
         eprintln!(
             "{}: this snapshot carries no digest secret (it was written before Roundtrip kept one); a new one was \
              made for this run, so detected persons keyed by SSN get other keys in each run until a snapshot with \
@@ -376,8 +377,9 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<String, Stop> {
 
 fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new(), os_secrets());
-    let message = block_on(svc.load_demo(progress)).map_err(Stop::unreadable)?;
-    let snapshot = block_on(svc.snapshot_download(now_ms, progress)).map_err(Stop::unreadable)?;
+    let call = Call::new(progress, now_ms);
+    let message = block_on(svc.run(LoadDemo, &call)).map_err(Stop::failed)?;
+    let snapshot = block_on(svc.run(SnapshotDownload, &call)).map_err(Stop::failed)?;
     let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }
@@ -390,7 +392,8 @@ fn export(
     progress: &Progress,
 ) -> Result<Summary, Stop> {
     let svc = open_crm(crm)?;
-    let summary = block_on(svc.summary()).map_err(Stop::unreadable)?;
+    let call = Call::new(progress, now_ms);
+    let summary = block_on(svc.run(crate::protocol::Summary, &call)).map_err(Stop::failed)?;
     let wanted = portfolio.trim();
     let Some(p) = summary.portfolios.iter().find(|p| p.name.eq_ignore_ascii_case(wanted)) else {
         let names: Vec<&str> = summary.portfolios.iter().map(|p| p.name.as_str()).collect();
@@ -400,8 +403,9 @@ fn export(
             names.join(", ")
         )));
     };
-    let (cases, insureds, rows) = block_on(svc.export_preview(p.id)).map_err(Stop::unreadable)?;
-    let file = block_on(svc.insured_export(p.id, now_ms, progress)).map_err(Stop::unreadable)?;
+    let ExportFigures { cases, insureds, rows } =
+        block_on(svc.run(ExportPreview { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
+    let file = block_on(svc.run(InsuredExport { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
     let written = write_file(out, &file.bytes)?;
     let message = format!(
         "Insured CRM Export of {}: {cases} cases, {insureds} insureds, {rows} rows (the app names it {}).",

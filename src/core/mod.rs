@@ -5,13 +5,14 @@
 //! - The stages every workflow shares: [`sheet`] and [`read`] (bytes → `Sheet`), [`headers`]
 //!   (which template, which column), [`validate`] (rows + issues), [`plan`] (the one
 //!   `ImportPlan` shape, the import history with undo, the verification sample).
-//! - The workflows, each a template plus what is particular to it: [`insured`] (contact
+//! - The workflows, each a module implementing [`workflow::Workflow`] (its templates, its
+//!   planner, how its rows read) and listed once in [`workflows`]: [`insured`] (contact
 //!   details of the insureds on cases, matched by a 4-tier cascade), [`insurance`] (bulk
 //!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
 //! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
-//! - Data and support: [`model`], [`template`], [`date`], [`text`], [`cnpj`], [`random`],
-//!   [`index`], [`demo`].
+//! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`],
+//!   [`random`], [`index`], [`digest`], [`demo`].
 //! - [`privacy`]: the `Ssn` type (masked unless exposed on purpose) and the keyed digests
 //!   under the CRM's secret.
 
@@ -19,10 +20,12 @@ pub mod accounts;
 pub mod cnpj;
 pub mod date;
 pub mod demo;
+pub mod digest;
 pub mod headers;
 pub mod index;
 pub mod insurance;
 pub mod insured;
+pub mod kinds;
 pub mod model;
 pub mod plan;
 pub mod privacy;
@@ -35,4 +38,6 @@ pub mod snapshot;
 pub mod template;
 pub mod text;
 pub mod validate;
+pub mod workflow;
+pub mod workflows;
 pub mod xlsx;

@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::core::date::Date;
 use crate::core::privacy::{CrmSecret, Ssn};
 
+pub use crate::core::kinds::{EntityKind, RecordKey};
+
 /// Internal identity of a CRM entry (never shown to a third party).
 pub type EntryId = u32;
 
@@ -382,67 +384,6 @@ impl Default for Counters {
 /// Formats a detail number as its Public ID.
 pub fn public_id_for(number: u32) -> String {
     format!("CD-{number:07}")
-}
-
-/// The kinds of record the store keeps, one object store each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum EntityKind {
-    Operator,
-    Portfolio,
-    Case,
-    Insured,
-    Entry,
-    Detail,
-    Account,
-    AccountContact,
-    Specialty,
-    SchoolUser,
-    Device,
-    Import,
-    Counters,
-}
-
-impl EntityKind {
-    pub const ALL: [EntityKind; 13] = [
-        EntityKind::Operator,
-        EntityKind::Portfolio,
-        EntityKind::Case,
-        EntityKind::Insured,
-        EntityKind::Entry,
-        EntityKind::Detail,
-        EntityKind::Account,
-        EntityKind::AccountContact,
-        EntityKind::Specialty,
-        EntityKind::SchoolUser,
-        EntityKind::Device,
-        EntityKind::Import,
-        EntityKind::Counters,
-    ];
-    /// Object-store name.
-    pub fn store_name(self) -> &'static str {
-        match self {
-            EntityKind::Operator => "operators",
-            EntityKind::Portfolio => "portfolios",
-            EntityKind::Case => "cases",
-            EntityKind::Insured => "insureds",
-            EntityKind::Entry => "crm_entries",
-            EntityKind::Detail => "contact_details",
-            EntityKind::Account => "accounts",
-            EntityKind::AccountContact => "account_contacts",
-            EntityKind::Specialty => "specialties",
-            EntityKind::SchoolUser => "school_users",
-            EntityKind::Device => "devices",
-            EntityKind::Import => "import_history",
-            EntityKind::Counters => "counters",
-        }
-    }
-}
-
-/// The identity of one stored record.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordKey {
-    pub kind: EntityKind,
-    pub id: String,
 }
 
 /// Any one stored record.

@@ -5,17 +5,14 @@
 //! workflow's plan: outcome in the shared words — created, updated, added, unchanged,
 //! skipped, error —, match tier, record with its identifier, what the outcome is about,
 //! changes, issues, top candidates with their identifiers, and the fields changed in the CRM
-//! since the file was exported). Also the file fingerprint (SHA-256) kept with
-//! staged files and the import history.
+//! since the file was exported). What a workflow adds to its rows (the matcher's notes, the
+//! top candidates of unmatched rows) comes in as [`ReportExtras`].
 
 use std::collections::{BTreeSet, HashMap};
 
 use rust_xlsxwriter::Workbook;
-use sha2::{Digest, Sha256};
 
-use crate::core::insured::matching::{Matches, RowMatch};
-use crate::core::model::Crm;
-use crate::core::plan::{ImportPlan, RowAction};
+use crate::core::plan::{show, ImportPlan, RowAction};
 use crate::core::privacy::ssn::mask_text;
 use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::template::{Template, ValueKind};
@@ -24,10 +21,25 @@ use crate::core::xlsx::{
     check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats,
 };
 
-/// Lower-case hex SHA-256 of a file's bytes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// What a workflow adds to the plan report's rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportExtras {
+    /// Notes by sheet row (the matcher's: a Public ID found nowhere, …), listed with the
+    /// row's issues.
+    pub notes: HashMap<usize, Vec<String>>,
+    /// By validated row index ([`crate::core::plan::PlannedRow::index`]).
+    pub rows: HashMap<usize, RowExtras>,
+}
+
+/// What a workflow adds to one row of the plan report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowExtras {
+    /// The match tier that decided the row.
+    pub tier: String,
+    /// The top candidates of an unmatched row: "label (92%: reasons)".
+    pub candidates: Vec<String>,
+    /// Fields changed both in the CRM and in the file since the export, one per line.
+    pub changed_in_crm: Vec<String>,
 }
 
 /// How the error report writes the file's SSN column.
@@ -142,13 +154,12 @@ pub fn write_error_report_with_options(
 /// "Field: CRM now … / file … (… kept)" per line.
 pub const STALE_HEADER: &str = "Changed in the CRM since export";
 
-/// One line per row: what the plan does with it and why. `matches` (the insured workflow's)
-/// adds each unmatched row's top candidates.
+/// One line per row: what the plan does with it and why, with what the workflow adds
+/// (`extras`: the matcher's notes, each unmatched row's top candidates).
 pub fn write_plan_report(
-    crm: &Crm,
     validated: &Validated,
-    matches: Option<&Matches>,
     plan: &ImportPlan,
+    extras: &ReportExtras,
 ) -> Result<Vec<u8>, ExportError> {
     const SHEET: &str = "Import Plan";
     check_rows_fit(SHEET, plan.rows.len())?;
@@ -179,17 +190,12 @@ pub fn write_plan_report(
     for issue in &plan.issues {
         by_row.entry(issue.row).or_default().push(issue);
     }
-    let notes = matches.map(|m| m.notes.as_slice()).unwrap_or_default();
-    let notes_by_row: HashMap<usize, Vec<&str>> = notes.iter().fold(HashMap::new(), |mut m, n| {
-        m.entry(n.row).or_default().push(n.message.as_str());
-        m
-    });
     for (i, p) in plan.rows.iter().enumerate() {
         let r = (i + 1) as u32;
         sheet.write_number(r, 0, p.sheet_row as f64)?;
         write_text(sheet, &formats, r, 1, p.label())?;
-        let tier = p.insured().and_then(|f| f.tier).map(|t| t.label()).unwrap_or("");
-        write_text(sheet, &formats, r, 2, tier)?;
+        let row_extras = extras.rows.get(&p.index);
+        write_text(sheet, &formats, r, 2, row_extras.map(|x| x.tier.as_str()).unwrap_or(""))?;
         write_text(sheet, &formats, r, 3, p.record_label())?;
         let detail = match &p.action {
             RowAction::Skip(reason) => reason.as_str(),
@@ -208,45 +214,15 @@ pub fn write_plan_report(
                 v.iter().map(|i| format!("{}: {}", i.cell.clone().unwrap_or_default(), i.message)).collect()
             })
             .unwrap_or_default();
-        issues.extend(notes_by_row.get(&p.sheet_row).into_iter().flatten().map(|s| s.to_string()));
+        issues.extend(extras.notes.get(&p.sheet_row).into_iter().flatten().cloned());
         issues.extend(p.notes.iter().cloned());
         write_text(sheet, &formats, r, 6, &issues.join("\n"))?;
-        if let Some((RowMatch::Group(g), m)) = matches.and_then(|m| m.rows.get(p.index).map(|r| (r, m))) {
-            let tops: Vec<String> = m.groups[*g]
-                .candidates
-                .iter()
-                .take(3)
-                .map(|c| {
-                    let label =
-                        crm.entries.get(&c.entry).map(|e| e.label()).unwrap_or_else(|| c.label.clone());
-                    format!("{label} ({}%: {})", c.score, c.reasons.join(", "))
-                })
-                .collect();
-            write_text(sheet, &formats, r, 7, &tops.join("\n"))?;
+        if let Some(x) = row_extras.filter(|x| !x.candidates.is_empty()) {
+            write_text(sheet, &formats, r, 7, &x.candidates.join("\n"))?;
         }
-        if let Some(f) = p.insured().filter(|f| !f.stale_conflicts.is_empty()) {
-            let lines: Vec<String> = f.stale_conflicts.iter().map(|c| c.text()).collect();
-            write_text(sheet, &formats, r, 8, &lines.join("\n"))?;
+        if let Some(x) = row_extras.filter(|x| !x.changed_in_crm.is_empty()) {
+            write_text(sheet, &formats, r, 8, &x.changed_in_crm.join("\n"))?;
         }
     }
     save(workbook)
-}
-
-/// A value as a report shows it: "(empty)" for nothing.
-pub(crate) fn show(v: &str) -> &str {
-    if v.is_empty() {
-        "(empty)"
-    } else {
-        v
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sha256_of_known_input() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    }
 }

@@ -121,16 +121,38 @@ impl CheckedBatch {
     }
 }
 
-/// Why a checked batch was refused: what moved since it was planned.
+/// Why a plan (or a checked batch) can no longer be applied as it is: what moved since it was
+/// planned. Its text is the one wording of "the CRM changed since this plan was made", on the
+/// plan's page, in a refused apply and on the command line alike.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Staleness {
     /// The CRM was replaced whole (a snapshot or the demo loaded) after the batch's base.
     pub replaced: bool,
-    /// The records whose revision differs from what was expected, in key order.
+    /// The records whose revision differs from what was expected, in key order (empty when
+    /// only the store's sequence number is known to have moved).
     pub changed: Vec<RecordKey>,
+    /// Another tab made the change (it announced its commit).
+    #[serde(default)]
+    pub in_another_tab: bool,
 }
 
 impl Staleness {
+    /// The CRM was replaced whole since the plan was made.
+    pub fn replaced() -> Staleness {
+        Staleness { replaced: true, changed: Vec::new(), in_another_tab: false }
+    }
+
+    /// These records moved since the plan was made.
+    pub fn changed(changed: Vec<RecordKey>) -> Staleness {
+        Staleness { replaced: false, changed, in_another_tab: false }
+    }
+
+    /// The CRM moved since the plan was made (which records is not known), here or in
+    /// another tab.
+    pub fn moved(in_another_tab: bool) -> Staleness {
+        Staleness { replaced: false, changed: Vec::new(), in_another_tab }
+    }
+
     /// Nothing moved.
     pub fn is_clear(&self) -> bool {
         !self.replaced && self.changed.is_empty()
@@ -147,13 +169,19 @@ impl Staleness {
 impl std::fmt::Display for Staleness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.replaced {
-            return write!(
-                f,
-                "The CRM was replaced (a snapshot or the demo CRM was loaded) since this plan was made. \
-                 Nothing was written."
-            );
+            f.write_str("The CRM was replaced (a snapshot or the demo CRM was loaded)")?;
+        } else if self.in_another_tab {
+            f.write_str("The CRM was changed in another tab")?;
+        } else {
+            f.write_str("The CRM changed")?;
         }
-        write!(f, "The CRM changed since this plan was made ({}). Nothing was written.", self.changed_text())
+        f.write_str(" since this plan was made")?;
+        if !self.changed.is_empty() {
+            write!(f, " ({})", self.changed_text())?;
+        }
+        f.write_str(
+            ". Nothing was written. Plan again to apply it to the current CRM; your choices are kept.",
+        )
     }
 }
 
@@ -191,11 +219,11 @@ pub fn check(
     mut stored: impl FnMut(&RecordKey) -> Option<Revision>,
 ) -> Staleness {
     if replaced_at > batch.base {
-        return Staleness { replaced: true, changed: Vec::new() };
+        return Staleness::replaced();
     }
     let changed =
         batch.expected.iter().filter(|e| stored(&e.key) != e.revision).map(|e| e.key.clone()).collect();
-    Staleness { replaced: false, changed }
+    Staleness::changed(changed)
 }
 
 /// The keys a store must read to check and apply `batch`: every expectation and every
@@ -430,7 +458,7 @@ pub fn checked_undo(
         .cloned()
         .collect();
     if !changed.is_empty() {
-        return Err(Staleness { replaced: false, changed });
+        return Err(Staleness::changed(changed));
     }
     let expected = keys.into_iter().map(|key| Expectation { key, revision: import_revision }).collect();
     Ok(CheckedBatch { base, expected, identities_from: None, changes })
@@ -617,7 +645,8 @@ mod tests {
         assert_eq!(stale.changed, vec![entry(4).key(), entry(5).key()]);
         assert_eq!(
             stale.to_string(),
-            "The CRM changed since this plan was made (2 records, e.g. CRM entry 4, CRM entry 5). Nothing was written."
+            "The CRM changed since this plan was made (2 records, e.g. CRM entry 4, CRM entry 5). Nothing was \
+             written. Plan again to apply it to the current CRM; your choices are kept."
         );
         assert!(check(&batch, 10, |_| None).replaced);
         let fine = |k: &RecordKey| if k.id == "4" { Some(7) } else { None };

@@ -236,8 +236,9 @@ impl Ord for MatchTier {
     }
 }
 
-/// How a row changes the CRM, and what happens to a row no tier matched. The planner
-/// (`plan::plan_file`) is chosen by this rule.
+/// How a row changes the CRM, and what happens to a row no tier matched. Each workflow's
+/// planner applies its templates' rules; [`crate::core::workflows::plan_file`] finds the
+/// planner of a template declared elsewhere by its rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyRule {
     /// Update the contact detail with the row's Public ID; add a detail when there is none;
@@ -303,6 +304,11 @@ impl Template {
 
     pub fn headers(&self) -> Vec<&'static str> {
         self.columns.iter().map(|c| c.header).collect()
+    }
+
+    /// The template as CSV: exactly its header line.
+    pub fn header_csv(&self) -> String {
+        format!("{}\r\n", self.headers().join(","))
     }
 }
 

@@ -4,22 +4,26 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::core::accounts::profiles::AccountFilters;
 use crate::core::accounts::rules::portfolio_text;
 use crate::core::index::{search_entries, CrmIndex};
-use crate::core::model::{AccountKind, DetailKind, EntryId};
+use crate::core::model::{DetailKind, EntryId};
 use crate::core::text::fold;
-use crate::protocol::{AccountRow, CaseRow, DetailView, EnrolleeRow, EntryCard, EntryRow};
+use crate::protocol::{
+    AccountRow, AccountsPage, CaseRow, DetailView, EnrolleeRow, Enrollees, EntriesPage, EntryCard, EntryRow,
+    ListAccounts, PortfolioCases, RevealSsn, SearchCases, SearchEntries, ShowEntry,
+};
 use crate::store::CrmStore;
 
-use super::{Failure, Service};
+use super::failure::CrmRefusal;
+use super::handle::{Call, Handle};
+use super::{Failure, Service, Ticker};
 
-impl<S: CrmStore> Service<S> {
+impl<S: CrmStore> Handle<S> for SearchEntries {
     /// Entries matching a query (all of them for an empty one), the first `limit` shown.
-    pub async fn search_entries(&self, query: &str, limit: usize) -> Result<(usize, Vec<EntryRow>), Failure> {
-        let stored = self.current().await?;
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<EntriesPage, Failure> {
+        let stored = svc.current().await?;
         let crm = &stored.crm;
-        let found = search_entries(crm, query, limit);
+        let found = search_entries(crm, &self.query, self.limit);
         let (total, hits) = (found.total, found.entries(crm));
         let shown: BTreeSet<EntryId> = hits.iter().map(|e| e.id).collect();
         let mut details: HashMap<EntryId, usize> = HashMap::new();
@@ -39,12 +43,19 @@ impl<S: CrmStore> Service<S> {
                 details: details.get(&e.id).copied().unwrap_or(0),
             })
             .collect();
-        Ok((total, rows))
+        Ok(EntriesPage { total, rows })
     }
+}
 
+impl<S: CrmStore> Handle<S> for ShowEntry {
     /// One entry with its details, insureds and cases; `None` when it no longer exists.
-    pub async fn entry_card(&self, id: EntryId) -> Result<Option<EntryCard>, Failure> {
-        let stored = self.current().await?;
+    async fn handle<T: Ticker>(
+        self,
+        svc: &Service<S>,
+        _: &Call<'_, T>,
+    ) -> Result<Option<EntryCard>, Failure> {
+        let id: EntryId = self.id;
+        let stored = svc.current().await?;
         let crm = &stored.crm;
         let Some(entry) = crm.entries.get(&id) else { return Ok(None) };
         let mut details: Vec<_> = crm.details.values().filter(|d| d.entry_id == id).collect();
@@ -98,31 +109,30 @@ impl<S: CrmStore> Service<S> {
             insureds,
         }))
     }
+}
 
+impl<S: CrmStore> Handle<S> for RevealSsn {
     /// The full SSN of an entry, for the operator who chose to reveal it (the Reveal: one of
     /// the few places allowed to expose it).
-    pub async fn reveal_ssn(&self, id: EntryId) -> Result<String, Failure> {
-        let stored = self.current().await?;
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<String, Failure> {
+        let stored = svc.current().await?;
         stored
             .crm
             .entries
-            .get(&id)
+            .get(&self.id)
             .and_then(|e| e.ssn)
             .map(|s| s.expose_full().to_string())
-            .ok_or_else(|| "This entry has no SSN.".to_string())
+            .ok_or(CrmRefusal::NoSsn.into())
     }
+}
 
-    /// Accounts of a kind (label) and portfolio (a login, or "Without Portfolio"), the first
-    /// `limit` shown; filtered by the core's [`AccountFilters`].
-    pub async fn accounts(
-        &self,
-        kind: Option<String>,
-        portfolio: Option<String>,
-        limit: usize,
-    ) -> Result<(usize, Vec<AccountRow>), Failure> {
-        let stored = self.current().await?;
+impl<S: CrmStore> Handle<S> for ListAccounts {
+    /// Accounts of a kind and portfolio (a login, or "Without Portfolio"), the first `limit`
+    /// shown.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<AccountsPage, Failure> {
+        let ListAccounts { filters, limit } = self;
+        let stored = svc.current().await?;
         let crm = &stored.crm;
-        let filters = AccountFilters { portfolio, kind: kind.as_deref().and_then(AccountKind::parse) };
         let mut contacts: HashMap<&str, Vec<String>> = HashMap::new();
         for c in crm.account_contacts.values() {
             contacts.entry(c.account_number.as_str()).or_default().push(format!(
@@ -145,14 +155,17 @@ impl<S: CrmStore> Service<S> {
                 });
             }
         }
-        Ok((total, rows))
+        Ok(AccountsPage { total, rows })
     }
+}
 
+impl<S: CrmStore> Handle<S> for Enrollees {
     /// School users then devices whose id, name, serial or model contains the query.
-    pub async fn enrollees(&self, query: &str, limit: usize) -> Result<Vec<EnrolleeRow>, Failure> {
-        let stored = self.current().await?;
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Vec<EnrolleeRow>, Failure> {
+        let limit = self.limit;
+        let stored = svc.current().await?;
         let crm = &stored.crm;
-        let q = query.to_lowercase();
+        let q = self.query.to_lowercase();
         let hit =
             |a: &str, b: &str| q.is_empty() || a.to_lowercase().contains(&q) || b.to_lowercase().contains(&q);
         let users =
@@ -171,12 +184,14 @@ impl<S: CrmStore> Service<S> {
             });
         Ok(users.chain(devices).collect())
     }
+}
 
+impl<S: CrmStore> Handle<S> for PortfolioCases {
     /// The cases of a portfolio, by reference.
-    pub async fn portfolio_cases(&self, id: u32) -> Result<Vec<CaseRow>, Failure> {
-        let stored = self.current().await?;
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Vec<CaseRow>, Failure> {
+        let stored = svc.current().await?;
         let crm = &stored.crm;
-        let Some(p) = crm.portfolios.get(&id) else { return Ok(Vec::new()) };
+        let Some(p) = crm.portfolios.get(&self.id) else { return Ok(Vec::new()) };
         let index = CrmIndex::new(crm);
         let mut cases: Vec<_> = p.case_ids.iter().filter_map(|c| crm.cases.get(c)).collect();
         cases.sort_by(|a, b| a.reference.cmp(&b.reference));
@@ -190,11 +205,14 @@ impl<S: CrmStore> Service<S> {
             })
             .collect())
     }
+}
 
+impl<S: CrmStore> Handle<S> for SearchCases {
     /// Cases whose reference or title contains the query (nothing for an empty one).
-    pub async fn search_cases(&self, query: &str, limit: usize) -> Result<Vec<CaseRow>, Failure> {
-        let stored = self.current().await?;
-        let q = fold(query);
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Vec<CaseRow>, Failure> {
+        let limit = self.limit;
+        let stored = svc.current().await?;
+        let q = fold(&self.query);
         if q.is_empty() {
             return Ok(Vec::new());
         }

@@ -1,84 +1,31 @@
-//! Operations on the CRM as a whole: open it, load the demo or a snapshot in its place, write
-//! the snapshot and the Insured CRM Export, temporary portfolios, the history and undo.
+//! Operations on the CRM as a whole: open it, describe it, load the demo or a snapshot in its
+//! place, write the snapshot, temporary portfolios, the history and undo.
 
 use std::rc::Rc;
 
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
 use crate::core::index::CrmIndex;
-use crate::core::insured::base::ExportBase;
-use crate::core::insured::export::{
-    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_with_base,
-};
 use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
-use crate::core::plan::history::{last_undoable, undo};
+use crate::core::plan::history::{last_undoable, undo, ApplyRefusal};
 use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
 use crate::core::snapshot::{read_snapshot, write_snapshot};
-use crate::protocol::{CrmSummary, ImportView, XLSX_MIME};
+use crate::protocol::messages::CrmUnchanged;
+use crate::protocol::{
+    CreateTemporaryPortfolio, CrmSummary, DeletePortfolio, Download, DropSnapshot, History, ImportView,
+    LoadDemo, Open, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload, SnapshotRead, Summary, Undo, Undone,
+};
 use crate::store::CrmStore;
 
+use super::failure::{CrmRefusal, Failure};
+use super::handle::{Call, Handle};
 use super::views::{import_view, summary};
-use super::{Failure, Service, Ticker};
-
-/// A file for the page to offer as a download.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Download {
-    pub name: String,
-    pub mime: String,
-    pub bytes: Vec<u8>,
-}
-
-impl Download {
-    pub fn xlsx(name: String, bytes: Vec<u8>) -> Download {
-        Download { name, mime: XLSX_MIME.to_string(), bytes }
-    }
-}
-
-/// A message as a sentence: ends with a full stop, so another sentence can follow it.
-pub fn sentence(message: &str) -> String {
-    let m = message.trim_end();
-    if m.ends_with(['.', '!', '?']) {
-        m.to_string()
-    } else {
-        format!("{m}.")
-    }
-}
-
-/// What an undo did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Undone {
-    pub import_id: u32,
-    pub message: String,
-    /// Portfolios whose cases the undone import touched (their synced export is rewritten).
-    pub portfolios: Vec<u32>,
-}
+use super::{Service, Ticker};
 
 impl<S: CrmStore> Service<S> {
-    /// Opens the CRM; an empty one gets the demo when `autoload_demo`. A copy without a digest
-    /// secret gets one.
-    pub async fn open(&self, autoload_demo: bool, ticker: &impl Ticker) -> Result<CrmSummary, Failure> {
-        match self.current().await {
-            Ok(stored) => {
-                if stored.crm.is_empty() && autoload_demo {
-                    drop(stored);
-                    self.load_demo(ticker).await?;
-                } else {
-                    drop(stored);
-                    self.ensure_secret().await?;
-                }
-                self.summary().await
-            }
-            // A damaged copy opens read-only: the page shows why and how to recover.
-            Err(why) if self.read_only().is_some() => {
-                let _ = why;
-                Ok(summary(&Default::default(), self.read_only()))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// What every page shows of the CRM.
-    pub async fn summary(&self) -> Result<CrmSummary, Failure> {
+    /// What every page shows of the CRM; a damaged copy opens read-only, and the summary says
+    /// why and how to recover.
+    async fn summary(&self) -> Result<CrmSummary, Failure> {
         match self.current().await {
             Ok(stored) => Ok(summary(&stored, self.read_only())),
             Err(_) if self.read_only().is_some() => Ok(summary(&Default::default(), self.read_only())),
@@ -86,8 +33,8 @@ impl<S: CrmStore> Service<S> {
         }
     }
 
-    /// Replaces the CRM with the generated demo.
-    pub async fn load_demo(&self, ticker: &impl Ticker) -> Result<String, Failure> {
+    /// Replaces the CRM with the generated demo; says what it holds.
+    async fn load_demo(&self, ticker: &impl Ticker) -> Result<String, Failure> {
         ticker.tick("Generating the demo CRM", 0, 2).await?;
         let crm = self.with_secret(demo_crm(DEMO_SEED, 1))?;
         ticker.tick("Writing the demo CRM to the browser's database", 1, 2).await?;
@@ -103,99 +50,100 @@ impl<S: CrmStore> Service<S> {
         self.replace(&crm).await?;
         Ok(text)
     }
+}
 
-    /// Reads a snapshot workbook and keeps it until the operator confirms; returns what it
-    /// holds. A workbook that is not a valid snapshot is refused and nothing changes.
-    pub async fn read_snapshot(
-        &self,
-        file_name: &str,
-        bytes: &[u8],
-        ticker: &impl Ticker,
-    ) -> Result<(usize, usize, usize), Failure> {
-        ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
-        let crm = read_snapshot(file_name, bytes)
-            .map_err(|e| format!("{} The local CRM was not changed.", sentence(&e.to_string())))?;
-        // A snapshot written before digest secrets gets a new one.
-        let crm = self.with_secret(crm)?;
-        let figures = (crm.entries.len(), crm.cases.len(), crm.accounts.len());
-        *self.pending_snapshot.borrow_mut() = Some((file_name.to_string(), crm));
-        Ok(figures)
+impl<S: CrmStore> Handle<S> for Open {
+    /// Opens the CRM; an empty one gets the demo when asked. A copy without a digest secret
+    /// gets one.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<CrmSummary, Failure> {
+        if let Ok(stored) = svc.current().await {
+            if stored.crm.is_empty() && self.autoload_demo {
+                drop(stored);
+                svc.load_demo(call.ticker).await?;
+            } else {
+                drop(stored);
+                svc.ensure_secret().await?;
+            }
+        }
+        svc.summary().await
     }
+}
 
-    /// Replaces the CRM with the snapshot read last.
-    pub async fn replace_with_snapshot(&self, ticker: &impl Ticker) -> Result<String, Failure> {
-        let Some((name, crm)) = self.pending_snapshot.borrow_mut().take() else {
-            return Err("No snapshot is waiting to be loaded; choose the file again.".into());
+impl<S: CrmStore> Handle<S> for Summary {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<CrmSummary, Failure> {
+        svc.summary().await
+    }
+}
+
+impl<S: CrmStore> Handle<S> for LoadDemo {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<String, Failure> {
+        svc.load_demo(call.ticker).await
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ReadSnapshot {
+    /// Reads a snapshot workbook and keeps it until the operator confirms; a workbook that is
+    /// not a valid snapshot is refused and nothing changes.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<SnapshotRead, Failure> {
+        let bytes = call.take_bytes().ok_or(CrmRefusal::SnapshotBytesMissing)?;
+        call.ticker.tick(&format!("Reading {}", self.file_name), 0, 1).await?;
+        let crm = read_snapshot(&self.file_name, &bytes)
+            .map_err(|e| Failure::CrmUnchanged(CrmUnchanged(Box::new(e.into()))))?;
+        // A snapshot written before digest secrets gets a new one.
+        let crm = svc.with_secret(crm)?;
+        let read = SnapshotRead {
+            file_name: self.file_name.clone(),
+            entries: crm.entries.len(),
+            cases: crm.cases.len(),
+            accounts: crm.accounts.len(),
         };
-        ticker.tick("Writing the snapshot to the browser's database", 0, 1).await?;
+        *svc.pending_snapshot.borrow_mut() = Some((self.file_name, crm));
+        Ok(read)
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ReplaceWithSnapshot {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<String, Failure> {
+        let Some((name, crm)) = svc.pending_snapshot.borrow_mut().take() else {
+            return Err(CrmRefusal::NoSnapshotWaiting.into());
+        };
+        call.ticker.tick("Writing the snapshot to the browser's database", 0, 1).await?;
         let entries = crm.entries.len();
-        self.replace(&crm).await.map_err(|e| format!("{} The local CRM was not changed.", sentence(&e)))?;
+        svc.replace(&crm).await.map_err(|e| Failure::CrmUnchanged(CrmUnchanged(Box::new(e))))?;
         Ok(format!("Snapshot {name} loaded: {entries} CRM entries."))
     }
+}
 
-    /// Forgets the snapshot read last.
-    pub fn drop_snapshot(&self) {
-        self.pending_snapshot.borrow_mut().take();
+impl<S: CrmStore> Handle<S> for DropSnapshot {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<(), Failure> {
+        svc.pending_snapshot.borrow_mut().take();
+        Ok(())
     }
+}
 
-    /// The whole CRM as a snapshot workbook.
-    pub async fn snapshot_download(&self, now_ms: i64, ticker: &impl Ticker) -> Result<Download, Failure> {
-        let stored = self.current().await?;
-        ticker.tick("Writing the snapshot", 0, 1).await?;
-        let bytes =
-            write_snapshot(&stored.crm).map_err(|e| format!("The snapshot could not be written: {e}"))?;
-        Ok(Download::xlsx(format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(now_ms)), bytes))
+impl<S: CrmStore> Handle<S> for SnapshotDownload {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<Download, Failure> {
+        let stored = svc.current().await?;
+        call.ticker.tick("Writing the snapshot", 0, 1).await?;
+        let bytes = write_snapshot(&stored.crm).map_err(Failure::not_written("The snapshot"))?;
+        let name = format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(call.now_ms));
+        Ok(Download::xlsx(name, bytes))
     }
+}
 
-    /// How many cases, insureds and rows a portfolio's export holds.
-    pub async fn export_preview(&self, portfolio_id: u32) -> Result<(usize, usize, usize), Failure> {
-        let stored = self.current().await?;
-        let crm = &stored.crm;
-        let index = CrmIndex::new(crm);
-        let case_ids = portfolio_case_ids(crm, portfolio_id);
-        let rows = insured_export_rows(&index, &case_ids);
-        let insureds: usize = case_ids.iter().map(|c| index.insureds_of_case(*c).len()).sum();
-        Ok((case_ids.len(), insureds, rows.len()))
-    }
-
-    /// The Insured CRM Export of a portfolio.
-    pub async fn insured_export(
-        &self,
-        portfolio_id: u32,
-        now_ms: i64,
-        ticker: &impl Ticker,
-    ) -> Result<Download, Failure> {
-        let stored = self.current().await?;
-        let crm = &stored.crm;
-        let portfolio = crm.portfolios.get(&portfolio_id).ok_or("That portfolio no longer exists.")?;
-        ticker.tick(&format!("Writing the export of {}", portfolio.name), 0, 1).await?;
-        let index = CrmIndex::new(crm);
-        let rows = insured_export_rows(&index, &portfolio_case_ids(crm, portfolio_id));
-        // The export base lets a re-import of this file tell the operator's edits from values
-        // the CRM has changed since.
-        let base = ExportBase::of_export(&index, &rows, portfolio_id, now_ms, Some(&stored.revisions));
-        let bytes = write_insured_export_with_base(&rows, base.as_ref())
-            .map_err(|e| format!("The export could not be written: {e}"))?;
-        Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(now_ms)), bytes))
-    }
-
-    /// Creates a temporary portfolio of existing cases.
-    pub async fn create_temporary_portfolio(
-        &self,
-        name: &str,
-        owner_login: Option<String>,
-        case_ids: Vec<u32>,
-    ) -> Result<String, Failure> {
+impl<S: CrmStore> Handle<S> for CreateTemporaryPortfolio {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<String, Failure> {
+        let CreateTemporaryPortfolio { name, owner_login, case_ids } = self;
         let title = name.trim().to_string();
         if title.is_empty() {
-            return Err("Give the temporary portfolio a name.".into());
+            return Err(CrmRefusal::PortfolioUnnamed.into());
         }
         if case_ids.is_empty() {
-            return Err("Choose at least one case for the temporary portfolio.".into());
+            return Err(CrmRefusal::NoCasesChosen.into());
         }
-        let stored = self.current().await?;
+        let stored = svc.current().await?;
         if let Some(missing) = case_ids.iter().find(|c| !stored.crm.cases.contains_key(c)) {
-            return Err(format!("Case {missing} no longer exists; choose the cases again."));
+            return Err(CrmRefusal::CaseGone(*missing).into());
         }
         let mut counters: Counters = stored.crm.counters;
         let id = counters.next_portfolio_id;
@@ -210,51 +158,51 @@ impl<S: CrmStore> Service<S> {
         let batch =
             CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, case_keys, changes);
         drop(stored);
-        self.commit(&batch).await?;
+        svc.commit(&batch).await?;
         Ok(format!("Temporary portfolio \"{title}\" created with {} cases.", case_ids.len()))
     }
+}
 
+impl<S: CrmStore> Handle<S> for DeletePortfolio {
     /// Deletes a temporary portfolio; its cases are not touched.
-    pub async fn delete_portfolio(&self, id: u32) -> Result<String, Failure> {
-        let stored = self.current().await?;
-        let Some(p) = stored.crm.portfolios.get(&id) else {
-            return Err("That portfolio no longer exists.".into());
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<String, Failure> {
+        let stored = svc.current().await?;
+        let Some(p) = stored.crm.portfolios.get(&self.id) else {
+            return Err(CrmRefusal::PortfolioGone.into());
         };
         if !p.temporary {
-            return Err(format!(
-                "\"{}\" is not a temporary portfolio; only temporary ones can be deleted.",
-                p.name
-            ));
+            return Err(CrmRefusal::NotTemporary(p.name.clone()).into());
         }
         let name = p.name.clone();
-        let key = RecordKey { kind: EntityKind::Portfolio, id: id.to_string() };
+        let key = RecordKey { kind: EntityKind::Portfolio, id: self.id.to_string() };
         let changes = ChangeSet { puts: vec![], deletes: vec![key.clone()] };
         let batch =
             CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, [key], changes);
         drop(stored);
-        self.commit(&batch).await?;
+        svc.commit(&batch).await?;
         Ok(format!("Temporary portfolio \"{name}\" deleted; its cases are unchanged."))
     }
+}
 
-    /// Every import, newest first.
-    pub async fn history(&self) -> Result<Vec<ImportView>, Failure> {
-        let stored = self.current().await?;
+impl<S: CrmStore> Handle<S> for History {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Vec<ImportView>, Failure> {
+        let stored = svc.current().await?;
         Ok(stored.crm.imports.values().rev().map(import_view).collect())
     }
+}
 
+impl<S: CrmStore> Handle<S> for Undo {
     /// Undoes the most recent import (`import_id` says which the operator saw). Refused whole
     /// when a record it wrote was changed after it.
-    pub async fn undo(&self, import_id: u32) -> Result<Undone, Failure> {
-        let stored: Rc<_> = self.current().await?;
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Undone, Failure> {
+        let import_id = self.import_id;
+        let stored: Rc<_> = svc.current().await?;
         let crm = &stored.crm;
-        let last = last_undoable(crm).cloned().ok_or("There is no import to undo.")?;
+        let last = last_undoable(crm).cloned().ok_or(ApplyRefusal::NothingToUndo)?;
         if last.id != import_id {
-            return Err(format!(
-                "Import #{import_id} is no longer the most recent one (import #{} is); look at the history again.",
-                last.id
-            ));
+            return Err(CrmRefusal::NotMostRecent { asked: import_id, last: last.id }.into());
         }
-        let changes = undo(crm).map_err(|e| e.to_string())?;
+        let changes = undo(crm)?;
         let import_key = Record::Import(last.clone()).key();
         let restored = restored_by_later_undos(crm, &stored.revisions, &last);
         let written = last
@@ -262,18 +210,12 @@ impl<S: CrmStore> Service<S> {
             .iter()
             .map(|b| b.key.clone())
             .filter(|k| !restored.iter().any(|e| &e.key == k));
-        let mut batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes).map_err(|stale| {
-            format!(
-                "Import #{} cannot be undone: records it wrote were changed after it ({}). Undo restores all of an \
-                 import or nothing, so nothing was changed.",
-                last.id,
-                stale.changed_text()
-            )
-        })?;
+        let mut batch = checked_undo(stored.sequence, &stored.revisions, &import_key, written, changes)
+            .map_err(|stale| CrmRefusal::UndoBlocked { import_id: last.id, changed: stale.changed_text() })?;
         batch.expected.extend(restored);
         let portfolios = portfolios_touched(crm, &last);
         drop(stored);
-        self.commit(&batch).await.map_err(|e| format!("The undo could not be written: {e}"))?;
+        svc.commit(&batch).await.map_err(|e| Failure::UndoNotWritten(Box::new(e)))?;
         Ok(Undone {
             import_id,
             message: format!("Import #{} of {} was undone.", last.id, last.file_name),
@@ -342,73 +284,4 @@ pub fn portfolios_touched(crm: &Crm, record: &ImportRecord) -> Vec<u32> {
     portfolios.sort_unstable();
     portfolios.dedup();
     portfolios
-}
-
-impl<S: CrmStore> Service<S> {
-    /// A template's model spreadsheet, or its header row as CSV. The account templates' model
-    /// has the Portfolio dropdown of the operators' logins.
-    pub async fn template_file(&self, template_id: &str, csv: bool) -> Result<Download, Failure> {
-        use crate::core::{accounts, insurance, insured};
-        let template = insured::templates()
-            .into_iter()
-            .chain(insurance::templates())
-            .chain(accounts::templates())
-            .find(|t| t.id == template_id)
-            .ok_or_else(|| format!("There is no template \"{template_id}\"."))?;
-        if csv {
-            let bytes = insurance::template_csv(template).into_bytes();
-            return Ok(Download {
-                name: format!("{}-template.csv", template.id),
-                mime: crate::protocol::CSV_MIME.into(),
-                bytes,
-            });
-        }
-        let is_account = accounts::templates().iter().any(|t| t.id == template.id);
-        let (name, written) = if is_account {
-            let stored = self.current().await?;
-            (
-                format!("{}-model.xlsx", template.id),
-                accounts::export::write_account_model(&stored.crm, template),
-            )
-        } else {
-            (
-                format!("{}-template.xlsx", template.id),
-                crate::core::template::write_template_workbook(template),
-            )
-        };
-        let bytes = written.map_err(|e| format!("{name} could not be written: {e}"))?;
-        Ok(Download::xlsx(name, bytes))
-    }
-}
-
-impl<S: CrmStore> Service<S> {
-    /// School users and devices by insurance status: (enrolled, not enrolled, none).
-    pub async fn insurance_status(&self) -> Result<((usize, usize, usize), (usize, usize, usize)), Failure> {
-        let stored = self.current().await?;
-        let (u, d) = crate::core::insurance::report::status_counts(&stored.crm);
-        Ok(((u.enrolled, u.not_enrolled, u.none), (d.enrolled, d.not_enrolled, d.none)))
-    }
-
-    /// The insurance status report workbook.
-    pub async fn insurance_status_report(&self) -> Result<Download, Failure> {
-        let stored = self.current().await?;
-        let bytes = crate::core::insurance::report::write_insurance_status_report(&stored.crm)
-            .map_err(|e| format!("The insurance status report could not be written: {e}"))?;
-        Ok(Download::xlsx("insurance-status-report.xlsx".into(), bytes))
-    }
-
-    /// The accounts (or contacts) export of a profile.
-    pub async fn accounts_export(
-        &self,
-        profile: &crate::core::accounts::profiles::ExportProfile,
-        filters: &crate::core::accounts::profiles::AccountFilters,
-    ) -> Result<Download, Failure> {
-        let stored = self.current().await?;
-        let bytes = crate::core::accounts::export::write_accounts_export(&stored.crm, profile, filters)
-            .map_err(|e| format!("The export could not be written: {e}"))?;
-        let scope = filters.portfolio.clone().unwrap_or_else(|| "all".into());
-        let name =
-            format!("{}-{}.xlsx", profile.kind.label().to_lowercase(), crate::core::text::slug(&scope));
-        Ok(Download::xlsx(name, bytes))
-    }
 }

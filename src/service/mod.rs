@@ -17,6 +17,9 @@
 
 pub mod browse;
 pub mod crm;
+pub mod exports;
+pub mod failure;
+pub mod handle;
 pub mod session;
 pub mod views;
 
@@ -27,10 +30,16 @@ use std::rc::Rc;
 use crate::core::model::{ChangeSet, Crm, Record};
 use crate::core::privacy::CrmSecret;
 use crate::core::revision::CheckedBatch;
-use crate::protocol::{ChangeCause, Event, Workflow, CANCELLED};
+use crate::core::workflow::{Workflow, WorkflowId};
+use crate::core::workflows;
+use crate::protocol::{ChangeCause, Event};
 use crate::store::{Committed, CrmStore, StoreError, StoredCrm};
 
+pub use failure::Failure;
+pub use handle::{Call, Handle};
 pub use session::Session;
+
+use failure::SessionRefusal;
 
 /// The page cancelled the work; nothing was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,20 +63,6 @@ impl Ticker for Silent {
     }
 }
 
-/// Why an operation failed, as the operator reads it.
-pub type Failure = String;
-
-impl From<Cancelled> for Failure {
-    fn from(_: Cancelled) -> Failure {
-        CANCELLED.to_string()
-    }
-}
-
-/// Store failures as sentences for the operator.
-pub fn store_failure(e: StoreError) -> Failure {
-    e.to_string()
-}
-
 /// Where the 256 random bits of a new CRM's digest secret come from; `Err` says why there
 /// are none (no random source: nothing is written then).
 pub struct SecretSource(Box<dyn Fn() -> Result<CrmSecret, String>>);
@@ -79,11 +74,7 @@ impl SecretSource {
 
     /// A new secret.
     pub fn fresh(&self) -> Result<CrmSecret, Failure> {
-        (self.0)().map_err(|why| {
-            format!(
-                "No random source is available to make the CRM's digest secret ({why}); nothing was written."
-            )
-        })
+        (self.0)().map_err(Failure::NoRandomSource)
     }
 }
 
@@ -92,29 +83,41 @@ impl std::fmt::Debug for SecretSource {
         f.write_str("SecretSource")
     }
 }
-
 /// The operations over one store.
 #[derive(Debug)]
 pub struct Service<S: CrmStore> {
     store: S,
     /// Makes the digest secret of a CRM that has none.
     secrets: SecretSource,
+    /// The workflows whose sessions it runs.
+    workflows: Vec<&'static dyn Workflow>,
     /// Set when the stored copy could not be read: nothing may be written until the operator
     /// loads a snapshot or the demo (which replace the copy whole).
     read_only: RefCell<Option<String>>,
     /// A snapshot read and waiting for the operator's confirmation.
     pending_snapshot: RefCell<Option<(String, Crm)>>,
-    sessions: RefCell<BTreeMap<Workflow, Rc<RefCell<Session>>>>,
+    sessions: RefCell<BTreeMap<WorkflowId, Rc<RefCell<Session>>>>,
     outbox: RefCell<Vec<Event>>,
 }
 
 impl<S: CrmStore> Service<S> {
-    /// A service over `store` whose new digest secrets come from `secrets`; nothing is read
-    /// until first used.
+    /// A service over `store` running the app's workflows, whose new digest secrets come from
+    /// `secrets`; nothing is read until first used.
     pub fn new(store: S, secrets: SecretSource) -> Service<S> {
+        Service::with_workflows(store, secrets, workflows::ALL.to_vec())
+    }
+
+    /// A service over `store` running the sessions of `workflows` (the app's list, or a list
+    /// with a workflow of one's own).
+    pub fn with_workflows(
+        store: S,
+        secrets: SecretSource,
+        workflows: Vec<&'static dyn Workflow>,
+    ) -> Service<S> {
         Service {
             store,
             secrets,
+            workflows,
             read_only: RefCell::new(None),
             pending_snapshot: RefCell::new(None),
             sessions: RefCell::new(BTreeMap::new()),
@@ -133,11 +136,10 @@ impl<S: CrmStore> Service<S> {
         match self.store.current().await {
             Ok(c) => Ok(c),
             Err(e @ StoreError::Corrupt { .. }) => {
-                let why = e.to_string();
-                *self.read_only.borrow_mut() = Some(why.clone());
-                Err(why)
+                *self.read_only.borrow_mut() = Some(e.to_string());
+                Err(e.into())
             }
-            Err(e) => Err(store_failure(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -153,10 +155,7 @@ impl<S: CrmStore> Service<S> {
 
     fn refuse_if_read_only(&self) -> Result<(), Failure> {
         match self.read_only() {
-            Some(why) => Err(format!(
-                "The local CRM is open read-only because it could not be read ({why}). Load a snapshot or the \
-                 demo CRM on the CRM data page to replace it; nothing else can be written."
-            )),
+            Some(why) => Err(Failure::ReadOnly(why)),
             None => Ok(()),
         }
     }
@@ -180,11 +179,11 @@ impl<S: CrmStore> Service<S> {
                 self.crm_changed(ChangeCause::ThisTab).await;
                 Ok(committed)
             }
-            Err(e @ StoreError::Stale(_)) => {
+            Err(StoreError::Stale(staleness)) => {
                 self.crm_changed(ChangeCause::AnotherTab).await;
-                Err(format!("{e} Plan it again on the current CRM."))
+                Err(Failure::Stale(staleness))
             }
-            Err(e) => Err(store_failure(e)),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -221,7 +220,7 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// `crm` with a digest secret: its own, or a new one.
-    fn with_secret(&self, mut crm: Crm) -> Result<Crm, Failure> {
+    pub(crate) fn with_secret(&self, mut crm: Crm) -> Result<Crm, Failure> {
         if crm.counters.secret.is_none() {
             crm.counters.secret = Some(self.secrets.fresh()?);
         }
@@ -230,19 +229,19 @@ impl<S: CrmStore> Service<S> {
 
     /// Replaces the whole CRM (demo, snapshot): the one write allowed in read-only mode.
     async fn replace(&self, crm: &Crm) -> Result<(), Failure> {
-        self.store.replace_all(crm).await.map_err(store_failure)?;
+        self.store.replace_all(crm).await?;
         *self.read_only.borrow_mut() = None;
         self.crm_changed(ChangeCause::ThisTab).await;
         Ok(())
     }
 
-    /// The session of a workflow, created on first use.
-    pub fn session(&self, workflow: Workflow) -> Rc<RefCell<Session>> {
-        Rc::clone(
-            self.sessions
-                .borrow_mut()
-                .entry(workflow)
-                .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
-        )
+    /// The workflows the service runs.
+    pub fn workflows(&self) -> &[&'static dyn Workflow] {
+        &self.workflows
+    }
+
+    /// The workflow named `id`.
+    pub fn workflow(&self, id: WorkflowId) -> Result<&'static dyn Workflow, Failure> {
+        Ok(workflows::by_id(&self.workflows, id).ok_or(SessionRefusal::NoSuchWorkflow(id))?)
     }
 }

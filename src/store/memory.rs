@@ -79,7 +79,7 @@ impl CrmStore for MemoryStore {
         let mut batch = batch.clone();
         if state.replaced_at <= batch.base {
             rebase_identities(&mut batch, state.stored.crm.counters)
-                .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
+                .map_err(|_| StoreError::Stale(Staleness::replaced()))?;
         }
         let stale = check(&batch, state.replaced_at, |k| stored_revision(&state, k));
         if !stale.is_clear() {

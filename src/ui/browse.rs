@@ -4,7 +4,12 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{AccountRow, EnrolleeRow, EntryCard, EntryRow, Reply, Request};
+use crate::core::accounts::profiles::AccountFilters;
+use crate::core::model::AccountKind;
+use crate::protocol::{
+    AccountRow, EnrolleeRow, Enrollees, EntryCard, EntryRow, ListAccounts, RevealSsn, SearchEntries,
+    ShowEntry,
+};
 use crate::ui::state::{use_app, Page};
 
 const RESULT_LIMIT: usize = 100;
@@ -18,8 +23,8 @@ pub fn BrowsePage() -> impl IntoView {
         let q = query.get();
         let _ = app.summary.with(|s| s.sequence);
         async move {
-            match app.call(Request::SearchEntries { query: q, limit: RESULT_LIMIT }).await {
-                Ok(Reply::Entries { total, rows }) => (total, rows),
+            match app.call(SearchEntries { query: q, limit: RESULT_LIMIT }).await {
+                Ok(page) => (page.total, page.rows),
                 _ => (0, Vec::new()),
             }
         }
@@ -111,12 +116,7 @@ fn EntryPanel(id: u32) -> impl IntoView {
     let app = use_app();
     let card = LocalResource::new(move || {
         let _ = app.summary.with(|s| s.sequence);
-        async move {
-            match app.call(Request::Entry { id }).await {
-                Ok(Reply::Entry(card)) => card,
-                _ => None,
-            }
-        }
+        async move { app.call(ShowEntry { id }).await.unwrap_or_default() }
     });
     move || match card.get() {
         None => view! { <p class="muted">"Loading…"</p> }.into_any(),
@@ -131,9 +131,8 @@ fn EntryCardView(card: EntryCard) -> impl IntoView {
     let revealed = RwSignal::new(None::<String>);
     let id = card.id;
     let reveal = Action::new_local(move |_: &()| async move {
-        match app.call(Request::RevealSsn { id }).await {
-            Ok(Reply::Text(ssn)) => revealed.set(Some(ssn)),
-            Ok(_) => {}
+        match app.call(RevealSsn { id }).await {
+            Ok(ssn) => revealed.set(Some(ssn)),
             Err(e) => app.error(e),
         }
     });
@@ -224,8 +223,9 @@ fn AccountsAndEnrollees() -> impl IntoView {
         let portfolio = Some(portfolio_filter.get()).filter(|p| !p.is_empty());
         let _ = app.summary.with(|s| s.sequence);
         async move {
-            match app.call(Request::Accounts { kind, portfolio, limit: 50 }).await {
-                Ok(Reply::Accounts { total, rows }) => (total, rows),
+            let filters = AccountFilters { portfolio, kind: kind.as_deref().and_then(AccountKind::parse) };
+            match app.call(ListAccounts { filters, limit: 50 }).await {
+                Ok(page) => (page.total, page.rows),
                 _ => (0, Vec::new()),
             }
         }
@@ -233,12 +233,7 @@ fn AccountsAndEnrollees() -> impl IntoView {
     let enrollees = LocalResource::new(move || {
         let query = device_query.get();
         let _ = app.summary.with(|s| s.sequence);
-        async move {
-            match app.call(Request::Enrollees { query, limit: 30 }).await {
-                Ok(Reply::Enrollees(rows)) => rows,
-                _ => Vec::new(),
-            }
-        }
+        async move { app.call(Enrollees { query, limit: 30 }).await.unwrap_or_default() }
     });
     let logins =
         move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());

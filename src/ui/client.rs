@@ -1,5 +1,5 @@
 //! The page's side of the message channel to the pipeline worker: starts the worker, sends
-//! typed calls ([`Request`]) with an id, resolves each with its [`Reply`], forwards progress
+//! calls ([`Request`]) with an id, resolves each with its serialized reply, forwards progress
 //! and events, and cancels a call on request. A message is a plain object
 //! `{ m: "<JSON>", b?: ArrayBuffer }`; file bytes and downloads travel in `b`, transferred, not
 //! copied. Calls made before the worker says it is ready are queued.
@@ -13,12 +13,12 @@ use js_sys::{Array, ArrayBuffer, Object, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::protocol::{CallId, Event, FromWorker, Progress, Reply, Request, ToWorker};
+use crate::protocol::{CallId, Event, FromWorker, Progress, Request, ToWorker};
 
 /// The worker's script, as Trunk names it (workers keep their binary's name).
 pub const WORKER_SCRIPT: &str = "./roundtrip-worker_loader.js";
 
-type Answer = (Result<Reply, String>, Option<ArrayBuffer>);
+type Answer = (Result<serde_json::Value, String>, Option<ArrayBuffer>);
 
 /// The connection to the worker. One per page.
 pub struct WorkerClient {
@@ -46,8 +46,8 @@ pub struct PendingCall {
 }
 
 impl PendingCall {
-    /// The reply and the bytes that came with it.
-    pub async fn answer(self) -> Result<(Reply, Option<ArrayBuffer>), String> {
+    /// The reply (serialized) and the bytes that came with it.
+    pub async fn answer(self) -> Result<(serde_json::Value, Option<ArrayBuffer>), String> {
         match self.answer.await {
             Ok((Ok(reply), bytes)) => Ok((reply, bytes)),
             Ok((Err(message), _)) => Err(message),

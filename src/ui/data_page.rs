@@ -5,32 +5,32 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::messages::CrmUnchanged;
+use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
+use crate::ui::storage::{bytes_text, estimate, persisted};
 
 async fn load_snapshot(app: AppState, file: web_sys::File) {
     let name = file.name();
     let bytes = match read_file_buffer(&file).await {
         Ok(b) => b,
-        Err(e) => return app.error(format!("{e} The local CRM was not changed.")),
+        Err(e) => return app.error(CrmUnchanged(e).to_string()),
     };
-    let read = app.call_with(Request::ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
+    let read = app.call_with(ReadSnapshot { file_name: name.clone() }, Some(bytes)).await;
     let (entries, cases, accounts) = match read {
-        Ok((Reply::SnapshotRead { entries, cases, accounts, .. }, _)) => (entries, cases, accounts),
-        Ok((other, _)) => return app.error(format!("Unexpected answer from the worker: {other:?}")),
+        Ok((read, _)) => (read.entries, read.cases, read.accounts),
         Err(e) => return app.error(e),
     };
     if !confirm(&format!(
         "Replace the whole local CRM with {name}? It holds {entries} CRM entries, {cases} cases and {accounts} accounts."
     )) {
-        let _ = app.call(Request::DropSnapshot).await;
+        let _ = app.call(DropSnapshot).await;
         app.info("Snapshot not loaded; the local CRM was not changed.");
         return;
     }
-    match app.call(Request::ReplaceWithSnapshot).await {
-        Ok(Reply::Done(text)) => app.success(text),
-        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+    match app.call(ReplaceWithSnapshot).await {
+        Ok(text) => app.success(text),
         Err(e) => app.error(e),
     }
 }
@@ -39,14 +39,13 @@ async fn load_snapshot(app: AppState, file: web_sys::File) {
 pub fn DataPage() -> impl IntoView {
     let app = use_app();
     let demo = Action::new_local(move |_: &()| async move {
-        match app.call(Request::LoadDemo).await {
-            Ok(Reply::Done(text)) => app.success(text),
-            Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
+        match app.call(LoadDemo).await {
+            Ok(text) => app.success(text),
             Err(e) => app.error(e),
         }
     });
     let snapshot_download = Action::new_local(move |_: &()| async move {
-        match app.download(Request::SnapshotDownload).await {
+        match app.download(SnapshotDownload).await {
             Ok(name) => app.success(format!("Snapshot written: {name}")),
             Err(e) => app.error(e),
         }
@@ -80,7 +79,7 @@ pub fn DataPage() -> impl IntoView {
                         }}
                     </tbody>
                 </table>
-                <crate::ui::storage::StorageFigures/>
+                <StorageFigures/>
             </div>
             <div class="panel">
                 <h2>"Demo CRM"</h2>
@@ -109,5 +108,33 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
+    }
+}
+
+/// Whether the copy is persisted, and the usage and quota.
+#[component]
+fn StorageFigures() -> impl IntoView {
+    let app = use_app();
+    let figures = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move { (persisted().await, estimate().await) }
+    });
+    move || {
+        figures.get().map(|(persisted, estimate)| {
+            let kept = match persisted {
+                Some(true) => "Persistent: the browser keeps this copy even when disk space runs low.",
+                Some(false) => {
+                    "Not persistent yet: the browser may clear it under storage pressure. The app asks to keep it at the first write."
+                }
+                None => "This browser does not say whether it keeps the copy.",
+            };
+            let usage = estimate
+                .map(|(used, quota)| format!("{} used of {} available to this site.", bytes_text(used), bytes_text(quota)))
+                .unwrap_or_default();
+            view! {
+                <p class="muted" data-testid="storage-persisted">{kept}</p>
+                <p class="muted" data-testid="storage-usage">{usage}</p>
+            }
+        })
     }
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::{ExportPreview, InsuredExport};
 use crate::ui::state::use_app;
 use crate::ui::sync::SyncControls;
 
@@ -15,8 +15,8 @@ pub fn ExportPage() -> impl IntoView {
         let id = chosen.get();
         let _ = app.summary.with(|s| s.sequence);
         async move {
-            match app.call(Request::ExportPreview { portfolio_id: id? }).await {
-                Ok(Reply::ExportPreview { cases, insureds, rows }) => Some((cases, insureds, rows)),
+            match app.call(ExportPreview { portfolio_id: id? }).await {
+                Ok(f) => Some((f.cases, f.insureds, f.rows)),
                 _ => None,
             }
         }
@@ -31,12 +31,12 @@ pub fn ExportPage() -> impl IntoView {
         let id = *id;
         let rows = preview.get_untracked().flatten().map(|(_, _, rows)| rows);
         async move {
-            match app.download(Request::InsuredExport { portfolio_id: id }).await {
+            match app.download(InsuredExport { portfolio_id: id }).await {
                 Ok(name) => app.success(match rows {
                     Some(rows) => format!("Insured CRM Export downloaded: {rows} rows in {name}."),
                     None => format!("Insured CRM Export downloaded: {name}."),
                 }),
-                Err(e) => app.error(format!("The export could not be written: {e}")),
+                Err(e) => app.error(e),
             }
         }
     });

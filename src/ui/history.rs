@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{ImportView, Reply, Request};
+use crate::core::plan::history::ApplyRefusal;
+use crate::protocol::{History, ImportView, Undo};
 use crate::ui::browser::{confirm, local_time_text};
 use crate::ui::state::{use_app, AppState};
 
@@ -12,7 +13,7 @@ use crate::ui::state::{use_app, AppState};
 /// returned (their synced export is rewritten).
 pub async fn undo_last_import(app: AppState) -> Option<Vec<u32>> {
     let Some(last) = app.summary.with_untracked(|s| s.last_undoable.clone()) else {
-        app.error("There is no import to undo.");
+        app.error(ApplyRefusal::NothingToUndo.to_string());
         return None;
     };
     if !confirm(&format!(
@@ -21,12 +22,11 @@ pub async fn undo_last_import(app: AppState) -> Option<Vec<u32>> {
     )) {
         return None;
     }
-    match app.call(Request::Undo { import_id: last.id }).await {
-        Ok(Reply::Undone { message, portfolios, .. }) => {
-            app.success(message);
-            Some(portfolios)
+    match app.call(Undo { import_id: last.id }).await {
+        Ok(undone) => {
+            app.success(undone.message);
+            Some(undone.portfolios)
         }
-        Ok(_) => None,
         Err(e) => {
             app.error(e);
             None
@@ -68,12 +68,7 @@ pub fn HistoryPage() -> impl IntoView {
     let app = use_app();
     let imports = LocalResource::new(move || {
         let _ = app.summary.with(|s| s.sequence);
-        async move {
-            match app.call(Request::History).await {
-                Ok(Reply::History(rows)) => rows,
-                _ => Vec::new(),
-            }
-        }
+        async move { app.call(History).await.unwrap_or_default() }
     });
     view! {
         <section class="panel">

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 
-use crate::protocol::{CaseRow, PortfolioView, Reply, Request};
+use crate::protocol::{
+    CaseRow, CreateTemporaryPortfolio, DeletePortfolio, PortfolioCases, PortfolioView, SearchCases,
+};
 use crate::ui::browser::confirm;
 use crate::ui::state::use_app;
 
@@ -20,9 +22,8 @@ pub fn PortfoliosPage() -> impl IntoView {
             if !confirm(&format!("Delete the temporary portfolio \"{name}\"? Its cases are not touched.")) {
                 return;
             }
-            match app.call(Request::DeletePortfolio { id }).await {
-                Ok(Reply::Done(text)) => app.success(text),
-                Ok(_) => {}
+            match app.call(DeletePortfolio { id }).await {
+                Ok(text) => app.success(text),
                 Err(e) => app.error(e),
             }
         }
@@ -98,12 +99,7 @@ fn PortfolioCases(id: u32) -> impl IntoView {
     let app = use_app();
     let cases = LocalResource::new(move || {
         let _ = app.summary.with(|s| s.sequence);
-        async move {
-            match app.call(Request::PortfolioCases { id }).await {
-                Ok(Reply::Cases(c)) => c,
-                _ => Vec::new(),
-            }
-        }
+        async move { app.call(PortfolioCases { id }).await.unwrap_or_default() }
     });
     let name = move || app.summary.with(|s| s.portfolios.iter().find(|p| p.id == id).map(|p| p.name.clone()));
     move || {
@@ -149,25 +145,19 @@ fn NewTemporaryPortfolio() -> impl IntoView {
     let chosen = RwSignal::new(BTreeSet::<u32>::new());
     let matches = LocalResource::new(move || {
         let query = query.get();
-        async move {
-            match app.call(Request::SearchCases { query, limit: 50 }).await {
-                Ok(Reply::Cases(c)) => c,
-                _ => Vec::new(),
-            }
-        }
+        async move { app.call(SearchCases { query, limit: 50 }).await.unwrap_or_default() }
     });
     let create = Action::new_local(move |_: &()| async move {
         let title = name.get_untracked().trim().to_string();
         let case_ids: Vec<u32> = chosen.get_untracked().into_iter().collect();
         let owner_login = Some(app.operator.get_untracked()).filter(|l| !l.is_empty());
-        match app.call(Request::CreateTemporaryPortfolio { name: title, owner_login, case_ids }).await {
-            Ok(Reply::Done(text)) => {
+        match app.call(CreateTemporaryPortfolio { name: title, owner_login, case_ids }).await {
+            Ok(text) => {
                 app.success(text);
                 name.set(String::new());
                 chosen.set(BTreeSet::new());
                 query.set(String::new());
             }
-            Ok(_) => {}
             Err(e) => app.error(e),
         }
     });

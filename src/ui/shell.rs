@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::Open;
 use crate::ui::browser::{meta_content, monotonic_ms};
 use crate::ui::state::{use_app, AppState, NoticeKind, Page};
 use crate::ui::update;
@@ -14,15 +14,14 @@ use crate::ui::{accounts, browse, data_page, export_page, history, import, portf
 
 async fn open(app: AppState) {
     let autoload_demo = meta_content("roundtrip-autoload-demo").as_deref() == Some("true");
-    match app.call(Request::Open { autoload_demo }).await {
-        Ok(Reply::Summary(summary)) => {
+    match app.call(Open { autoload_demo }).await {
+        Ok(summary) => {
             if let Some(notice) = summary.notice.clone() {
                 app.info(notice);
             }
             app.take_summary(summary);
             app.ready.set(true);
         }
-        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
         Err(e) => {
             app.ready.set(true);
             app.error(e);

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
-use crate::protocol::{CallId, ChangeCause, CrmSummary, Event, OperatorView, Progress, Reply, Request};
+use crate::protocol::{CallId, ChangeCause, CrmSummary, Download, Event, Operation, OperatorView, Progress};
 use crate::ui::browser::{download_buffer, load_setting, monotonic_ms, save_setting};
 use crate::ui::client::WorkerClient;
 
@@ -188,17 +188,17 @@ impl AppState {
         self.notice.set(Some(Notice { kind: NoticeKind::Error, text: text.into() }));
     }
 
-    /// Sends a call with optional bytes (transferred) and waits for the reply and its bytes.
-    /// While it runs, its progress is shown with a Cancel button.
-    pub async fn call_with(
+    /// Sends an operation with optional bytes (transferred) and waits for its reply and the
+    /// bytes that came with it. While it runs, its progress is shown with a Cancel button.
+    pub async fn call_with<O: Operation>(
         &self,
-        request: Request,
+        op: O,
         bytes: Option<ArrayBuffer>,
-    ) -> Result<(Reply, Option<ArrayBuffer>), String> {
+    ) -> Result<(O::Reply, Option<ArrayBuffer>), String> {
         let Some(client) = self.client.get_value() else {
             return Err("The pipeline worker is not running. Reload the page.".into());
         };
-        let pending = client.call(request, bytes);
+        let pending = client.call(op.into(), bytes);
         let id = pending.id;
         let answer = pending.answer().await;
         self.running.update(|r| {
@@ -206,23 +206,27 @@ impl AppState {
                 *r = None;
             }
         });
-        answer
+        let (value, bytes) = answer?;
+        let reply = serde_json::from_value(value)
+            .map_err(|e| format!("The worker's answer could not be read ({e}). Reload the page."))?;
+        Ok((reply, bytes))
     }
 
-    /// Sends a call and waits for its reply.
-    pub async fn call(&self, request: Request) -> Result<Reply, String> {
-        self.call_with(request, None).await.map(|(reply, _)| reply)
+    /// Sends an operation and waits for its reply.
+    pub async fn call<O: Operation>(&self, op: O) -> Result<O::Reply, String> {
+        self.call_with(op, None).await.map(|(reply, _)| reply)
     }
 
-    /// Sends a call whose reply is a file, and offers it as a download; returns its name.
-    pub async fn download(&self, request: Request) -> Result<String, String> {
-        match self.call_with(request, None).await? {
-            (Reply::File { name, mime }, Some(bytes)) => {
-                download_buffer(&bytes, &name, &mime)?;
+    /// Sends an operation whose reply is a file, and offers it as a download; returns its
+    /// name.
+    pub async fn download<O: Operation<Reply = Download>>(&self, op: O) -> Result<String, String> {
+        match self.call_with(op, None).await? {
+            (Download { name, mime, .. }, Some(bytes)) => {
+                download_buffer(&bytes, &name, &mime)
+                    .map_err(|e| format!("{name} could not be offered as a download: {e}"))?;
                 Ok(name)
             }
-            (Reply::File { name, .. }, None) => Err(format!("{name} arrived without its bytes.")),
-            (other, _) => Err(format!("Unexpected answer from the worker: {other:?}")),
+            (Download { name, .. }, None) => Err(format!("{name} arrived without its bytes.")),
         }
     }
 

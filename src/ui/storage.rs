@@ -1,8 +1,8 @@
 //! Durable storage: the app asks the browser to keep the CRM copy (persistent storage, so the
-//! browser does not evict it under pressure) at the first write, and the CRM data page shows
-//! whether it is persisted and how much of the quota is used.
+//! browser does not evict it under pressure) at the first write, and reads whether it is
+//! persisted and how much of the quota is used (the CRM data page shows both). Browser calls
+//! only: no page state.
 
-use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
@@ -56,33 +56,5 @@ pub fn bytes_text(bytes: f64) -> String {
         format!("{:.1} MB", bytes / 1e6)
     } else {
         format!("{:.0} kB", bytes / 1e3)
-    }
-}
-
-/// Whether the copy is persisted, and the usage and quota.
-#[component]
-pub fn StorageFigures() -> impl IntoView {
-    let app = crate::ui::state::use_app();
-    let figures = LocalResource::new(move || {
-        let _ = app.summary.with(|s| s.sequence);
-        async move { (persisted().await, estimate().await) }
-    });
-    move || {
-        figures.get().map(|(persisted, estimate)| {
-            let kept = match persisted {
-                Some(true) => "Persistent: the browser keeps this copy even when disk space runs low.",
-                Some(false) => {
-                    "Not persistent yet: the browser may clear it under storage pressure. The app asks to keep it at the first write."
-                }
-                None => "This browser does not say whether it keeps the copy.",
-            };
-            let usage = estimate
-                .map(|(used, quota)| format!("{} used of {} available to this site.", bytes_text(used), bytes_text(quota)))
-                .unwrap_or_default();
-            view! {
-                <p class="muted" data-testid="storage-persisted">{kept}</p>
-                <p class="muted" data-testid="storage-usage">{usage}</p>
-            }
-        })
     }
 }

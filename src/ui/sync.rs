@@ -15,7 +15,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::protocol::{Reply, Request};
+use crate::protocol::InsuredExport;
 use crate::ui::browser::{local_time_text, now_ms};
 use crate::ui::state::AppState;
 
@@ -242,12 +242,12 @@ async fn save_target(portfolio_id: u32, file_name: &str, handle: &JsValue) -> Re
 
 /// Asks the worker for a portfolio's export and writes it to the portfolio's file.
 async fn write_export(app: AppState, sync: SyncState, portfolio_id: u32, handle: &JsValue, file_name: &str) {
-    let status = match app.call_with(Request::InsuredExport { portfolio_id }, None).await {
-        Ok((Reply::File { .. }, Some(bytes))) => match write(handle, &bytes).await {
+    let status = match app.call_with(InsuredExport { portfolio_id }, None).await {
+        Ok((_, Some(bytes))) => match write(handle, &bytes).await {
             Ok(()) => SyncStatus::Synced(now_ms()),
             Err(e) => SyncStatus::Failed(e),
         },
-        Ok(_) => SyncStatus::Failed("the export did not arrive".into()),
+        Ok((_, None)) => SyncStatus::Failed("the export did not arrive".into()),
         Err(e) => SyncStatus::Failed(e),
     };
     sync.set(SyncTarget { portfolio_id, file_name: file_name.to_string(), status });

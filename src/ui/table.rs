@@ -128,29 +128,8 @@ where
                         pages.with(|pages| {
                             (first..last)
                                 .map(|i| {
-                                    let row = pages.get(&(i / PAGE)).and_then(|p| p.get(i % PAGE)).cloned();
-                                    let style = format!("{grid_rows};top:{}px;height:{ROW_HEIGHT}px", i as f64 * ROW_HEIGHT);
-                                    match row {
-                                        Some(r) => {
-                                            let cells = r
-                                                .cells
-                                                .iter()
-                                                .enumerate()
-                                                .map(|(c, text)| {
-                                                    let head = heads.get(c).cloned().unwrap_or_default();
-                                                    let class = cell_class(&head, &r.status);
-                                                    view! { <div class=class data-col=head title=text.clone()>{text.clone()}</div> }
-                                                })
-                                                .collect_view();
-                                            view! { <div class="vrow" data-row=i.to_string() class:odd=i % 2 == 1 style=style>{cells}</div> }.into_any()
-                                        }
-                                        None => view! {
-                                            <div class="vrow loading" class:odd=i % 2 == 1 style=style>
-                                                <div class="vcell muted">"…"</div>
-                                            </div>
-                                        }
-                                            .into_any(),
-                                    }
+                                    let row = pages.get(&(i / PAGE)).and_then(|p| p.get(i % PAGE));
+                                    table_row(i, row, &heads, &grid_rows)
                                 })
                                 .collect_view()
                         })
@@ -158,5 +137,33 @@ where
                 </div>
             </div>
         </div>
+    }
+}
+
+/// Row `i` of the table, positioned in the spacer: its cells, or a placeholder while its page
+/// is on its way.
+fn table_row(i: usize, row: Option<&TableRow>, heads: &[String], grid: &str) -> AnyView {
+    let style = format!("{grid};top:{}px;height:{ROW_HEIGHT}px", i as f64 * ROW_HEIGHT);
+    match row {
+        Some(r) => {
+            let cells = r
+                .cells
+                .iter()
+                .enumerate()
+                .map(|(c, text)| {
+                    let head = heads.get(c).cloned().unwrap_or_default();
+                    let class = cell_class(&head, &r.status);
+                    view! { <div class=class data-col=head title=text.clone()>{text.clone()}</div> }
+                })
+                .collect_view();
+            view! { <div class="vrow" data-row=i.to_string() class:odd=i % 2 == 1 style=style>{cells}</div> }
+                .into_any()
+        }
+        None => view! {
+            <div class="vrow loading" class:odd=i % 2 == 1 style=style>
+                <div class="vcell muted">"…"</div>
+            </div>
+        }
+        .into_any(),
     }
 }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::Request;
+use crate::protocol::TemplateFile;
 use crate::ui::state::use_app;
 
 #[component]
@@ -17,7 +17,7 @@ pub fn TemplateDownload(
     let download = Action::new_local(move |id: &String| {
         let template_id = id.clone();
         async move {
-            if let Err(e) = app.download(Request::TemplateFile { template_id, csv }).await {
+            if let Err(e) = app.download(TemplateFile { template_id, csv }).await {
                 app.error(e);
             }
         }

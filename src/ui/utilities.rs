@@ -8,9 +8,11 @@
 use leptos::prelude::*;
 
 use crate::core::date::DayMonthOrder;
+use crate::core::insurance::workflow::ID as INSURANCE;
 use crate::core::model::Role;
 use crate::protocol::{
-    DoneView, FileView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow,
+    ChooseTemplate, CloseFile, DoneView, FileView, ImportOptions, InsuranceStatusCounts,
+    InsuranceStatusReport, PlanImport, ResultsReport, SessionView,
 };
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, local_time_text, save_setting};
 use crate::ui::history::UndoButton;
@@ -97,7 +99,7 @@ fn Locked() -> impl IntoView {
 
 #[component]
 fn StagedCard(file: FileView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     let busy = state.busy();
     view! {
         <div class="staged-card" data-testid="insurance-staged">
@@ -116,7 +118,7 @@ fn StagedCard(file: FileView) -> impl IntoView {
                     class="danger"
                     data-testid="insurance-delete"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Discard)
+                    on:click=move |_| state.discard()
                 >
                     "Delete"
                 </button>
@@ -127,14 +129,13 @@ fn StagedCard(file: FileView) -> impl IntoView {
 
 #[component]
 fn BulkInsurance() -> impl IntoView {
-    let app = use_app();
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     state.load();
     let busy = state.busy();
     let chosen = RwSignal::new(String::new());
     let order = RwSignal::new(load_setting::<String>(ORDER_KEY).map(|v| order_from(&v)).unwrap_or_default());
     let clear_empty = RwSignal::new(false);
-    let options = Signal::derive(move || SessionOptions {
+    let options = Signal::derive(move || ImportOptions {
         day_month_order: Some(order.get()),
         valid_rows_only: true,
         clear_empty_cells: clear_empty.get(),
@@ -164,20 +165,6 @@ fn BulkInsurance() -> impl IntoView {
         save_setting(ORDER_KEY, &v);
         order.set(order_from(&v));
     };
-    let status = LocalResource::new(move || {
-        let _ = app.summary.with(|s| s.sequence);
-        async move {
-            match app.call(Request::InsuranceStatus).await {
-                Ok(Reply::InsuranceStatus { users, devices }) => Some((users, devices)),
-                _ => None,
-            }
-        }
-    });
-    let status_report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(Request::InsuranceStatusReport).await {
-            app.error(e);
-        }
-    });
     view! {
         <div class="panel">
             <h3>"Bulk Insurance Import and Process"</h3>
@@ -202,7 +189,7 @@ fn BulkInsurance() -> impl IntoView {
                         on:change=move |ev| {
                             let id = event_target_value(&ev);
                             chosen.set(id.clone());
-                            state.go(SessionAction::Template { template_id: id });
+                            state.go(ChooseTemplate { workflow: INSURANCE, template_id: id });
                         }
                     >
                         <option value="" selected=true>"template recognised from its headers"</option>
@@ -226,7 +213,7 @@ fn BulkInsurance() -> impl IntoView {
                         on:change=move |ev| {
                             clear_empty.set(event_target_checked(&ev));
                             if state.view.with_untracked(|v| matches!(v, Some(SessionView::Plan(_)))) {
-                                state.go(SessionAction::Plan { options: options.get_untracked() });
+                                state.go(PlanImport { workflow: INSURANCE, options: Some(options.get_untracked()) });
                             }
                         }
                     />
@@ -243,45 +230,81 @@ fn BulkInsurance() -> impl IntoView {
                     on:change=on_file
                 />
             </label>
-            {move || match state.view.get() {
-                Some(SessionView::Upload { staged: Some(s), .. }) => {
-                    let file = FileView {
-                        template: crate::protocol::TemplateView { id: String::new(), name: "Insurance".into(), description: String::new() },
-                        file_name: s.file_name.clone(),
-                        size: s.size,
-                        sha256: s.sha256.clone(),
-                        staged_at_ms: s.staged_at_ms,
-                        rows: s.row_count,
-                        warnings: Vec::new(),
-                    };
-                    view! {
-                        <StagedCard file/>
-                        <button
-                            class="primary"
-                            data-testid="insurance-review"
-                            disabled=move || busy.get()
-                            on:click=move |_| state.go(SessionAction::Resume { options: options.get_untracked(), remembered: None })
-                        >
-                            "Review what Process will do"
-                        </button>
-                    }
-                        .into_any()
-                }
-                Some(SessionView::Plan(p)) => {
-                    view! {
-                        <StagedCard file=p.file.clone()/>
-                        <PlanStep workflow=Workflow::Insurance view=p options=options apply_test_id="insurance-process"/>
-                    }
-                        .into_any()
-                }
-                Some(SessionView::Done(d)) => view! {
-                    <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p>
-                    <ResultPanel view=d/>
-                }
-                    .into_any(),
-                _ => view! { <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p> }.into_any(),
-            }}
+            <InsuranceSession options/>
         </div>
+        <InsuranceStatusPanel/>
+    }
+}
+
+/// The staged file and what Process will do, or what it did.
+#[component]
+fn InsuranceSession(options: Signal<ImportOptions>) -> impl IntoView {
+    let state = use_workflow(INSURANCE);
+    let busy = state.busy();
+    move || match state.view.get() {
+        Some(SessionView::Upload { staged: Some(s), .. }) => {
+            let file = FileView {
+                template: crate::protocol::TemplateView {
+                    id: String::new(),
+                    name: "Insurance".into(),
+                    description: String::new(),
+                },
+                file_name: s.file_name.clone(),
+                size: s.size,
+                sha256: s.sha256.clone(),
+                staged_at_ms: s.staged_at_ms,
+                rows: s.row_count,
+                warnings: Vec::new(),
+            };
+            view! {
+                <StagedCard file/>
+                <button
+                    class="primary"
+                    data-testid="insurance-review"
+                    disabled=move || busy.get()
+                    on:click=move |_| state.resume(options.get_untracked())
+                >
+                    "Review what Process will do"
+                </button>
+            }
+            .into_any()
+        }
+        Some(SessionView::Plan(p)) => view! {
+            <StagedCard file=p.file.clone()/>
+            <PlanStep workflow=INSURANCE view=p options=options apply_test_id="insurance-process"/>
+        }
+        .into_any(),
+        Some(SessionView::Done(d)) => view! {
+            <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p>
+            <ResultPanel view=d/>
+        }
+        .into_any(),
+        _ => {
+            view! { <p class="muted" data-testid="insurance-none-staged">"No file is staged."</p> }.into_any()
+        }
+    }
+}
+
+/// School users and devices by insurance status, and the status report.
+#[component]
+fn InsuranceStatusPanel() -> impl IntoView {
+    let app = use_app();
+    let status = LocalResource::new(move || {
+        let _ = app.summary.with(|s| s.sequence);
+        async move {
+            app.call(InsuranceStatusCounts).await.ok().map(|f| {
+                let counts =
+                    |c: crate::core::insurance::report::StatusCounts| (c.enrolled, c.not_enrolled, c.none);
+                (counts(f.users), counts(f.devices))
+            })
+        }
+    });
+    let status_report = Action::new_local(move |_: &()| async move {
+        if let Err(e) = app.download(InsuranceStatusReport).await {
+            app.error(e);
+        }
+    });
+    view! {
         <div class="panel">
             <h3>"Insurance status"</h3>
             {move || {
@@ -325,17 +348,15 @@ fn BulkInsurance() -> impl IntoView {
 #[component]
 fn ResultPanel(view: DoneView) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insurance);
+    let state = use_workflow(INSURANCE);
     let c = view.counts;
     let results_report = Action::new_local(move |_: &()| async move {
-        let request =
-            Request::Session { workflow: Workflow::Insurance, action: SessionAction::ResultsReport };
-        if let Err(e) = app.download(request).await {
+        if let Err(e) = app.download(ResultsReport { workflow: INSURANCE }).await {
             app.error(e);
         }
     });
     let status_report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(Request::InsuranceStatusReport).await {
+        if let Err(e) = app.download(InsuranceStatusReport).await {
             app.error(e);
         }
     });
@@ -378,7 +399,7 @@ fn ResultPanel(view: DoneView) -> impl IntoView {
                     "Download the insurance status report (XLSX)"
                 </button>
                 <UndoButton import_id=view.import_id label="Undo this import"/>
-                <button data-testid="insurance-another" on:click=move |_| state.go(SessionAction::Close)>"Process another file"</button>
+                <button data-testid="insurance-another" on:click=move |_| state.go(CloseFile { workflow: INSURANCE })>"Process another file"</button>
             </div>
             {(!view.sample.is_empty())
                 .then(|| {

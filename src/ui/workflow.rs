@@ -1,54 +1,51 @@
 //! A workflow's page state: the stage the worker says its session is at ([`SessionView`], one
-//! enum, so impossible combinations cannot be shown) and the one [`Action`] that moves it —
-//! whose `pending()` disables the buttons while it runs. The three workflows' states live in
-//! context from the app root, so leaving a page and coming back loses nothing.
+//! enum, so impossible combinations cannot be shown), and the steps that move it — any
+//! session operation of the protocol, sent with [`WorkflowState::go`]; the buttons are
+//! disabled while one runs. Every workflow's state is made under the app root's owner the
+//! first time a page asks for it, so leaving a page and coming back loses nothing.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use crate::protocol::{Reply, Request, SessionAction, SessionOptions, SessionView, Workflow};
+use crate::protocol::messages::NotStaged;
+use crate::protocol::{
+    ApplyImport, ApplyOutcome, Confirmed, DiscardFile, ImportOptions, Operation, ResumeFile, SessionView,
+    ShowSession, StageFile, WorkflowId,
+};
 use crate::ui::browser::{confirm, load_setting, read_file_buffer, save_setting};
 use crate::ui::state::{use_app, AppState};
-
-/// One step asked of the worker: the action, and bytes for a staged file.
-#[derive(Clone)]
-pub struct Step {
-    pub action: SessionAction,
-    pub file: Option<web_sys::File>,
-}
 
 /// A workflow's page state.
 #[derive(Clone, Copy)]
 pub struct WorkflowState {
+    pub workflow: WorkflowId,
     /// The session's stage; `None` until the worker has been asked.
     pub view: RwSignal<Option<SessionView>>,
-    /// Moves the session; `pending()` is true while the worker works.
-    pub step: Action<Step, ()>,
+    /// How many steps are running now.
+    running: RwSignal<usize>,
     /// Bumped whenever the view changes, so paged tables fetch again.
     pub version: RwSignal<u64>,
     /// Which collapsible sections of the step the operator opened, and how many rows of each
     /// list are shown: kept while the step re-renders after each choice.
     pub open_sections: RwSignal<BTreeMap<&'static str, usize>>,
+    app: AppState,
 }
 
-/// The states of the three workflows.
+/// The workflows' page states, by workflow, and the app root's owner they are made under.
 #[derive(Clone, Copy)]
 pub struct WorkflowStates {
-    pub insured: WorkflowState,
-    pub insurance: WorkflowState,
-    pub accounts: WorkflowState,
+    owner: StoredValue<Owner>,
+    states: StoredValue<BTreeMap<WorkflowId, WorkflowState>>,
 }
 
 impl WorkflowStates {
     /// Made at the app root, after the [`AppState`].
     pub fn new() -> WorkflowStates {
-        let app = use_app();
-        WorkflowStates {
-            insured: WorkflowState::new(app, Workflow::Insured),
-            insurance: WorkflowState::new(app, Workflow::Insurance),
-            accounts: WorkflowState::new(app, Workflow::Accounts),
-        }
+        let owner = Owner::current().unwrap_or_default();
+        WorkflowStates { owner: StoredValue::new(owner), states: StoredValue::new(BTreeMap::new()) }
     }
 }
 
@@ -58,14 +55,18 @@ impl Default for WorkflowStates {
     }
 }
 
-/// The page state of a workflow.
-pub fn use_workflow(workflow: Workflow) -> WorkflowState {
+/// The page state of a workflow, made on first use.
+pub fn use_workflow(workflow: WorkflowId) -> WorkflowState {
     let states = expect_context::<WorkflowStates>();
-    match workflow {
-        Workflow::Insured => states.insured,
-        Workflow::Insurance => states.insurance,
-        Workflow::Accounts => states.accounts,
+    if let Some(state) = states.states.with_value(|m| m.get(&workflow).copied()) {
+        return state;
     }
+    let app = use_app();
+    let state = states.owner.with_value(|owner| owner.with(|| WorkflowState::new(app, workflow)));
+    states.states.update_value(|m| {
+        m.insert(workflow, state);
+    });
+    state
 }
 
 /// Where confirmed header pairs are remembered (header names only, never cell values).
@@ -88,14 +89,37 @@ fn remember(template_id: &str, pairs: Vec<(String, String)>) {
     save_setting(&mapping_key(template_id), &memory);
 }
 
+/// What a step's reply does to the page: the session's next view.
+pub trait StepReply: 'static {
+    fn next_view(self) -> SessionView;
+}
+
+impl StepReply for SessionView {
+    fn next_view(self) -> SessionView {
+        self
+    }
+}
+
+impl StepReply for Confirmed {
+    /// The session moved on; the confirmed header pairs are remembered for the next file.
+    fn next_view(self) -> SessionView {
+        if let Some(t) = template_of(&self.view) {
+            remember(&t, self.remember);
+        }
+        self.view
+    }
+}
+
 impl WorkflowState {
-    fn new(app: AppState, workflow: Workflow) -> WorkflowState {
-        let view = RwSignal::new(None);
-        let version = RwSignal::new(0);
-        let step = Action::new_local(move |step: &Step| {
-            let step = step.clone();
-            async move { run(app, workflow, view, version, step).await }
-        });
+    fn new(app: AppState, workflow: WorkflowId) -> WorkflowState {
+        let state = WorkflowState {
+            workflow,
+            view: RwSignal::new(None),
+            running: RwSignal::new(0),
+            version: RwSignal::new(0),
+            open_sections: RwSignal::new(Default::default()),
+            app,
+        };
         // The CRM moved (another tab, a snapshot): an open plan is asked for again, so its
         // staleness (and the Re-plan button) shows at once.
         let seen = StoredValue::new(app.summary.with_untracked(|s| s.sequence));
@@ -105,139 +129,128 @@ impl WorkflowState {
                 return;
             }
             seen.set_value(sequence);
-            let planned = view.with_untracked(|v| matches!(v, Some(SessionView::Plan(_))));
-            if planned && !step.pending().get_untracked() {
-                step.dispatch(Step { action: SessionAction::View, file: None });
+            let planned = state.view.with_untracked(|v| matches!(v, Some(SessionView::Plan(_))));
+            if planned && state.running.get_untracked() == 0 {
+                state.go(ShowSession { workflow });
             }
         });
-        WorkflowState { view, step, version, open_sections: RwSignal::new(Default::default()) }
+        state
     }
 
     /// Asks the worker for the session as it stands (once per page load).
     pub fn load(&self) {
-        if self.view.get_untracked().is_none() && !self.step.pending().get_untracked() {
-            self.step.dispatch(Step { action: SessionAction::View, file: None });
+        if self.view.get_untracked().is_none() && self.running.get_untracked() == 0 {
+            self.go(ShowSession { workflow: self.workflow });
         }
-    }
-
-    /// Moves the session.
-    pub fn go(&self, action: SessionAction) {
-        self.step.dispatch(Step { action, file: None });
-    }
-
-    /// Stages a picked file.
-    pub fn stage(&self, file: web_sys::File, options: SessionOptions) {
-        let action = SessionAction::Stage { file_name: file.name(), options, remembered: None };
-        self.open_sections.set(Default::default());
-        self.step.dispatch(Step { action, file: Some(file) });
     }
 
     /// True while the worker works on this workflow.
     pub fn busy(&self) -> Signal<bool> {
-        self.step.pending().into()
+        let running = self.running;
+        Signal::derive(move || running.get() > 0)
     }
-}
 
-async fn run(
-    app: AppState,
-    workflow: Workflow,
-    view: RwSignal<Option<SessionView>>,
-    version: RwSignal<u64>,
-    step: Step,
-) {
-    let template_id = view.with_untracked(|v| match v {
-        Some(SessionView::Upload { template, .. }) => Some(template.id.clone()),
-        _ => None,
-    });
-    let mut action = step.action;
-    // The header pairs confirmed before travel with a staged or resumed file.
-    if let (
-        SessionAction::Stage { remembered: memory, .. } | SessionAction::Resume { remembered: memory, .. },
-        Some(t),
-    ) = (&mut action, template_id.as_deref())
+    /// Moves the session with one operation; its reply is the next view.
+    pub fn go<O>(&self, op: O)
+    where
+        O: Operation,
+        O::Reply: StepReply,
     {
-        *memory = Some(remembered(t));
+        let app = self.app;
+        self.step(async move { app.call(op).await.map(|reply| Some(reply.next_view())) });
     }
-    let bytes = match step.file {
-        Some(file) => match read_file_buffer(&file).await {
-            Ok(b) => Some(b),
-            Err(e) => {
-                app.error(format!("{e} Nothing was staged."));
-                return;
-            }
-        },
-        None => None,
-    };
-    let staging = matches!(action, SessionAction::Stage { .. });
-    let discarding = matches!(action, SessionAction::Discard);
-    let answer = app.call_with(Request::Session { workflow, action: action.clone() }, bytes).await;
-    match answer {
-        Ok((Reply::Session(next), _)) => {
-            if staging {
-                app.info(staged_text(&next));
-            }
-            if discarding {
-                app.info("The staged file was discarded. Nothing was applied.");
-            }
-            view.set(Some(next));
-            version.update(|n| *n += 1);
-        }
-        Ok((Reply::Confirmed { view: next, remember: pairs }, _)) => {
-            if let Some(t) = template_id.or_else(|| template_of(&next)) {
-                remember(&t, pairs);
-            }
-            view.set(Some(next));
-            version.update(|n| *n += 1);
-        }
-        Ok((Reply::AskFirst(question), _)) => {
-            if confirm(&question) {
-                if let SessionAction::Apply { operator_login, valid_rows_only, .. } = action.clone() {
-                    let again = Request::Session {
-                        workflow,
-                        action: SessionAction::Apply { operator_login, again: true, valid_rows_only },
-                    };
-                    match app.call(again).await {
-                        Ok(Reply::Session(next)) => {
-                            view.set(Some(next));
-                            version.update(|n| *n += 1);
-                        }
-                        Ok(other) => app.error(format!("Unexpected answer from the worker: {other:?}")),
-                        Err(e) => app.error(e),
+
+    /// Runs a step: shows the view it ends at, or its failure and where the session stands.
+    fn step(&self, work: impl Future<Output = Result<Option<SessionView>, String>> + 'static) {
+        let state = *self;
+        state.running.update(|n| *n += 1);
+        spawn_local(async move {
+            match work.await {
+                Ok(Some(next)) => state.show(next),
+                Ok(None) => {}
+                Err(e) => {
+                    state.app.error(e);
+                    // The session may have moved (e.g. a stale plan was dropped): show where it is.
+                    if let Ok(next) = state.app.call(ShowSession { workflow: state.workflow }).await {
+                        state.show(next);
                     }
                 }
             }
-        }
-        Ok((other, _)) => app.error(format!("Unexpected answer from the worker: {other:?}")),
-        Err(e) => {
-            app.error(e);
-            // The session may have moved (e.g. a stale plan was dropped): show where it is.
-            if let Ok(Reply::Session(next)) =
-                app.call(Request::Session { workflow, action: SessionAction::View }).await
-            {
-                view.set(Some(next));
-                version.update(|n| *n += 1);
+            state.running.update(|n| *n -= 1);
+        });
+    }
+
+    fn show(&self, next: SessionView) {
+        self.view.set(Some(next));
+        self.version.update(|n| *n += 1);
+    }
+
+    /// The template the upload step shows: staged and resumed files carry the header pairs
+    /// the operator confirmed for it before.
+    fn remembered_pairs(&self) -> BTreeMap<String, String> {
+        let template = self.view.with_untracked(|v| match v {
+            Some(SessionView::Upload { template, .. }) => Some(template.id.clone()),
+            _ => None,
+        });
+        template.map(|t| remembered(&t)).unwrap_or_default()
+    }
+
+    /// Stages a picked file.
+    pub fn stage(&self, file: web_sys::File, options: ImportOptions) {
+        self.open_sections.set(Default::default());
+        let op = StageFile {
+            workflow: self.workflow,
+            file_name: file.name(),
+            options,
+            remembered: self.remembered_pairs(),
+        };
+        let app = self.app;
+        self.step(async move {
+            let bytes = read_file_buffer(&file).await.map_err(|e| NotStaged(e).to_string())?;
+            let (next, _) = app.call_with(op, Some(bytes)).await?;
+            app.info(staged_text(&next));
+            Ok(Some(next))
+        });
+    }
+
+    /// Opens the staged file again.
+    pub fn resume(&self, options: ImportOptions) {
+        self.go(ResumeFile { workflow: self.workflow, options, remembered: self.remembered_pairs() });
+    }
+
+    /// Discards the staged file.
+    pub fn discard(&self) {
+        let (app, workflow) = (self.app, self.workflow);
+        self.step(async move {
+            let next = app.call(DiscardFile { workflow }).await?;
+            app.info("The staged file was discarded. Nothing was applied.");
+            Ok(Some(next))
+        });
+    }
+
+    /// Applies the plan; a file applied before is applied again only once the operator
+    /// confirms. A synced file of a portfolio the import touched is rewritten after it.
+    pub fn apply(&self, operator_login: String, valid_rows_only: bool) {
+        let (app, workflow) = (self.app, self.workflow);
+        self.step(async move {
+            let op = ApplyImport { workflow, operator_login, again: false, valid_rows_only };
+            let next = match app.call(op.clone()).await? {
+                ApplyOutcome::Applied(next) => next,
+                ApplyOutcome::AskFirst(question) if confirm(&question.to_string()) => {
+                    match app.call(ApplyImport { again: true, ..op }).await? {
+                        ApplyOutcome::Applied(next) => next,
+                        ApplyOutcome::AskFirst(_) => return Ok(None),
+                    }
+                }
+                ApplyOutcome::AskFirst(_) => return Ok(None),
+            };
+            if let SessionView::Done(done) = &next {
+                app.success(done.message.clone());
+                let portfolios: Vec<u32> = done.portfolios.iter().map(|(id, _)| *id).collect();
+                crate::ui::sync::after_change(app, &portfolios).await;
             }
-        }
-    }
-    if let Some(SessionView::Done(done)) = view.get_untracked() {
-        if matches!(step_kind(&action), StepKind::Apply) {
-            app.success(done.message.clone());
-            // A synced file of a portfolio the import touched is rewritten now.
-            let portfolios: Vec<u32> = done.portfolios.iter().map(|(id, _)| *id).collect();
-            crate::ui::sync::after_change(app, &portfolios).await;
-        }
-    }
-}
-
-enum StepKind {
-    Apply,
-    Other,
-}
-
-fn step_kind(action: &SessionAction) -> StepKind {
-    match action {
-        SessionAction::Apply { .. } => StepKind::Apply,
-        _ => StepKind::Other,
+            Ok(Some(next))
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! The pipeline worker (browser only): a dedicated Web Worker built from this crate as the
 //! `roundtrip-worker` binary. It owns the CRM copy and the store and serves the page's
-//! [`Request`]s with the [`Service`]; the page never runs the pipeline itself.
+//! [`Request`]s with the [`Service`]: every operation of the protocol's one list is answered
+//! by the service's handler of it ([`Handle`]); the page never runs the pipeline itself.
 //!
 //! Across tabs: every commit is made under the Web Lock `roundtrip-commit` (where the browser
 //! offers Web Locks) and announced with its sequence number on the BroadcastChannel
@@ -12,17 +13,17 @@ pub mod runtime;
 mod secrets;
 pub mod store;
 
+use std::any::Any;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use serde::Serialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::protocol::{ChangeCause, CrmSummary, Event, Reply, Request, SessionAction, Workflow};
-use crate::service::crm::Download;
-use crate::service::session::{ApplyOutcome, ApplyRequest};
-use crate::service::{Cancelled, Service, Ticker};
+use crate::protocol::{for_each_operation, ChangeCause, CrmSummary, Download, Event, Open, Request, Summary};
+use crate::service::failure::CrmRefusal;
+use crate::service::{Call, Cancelled, Failure, Service, Ticker};
 use crate::store::CrmStore;
 
 use runtime::{buffer_of, bytes_of, listen, now, now_ms, post_event, Incoming, Outgoing, Task};
@@ -60,29 +61,53 @@ fn flush_events(service: &Service<AnyStore>) {
     }
 }
 
-fn file(download: Download) -> Outgoing {
-    let bytes = buffer_of(&download.bytes);
-    (Ok(Reply::File { name: download.name, mime: download.mime }), Some(bytes))
+/// The reply to a call: the operation's reply serialized, the bytes of a download beside it.
+fn reply<R: Serialize + 'static>(result: Result<R, Failure>) -> Outgoing {
+    let mut value = match result {
+        Ok(value) => value,
+        Err(failure) => return (Err(failure.to_string()), None),
+    };
+    let bytes = (&mut value as &mut dyn Any)
+        .downcast_mut::<Download>()
+        .map(|download| buffer_of(&std::mem::take(&mut download.bytes)));
+    match serde_json::to_value(&value) {
+        Ok(json) => (Ok(json), bytes),
+        // Every reply type serializes; a failure here is a bug, reported as a failed call.
+        Err(e) => (Err(format!("internal error: the reply could not be serialized ({e})")), None),
+    }
 }
 
 async fn serve(call: Incoming) -> Outgoing {
     let Incoming { task, request, bytes } = call;
-    if let Request::Open { autoload_demo } = request {
+    if let Request::Open(Open { autoload_demo }) = request {
         return open(autoload_demo, &task).await;
     }
     let Some(service) = service() else {
-        return (Err("The local CRM is not open yet.".into()), None);
+        return (Err(CrmRefusal::NotOpen.to_string()), None);
     };
-    let outgoing = handle(&service, request, bytes.map(|b| bytes_of(&b)), &task).await;
+    let call = Call::new(&task, now_ms()).with_clock(&now).with_bytes(bytes.map(|b| bytes_of(&b)));
+    let outgoing = dispatch(&service, request, &call).await;
     flush_events(&service);
     outgoing
 }
+
+/// Serves a request with the service's handler of its operation.
+macro_rules! dispatch {
+    ($($op:ident),* $(,)?) => {
+        async fn dispatch(service: &Service<AnyStore>, request: Request, call: &Call<'_, Task>) -> Outgoing {
+            match request {
+                $(Request::$op(op) => reply(service.run(op, call).await),)*
+            }
+        }
+    };
+}
+for_each_operation!(dispatch);
 
 /// Opens the store (IndexedDB, or memory where the browser offers none), reads the CRM,
 /// listens to other tabs.
 async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
     if let Some(service) = service() {
-        return (service.summary().await.map(Reply::Summary), None);
+        return reply(service.run(Summary, &Call::new(task, now_ms())).await);
     }
     let (store, opened) = AnyStore::open(DATABASE_NAME, || post_event(Event::DatabaseClosed)).await;
     let service = Rc::new(Service::new(store, secrets::browser_secrets()));
@@ -93,9 +118,10 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
         Opened::MemoryOnly(text) => notice = Some(text),
         Opened::ReadOnly(why) => service.set_read_only(why),
     }
-    let result = service.open(autoload_demo, task).await;
+    let call = Call::new(task, now_ms());
+    let result = service.run(Open { autoload_demo }, &call).await;
     flush_events(&service);
-    (result.map(|summary| Reply::Summary(CrmSummary { notice, ..summary })), None)
+    reply(result.map(|summary| CrmSummary { notice, ..summary }))
 }
 
 /// Another tab's commit: catch up and tell the page.
@@ -116,186 +142,4 @@ fn listen_to_other_tabs() {
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     store::set_channel(channel);
-}
-
-fn remembered(map: Option<BTreeMap<String, String>>) -> BTreeMap<String, String> {
-    map.unwrap_or_default()
-}
-
-async fn handle(
-    service: &Service<AnyStore>,
-    request: Request,
-    bytes: Option<Vec<u8>>,
-    task: &Task,
-) -> Outgoing {
-    let reply = match request {
-        Request::Open { .. } => return (Err("The CRM is already open.".into()), None),
-        Request::Summary => service.summary().await.map(Reply::Summary),
-        Request::Ping => Ok(Reply::Text("pong".into())),
-        Request::LoadDemo => service.load_demo(task).await.map(Reply::Done),
-        Request::ReadSnapshot { file_name } => {
-            let Some(bytes) = bytes else {
-                return (Err("The snapshot's bytes did not arrive.".into()), None);
-            };
-            service
-                .read_snapshot(&file_name, &bytes, task)
-                .await
-                .map(|(entries, cases, accounts)| Reply::SnapshotRead { file_name, entries, cases, accounts })
-        }
-        Request::ReplaceWithSnapshot => service.replace_with_snapshot(task).await.map(Reply::Done),
-        Request::DropSnapshot => {
-            service.drop_snapshot();
-            Ok(Reply::Done(String::new()))
-        }
-        Request::SnapshotDownload => match service.snapshot_download(now_ms(), task).await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        Request::SearchEntries { query, limit } => {
-            service.search_entries(&query, limit).await.map(|(total, rows)| Reply::Entries { total, rows })
-        }
-        Request::Entry { id } => service.entry_card(id).await.map(Reply::Entry),
-        Request::RevealSsn { id } => service.reveal_ssn(id).await.map(Reply::Text),
-        Request::Accounts { kind, portfolio, limit } => service
-            .accounts(kind, portfolio, limit)
-            .await
-            .map(|(total, rows)| Reply::Accounts { total, rows }),
-        Request::Enrollees { query, limit } => service.enrollees(&query, limit).await.map(Reply::Enrollees),
-        Request::PortfolioCases { id } => service.portfolio_cases(id).await.map(Reply::Cases),
-        Request::SearchCases { query, limit } => service.search_cases(&query, limit).await.map(Reply::Cases),
-        Request::CreateTemporaryPortfolio { name, owner_login, case_ids } => {
-            service.create_temporary_portfolio(&name, owner_login, case_ids).await.map(Reply::Done)
-        }
-        Request::DeletePortfolio { id } => service.delete_portfolio(id).await.map(Reply::Done),
-        Request::ExportPreview { portfolio_id } => service
-            .export_preview(portfolio_id)
-            .await
-            .map(|(cases, insureds, rows)| Reply::ExportPreview { cases, insureds, rows }),
-        Request::InsuredExport { portfolio_id } => {
-            match service.insured_export(portfolio_id, now_ms(), task).await {
-                Ok(d) => return file(d),
-                Err(e) => Err(e),
-            }
-        }
-        Request::TemplateFile { template_id, csv } => match service.template_file(&template_id, csv).await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        Request::InsuranceStatus => {
-            service.insurance_status().await.map(|(users, devices)| Reply::InsuranceStatus { users, devices })
-        }
-        Request::InsuranceStatusReport => match service.insurance_status_report().await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        Request::AccountsExport { profile, filters } => {
-            match service.accounts_export(&profile, &filters).await {
-                Ok(d) => return file(d),
-                Err(e) => Err(e),
-            }
-        }
-        Request::History => service.history().await.map(Reply::History),
-        Request::Undo { import_id } => service.undo(import_id).await.map(|u| Reply::Undone {
-            import_id: u.import_id,
-            message: u.message,
-            portfolios: u.portfolios,
-        }),
-        Request::Session { workflow, action } => {
-            return session(service, workflow, action, bytes, task).await
-        }
-    };
-    (reply, None)
-}
-
-async fn session(
-    service: &Service<AnyStore>,
-    workflow: Workflow,
-    action: SessionAction,
-    bytes: Option<Vec<u8>>,
-    task: &Task,
-) -> Outgoing {
-    let reply = match action {
-        SessionAction::View => service.session_view(workflow).await.map(Reply::Session),
-        SessionAction::Template { template_id } => {
-            service.choose_template(workflow, &template_id).await.map(Reply::Session)
-        }
-        SessionAction::Stage { file_name, options, remembered: memory } => {
-            let Some(bytes) = bytes else { return (Err("The file's bytes did not arrive.".into()), None) };
-            service
-                .stage(workflow, &file_name, bytes, options, &remembered(memory), now_ms(), task)
-                .await
-                .map(Reply::Session)
-        }
-        SessionAction::Resume { options, remembered: memory } => {
-            service.resume(workflow, options, &remembered(memory), task).await.map(Reply::Session)
-        }
-        SessionAction::Discard => service.discard(workflow).await.map(Reply::Session),
-        SessionAction::Close => service.close(workflow).await.map(Reply::Session),
-        SessionAction::SetColumn { template_column, file_column } => {
-            service.set_column(workflow, template_column, file_column).await.map(Reply::Session)
-        }
-        SessionAction::ConfirmHeaders => service
-            .confirm_headers(workflow, task)
-            .await
-            .map(|(view, remember)| Reply::Confirmed { view, remember }),
-        SessionAction::ReviewRows { start, count, only_problems } => {
-            service.review_rows(workflow, start, count, only_problems).map(Reply::Rows)
-        }
-        SessionAction::ErrorReport => match service.error_report(workflow) {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        SessionAction::Match => service.match_rows(workflow, task).await.map(Reply::Session),
-        SessionAction::Groups { start, count, matched } => {
-            service.groups(workflow, start, count, matched).await.map(Reply::Groups)
-        }
-        SessionAction::Bulk { action, apply: false } => service
-            .bulk_preview(workflow, action)
-            .map(|(groups, changes, rows)| Reply::Bulk { groups, changes, rows }),
-        SessionAction::Bulk { action, apply: true } => {
-            service.bulk_apply(workflow, action).await.map(Reply::Session)
-        }
-        SessionAction::Choose { group, choice } => {
-            service.choose(workflow, group, choice).await.map(Reply::Session)
-        }
-        SessionAction::Plan { options } => {
-            service.plan(workflow, Some(options), task).await.map(Reply::Session)
-        }
-        SessionAction::PlanRows { start, count, only_changes } => {
-            service.plan_rows(workflow, start, count, only_changes).map(Reply::Rows)
-        }
-        SessionAction::PlanReport => match service.plan_report(workflow).await {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        SessionAction::Apply { operator_login, again, valid_rows_only } => {
-            let started = now();
-            match service
-                .apply(
-                    workflow,
-                    ApplyRequest {
-                        operator_login: &operator_login,
-                        again,
-                        valid_rows_only,
-                        now_ms: now_ms(),
-                    },
-                    started,
-                    now,
-                    task,
-                )
-                .await
-            {
-                Ok(ApplyOutcome::Applied(view)) => Ok(Reply::Session(view)),
-                Ok(ApplyOutcome::AskFirst(question)) => Ok(Reply::AskFirst(question)),
-                Err(e) => Err(e),
-            }
-        }
-        SessionAction::ResultsReport => match service.results_report(workflow) {
-            Ok(d) => return file(d),
-            Err(e) => Err(e),
-        },
-        SessionAction::Back => service.back(workflow).await.map(Reply::Session),
-    };
-    flush_events(service);
-    (reply, None)
 }

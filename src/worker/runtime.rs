@@ -172,8 +172,9 @@ pub struct Incoming {
     pub bytes: Option<ArrayBuffer>,
 }
 
-/// What a served call answers: the reply and, for a download, its bytes.
-pub type Outgoing = (Result<crate::protocol::Reply, String>, Option<ArrayBuffer>);
+/// What a served call answers: the reply serialized (or why it failed) and, for a download,
+/// its bytes.
+pub type Outgoing = (Result<serde_json::Value, String>, Option<ArrayBuffer>);
 
 /// Starts serving: every `Call` becomes a task running `serve`; `Cancel` flags its task.
 /// Posts [`FromWorker::Ready`] once listening.

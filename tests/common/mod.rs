@@ -1,6 +1,7 @@
-//! Helpers shared by the reader's integration tests: an address-space limit so that an
-//! over-allocation fails the test instead of the machine, and small workbooks built part
-//! by part so that a test can say exactly which bytes are hostile.
+//! Helpers shared by the integration tests: for the reader's, an address-space limit so that
+//! an over-allocation fails the test instead of the machine, and small workbooks built part by
+//! part so that a test can say exactly which bytes are hostile; for the service's and the
+//! command line's, workbooks of insured contact details rows read and written cell by cell.
 
 #![allow(dead_code)]
 
@@ -159,4 +160,46 @@ pub fn seeded_secrets(seed: u64) -> roundtrip::service::SecretSource {
         }
         Ok(roundtrip::core::privacy::CrmSecret::from_bytes(bytes))
     })
+}
+
+/// The column of a field in the insured contact details template.
+pub fn col(field: roundtrip::core::template::Field) -> usize {
+    roundtrip::core::insured::INSURED_CONTACT_DETAILS.col(field).expect("an insured contact details column")
+}
+
+/// An empty insured contact details row.
+pub fn blank_row() -> Vec<String> {
+    vec![String::new(); roundtrip::core::insured::INSURED_CONTACT_DETAILS.columns.len()]
+}
+
+/// A workbook of insured contact details `rows` under `header`: text cells, the Date of Birth
+/// as a real date.
+pub fn write_cells(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+    use roundtrip::core::date::Date;
+    use roundtrip::core::template::Field;
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let sheet = wb.add_worksheet();
+    let date_format = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in header.iter().enumerate() {
+        sheet.write_string(0, c as u16, h).expect("a header cell");
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            if v.is_empty() {
+                continue;
+            }
+            let (r, c16) = ((i + 1) as u32, c as u16);
+            match (c == col(Field::DateOfBirth), Date::parse_iso(v)) {
+                (true, Some(d)) => {
+                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(d.year as u16, d.month, d.day)
+                        .expect("a date");
+                    sheet.write_datetime_with_format(r, c16, &dt, &date_format).expect("a date cell");
+                }
+                _ => {
+                    sheet.write_string(r, c16, v).expect("a cell");
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().expect("a workbook")
 }

@@ -180,6 +180,7 @@ fn applying_records_the_import_with_before_images() {
 
 #[test]
 fn the_verification_sample_holds_10_to_15_applied_rows_that_agree_with_the_crm() {
+    use roundtrip::core::insured::workflow::WORKFLOW;
     use roundtrip::core::plan::verify::verification_sample;
     let mut crm = crm();
     // 30 new phone numbers for José and Mary, plus the mixed file.
@@ -192,7 +193,7 @@ fn the_verification_sample_holds_10_to_15_applied_rows_that_agree_with_the_crm()
     }
     let r = run(&crm, &sheet(&rows), &[]);
     apply_plan(&mut crm, &r.plan);
-    let sample = verification_sample(&crm, &T, &r.validated, &r.plan, &ctx().sha256);
+    let sample = verification_sample(&WORKFLOW, &crm, &T, &r.validated, &r.plan, &ctx().sha256);
     assert!((10..=15).contains(&sample.len()), "{}", sample.len());
     let mut seen = std::collections::BTreeSet::new();
     for s in &sample {
@@ -202,7 +203,7 @@ fn the_verification_sample_holds_10_to_15_applied_rows_that_agree_with_the_crm()
     }
     assert_eq!(
         sample,
-        verification_sample(&crm, &T, &r.validated, &r.plan, &ctx().sha256),
+        verification_sample(&WORKFLOW, &crm, &T, &r.validated, &r.plan, &ctx().sha256),
         "seeded by the file hash"
     );
 
@@ -210,11 +211,11 @@ fn the_verification_sample_holds_10_to_15_applied_rows_that_agree_with_the_crm()
     let mut crm2 = super::crm();
     let small = run(&crm2, &sheet(&mixed_file()), &[]);
     apply_plan(&mut crm2, &small.plan);
-    let sample = verification_sample(&crm2, &T, &small.validated, &small.plan, &ctx().sha256);
+    let sample = verification_sample(&WORKFLOW, &crm2, &T, &small.validated, &small.plan, &ctx().sha256);
     assert_eq!(sample.len(), 6);
     assert!(sample.iter().all(|s| s.agrees), "{sample:#?}");
     crm2.details.get_mut("CD-0000001").unwrap().fields.address_line1 = "Elsewhere".into();
-    let sample = verification_sample(&crm2, &T, &small.validated, &small.plan, &ctx().sha256);
+    let sample = verification_sample(&WORKFLOW, &crm2, &T, &small.validated, &small.plan, &ctx().sha256);
     assert!(!sample.iter().find(|s| s.sheet_row == 2).unwrap().agrees);
 }
 

@@ -1,6 +1,7 @@
 //! Adding a workflow means adding a template: two templates declared here, in the test, run
 //! through the same stages as the app's own — bytes → `read_sheet` → `headers::recognise` →
-//! `Validator` → `plan::plan_file` → `record_import` (applied) → `undo` — with no code of their
+//! `Validator` → `workflows::plan_file` (the planner of the workflow whose templates apply rows
+//! the same way) → `record_import` (applied) → `undo` — with no code of their
 //! own. Their columns are in another order and under other headers than the built-in
 //! templates', so every stage must find them by field.
 
@@ -8,11 +9,11 @@ use super::*;
 use roundtrip::core::headers::recognise;
 use roundtrip::core::insurance::{DEVICE_INSURANCE, USER_INSURANCE};
 use roundtrip::core::plan::history::record_import;
-use roundtrip::core::plan::plan_file;
 use roundtrip::core::read::read_sheet;
 use roundtrip::core::template::{
     optional, required, ApplyRule, ColumnSpec, HeaderPolicy, RowRule, Template, ValueKind,
 };
+use roundtrip::core::workflows::plan_file;
 
 /// Staff policy numbers by staff number: the insurance planner on a subset of the user
 /// insurance fields, the key in the middle, headers of the school's own.
@@ -71,7 +72,7 @@ fn through_the_stages(
     let index = CrmIndex::new(crm);
     let validated =
         Validator::new(template, &recognised.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
-    let plan = plan_file(crm, template, &validated);
+    let plan = plan_file(crm, template, &validated).expect("a planner for the apply rule");
     let ctx = ApplyContext {
         template_id: template.id.into(),
         operator_login: "ops".into(),

@@ -4,6 +4,7 @@
 
 use super::*;
 use calamine::{Reader, Xlsx};
+use roundtrip::core::insured::workflow::report_extras;
 use roundtrip::core::report::{write_plan_error_report, write_plan_report};
 use std::io::Cursor;
 
@@ -25,7 +26,8 @@ fn the_plan_report_names_entries_and_candidates_with_an_identifier_and_uses_the_
             .set(Field::Primary, "Maybe"),
     ];
     let r = run(&crm, &sheet(&rows), &[]);
-    let bytes = write_plan_report(&crm, &r.validated, Some(&r.matches), &r.plan).unwrap();
+    let bytes =
+        write_plan_report(&r.validated, &r.plan, &report_extras(&crm, &r.plan, Some(&r.matches))).unwrap();
     let text = rows_of(bytes, "Import Plan");
     assert_eq!(
         text[0],

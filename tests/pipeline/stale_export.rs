@@ -540,9 +540,8 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
         }]
     );
     // The plan report shows it.
-    let report =
-        roundtrip::core::report::write_plan_report(&crm, &run.validated, Some(&run.matches), &run.plan)
-            .unwrap();
+    let extras = roundtrip::core::insured::workflow::report_extras(&crm, &run.plan, Some(&run.matches));
+    let report = roundtrip::core::report::write_plan_report(&run.validated, &run.plan, &extras).unwrap();
     let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(report)).unwrap();
     let cells: Vec<String> = wb
         .worksheet_range("Import Plan")
@@ -570,7 +569,7 @@ fn round_trip_a_later_import_survives_an_old_export_edited_elsewhere_and_reimpor
 
 /// Lower-case hex SHA-256 of a text.
 fn sha256(text: &str) -> String {
-    roundtrip::core::report::sha256_hex(text.as_bytes())
+    roundtrip::core::digest::sha256_hex(text.as_bytes())
 }
 
 #[test]

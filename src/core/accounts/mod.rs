@@ -15,6 +15,7 @@ pub mod export;
 pub mod plan;
 pub mod profiles;
 pub mod rules;
+pub mod workflow;
 
 use crate::core::model::EntityKind;
 use crate::core::template::{

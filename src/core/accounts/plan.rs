@@ -7,12 +7,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::core::insured::plan::errors_by_row;
 use crate::core::model::{
     Account, AccountContact, AccountKind, ChangeSet, ContactType, Crm, EntityKind, Record,
 };
 use crate::core::plan::{
-    change, key, AccountFacts, ContactOutcome, FieldChange, ImportPlan, PlannedRow, RowAction, RowFacts,
+    change, errors_by_row, key, AccountFacts, ContactOutcome, FieldChange, ImportPlan, PlannedRow, RowAction,
+    RowFacts,
 };
 use crate::core::template::{Field, Template};
 use crate::core::text::fold;
@@ -115,6 +115,163 @@ fn opt_text(row: &RowFields<'_>, field: Field) -> Option<String> {
     Some(row.text(field).trim().to_string()).filter(|t| !t.is_empty())
 }
 
+/// An account row's values once its rules are checked: `None` where a rule failed (its
+/// error is on the row).
+struct AccountRow {
+    number: Option<String>,
+    kind: Option<AccountKind>,
+    /// The portfolio's login, or `None` for Without Portfolio.
+    portfolio: Option<Option<String>>,
+    contact_name: Option<String>,
+}
+
+/// Checks an account row's rules that need the CRM or several cells: the Account Number by
+/// the row's Kind, the Portfolio login, Active against the Portfolio, a contact without a
+/// name, an account repeated in the file.
+fn check_account_row(
+    crm: &Crm,
+    f: &RowFields<'_>,
+    errs: &mut RowErrors<'_>,
+    seen: &mut HashMap<String, usize>,
+) -> AccountRow {
+    let raw_number = f.text(Field::AccountNumber).trim().to_string();
+    let kind = AccountKind::parse(f.text(Field::AccountKind));
+    let number = match kind {
+        Some(k) if !raw_number.is_empty() => match parse_account_number(k, &raw_number) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                errs.push(
+                    Some(Field::AccountNumber),
+                    IssueCode::AccountNumber,
+                    format!("Account Number: {e}"),
+                );
+                None
+            }
+        },
+        _ => None,
+    };
+    let portfolio = if f.text(Field::Portfolio).trim().is_empty() {
+        None
+    } else {
+        match parse_portfolio(crm, f.text(Field::Portfolio)) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errs.push(Some(Field::Portfolio), IssueCode::PortfolioUnknown, e.to_string());
+                None
+            }
+        }
+    };
+    if let (Some(p), Some(active)) = (&portfolio, f.bool(Field::Active)) {
+        if p.is_some() != active {
+            errs.push(Some(Field::Active), IssueCode::ActiveMismatch, if active {
+                "Active is Yes but the Portfolio is Without Portfolio — an account without portfolio is inactive".into()
+            } else {
+                "Active is No but the Portfolio is a login — use Without Portfolio for an inactive account".into()
+            });
+        }
+    }
+    let contact_name = opt_text(f, Field::ContactName);
+    if contact_name.is_none()
+        && [Field::ContactType, Field::ContactEmail, Field::ContactPhone]
+            .iter()
+            .any(|&k| opt_text(f, k).is_some())
+    {
+        errs.push(
+            Some(Field::ContactName),
+            IssueCode::ContactNameMissing,
+            "Contact Name is empty but other contact columns (F–I) are filled — name the contact".into(),
+        );
+    }
+    if let Some(n) = &number {
+        if let Some(first) = seen.get(n) {
+            errs.push(
+                Some(Field::AccountNumber),
+                IssueCode::AccountRepeated,
+                format!(
+                    "Account Number {n} is already on row {first} of this file — expected each account once"
+                ),
+            );
+        } else {
+            seen.insert(n.clone(), errs.sheet_row);
+        }
+    }
+    AccountRow { number, kind, portfolio, contact_name }
+}
+
+/// A row whose rules failed: an error listing every problem, its issues on their cells.
+fn error_row(plan: &mut ImportPlan, index: usize, mut errs: RowErrors<'_>, facts: AccountFacts) {
+    if errs.errs.is_empty() {
+        errs.push(None, IssueCode::RowIncomplete, "the row is incomplete".into());
+    }
+    let mut planned = PlannedRow::new(index, errs.sheet_row, RowFacts::Account(facts));
+    planned.errors = errs.errs;
+    plan.issues.extend(errs.issues);
+    plan.rows.push(planned);
+}
+
+/// The F–I contact of an account row: updated when a contact of that name is on the account,
+/// created otherwise.
+fn plan_row_contact(
+    work: &mut Work<'_>,
+    plan: &mut ImportPlan,
+    f: &RowFields<'_>,
+    number: &str,
+    name: String,
+    facts: &mut AccountFacts,
+    changes: &mut Vec<FieldChange>,
+) {
+    let ctype = ContactType::parse(f.text(Field::ContactType));
+    let email = opt_text(f, Field::ContactEmail);
+    let phone = opt_text(f, Field::ContactPhone);
+    let found = work.contacts_of(number).into_iter().find(|c| fold(&c.name) == fold(&name));
+    match found {
+        Some(c) => {
+            if work.crm.account_contacts.contains_key(&c.id) {
+                plan.reads.insert(key(EntityKind::AccountContact, c.id));
+            }
+            facts.contact_id = Some(c.id);
+            let mut next = c.clone();
+            if let Some(t) = ctype {
+                next.contact_type = t;
+            }
+            if let Some(e) = email {
+                next.email = e;
+            }
+            if let Some(p) = phone {
+                next.phone = p;
+            }
+            if next != c {
+                changes.extend(change("Contact Type", c.contact_type.label(), next.contact_type.label()));
+                changes.extend(change("Contact Email", &c.email, &next.email));
+                changes.extend(change("Contact Phone", &c.phone, &next.phone));
+                facts.contact = Some(ContactOutcome::Updated);
+                work.contacts.insert(next.id, next);
+            }
+        }
+        None => {
+            let id = work.new_id();
+            let contact = AccountContact {
+                id,
+                account_number: number.to_string(),
+                identifier: number.to_string(),
+                name,
+                contact_type: ctype.unwrap_or(ContactType::Others),
+                qualifications: Vec::new(),
+                phone: phone.unwrap_or_default(),
+                email: email.unwrap_or_default(),
+            };
+            changes.push(FieldChange {
+                field: "New contact".into(),
+                before: String::new(),
+                after: format!("{} ({})", contact.name, contact.contact_type.label()),
+            });
+            facts.contact = Some(ContactOutcome::Created);
+            facts.contact_id = Some(id);
+            work.contacts.insert(id, contact);
+        }
+    }
+}
+
 /// Plans an account file (the ACCOUNTS template's fields). Nothing is written.
 pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> ImportPlan {
     let mut plan = ImportPlan::new(template, crm.counters);
@@ -130,82 +287,16 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
             errs: errors.remove(&row.sheet_row).unwrap_or_default(),
             issues: Vec::new(),
         };
-        let raw_number = f.text(Field::AccountNumber).trim().to_string();
-        let kind = AccountKind::parse(f.text(Field::AccountKind));
-        let number = match kind {
-            Some(k) if !raw_number.is_empty() => match parse_account_number(k, &raw_number) {
-                Ok(n) => Some(n),
-                Err(e) => {
-                    errs.push(
-                        Some(Field::AccountNumber),
-                        IssueCode::AccountNumber,
-                        format!("Account Number: {e}"),
-                    );
-                    None
-                }
-            },
-            _ => None,
-        };
-        let portfolio = if f.text(Field::Portfolio).trim().is_empty() {
-            None
-        } else {
-            match parse_portfolio(crm, f.text(Field::Portfolio)) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    errs.push(Some(Field::Portfolio), IssueCode::PortfolioUnknown, e.to_string());
-                    None
-                }
-            }
-        };
-        if let (Some(p), Some(active)) = (&portfolio, f.bool(Field::Active)) {
-            if p.is_some() != active {
-                errs.push(Some(Field::Active), IssueCode::ActiveMismatch, if active {
-                    "Active is Yes but the Portfolio is Without Portfolio — an account without portfolio is inactive".into()
-                } else {
-                    "Active is No but the Portfolio is a login — use Without Portfolio for an inactive account".into()
-                });
-            }
-        }
-        let contact_name = opt_text(&f, Field::ContactName);
-        if contact_name.is_none()
-            && [Field::ContactType, Field::ContactEmail, Field::ContactPhone]
-                .iter()
-                .any(|&k| opt_text(&f, k).is_some())
-        {
-            errs.push(
-                Some(Field::ContactName),
-                IssueCode::ContactNameMissing,
-                "Contact Name is empty but other contact columns (F–I) are filled — name the contact".into(),
-            );
-        }
-        if let Some(n) = &number {
-            if let Some(first) = seen.get(n) {
-                errs.push(
-                    Some(Field::AccountNumber),
-                    IssueCode::AccountRepeated,
-                    format!(
-                    "Account Number {n} is already on row {first} of this file — expected each account once"
-                ),
-                );
-            } else {
-                seen.insert(n.clone(), row.sheet_row);
-            }
-        }
+        let checked = check_account_row(crm, &f, &mut errs, &mut seen);
         let mut facts = AccountFacts {
-            number: raw_number.clone(),
+            number: f.text(Field::AccountNumber).trim().to_string(),
             name: f.text(Field::AccountName).to_string(),
             ..AccountFacts::default()
         };
         let (Some(number), Some(kind), Some(portfolio_login), true) =
-            (number, kind, portfolio, errs.errs.is_empty())
+            (checked.number, checked.kind, checked.portfolio, errs.errs.is_empty())
         else {
-            if errs.errs.is_empty() {
-                errs.push(None, IssueCode::RowIncomplete, "the row is incomplete".into());
-            }
-            let mut planned = PlannedRow::new(index, row.sheet_row, RowFacts::Account(facts));
-            planned.errors = errs.errs;
-            plan.issues.extend(errs.issues);
-            plan.rows.push(planned);
+            error_row(&mut plan, index, errs, facts);
             continue;
         };
         let existing = work.account(&number).cloned();
@@ -229,61 +320,8 @@ pub fn plan_accounts(crm: &Crm, template: &Template, validated: &Validated) -> I
         if existing.as_ref() != Some(&after) {
             work.accounts.insert(number.clone(), after);
         }
-        if let Some(name) = contact_name {
-            let ctype = ContactType::parse(f.text(Field::ContactType));
-            let email = opt_text(&f, Field::ContactEmail);
-            let phone = opt_text(&f, Field::ContactPhone);
-            let found = work.contacts_of(&number).into_iter().find(|c| fold(&c.name) == fold(&name));
-            match found {
-                Some(c) => {
-                    if crm.account_contacts.contains_key(&c.id) {
-                        plan.reads.insert(key(EntityKind::AccountContact, c.id));
-                    }
-                    facts.contact_id = Some(c.id);
-                    let mut next = c.clone();
-                    if let Some(t) = ctype {
-                        next.contact_type = t;
-                    }
-                    if let Some(e) = email {
-                        next.email = e;
-                    }
-                    if let Some(p) = phone {
-                        next.phone = p;
-                    }
-                    if next != c {
-                        changes.extend(change(
-                            "Contact Type",
-                            c.contact_type.label(),
-                            next.contact_type.label(),
-                        ));
-                        changes.extend(change("Contact Email", &c.email, &next.email));
-                        changes.extend(change("Contact Phone", &c.phone, &next.phone));
-                        facts.contact = Some(ContactOutcome::Updated);
-                        work.contacts.insert(next.id, next);
-                    }
-                }
-                None => {
-                    let id = work.new_id();
-                    let contact = AccountContact {
-                        id,
-                        account_number: number.clone(),
-                        identifier: number.clone(),
-                        name: name.clone(),
-                        contact_type: ctype.unwrap_or(ContactType::Others),
-                        qualifications: Vec::new(),
-                        phone: phone.unwrap_or_default(),
-                        email: email.unwrap_or_default(),
-                    };
-                    changes.push(FieldChange {
-                        field: "New contact".into(),
-                        before: String::new(),
-                        after: format!("{} ({})", contact.name, contact.contact_type.label()),
-                    });
-                    facts.contact = Some(ContactOutcome::Created);
-                    facts.contact_id = Some(id);
-                    work.contacts.insert(id, contact);
-                }
-            }
+        if let Some(name) = checked.contact_name {
+            plan_row_contact(&mut work, &mut plan, &f, &number, name, &mut facts, &mut changes);
         }
         let mut planned = PlannedRow::new(index, row.sheet_row, RowFacts::Account(facts));
         planned.action = if existing.is_none() {
@@ -318,47 +356,14 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
         let name = f.text(Field::ContactName).trim().to_string();
         let number = normalize_account_number(&raw_number);
         let account = if raw_number.is_empty() { None } else { crm.accounts.get(&number) };
-        if !raw_number.is_empty() && account.is_none() {
-            errs.push(
-                Some(Field::AccountNumber),
-                IssueCode::AccountUnknown,
-                format!("Account Number \"{raw_number}\" does not exist — import the account first"),
-            );
-        }
-        let identifier = f.text(Field::Identifier).trim().to_string();
-        if !identifier.is_empty() && !raw_number.is_empty() {
-            if let Err(e) = check_identifier(&raw_number, &identifier) {
-                errs.push(Some(Field::Identifier), IssueCode::IdentifierMismatch, e.to_string());
-            }
-        }
-        let quals = match opt_text(&f, Field::Qualifications) {
-            None => None,
-            Some(q) => match parse_qualifications(crm, &q) {
-                Ok(q) => Some(q),
-                Err(e) => {
-                    for e in e {
-                        errs.push(
-                            Some(Field::Qualifications),
-                            IssueCode::QualificationUnknown,
-                            e.to_string(),
-                        );
-                    }
-                    None
-                }
-            },
-        };
-        if !name.is_empty() && account.is_some() {
-            let seen_key = (number.clone(), fold(&name));
-            if let Some(first) = seen.get(&seen_key) {
-                errs.push(
-                    Some(Field::ContactName),
-                    IssueCode::ContactRepeated,
-                    format!("Contact {name} of {number} is already on row {first} of this file"),
-                );
-            } else {
-                seen.insert(seen_key, row.sheet_row);
-            }
-        }
+        let quals = check_contact_row(
+            crm,
+            &f,
+            &mut errs,
+            (&raw_number, &number, &name),
+            account.is_some(),
+            &mut seen,
+        );
         let mut facts = AccountFacts {
             number: raw_number.clone(),
             name: name.clone(),
@@ -367,13 +372,7 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
         };
         let ctype = ContactType::parse(f.text(Field::ContactType));
         let (Some(_), Some(ctype), true) = (account, ctype, errs.errs.is_empty()) else {
-            if errs.errs.is_empty() {
-                errs.push(None, IssueCode::RowIncomplete, "the row is incomplete".into());
-            }
-            let mut planned = PlannedRow::new(index, row.sheet_row, RowFacts::Account(facts));
-            planned.errors = errs.errs;
-            plan.issues.extend(errs.issues);
-            plan.rows.push(planned);
+            error_row(&mut plan, index, errs, facts);
             continue;
         };
         plan.reads.insert(key(EntityKind::Account, &number));
@@ -444,4 +443,55 @@ pub fn plan_contacts(crm: &Crm, template: &Template, validated: &Validated) -> I
         plan.rows.push(planned);
     }
     work.finish(plan, false)
+}
+
+/// Checks a contact row's rules that need the CRM or several cells: the account exists, the
+/// Identifier repeats the Account Number, the qualifications are registered specialties, the
+/// contact is not repeated in the file. Returns the qualifications when given and valid.
+fn check_contact_row(
+    crm: &Crm,
+    f: &RowFields<'_>,
+    errs: &mut RowErrors<'_>,
+    (raw_number, number, name): (&str, &str, &str),
+    account_exists: bool,
+    seen: &mut HashMap<(String, String), usize>,
+) -> Option<Vec<String>> {
+    if !raw_number.is_empty() && !account_exists {
+        errs.push(
+            Some(Field::AccountNumber),
+            IssueCode::AccountUnknown,
+            format!("Account Number \"{raw_number}\" does not exist — import the account first"),
+        );
+    }
+    let identifier = f.text(Field::Identifier).trim().to_string();
+    if !identifier.is_empty() && !raw_number.is_empty() {
+        if let Err(e) = check_identifier(raw_number, &identifier) {
+            errs.push(Some(Field::Identifier), IssueCode::IdentifierMismatch, e.to_string());
+        }
+    }
+    let quals = match opt_text(f, Field::Qualifications) {
+        None => None,
+        Some(q) => match parse_qualifications(crm, &q) {
+            Ok(q) => Some(q),
+            Err(e) => {
+                for e in e {
+                    errs.push(Some(Field::Qualifications), IssueCode::QualificationUnknown, e.to_string());
+                }
+                None
+            }
+        },
+    };
+    if !name.is_empty() && account_exists {
+        let seen_key = (number.to_string(), fold(name));
+        if let Some(first) = seen.get(&seen_key) {
+            errs.push(
+                Some(Field::ContactName),
+                IssueCode::ContactRepeated,
+                format!("Contact {name} of {number} is already on row {first} of this file"),
+            );
+        } else {
+            seen.insert(seen_key, errs.sheet_row);
+        }
+    }
+    quals
 }

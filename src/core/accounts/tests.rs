@@ -14,10 +14,11 @@ use crate::core::headers::recognise;
 use crate::core::index::CrmIndex;
 use crate::core::model::{Account, AccountContact, AccountKind, ContactType, Crm, Operator, Record, Role};
 use crate::core::plan::history::{self, undo, ApplyContext};
-use crate::core::plan::{plan_file, ImportPlan, RowAction};
+use crate::core::plan::{ImportPlan, RowAction};
 use crate::core::read::read_sheet;
 use crate::core::sheet::{RawCell, Sheet};
 use crate::core::validate::{IssueCode, ValidationOptions, Validator};
+use crate::core::workflows::plan_file;
 
 fn company_cnpj() -> String {
     cnpj::with_check_digits("112223330001").unwrap()
@@ -96,7 +97,7 @@ fn plan_sheet(crm: &Crm, sheet: &Sheet) -> ImportPlan {
     let index = CrmIndex::new(crm);
     let validated =
         Validator::new(r.template, &r.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
-    plan_file(crm, r.template, &validated)
+    plan_file(crm, r.template, &validated).expect("an accounts planner")
 }
 
 fn apply(crm: &mut Crm, plan: &ImportPlan, sha: &str) {
@@ -377,6 +378,7 @@ fn the_history_counts_accounts_and_contacts_and_the_summary_counts_rows() {
 
 #[test]
 fn the_sample_checks_account_rows_against_the_stored_account_and_contact() {
+    use crate::core::accounts::workflow::WORKFLOW;
     use crate::core::plan::verify::verification_sample;
     let mut crm = crm();
     let sheet = read_sheet(
@@ -390,9 +392,9 @@ fn the_sample_checks_account_rows_against_the_stored_account_and_contact() {
     let validated =
         Validator::new(r.template, &r.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
     drop(index);
-    let plan = plan_file(&crm, r.template, &validated);
+    let plan = plan_file(&crm, r.template, &validated).expect("an accounts planner");
     apply(&mut crm, &plan, "s1");
-    let sample = verification_sample(&crm, &ACCOUNTS, &validated, &plan, "s1");
+    let sample = verification_sample(&WORKFLOW, &crm, &ACCOUNTS, &validated, &plan, "s1");
     assert_eq!(sample.len(), 1);
     assert!(sample[0].agrees, "{sample:#?}");
     assert!(sample[0].stored_values.contains(&("Portfolio".to_string(), "bob".to_string())));
@@ -400,7 +402,7 @@ fn the_sample_checks_account_rows_against_the_stored_account_and_contact() {
         .stored_values
         .contains(&("Contact Email".to_string(), "ana.new@example.com".to_string())));
     crm.accounts.get_mut("123456/SP").unwrap().name = "Someone else".into();
-    assert!(!verification_sample(&crm, &ACCOUNTS, &validated, &plan, "s1")[0].agrees);
+    assert!(!verification_sample(&WORKFLOW, &crm, &ACCOUNTS, &validated, &plan, "s1")[0].agrees);
 }
 
 #[test]
@@ -481,7 +483,7 @@ fn stages(crm: &Crm, csv: &str) -> (&'static Template, crate::core::validate::Va
     let index = CrmIndex::new(crm);
     let validated =
         Validator::new(r.template, &r.mapping, &index, ValidationOptions::default()).all(&sheet.rows);
-    let plan = plan_file(crm, r.template, &validated);
+    let plan = plan_file(crm, r.template, &validated).expect("an accounts planner");
     (r.template, validated, plan)
 }
 

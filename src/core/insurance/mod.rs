@@ -17,6 +17,7 @@
 
 pub mod plan;
 pub mod report;
+pub mod workflow;
 
 use crate::core::model::{EntityKind, Insurance, InsuranceStatus};
 use crate::core::template::{
@@ -102,7 +103,7 @@ pub fn template_by_id(id: &str) -> Option<&'static Template> {
 
 /// The template as CSV: exactly its header line.
 pub fn template_csv(template: &Template) -> String {
-    format!("{}\r\n", template.headers().join(","))
+    template.header_csv()
 }
 
 /// True for the fields an insurance template overwrites (every field but the key).

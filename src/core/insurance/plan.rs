@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 
-use crate::core::insured::plan::errors_by_row;
 use crate::core::model::{Crm, Device, EntityKind, Insurance, Record, SchoolUser};
-use crate::core::plan::{key, FieldChange, ImportPlan, PlannedRow, RowAction, RowFacts};
+use crate::core::plan::{errors_by_row, key, FieldChange, ImportPlan, PlannedRow, RowAction, RowFacts};
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::validate::{Validated, ValidatedRow};
 

@@ -9,8 +9,7 @@ use rust_xlsxwriter::Workbook;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
-use crate::core::plan::{ImportPlan, RowAction};
-use crate::core::report::show;
+use crate::core::plan::{show, ImportPlan, RowAction};
 
 use super::InsuranceOptions;
 use crate::core::template::{Field, Template};

@@ -11,6 +11,7 @@ use super::*;
 use crate::core::date::{Date, DayMonthOrder};
 use crate::core::headers::{recognise, HeaderProblem};
 use crate::core::index::CrmIndex;
+use crate::core::insurance::workflow::WORKFLOW;
 use crate::core::model::{Crm, Device, ImportCounts, Insurance, InsuranceStatus, SchoolRole, SchoolUser};
 use crate::core::plan::history::{apply, undo, ApplyContext};
 use crate::core::plan::verify::verification_sample;
@@ -364,7 +365,7 @@ fn apply_then_undo_restores_the_crm() {
     let mut after = c.clone();
     after.apply_changes(&changes).unwrap();
     assert_ne!(after.devices, c.devices);
-    let sample = verification_sample(&after, &DEVICE_INSURANCE, &validated, &plan, "def");
+    let sample = verification_sample(&WORKFLOW, &after, &DEVICE_INSURANCE, &validated, &plan, "def");
     assert_eq!(sample.len(), 2);
     assert!(sample.iter().all(|s| s.agrees), "{sample:?}");
     let undo_changes = undo(&after).unwrap();
@@ -440,7 +441,7 @@ fn the_sample_names_a_key_found_and_compares_every_column_exactly() {
     let (changes, _) = apply(&c, &plan, &ctx("ghi")).unwrap();
     let mut after = c.clone();
     after.apply_changes(&changes).unwrap();
-    let sample = verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi");
+    let sample = verification_sample(&WORKFLOW, &after, &USER_INSURANCE, &validated, &plan, "ghi");
     assert_eq!(sample.len(), 1);
     let headers: Vec<&str> = sample[0].file_values.iter().map(|(h, _)| h.as_str()).collect();
     assert_eq!(headers, USER_INSURANCE.headers(), "every column, empty ones included, in order");
@@ -449,9 +450,9 @@ fn the_sample_names_a_key_found_and_compares_every_column_exactly() {
     assert!(sample[0].agrees);
     // The CRM changed behind the import: the sample says so.
     after.school_users.get_mut("0001").unwrap().insurance.policy_number = Some("OTHER".into());
-    assert!(!verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi")[0].agrees);
+    assert!(!verification_sample(&WORKFLOW, &after, &USER_INSURANCE, &validated, &plan, "ghi")[0].agrees);
     after.school_users.remove("0001");
-    let gone = verification_sample(&after, &USER_INSURANCE, &validated, &plan, "ghi");
+    let gone = verification_sample(&WORKFLOW, &after, &USER_INSURANCE, &validated, &plan, "ghi");
     assert_eq!(gone[0].stored_values[0].1, "(not found)");
     assert!(!gone[0].agrees);
 }

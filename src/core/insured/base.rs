@@ -27,13 +27,13 @@ use rust_xlsxwriter::{Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::core::digest::sha256_hex;
 use crate::core::index::{client_reference_key, CrmIndex};
 use crate::core::model::{Crm, DetailFields, DetailKind, EntityKind, EntryId};
 use crate::core::plan::key;
 use crate::core::privacy::keyed::BaseDigester;
 use crate::core::privacy::Ssn;
 use crate::core::read::read_named_sheet;
-use crate::core::report::sha256_hex;
 use crate::core::revision::{Revision, Revisions};
 use crate::core::sheet::SheetRow;
 use crate::core::xlsx::ExportError;

@@ -13,6 +13,7 @@ pub mod export;
 pub mod matching;
 pub mod plan;
 pub mod ranking;
+pub mod workflow;
 
 use crate::core::model::EntityKind;
 use crate::core::template::{

@@ -49,7 +49,9 @@ use crate::core::index::CrmIndex;
 use crate::core::model::{
     public_id_for, ChangeSet, ContactDetail, Crm, CrmEntry, DetailKind, EntryId, Record,
 };
-use crate::core::plan::{FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts};
+use crate::core::plan::{
+    errors_by_row, FieldChange, ImportPlan, InsuredFacts, PlannedRow, Relink, RowAction, RowFacts,
+};
 use crate::core::privacy::Ssn;
 use crate::core::template::{Field, MatchTier, Template};
 use crate::core::validate::{Issue, IssueCode, Severity, Validated, ValidatedRow};
@@ -166,18 +168,6 @@ struct Settled {
     base_detail: Option<String>,
     take: bool,
     identity_changes: Vec<FieldChange>,
-}
-
-/// The validator's errors of each row, as "Cell: message".
-pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>> {
-    let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
-    for i in validated.issues.iter().filter(|i| i.severity == Severity::Error) {
-        errors.entry(i.row).or_default().push(match &i.cell {
-            Some(cell) => format!("{cell}: {}", i.message),
-            None => i.message.clone(),
-        });
-    }
-    errors
 }
 
 /// [`plan`] for a file whose export base was read ([`super::base::read_export_base`]): with a

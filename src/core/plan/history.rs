@@ -21,14 +21,15 @@ pub struct ApplyContext {
     pub sha256: String,
 }
 
-/// Why an import cannot be applied.
+/// Why an import cannot be applied, or undone. The plan's page shows the same words when
+/// conflicts are pending.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplyRefusal {
-    #[error("{0} conflict(s) are not resolved: choose an entry or skip for each before applying")]
+    #[error("{0} conflict(s) are not settled. Go back and choose an entry (or skip) for each.")]
     PendingConflicts(usize),
-    #[error("there is no import to undo")]
+    #[error("There is no import to undo.")]
     NothingToUndo,
-    #[error("import {0} was already undone")]
+    #[error("Import #{0} was already undone.")]
     AlreadyUndone(u32),
 }
 

@@ -5,23 +5,21 @@
 //! [`ImportCounts`]; the [`ChangeSet`] that performs it (puts only: an import never deletes);
 //! and the keys of every record the plan was decided on ([`ImportPlan::reads`]).
 //!
-//! Nothing is written here. [`plan_file`] runs the planner a template's [`ApplyRule`] names;
-//! [`history`] wraps a plan with its import-history record and before-images into one batch
-//! and builds the batch that undoes an import; [`verify`] samples applied rows against the CRM.
+//! Nothing is written here; each workflow's planner makes the plan
+//! ([`crate::core::workflow::Workflow::plan`]). [`history`] wraps a plan with its
+//! import-history record and before-images into one batch and builds the batch that undoes an
+//! import; [`verify`] samples applied rows against the CRM.
 
 pub mod history;
 pub mod verify;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::index::CrmIndex;
-use crate::core::insured::matching::Matcher;
-use crate::core::model::{ChangeSet, Counters, Crm, EntryId, ImportCounts, RecordKey};
-use crate::core::template::{ApplyRule, MatchTier, Template};
-use crate::core::validate::{Issue, Validated};
-use crate::core::{accounts, insurance, insured};
+use crate::core::model::{ChangeSet, Counters, EntryId, ImportCounts, RecordKey};
+use crate::core::template::{MatchTier, Template};
+use crate::core::validate::{Issue, Severity, Validated};
 
 /// One field's change, as text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +51,6 @@ pub struct StaleConflict {
 impl StaleConflict {
     /// "Phone: CRM now 555 0111 / file 555 0199 (the CRM's kept)".
     pub fn text(&self) -> String {
-        use crate::core::report::show;
         format!(
             "{}: CRM now {} / file {} ({} kept)",
             self.field,
@@ -413,26 +410,29 @@ impl ImportPlan {
     }
 }
 
-/// Plans a validated file with the planner its template's [`ApplyRule`] names. The insured
-/// contact details rule matches the rows here and leaves every detected person on its default
-/// choice (the Import page matches in chunks and lets the operator choose, then calls
-/// `insured::plan::plan` itself).
-pub fn plan_file(crm: &Crm, template: &'static Template, validated: &Validated) -> ImportPlan {
-    match template.apply {
-        ApplyRule::UpsertContactDetail => {
-            let index = CrmIndex::new(crm);
-            let matches = Matcher::new(template, &index).all(&validated.rows);
-            insured::plan::plan(crm, template, validated, &matches, &[])
-        }
-        ApplyRule::OverwriteInsurance => {
-            insurance::plan::plan(crm, template, validated, insurance::InsuranceOptions::default())
-        }
-        ApplyRule::UpsertAccount => accounts::plan::plan_accounts(crm, template, validated),
-        ApplyRule::UpsertAccountContact => accounts::plan::plan_contacts(crm, template, validated),
-    }
-}
-
 /// The key of a record of `kind` with identity `id`.
 pub(crate) fn key(kind: crate::core::model::EntityKind, id: impl ToString) -> RecordKey {
     RecordKey { kind, id: id.to_string() }
+}
+
+/// A value as a report shows it: "(empty)" for nothing.
+pub(crate) fn show(v: &str) -> &str {
+    if v.is_empty() {
+        "(empty)"
+    } else {
+        v
+    }
+}
+
+/// The validator's errors of each row, as "Cell: message": a planner starts every row's
+/// errors with them.
+pub(crate) fn errors_by_row(validated: &Validated) -> HashMap<usize, Vec<String>> {
+    let mut errors: HashMap<usize, Vec<String>> = HashMap::new();
+    for i in validated.issues.iter().filter(|i| i.severity == Severity::Error) {
+        errors.entry(i.row).or_default().push(match &i.cell {
+            Some(cell) => format!("{cell}: {}", i.message),
+            None => i.message.clone(),
+        });
+    }
+    errors
 }

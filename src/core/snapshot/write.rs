@@ -29,19 +29,33 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     // Deflate level 3 instead of 6: at scale 100 level 6 spends about a third of the write in
     // compression; level 3 saves about a third of that for a file about 13% larger.
     workbook.set_zip_compression_level(3);
-
     let before_image_parts = before_image_parts(crm)?;
-    let row_counts = row_counts(crm, before_image_parts.len());
+    write_about(&mut workbook, &formats, crm, &row_counts(crm, before_image_parts.len()))?;
+    write_cases(&mut workbook, &formats, crm)?;
+    write_entries(&mut workbook, &formats, crm)?;
+    write_accounts(&mut workbook, &formats, crm)?;
+    write_enrollees(&mut workbook, &formats, crm)?;
+    write_history(&mut workbook, &formats, crm, &before_image_parts)?;
+    let ssns = crm.entries.values().filter(|e| e.ssn.is_some()).count();
+    Ok(FullSsns { bytes: save(workbook)?, ssns })
+}
 
+/// The About sheet: the format, the rows of every sheet, the counters.
+fn write_about(
+    workbook: &mut Workbook,
+    formats: &SnapshotFormats,
+    crm: &Crm,
+    row_counts: &[(&'static str, usize)],
+) -> Result<(), ExportError> {
     let about_rows = 2 + row_counts.len() + COUNTER_ITEMS.len() + usize::from(crm.secret().is_some());
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &ABOUT, about_rows)?;
+    let mut w = SheetWriter::begin(workbook, formats, &ABOUT, about_rows)?;
     w.next_row();
     w.text(0, ITEM_FORMAT)?;
     w.text(1, FORMAT_NAME)?;
     w.next_row();
     w.text(0, ITEM_VERSION)?;
     w.number(1, f64::from(FORMAT_VERSION))?;
-    for (sheet, count) in &row_counts {
+    for (sheet, count) in row_counts {
         w.next_row();
         w.text(0, &rows_item(sheet))?;
         w.number(1, *count as f64)?;
@@ -56,8 +70,12 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(0, ITEM_SECRET)?;
         w.identifier(1, &secret.expose_hex())?;
     }
+    Ok(())
+}
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &OPERATORS, crm.operators.len())?;
+/// Operators, portfolios and their cases, cases and their insureds.
+fn write_cases(workbook: &mut Workbook, formats: &SnapshotFormats, crm: &Crm) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &OPERATORS, crm.operators.len())?;
     for op in crm.operators.values() {
         w.next_row();
         w.text(0, &op.login)?;
@@ -66,7 +84,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(2, &roles.join("; "))?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &PORTFOLIOS, crm.portfolios.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &PORTFOLIOS, crm.portfolios.len())?;
     for p in crm.portfolios.values() {
         w.next_row();
         w.id(0, p.id)?;
@@ -76,7 +94,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     }
 
     let portfolio_cases: usize = crm.portfolios.values().map(|p| p.case_ids.len()).sum();
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &PORTFOLIO_CASES, portfolio_cases)?;
+    let mut w = SheetWriter::begin(workbook, formats, &PORTFOLIO_CASES, portfolio_cases)?;
     for p in crm.portfolios.values() {
         for &case_id in &p.case_ids {
             w.next_row();
@@ -85,7 +103,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         }
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &CASES, crm.cases.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &CASES, crm.cases.len())?;
     w.text_columns(&[1])?;
     for c in crm.cases.values() {
         w.next_row();
@@ -94,7 +112,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(2, &c.title)?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &INSUREDS, crm.insureds.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &INSUREDS, crm.insureds.len())?;
     w.text_columns(&[2])?;
     for i in crm.insureds.values() {
         w.next_row();
@@ -107,8 +125,12 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
             w.id(5, entry_id)?;
         }
     }
+    Ok(())
+}
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &CRM_ENTRIES, crm.entries.len())?;
+/// CRM entries and their contact details.
+fn write_entries(workbook: &mut Workbook, formats: &SnapshotFormats, crm: &Crm) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &CRM_ENTRIES, crm.entries.len())?;
     w.text_columns(&[1, 2])?;
     w.date_column(5)?;
     for e in crm.entries.values() {
@@ -121,7 +143,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.date(5, e.date_of_birth)?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &CONTACT_DETAILS, crm.details.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &CONTACT_DETAILS, crm.details.len())?;
     w.text_columns(&[0, 9, 11])?;
     for d in crm.details.values() {
         let f = &d.fields;
@@ -152,8 +174,12 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
             }
         }
     }
+    Ok(())
+}
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNTS, crm.accounts.len())?;
+/// Accounts, account contacts and the specialty registry.
+fn write_accounts(workbook: &mut Workbook, formats: &SnapshotFormats, crm: &Crm) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &ACCOUNTS, crm.accounts.len())?;
     w.text_columns(&[0])?;
     for a in crm.accounts.values() {
         w.next_row();
@@ -163,7 +189,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(3, a.portfolio_login.as_deref().unwrap_or(WITHOUT_PORTFOLIO))?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &ACCOUNT_CONTACTS, crm.account_contacts.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &ACCOUNT_CONTACTS, crm.account_contacts.len())?;
     w.text_columns(&[1, 2, 6])?;
     for c in crm.account_contacts.values() {
         w.next_row();
@@ -177,13 +203,17 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(7, &c.email)?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &SPECIALTIES, crm.specialties.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &SPECIALTIES, crm.specialties.len())?;
     for name in crm.specialties.keys() {
         w.next_row();
         w.text(0, name)?;
     }
+    Ok(())
+}
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &SCHOOL_USERS, crm.school_users.len())?;
+/// School users and devices with their insurance.
+fn write_enrollees(workbook: &mut Workbook, formats: &SnapshotFormats, crm: &Crm) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &SCHOOL_USERS, crm.school_users.len())?;
     w.text_columns(&[0, 4])?;
     for u in crm.school_users.values() {
         w.next_row();
@@ -193,7 +223,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.insurance(3, &u.insurance)?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &DEVICES, crm.devices.len())?;
+    let mut w = SheetWriter::begin(workbook, formats, &DEVICES, crm.devices.len())?;
     w.text_columns(&[0, 3])?;
     for d in crm.devices.values() {
         w.next_row();
@@ -201,8 +231,17 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.text(1, &d.model)?;
         w.insurance(2, &d.insurance)?;
     }
+    Ok(())
+}
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &IMPORT_HISTORY, crm.imports.len())?;
+/// The import history and the before-images undo needs, cut into parts.
+fn write_history(
+    workbook: &mut Workbook,
+    formats: &SnapshotFormats,
+    crm: &Crm,
+    before_image_parts: &[(u32, u32, String)],
+) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &IMPORT_HISTORY, crm.imports.len())?;
     w.text_columns(&[5])?;
     for r in crm.imports.values() {
         w.next_row();
@@ -221,16 +260,14 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
         w.yes_no(12, r.undone)?;
     }
 
-    let mut w = SheetWriter::begin(&mut workbook, &formats, &IMPORT_BEFORE_IMAGES, before_image_parts.len())?;
-    for (import_id, part, json) in &before_image_parts {
+    let mut w = SheetWriter::begin(workbook, formats, &IMPORT_BEFORE_IMAGES, before_image_parts.len())?;
+    for (import_id, part, json) in before_image_parts {
         w.next_row();
         w.id(0, *import_id)?;
         w.id(1, *part)?;
         w.text(2, json)?;
     }
-
-    let ssns = crm.entries.values().filter(|e| e.ssn.is_some()).count();
-    Ok(FullSsns { bytes: save(workbook)?, ssns })
+    Ok(())
 }
 
 /// The number of data rows of every sheet after About, in workbook order.

@@ -1,243 +1,291 @@
-//! Plan and apply: the dry run on the current CRM (re-validated and re-matched when the CRM
+//! Plan and apply: the dry run on the current CRM (validated and matched again when the CRM
 //! moved), its rows and report, the checked commit, the results, and going back a step.
 
-use super::*;
+use std::rc::Rc;
+
+use crate::core::index::CrmIndex;
+use crate::core::model::EntryId;
+use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext, ApplyRefusal};
+use crate::core::plan::verify::verification_sample;
+use crate::core::plan::{ImportPlan, RowAction};
+use crate::core::report::write_plan_report;
+use crate::core::revision::{CheckedBatch, Staleness};
+use crate::core::template::HeaderPolicy;
+use crate::core::text::file_stem;
+use crate::core::workflow::{Applied, ImportOptions, PlanInput, Resolution, Workflow, WorkflowId};
+use crate::protocol::{
+    AppliedBefore, ApplyImport, ApplyOutcome, ChangeCause, DoneView, Download, GoBack, PlanImport,
+    PlanReport, PlanRows, ResultsReport, RowsPage, SessionView,
+};
+use crate::service::failure::SessionRefusal;
+use crate::service::handle::{Call, Handle};
+use crate::service::Ticker;
+use crate::store::{CrmStore, StoredCrm};
+
+use super::open::validate_rows;
+use super::resolve::match_rows;
+use super::{views, Basis, Done, Failure, Matched, Planned, Reviewed, Service, Session, Stage, Staged};
+
+impl<S: CrmStore> Handle<S> for PlanImport {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<SessionView, Failure> {
+        svc.plan(self.workflow, self.options, call.ticker).await
+    }
+}
+
+/// What a plan is made from, taken from the session: the workflow, the open file's latest
+/// validation and matching (if any), and how far the plan made before can still be trusted.
+struct PlanFrom {
+    epoch: u64,
+    workflow: &'static dyn Workflow,
+    staged: Staged,
+    /// The file's latest validation (and matching); `None` before it is validated.
+    basis: Option<Basis>,
+    /// When the plan made before was made, and whether it was marked stale.
+    planned: Option<(u64, bool)>,
+}
 
 impl<S: CrmStore> Service<S> {
-    /// Plans the import on the current CRM. After the CRM changed (a stale plan), the rows are
-    /// validated and matched again first; the operator's choices are kept where they apply.
-    pub async fn plan(
+    /// Plans the import on the current CRM (with new options, or the file's). After the CRM
+    /// changed (a stale plan), the rows are validated and matched again first; the operator's
+    /// choices are kept where they apply.
+    pub(super) async fn plan(
         &self,
-        workflow: Workflow,
-        options: Option<SessionOptions>,
+        id: WorkflowId,
+        options: Option<ImportOptions>,
         ticker: &impl Ticker,
     ) -> Result<SessionView, Failure> {
-        let (epoch, mut open) = {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            let epoch = s.epoch;
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            if let Some(o) = options {
-                open.options = o;
-            }
-            (epoch, open.clone())
-        };
+        let from = self.change_session(id, |s| plan_from(s, options))?;
         let stored = self.current().await?;
-        let stale =
-            open.planned.as_ref().map(|p| p.base != stored.sequence || p.stale.is_some()).unwrap_or(false)
-                || open.validated.is_none()
-                || open.basis != stored.sequence;
-        if stale {
-            open.validated = Some(Rc::new(validate_rows(&stored.crm, &open, ticker).await?));
-            if matches_people(open.template) {
-                let v = open.validated.clone().ok_or("The file is not validated yet.")?;
-                open.matches =
-                    Some(Rc::new(match_rows(&stored.crm, open.template, &v, &open.file.base, ticker).await?));
-            }
-            open.basis = stored.sequence;
-        }
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
+        let stale = from.planned.is_some_and(|(at, stale)| at != stored.sequence || stale);
+        let basis = match from.basis {
+            Some(basis) if !stale && basis.reviewed().basis == stored.sequence => basis,
+            _ => again(&stored, from.workflow, from.staged, ticker).await?,
+        };
         ticker.tick("Planning the changes (nothing is written)", 0, 1).await?;
-        let plan = match &open.matches {
-            Some(m) if matches_people(open.template) => {
-                let choices = indexed_choices(m, &open.choices);
-                let take_file = if open.options.take_file_values { TakeFile::All } else { TakeFile::None };
-                let mut slices = PlanSlices::new(&stored.crm, open.template, &validated, m, &choices)
-                    .with_base(&open.file.base, &take_file);
-                while !slices.is_done() {
-                    ticker
-                        .tick("Planning rows (nothing is written)", slices.planned(), slices.total())
-                        .await?;
-                    slices.plan_rows(CHUNK);
-                }
-                slices.finish()
-            }
-            _ if open.template.apply == ApplyRule::OverwriteInsurance => {
-                let options =
-                    insurance::InsuranceOptions { clear_empty_cells: open.options.clear_empty_cells };
-                insurance::plan::plan(&stored.crm, open.template, &validated, options)
-            }
-            _ => plan_file(&stored.crm, open.template, &validated),
-        };
-        let label = |e: EntryId| stored.crm.entries.get(&e).map(|e| e.label());
-        let relinks = plan
-            .relinks()
-            .into_iter()
-            .map(|r| {
-                format!(
-                    "{} on {}: {} → {}",
-                    r.insured_reference,
-                    r.case_reference,
-                    r.old_entry.and_then(label).unwrap_or_else(|| "(not linked)".into()),
-                    label(r.new_entry).unwrap_or_else(|| "a new CRM entry".into())
-                )
-            })
-            .collect();
-        let planned = Planned { plan: Rc::new(plan), base: stored.sequence, stale: None, relinks };
+        let planned = plan_on(&stored, from.workflow, basis);
         drop(stored);
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was planned.".into());
-            }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
-            current.validated = open.validated;
-            current.matches = open.matches;
-            current.basis = open.basis;
-            current.planned = Some(planned);
-            current.stage = Stage::Plan;
-        }
-        self.session_view(workflow).await
+        self.finish(id, from.epoch, "planned", |_| Stage::Planned(planned))?;
+        self.session_view(id).await
     }
+}
 
+/// What the session plans from; new options are the file's from now on.
+fn plan_from(s: &mut Session, options: Option<ImportOptions>) -> Result<PlanFrom, Failure> {
+    if let (Some(o), Some(staged)) = (options, s.stage.staged_mut()) {
+        staged.options = o;
+    }
+    let staged = s.stage.staged()?.clone();
+    let basis = match &s.stage {
+        Stage::Closed | Stage::Staged(_) => None,
+        Stage::Reviewed(r) => Some(Basis::Reviewed(r.clone())),
+        Stage::Matched(m) => Some(Basis::Matched(m.clone())),
+        Stage::Planned(p) => Some(p.basis.clone()),
+        Stage::Done(d) => Some(d.planned.basis.clone()),
+    };
+    let planned = s.stage.planned().ok().map(|p| (p.made_at, p.stale.is_some()));
+    Ok(PlanFrom { epoch: s.epoch, workflow: s.workflow, staged, basis, planned })
+}
+
+/// The file validated (and, for a workflow that resolves persons, matched) again on the
+/// current CRM; the operator's choices travel with it.
+async fn again(
+    stored: &StoredCrm,
+    workflow: &'static dyn Workflow,
+    staged: Staged,
+    ticker: &impl Ticker,
+) -> Result<Basis, Failure> {
+    let validated = Rc::new(validate_rows(&stored.crm, &staged, ticker).await?);
+    let reviewed = Reviewed { staged, validated, basis: stored.sequence };
+    if !workflow.resolves_persons() {
+        return Ok(Basis::Reviewed(reviewed));
+    }
+    let staged = &reviewed.staged;
+    let matches =
+        match_rows(&stored.crm, staged.template, &reviewed.validated, &staged.file.base, ticker).await?;
+    Ok(Basis::Matched(Matched { reviewed, matches: Rc::new(matches) }))
+}
+
+/// The workflow's plan of the file on the stored CRM, with the insured links it changes.
+fn plan_on(stored: &StoredCrm, workflow: &'static dyn Workflow, basis: Basis) -> Planned {
+    let reviewed = basis.reviewed();
+    let staged = &reviewed.staged;
+    let choices = basis.matched().map(Matched::indexed_choices).unwrap_or_default();
+    let resolution = basis
+        .matched()
+        .filter(|_| workflow.resolves_persons())
+        .map(|m| Resolution { matches: &m.matches, choices: &choices });
+    let plan = workflow.plan(&PlanInput {
+        crm: &stored.crm,
+        template: staged.template,
+        validated: &reviewed.validated,
+        resolution,
+        base: &staged.file.base,
+        options: staged.options,
+    });
+    let label = |e: EntryId| stored.crm.entries.get(&e).map(|e| e.label());
+    let relinks = plan
+        .relinks()
+        .into_iter()
+        .map(|r| {
+            format!(
+                "{} on {}: {} → {}",
+                r.insured_reference,
+                r.case_reference,
+                r.old_entry.and_then(label).unwrap_or_else(|| "(not linked)".into()),
+                label(r.new_entry).unwrap_or_else(|| "a new CRM entry".into())
+            )
+        })
+        .collect();
+    Planned { basis, plan: Rc::new(plan), made_at: stored.sequence, stale: None, relinks }
+}
+
+impl<S: CrmStore> Handle<S> for PlanRows {
     /// A page of the plan table.
-    pub fn plan_rows(
-        &self,
-        workflow: Workflow,
-        start: usize,
-        count: usize,
-        only_changes: bool,
-    ) -> Result<RowsPage, Failure> {
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
-        Ok(plan_rows(open, &p.plan, start, count.min(500), only_changes))
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<RowsPage, Failure> {
+        svc.read_session(self.workflow, |s| {
+            let planned = s.stage.planned()?;
+            Ok(views::plan_rows(
+                s.workflow,
+                &planned.plan,
+                self.start,
+                self.count.min(500),
+                self.only_changes,
+            ))
+        })
     }
+}
 
-    /// The plan report of the open file.
-    pub async fn plan_report(&self, workflow: Workflow) -> Result<Download, Failure> {
-        let stored = self.current().await?;
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
-        let name = format!("{}-plan.xlsx", file_stem(&open.file.name));
-        let bytes = write_plan_report(&stored.crm, v, open.matches.as_deref(), &p.plan)
-            .map_err(|e| format!("{name} could not be written: {e}"))?;
-        Ok(Download::xlsx(name, bytes))
+impl<S: CrmStore> Handle<S> for PlanReport {
+    /// The plan report of the open file, with what its workflow adds to the rows.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Download, Failure> {
+        let stored = svc.current().await?;
+        svc.read_session(self.workflow, |s| {
+            let planned = s.stage.planned()?;
+            let reviewed = planned.basis.reviewed();
+            let name = format!("{}-plan.xlsx", file_stem(&reviewed.staged.file.name));
+            let matches = planned.basis.matched().map(|m| m.matches.as_ref());
+            let extras = s.workflow.report_extras(&stored.crm, &planned.plan, matches);
+            let bytes = write_plan_report(&reviewed.validated, &planned.plan, &extras)
+                .map_err(Failure::not_written(name.clone()))?;
+            Ok(Download::xlsx(name, bytes))
+        })
     }
+}
 
+impl<S: CrmStore> Handle<S> for ApplyImport {
     /// Applies the plan in one checked commit. A file applied before asks first (unless
     /// `again`); a stale plan is refused (plan again).
-    pub async fn apply(
-        &self,
-        workflow: Workflow,
-        request: ApplyRequest<'_>,
-        started_ms: f64,
-        clock_ms: impl Fn() -> f64,
-        ticker: &impl Ticker,
-    ) -> Result<ApplyOutcome, Failure> {
-        let ApplyRequest { operator_login, again, valid_rows_only, now_ms } = request;
-        let (epoch, open) = {
-            let session = self.session(workflow);
-            let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
-        };
-        let planned = open.planned.clone().ok_or("There is no plan yet.")?;
-        let plan = &planned.plan;
-        if let Some(why) = &planned.stale {
-            return Err(why.clone());
-        }
-        if plan.pending_conflicts > 0 {
-            return Err(format!(
-                "{} conflict(s) are not settled. Go back and choose an entry (or skip) for each.",
-                plan.pending_conflicts
-            ));
-        }
-        // The insured and insurance workflows leave rows with errors out and list them; an
-        // accounts file with errors applies only when the operator chooses its valid rows.
-        let valid_only = valid_rows_only || workflow != Workflow::Accounts;
-        if plan.has_errors() && !valid_only {
-            return Err(format!(
-                "{} row(s) have errors. Fix the file, or choose to apply only the valid rows.",
-                plan.counts.errors
-            ));
-        }
-        let stored = self.current().await?;
-        if stored.sequence != planned.base {
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<ApplyOutcome, Failure> {
+        let started = (call.clock)();
+        let id = self.workflow;
+        let (epoch, workflow, planned) =
+            svc.read_session(id, |s| Ok((s.epoch, s.workflow, s.stage.planned()?.clone())))?;
+        refuse_unless_applicable(workflow, &planned, self.valid_rows_only)?;
+        let stored = svc.current().await?;
+        if stored.sequence != planned.made_at {
             drop(stored);
-            self.crm_changed(ChangeCause::AnotherTab).await;
-            return Err(
-                "The CRM changed since this plan was made. Plan again to apply it to the current CRM; your \
-                        choices are kept."
-                    .into(),
-            );
+            svc.crm_changed(ChangeCause::AnotherTab).await;
+            return Err(Failure::Stale(Staleness::moved(false)));
         }
-        if !again {
-            if let Some(r) = last_import_of_file(&stored.crm, &open.file.sha256) {
-                let (done, again) = if workflow == Workflow::Insurance {
-                    ("processed", "Process")
-                } else {
-                    ("applied", "Apply")
-                };
-                return Ok(ApplyOutcome::AskFirst(format!(
-                    "This exact file (same SHA-256) was already {done} as import #{} ({}). {again} it again? Records \
-                     that already hold its values stay unchanged.",
-                    r.id, r.file_name
-                )));
+        let staged = &planned.basis.reviewed().staged;
+        if !self.again {
+            if let Some(r) = last_import_of_file(&stored.crm, &staged.file.sha256) {
+                let wording = workflow.wording();
+                return Ok(ApplyOutcome::AskFirst(AppliedBefore {
+                    import_id: r.id,
+                    file_name: r.file_name.clone(),
+                    applied: wording.applied.to_string(),
+                    verb: wording.apply_verb.to_string(),
+                }));
             }
         }
         let ctx = ApplyContext {
-            template_id: open.template.id.to_string(),
-            operator_login: operator_login.to_string(),
-            applied_at_ms: now_ms,
-            file_name: open.file.name.clone(),
-            sha256: open.file.sha256.clone(),
+            template_id: staged.template.id.to_string(),
+            operator_login: self.operator_login.clone(),
+            applied_at_ms: call.now_ms,
+            file_name: staged.file.name.clone(),
+            sha256: staged.file.sha256.clone(),
         };
+        let plan = &planned.plan;
         let (changes, record) = record_import(&stored.crm, plan, &ctx);
-        let batch = CheckedBatch::new(
-            stored.sequence,
-            &stored.revisions,
-            stored.crm.counters,
-            plan.reads.iter().cloned(),
-            changes,
-        );
+        let reads = plan.reads.iter().cloned();
+        let batch =
+            CheckedBatch::new(stored.sequence, &stored.revisions, stored.crm.counters, reads, changes);
         drop(stored);
-        ticker
-            .tick(&format!("Writing {} records in one transaction", batch.changes.puts.len()), 0, 1)
-            .await?;
-        let committed = self.commit(&batch).await.map_err(|e| format!("The import was not applied: {e}"))?;
+        let writing = format!("Writing {} records in one transaction", batch.changes.puts.len());
+        call.ticker.tick(&writing, 0, 1).await?;
+        let committed = svc.commit(&batch).await.map_err(|e| Failure::NotApplied(Box::new(e)))?;
         let import_id = committed.import_id().unwrap_or(record.id);
-        let _ = self.store().delete_staged(&slot(workflow, open.template)).await;
+        let _ = svc.store().delete_staged(&workflow.staging_slot(staged.template)).await;
+        let seconds = ((call.clock)() - started) / 1000.0;
+        let view = svc.done_view(workflow, &planned, import_id, seconds).await?;
+        svc.change_session(id, |s| {
+            if s.epoch == epoch {
+                s.set(Stage::Done(Box::new(Done { planned, view })));
+            }
+            Ok(())
+        })?;
+        Ok(ApplyOutcome::Applied(svc.session_view(id).await?))
+    }
+}
+
+/// Refuses a plan that cannot be applied as it is: stale, with conflicts pending, or with
+/// errors the operator has not consented to leave out.
+fn refuse_unless_applicable(
+    workflow: &dyn Workflow,
+    planned: &Planned,
+    valid_rows_only: bool,
+) -> Result<(), Failure> {
+    if let Some(why) = &planned.stale {
+        return Err(Failure::Stale(why.clone()));
+    }
+    let plan = &planned.plan;
+    if plan.pending_conflicts > 0 {
+        return Err(ApplyRefusal::PendingConflicts(plan.pending_conflicts).into());
+    }
+    // Most workflows leave rows with errors out and list them; one that asks for consent
+    // applies a file with errors only when the operator chooses its valid rows.
+    let valid_only = valid_rows_only || !workflow.errors_need_consent();
+    if plan.has_errors() && !valid_only {
+        return Err(SessionRefusal::ErrorsNeedConsent(plan.counts.errors).into());
+    }
+    Ok(())
+}
+
+impl<S: CrmStore> Service<S> {
+    /// The Verify step of an applied plan: its counts and message, the verification sample
+    /// read from the CRM now, the portfolios it touched, its skipped and invalid rows.
+    async fn done_view(
+        &self,
+        workflow: &'static dyn Workflow,
+        planned: &Planned,
+        import_id: u32,
+        seconds: f64,
+    ) -> Result<DoneView, Failure> {
         let after = self.current().await?;
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
-        let sample = verification_sample(&after.crm, open.template, &validated, plan, &open.file.sha256);
+        let reviewed = planned.basis.reviewed();
+        let (staged, plan) = (&reviewed.staged, &planned.plan);
+        let sample = verification_sample(
+            workflow,
+            &after.crm,
+            staged.template,
+            &reviewed.validated,
+            plan,
+            &staged.file.sha256,
+        );
         let portfolios = affected_portfolios(&after, plan);
         drop(after);
         let counts = plan.counts;
-        let seconds = (clock_ms() - started_ms) / 1000.0;
-        let message = match workflow {
-            Workflow::Insured => format!(
-                "Import #{import_id} applied: {} created, {} updated, {} added, {} unchanged, {} skipped.",
-                counts.created, counts.updated, counts.added, counts.unchanged, counts.skipped
-            ),
-            Workflow::Insurance => format!(
-                "Import #{import_id} processed in {}: {} updated, {} unchanged, {} skipped, {} invalid.",
-                seconds_text(seconds),
-                counts.updated,
-                counts.unchanged,
-                counts.skipped,
-                counts.errors
-            ),
-            Workflow::Accounts => {
-                let (cc, cu) = plan.contacts();
-                format!(
-                    "Import #{import_id} of {}: {} created, {} updated, {} unchanged, {cc} contacts created, {cu} \
-                     contacts updated{}.",
-                    open.file.name,
-                    counts.created,
-                    counts.updated,
-                    counts.unchanged,
-                    if counts.errors > 0 { format!(", {} rows with errors not applied", counts.errors) } else { String::new() }
-                )
-            }
-        };
+        let message = workflow.applied_message(&Applied {
+            import_id,
+            file_name: &staged.file.name,
+            counts,
+            contacts: plan.contacts(),
+            seconds,
+        });
         let (skipped, invalid) = listed_rows(plan, LISTED);
-        let done = DoneView {
-            file: Session::file_view(&open),
+        Ok(DoneView {
+            file: views::file_view(staged),
             import_id,
             counts,
             contacts: plan.contacts(),
@@ -247,82 +295,76 @@ impl<S: CrmStore> Service<S> {
             message,
             skipped,
             invalid,
-            columns: open.template.headers().iter().map(|h| h.to_string()).collect(),
-        };
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            if s.epoch == epoch {
-                if let Some(current) = s.open.as_mut() {
-                    current.done = Some(done.clone());
-                    current.stage = Stage::Done;
-                }
+            columns: staged.template.headers().iter().map(|h| h.to_string()).collect(),
+        })
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ResultsReport {
+    /// After an apply: the skipped and invalid rows as a workbook, for a workflow that has
+    /// one.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Download, Failure> {
+        svc.read_session(self.workflow, |s| {
+            let planned = s.stage.planned()?;
+            let staged = &planned.basis.reviewed().staged;
+            let name = format!("{}-skipped-and-invalid.xlsx", file_stem(&staged.file.name));
+            let written = s
+                .workflow
+                .results_report(staged.template, &planned.plan)
+                .ok_or(SessionRefusal::NoResultsReport)?;
+            let bytes = written.map_err(Failure::not_written(name.clone()))?;
+            Ok(Download::xlsx(name, bytes))
+        })
+    }
+}
+
+impl<S: CrmStore> Handle<S> for GoBack {
+    /// One stage back, keeping what was done. Back from the first stage of a file closes it
+    /// (it stays staged: the upload step shows it).
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<SessionView, Failure> {
+        svc.change_session(self.workflow, |s| {
+            s.stage.staged()?;
+            let workflow = s.workflow;
+            s.advance(|stage| back(workflow, stage));
+            Ok(())
+        })?;
+        svc.session_view(self.workflow).await
+    }
+}
+
+/// The stage before `stage`.
+fn back(workflow: &dyn Workflow, stage: Stage) -> Stage {
+    match stage {
+        Stage::Closed | Stage::Staged(_) => Stage::Closed,
+        // The column step only when it had something to confirm.
+        Stage::Reviewed(r) => {
+            let mapping = &r.staged.mapping;
+            if r.staged.template.header_policy == HeaderPolicy::SuggestAndConfirm
+                && mapping.needs_confirmation()
+            {
+                Stage::Staged(r.staged)
+            } else {
+                Stage::Closed
             }
         }
-        Ok(ApplyOutcome::Applied(self.session_view(workflow).await?))
-    }
-
-    /// After an apply: the skipped and invalid rows as a workbook.
-    pub fn results_report(&self, workflow: Workflow) -> Result<Download, Failure> {
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let p = open.planned.as_ref().ok_or("There is no plan yet.")?;
-        let name = format!("{}-skipped-and-invalid.xlsx", file_stem(&open.file.name));
-        let bytes = insurance::report::write_insurance_results_report(open.template, &p.plan)
-            .map_err(|e| format!("{name} could not be written: {e}"))?;
-        Ok(Download::xlsx(name, bytes))
-    }
-
-    /// One stage back, keeping what was done.
-    pub async fn back(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            s.bump();
-            let Some(open) = s.open.as_mut() else { return Err("No file is open.".into()) };
-            // Back to the upload step closes the file; it stays staged (the card shows it).
-            let to_upload = match open.stage {
-                Stage::Headers => true,
-                // The column step only when it had something to confirm.
-                Stage::Review => {
-                    if open.template.header_policy == HeaderPolicy::SuggestAndConfirm
-                        && open.mapping.needs_confirmation()
-                    {
-                        open.stage = Stage::Headers;
-                    }
-                    open.stage != Stage::Headers
-                }
-                Stage::Resolve => {
-                    open.stage = Stage::Review;
-                    false
-                }
-                Stage::Plan => match &open.matches {
-                    Some(m) if m.open_groups().next().is_some() => {
-                        open.stage = Stage::Resolve;
-                        false
-                    }
-                    _ if matches_people(open.template) => {
-                        open.stage = Stage::Review;
-                        false
-                    }
-                    _ => true,
-                },
-                Stage::Done => false,
-            };
-            if to_upload {
-                s.open = None;
-            }
-        }
-        self.session_view(workflow).await
+        Stage::Matched(m) => Stage::Reviewed(m.reviewed),
+        Stage::Planned(p) => match p.basis {
+            Basis::Matched(m) if m.matches.open_groups().next().is_some() => Stage::Matched(m),
+            basis if workflow.resolves_persons() => Stage::Reviewed(match basis {
+                Basis::Reviewed(r) => r,
+                Basis::Matched(m) => m.reviewed,
+            }),
+            _ => Stage::Closed,
+        },
+        done @ Stage::Done(_) => done,
     }
 }
 
 /// How many skipped and invalid rows the Done view lists (the results report has all).
-pub(super) const LISTED: usize = 20;
+const LISTED: usize = 20;
 
 /// The first skipped rows ("ID (row 12)") and invalid rows ("row 12 (ID): why").
-pub(super) fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<String>) {
+fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<String>) {
     let skipped = plan
         .rows
         .iter()
@@ -340,17 +382,8 @@ pub(super) fn listed_rows(plan: &ImportPlan, n: usize) -> (Vec<String>, Vec<Stri
     (skipped, invalid)
 }
 
-/// What applying did.
-#[derive(Debug, Clone, PartialEq)]
-// One value per apply, moved once: boxing the view would buy nothing.
-#[allow(clippy::large_enum_variant)]
-pub enum ApplyOutcome {
-    Applied(SessionView),
-    AskFirst(String),
-}
-
 /// The portfolios whose cases an applied plan touched: (id, name).
-pub(super) fn affected_portfolios(stored: &StoredCrm, plan: &ImportPlan) -> Vec<(u32, String)> {
+fn affected_portfolios(stored: &StoredCrm, plan: &ImportPlan) -> Vec<(u32, String)> {
     let crm = &stored.crm;
     let index = CrmIndex::new(crm);
     let mut out: Vec<(u32, String)> = plan
@@ -362,14 +395,4 @@ pub(super) fn affected_portfolios(stored: &StoredCrm, plan: &ImportPlan) -> Vec<
     out.sort();
     out.dedup();
     out
-}
-
-/// The record of an apply (tests and the command line read it back).
-pub fn import_record_of(
-    changes: &crate::core::model::ChangeSet,
-) -> Option<&crate::core::model::ImportRecord> {
-    changes.puts.iter().find_map(|r| match r {
-        Record::Import(i) => Some(i),
-        _ => None,
-    })
 }

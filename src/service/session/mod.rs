@@ -1,64 +1,48 @@
 //! A workflow's session: the file being imported and where it stands. Every workflow walks
 //! the same stages — stage the file (it survives a reload), recognise its headers (confirm a
 //! suggested mapping when the template's policy asks), validate, match and let the operator
-//! resolve (when the template's apply rule matches people), plan, apply, verify — and the
-//! template decides which of them it needs. The session holds the stage's data; the page gets
-//! views of it ([`SessionView`]) and asks for pages of rows.
+//! resolve (when the workflow resolves persons), plan, apply, verify — and its [`Workflow`]
+//! decides which of them it needs.
+//!
+//! The stages are types. [`Stage`] is one of [`Staged`] → [`Reviewed`] → [`Matched`] →
+//! [`Planned`] → [`Done`], and each holds the one before it: a step reaches what it needs
+//! through one accessor ([`Stage::staged`], [`Stage::reviewed`], [`Stage::matched`],
+//! [`Stage::planned`]) that either hands it over or refuses with one typed refusal
+//! ([`NotYet`]), and moves the session on by consuming its stage into the next. The page gets
+//! views of the stage ([`SessionView`]) and asks for pages of rows.
 //!
 //! A plan remembers the store's sequence number it was made at. When the CRM changes (a commit
 //! here, in another workflow, or in another tab), the plan is marked stale and apply is
 //! refused until the operator plans again on the current CRM, keeping every choice that still
 //! applies.
 
-use std::collections::BTreeMap;
+mod apply;
+mod open;
+mod resolve;
+mod views;
+
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use crate::core::accounts;
-use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
-use crate::core::index::CrmIndex;
-use crate::core::insurance;
-use crate::core::insured::base::{read_export_base, ExportBaseRead};
-use crate::core::insured::matching::{BulkAction, GroupChoice, GroupKind, KeyedChoices, Matcher, Matches};
-use crate::core::insured::plan::{PlanSlices, TakeFile};
-use crate::core::insured::{self, INSURED_CONTACT_DETAILS};
-use crate::core::model::{Crm, EntryId, Record};
-use crate::core::plan::history::{last_import_of_file, record_import, ApplyContext};
-use crate::core::plan::verify::verification_sample;
-use crate::core::plan::{plan_file, ImportPlan, RowAction};
-use crate::core::privacy::ssn::mask_text;
-use crate::core::read::read_sheet;
-use crate::core::report::{
-    sha256_hex, write_error_report_with_options, write_plan_report, ErrorReportOptions,
-};
-use crate::core::revision::{CheckedBatch, Revision};
+use crate::core::headers::HeaderMapping;
+use crate::core::insured::base::ExportBaseRead;
+use crate::core::insured::matching::{GroupChoice, KeyedChoices, Matches};
+use crate::core::plan::ImportPlan;
+use crate::core::revision::{Revision, Staleness};
 use crate::core::sheet::Sheet;
-use crate::core::template::{ApplyRule, Field, HeaderPolicy, Template};
-use crate::core::text::file_stem;
-use crate::core::validate::{Severity, Validated, ValidationOptions, ValidationRun, Validator};
-use crate::protocol::{
-    BulkChoice, CandidateView, ChangeCause, Choice, DoneView, FileView, GroupView, GroupsPage, HeaderRow,
-    HeadersView, PlanView, ResolveView, ReviewView, RowsPage, SessionOptions, SessionView, StagedCard,
-    TableRow, TemplateView, Workflow,
-};
-use crate::store::{CrmStore, StagedFile, StoredCrm};
+use crate::core::template::Template;
+use crate::core::validate::Validated;
+use crate::core::workflow::{ImportOptions, Workflow, WorkflowId};
+use crate::protocol::{ChangeCause, DoneView, SessionView, StagedCard};
+use crate::store::CrmStore;
 
-use super::crm::Download;
-use super::{store_failure, Failure, Service, Ticker};
+use super::failure::NotYet;
+use super::{Failure, Service};
 
 /// Rows handled between two ticks.
 const CHUNK: usize = 1_000;
 /// Detected persons ranked between two ticks.
 const RANK_CHUNK: usize = 50;
-
-/// Where an open file stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    Headers,
-    Review,
-    Resolve,
-    Plan,
-    Done,
-}
 
 /// A file as staged.
 #[derive(Debug, Clone)]
@@ -68,184 +52,305 @@ struct FileInfo {
     sha256: String,
     staged_at_ms: i64,
     warnings: Vec<String>,
-    /// What the file carries of the export it was made from (insured contact details).
+    /// What the file carries of the export it was made from.
     base: Rc<ExportBaseRead>,
 }
 
-/// A plan and the CRM state it was made on.
+/// A staged file, read and recognised: its mapping waits for the operator when it holds
+/// suggestions.
 #[derive(Debug, Clone)]
-struct Planned {
-    plan: Rc<ImportPlan>,
-    /// The store's sequence number the plan was made at.
-    base: Revision,
-    /// Why the plan can no longer be applied as it is.
-    stale: Option<String>,
-    /// The insured links the plan changes, as the operator reads them.
-    relinks: Vec<String>,
-}
-
-/// The file being imported.
-#[derive(Debug, Clone)]
-struct OpenFile {
+struct Staged {
     template: &'static Template,
     file: FileInfo,
     sheet: Rc<Sheet>,
     mapping: HeaderMapping,
-    options: SessionOptions,
-    stage: Stage,
-    validated: Option<Rc<Validated>>,
-    matches: Option<Rc<Matches>>,
-    /// The CRM sequence `validated` (and so `matches`) was made on: planning on a CRM that
-    /// moved since validates and matches again first.
+    options: ImportOptions,
+    /// The operator's choice per detected person, by the person's key: kept while the file
+    /// is open, across validating, matching and planning again.
+    choices: KeyedChoices,
+}
+
+/// A validated file (the Review step).
+#[derive(Debug, Clone)]
+struct Reviewed {
+    staged: Staged,
+    validated: Rc<Validated>,
+    /// The CRM sequence it was validated on: planning on a CRM that moved since validates
+    /// (and matches) again first.
     basis: Revision,
-    /// The operator's choice per detected person, by the person's key (kept across re-plans).
-    choices: BTreeMap<String, GroupChoice>,
-    planned: Option<Planned>,
-    done: Option<DoneView>,
+}
+
+/// A file whose rows are matched to persons (the Resolve step).
+#[derive(Debug, Clone)]
+struct Matched {
+    reviewed: Reviewed,
+    matches: Rc<Matches>,
+}
+
+impl Matched {
+    /// The choices by group index, from the choices by person key.
+    fn indexed_choices(&self) -> Vec<Option<GroupChoice>> {
+        let choices = &self.reviewed.staged.choices;
+        self.matches.groups.iter().map(|g| choices.get(&g.key).copied()).collect()
+    }
+}
+
+/// What a plan was made from: the validated file, or its matched persons.
+#[derive(Debug, Clone)]
+enum Basis {
+    Reviewed(Reviewed),
+    Matched(Matched),
+}
+
+impl Basis {
+    fn reviewed(&self) -> &Reviewed {
+        match self {
+            Basis::Reviewed(r) => r,
+            Basis::Matched(m) => &m.reviewed,
+        }
+    }
+
+    fn matched(&self) -> Option<&Matched> {
+        match self {
+            Basis::Reviewed(_) => None,
+            Basis::Matched(m) => Some(m),
+        }
+    }
+}
+
+/// A plan (the dry run) and the CRM state it was made on.
+#[derive(Debug, Clone)]
+struct Planned {
+    basis: Basis,
+    plan: Rc<ImportPlan>,
+    /// The store's sequence number the plan was made at.
+    made_at: Revision,
+    /// Why the plan can no longer be applied as it is.
+    stale: Option<Staleness>,
+    /// The insured links the plan changes, as the operator reads them.
+    relinks: Vec<String>,
+}
+
+/// An applied import (the Verify step).
+#[derive(Debug, Clone)]
+struct Done {
+    planned: Planned,
+    view: DoneView,
+}
+
+/// Where a session stands.
+#[derive(Debug, Clone, Default)]
+enum Stage {
+    /// No file open: the upload step.
+    #[default]
+    Closed,
+    Staged(Staged),
+    Reviewed(Reviewed),
+    Matched(Matched),
+    Planned(Planned),
+    Done(Box<Done>),
+}
+
+impl Stage {
+    /// The open file: every stage but [`Stage::Closed`].
+    fn staged(&self) -> Result<&Staged, NotYet> {
+        match self {
+            Stage::Closed => Err(NotYet::Open),
+            Stage::Staged(s) => Ok(s),
+            _ => Ok(&self.reviewed()?.staged),
+        }
+    }
+
+    /// The validated file: Review and every stage after it.
+    fn reviewed(&self) -> Result<&Reviewed, NotYet> {
+        match self {
+            Stage::Closed => Err(NotYet::Open),
+            Stage::Staged(_) => Err(NotYet::Validated),
+            Stage::Reviewed(r) => Ok(r),
+            Stage::Matched(m) => Ok(&m.reviewed),
+            Stage::Planned(p) => Ok(p.basis.reviewed()),
+            Stage::Done(d) => Ok(d.planned.basis.reviewed()),
+        }
+    }
+
+    /// The matched persons: Resolve, and a plan made from them.
+    fn matched(&self) -> Result<&Matched, NotYet> {
+        let basis = match self {
+            Stage::Matched(m) => return Ok(m),
+            Stage::Planned(p) => &p.basis,
+            Stage::Done(d) => &d.planned.basis,
+            _ => return Err(self.reviewed().err().unwrap_or(NotYet::Matched)),
+        };
+        basis.matched().ok_or(NotYet::Matched)
+    }
+
+    /// The plan: Plan and Done.
+    fn planned(&self) -> Result<&Planned, NotYet> {
+        match self {
+            Stage::Planned(p) => Ok(p),
+            Stage::Done(d) => Ok(&d.planned),
+            _ => Err(self.reviewed().err().unwrap_or(NotYet::Planned)),
+        }
+    }
+
+    /// The open file with the operator's decisions, to change them (`None` when closed).
+    fn staged_mut(&mut self) -> Option<&mut Staged> {
+        match self {
+            Stage::Closed => None,
+            Stage::Staged(s) => Some(s),
+            Stage::Reviewed(r) => Some(&mut r.staged),
+            Stage::Matched(m) => Some(&mut m.reviewed.staged),
+            Stage::Planned(p) => Some(match &mut p.basis {
+                Basis::Reviewed(r) => &mut r.staged,
+                Basis::Matched(m) => &mut m.reviewed.staged,
+            }),
+            Stage::Done(d) => Some(match &mut d.planned.basis {
+                Basis::Reviewed(r) => &mut r.staged,
+                Basis::Matched(m) => &mut m.reviewed.staged,
+            }),
+        }
+    }
+
+    /// The stage with only the open file left: its mapping to confirm again.
+    fn into_staged(self) -> Option<Staged> {
+        match self {
+            Stage::Closed => None,
+            Stage::Staged(s) => Some(s),
+            Stage::Reviewed(r) => Some(r.staged),
+            Stage::Matched(m) => Some(m.reviewed.staged),
+            Stage::Planned(p) => Some(match p.basis {
+                Basis::Reviewed(r) => r.staged,
+                Basis::Matched(m) => m.reviewed.staged,
+            }),
+            Stage::Done(d) => Some(match d.planned.basis {
+                Basis::Reviewed(r) => r.staged,
+                Basis::Matched(m) => m.reviewed.staged,
+            }),
+        }
+    }
+
+    /// The stage back at the matched persons (Resolve) when it has them; otherwise the same.
+    fn back_to_matched(self) -> Stage {
+        match self {
+            Stage::Planned(Planned { basis: Basis::Matched(m), .. }) => Stage::Matched(m),
+            Stage::Done(done) => {
+                let Done { planned, view } = *done;
+                match planned.basis {
+                    Basis::Matched(m) => Stage::Matched(m),
+                    basis => Stage::Done(Box::new(Done { planned: Planned { basis, ..planned }, view })),
+                }
+            }
+            other => other,
+        }
+    }
 }
 
 /// One workflow's session.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Session {
-    workflow: Workflow,
-    /// The template the operator said a file is (insurance); `None` = recognise it.
+    workflow: &'static dyn Workflow,
+    /// The template a file is read as: always the chosen one for a workflow that names its
+    /// template, the one the operator named otherwise; `None` = recognise it.
     chosen: Option<&'static Template>,
-    /// The template chosen on the page (insured contact details), or the one the last file
-    /// was recognised as.
+    /// The template the upload step shows: the chosen one, or the one the last file was
+    /// recognised as.
     template: &'static Template,
-    open: Option<OpenFile>,
+    stage: Stage,
     /// Bumped by every change of stage, so a long task that finds it moved discards its result.
     epoch: u64,
 }
 
-/// The templates a workflow offers.
-fn candidates(workflow: Workflow) -> Vec<&'static Template> {
-    match workflow {
-        Workflow::Insured => vec![&INSURED_CONTACT_DETAILS],
-        Workflow::Insurance => insurance::templates().to_vec(),
-        Workflow::Accounts => accounts::templates().to_vec(),
-    }
-}
-
-/// Where a workflow's staged file is kept: one per template for insured contact details,
-/// one for the whole workflow otherwise (one staged insurance file at a time).
-fn slot(workflow: Workflow, template: &Template) -> String {
-    match workflow {
-        Workflow::Insured => template.id.to_string(),
-        Workflow::Insurance => "insurance".to_string(),
-        Workflow::Accounts => "accounts".to_string(),
-    }
-}
-
-fn template_view(t: &Template) -> TemplateView {
-    TemplateView { id: t.id.to_string(), name: t.name.to_string(), description: t.description.to_string() }
-}
-
-/// The key that keeps an operator's choice for a detected person across re-plans.
-fn person_key(p: &insured::matching::DetectedPerson) -> String {
-    p.key.clone()
-}
-
-/// True when a template's rows are matched to people and resolved by the operator.
-fn matches_people(t: &Template) -> bool {
-    t.apply == ApplyRule::UpsertContactDetail
-}
-
 impl Session {
     /// A session with nothing open.
-    pub fn new(workflow: Workflow) -> Session {
-        Session { workflow, chosen: None, template: candidates(workflow)[0], open: None, epoch: 0 }
+    pub fn new(workflow: &'static dyn Workflow) -> Session {
+        let first = workflow.templates()[0];
+        let chosen = workflow.names_template().then_some(first);
+        Session { workflow, chosen, template: first, stage: Stage::Closed, epoch: 0 }
     }
 
     /// The CRM moved to `sequence`: an open plan made before is stale.
     pub fn crm_moved(&mut self, sequence: Revision, cause: ChangeCause) {
-        let Some(open) = self.open.as_mut() else { return };
-        if open.stage == Stage::Done {
-            return;
-        }
-        if let Some(p) = open.planned.as_mut() {
-            if p.base < sequence && p.stale.is_none() {
-                let text = match cause {
-                    ChangeCause::AnotherTab => {
-                        "The CRM was changed in another tab since this plan was made. Plan again to apply it to \
-                         the current CRM; your choices are kept."
-                    }
-                    ChangeCause::ThisTab => {
-                        "The CRM changed since this plan was made. Plan again to apply it to the current CRM; \
-                         your choices are kept."
-                    }
-                };
-                p.stale = Some(text.to_string());
+        if let Stage::Planned(p) = &mut self.stage {
+            if p.made_at < sequence && p.stale.is_none() {
+                p.stale = Some(Staleness::moved(cause == ChangeCause::AnotherTab));
             }
         }
     }
 
-    fn bump(&mut self) -> u64 {
+    /// Moves to `stage`; a long task begun before will find the session moved.
+    fn set(&mut self, stage: Stage) {
         self.epoch += 1;
-        self.epoch
+        self.stage = stage;
     }
 
-    fn file_view(open: &OpenFile) -> FileView {
-        FileView {
-            template: template_view(open.template),
-            file_name: open.file.name.clone(),
-            size: open.file.size,
-            sha256: open.file.sha256.clone(),
-            staged_at_ms: open.file.staged_at_ms,
-            rows: open.sheet.rows.len(),
-            warnings: open.file.warnings.clone(),
-        }
+    /// Moves on from the current stage with `next`, which consumes it.
+    fn advance(&mut self, next: impl FnOnce(Stage) -> Stage) {
+        let current = std::mem::take(&mut self.stage);
+        self.set(next(current));
     }
 
     /// The page's view of where the session stands.
-    pub fn view(&self, staged: Option<StagedCard>) -> SessionView {
-        let Some(open) = &self.open else {
-            return SessionView::Upload {
-                template: template_view(self.template),
-                templates: candidates(self.workflow).into_iter().map(template_view).collect(),
-                staged,
-            };
-        };
-        let file = Self::file_view(open);
-        match open.stage {
-            Stage::Headers => SessionView::Headers(headers_view(open, file)),
-            Stage::Review => match &open.validated {
-                Some(v) => SessionView::Review(review_view(open, v, file)),
-                None => SessionView::Headers(headers_view(open, file)),
-            },
-            Stage::Resolve => match &open.matches {
-                Some(m) => SessionView::Resolve(resolve_view(m, &open.choices, file)),
-                None => SessionView::Headers(headers_view(open, file)),
-            },
-            Stage::Plan => match &open.planned {
-                Some(p) => SessionView::Plan(plan_view(open, p, file)),
-                None => SessionView::Headers(headers_view(open, file)),
-            },
-            Stage::Done => match &open.done {
-                Some(d) => SessionView::Done(d.clone()),
-                None => SessionView::Headers(headers_view(open, file)),
-            },
-        }
+    fn view(&self, staged: Option<StagedCard>) -> SessionView {
+        views::session_view(self, staged)
     }
 }
 
-mod apply;
-mod resolve;
-mod show;
-
-pub use apply::{import_record_of, ApplyOutcome};
-use resolve::{export_base_of, match_rows};
-pub use show::ApplyRequest;
-use show::*;
-
 impl<S: CrmStore> Service<S> {
-    fn session_template(&self, workflow: Workflow) -> &'static Template {
-        self.session(workflow).borrow().template
+    /// The session of a workflow, created on first use.
+    pub(crate) fn session(&self, id: WorkflowId) -> Result<Rc<RefCell<Session>>, Failure> {
+        let workflow = self.workflow(id)?;
+        Ok(Rc::clone(
+            self.sessions
+                .borrow_mut()
+                .entry(id)
+                .or_insert_with(|| Rc::new(RefCell::new(Session::new(workflow)))),
+        ))
     }
 
-    async fn staged_card(&self, workflow: Workflow) -> Result<Option<StagedCard>, Failure> {
-        let template = self.session_template(workflow);
-        let staged = self.store().get_staged(&slot(workflow, template)).await.map_err(store_failure)?;
+    /// Reads a workflow's session.
+    fn read_session<R>(
+        &self,
+        id: WorkflowId,
+        read: impl FnOnce(&Session) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
+        let session = self.session(id)?;
+        let s = session.borrow();
+        read(&s)
+    }
+
+    /// Changes a workflow's session.
+    fn change_session<R>(
+        &self,
+        id: WorkflowId,
+        change: impl FnOnce(&mut Session) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
+        let session = self.session(id)?;
+        let mut s = session.borrow_mut();
+        change(&mut s)
+    }
+
+    /// Moves a session on after long work begun at `epoch`; refused (nothing done) when
+    /// another step moved it meanwhile.
+    fn finish(
+        &self,
+        id: WorkflowId,
+        epoch: u64,
+        what: &'static str,
+        next: impl FnOnce(Stage) -> Stage,
+    ) -> Result<(), Failure> {
+        self.change_session(id, |s| {
+            if s.epoch != epoch {
+                return Err(super::failure::SessionRefusal::ChangedMeanwhile(what).into());
+            }
+            s.advance(next);
+            Ok(())
+        })
+    }
+
+    /// The file staged for the session's template, as a card for the upload step.
+    async fn staged_card(&self, id: WorkflowId) -> Result<Option<StagedCard>, Failure> {
+        let slot = self.read_session(id, |s| Ok(s.workflow.staging_slot(s.template)))?;
+        let staged = self.store().get_staged(&slot).await?;
         Ok(staged.map(|f| StagedCard {
             template_id: f.template_id,
             file_name: f.file_name,
@@ -257,336 +362,9 @@ impl<S: CrmStore> Service<S> {
     }
 
     /// The session's view as it stands.
-    pub async fn session_view(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        let staged = if self.session(workflow).borrow().open.is_none() {
-            self.staged_card(workflow).await?
-        } else {
-            None
-        };
-        Ok(self.session(workflow).borrow().view(staged))
+    async fn session_view(&self, id: WorkflowId) -> Result<SessionView, Failure> {
+        let closed = self.read_session(id, |s| Ok(matches!(s.stage, Stage::Closed)))?;
+        let staged = if closed { self.staged_card(id).await? } else { None };
+        self.read_session(id, |s| Ok(s.view(staged)))
     }
-
-    /// Chooses the template the next file is read as: the insured workflow's template, or the
-    /// insurance template a file must be (an empty id: recognised from its headers).
-    pub async fn choose_template(
-        &self,
-        workflow: Workflow,
-        template_id: &str,
-    ) -> Result<SessionView, Failure> {
-        let template = candidates(workflow).into_iter().find(|t| t.id == template_id);
-        if template.is_none() && !(template_id.is_empty() && workflow != Workflow::Insured) {
-            return Err(format!("There is no template \"{template_id}\"."));
-        }
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            s.chosen = template;
-            if let (Some(t), None) = (template, &s.open) {
-                s.template = t;
-            }
-        }
-        self.session_view(workflow).await
-    }
-
-    /// Stages a file: reads it (refusing what cannot be read), recognises its template, keeps
-    /// it in the store (replacing the file staged before in the same place), and opens it.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn stage(
-        &self,
-        workflow: Workflow,
-        file_name: &str,
-        bytes: Vec<u8>,
-        options: SessionOptions,
-        remembered: &BTreeMap<String, String>,
-        now_ms: i64,
-        ticker: &impl Ticker,
-    ) -> Result<SessionView, Failure> {
-        ticker.tick(&format!("Reading {file_name}"), 0, 1).await?;
-        let sheet = read_sheet(file_name, &bytes).map_err(|e| format!("{e} Nothing was staged."))?;
-        let chosen = match workflow {
-            Workflow::Insured => Some(self.session_template(workflow)),
-            _ => self.session(workflow).borrow().chosen,
-        };
-        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
-            .map_err(|problem| format!("{file_name}: {problem} Nothing was staged."))?;
-        let template = recognised.template;
-        let base = Rc::new(export_base_of(template, file_name, &bytes));
-        let staged = StagedFile {
-            template_id: slot(workflow, template),
-            file_name: file_name.to_string(),
-            size: bytes.len() as u64,
-            sha256: sha256_hex(&bytes),
-            staged_at_ms: now_ms,
-            row_count: sheet.rows.len(),
-            bytes,
-        };
-        self.store().put_staged(&staged).await.map_err(|e| format!("{e} The file was not staged."))?;
-        let info = FileInfo {
-            name: staged.file_name,
-            size: staged.size,
-            sha256: staged.sha256,
-            staged_at_ms: staged.staged_at_ms,
-            base,
-            warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
-        };
-        self.open_file(workflow, template, info, sheet, recognised.mapping, options, ticker).await
-    }
-
-    /// Opens the file staged for the session's template (after a reload, or to start over).
-    pub async fn resume(
-        &self,
-        workflow: Workflow,
-        options: SessionOptions,
-        remembered: &BTreeMap<String, String>,
-        ticker: &impl Ticker,
-    ) -> Result<SessionView, Failure> {
-        let template = self.session_template(workflow);
-        let staged = self
-            .store()
-            .get_staged(&slot(workflow, template))
-            .await
-            .map_err(store_failure)?
-            .ok_or("No file is staged any more.")?;
-        ticker.tick(&format!("Reading {}", staged.file_name), 0, 1).await?;
-        let sheet = read_sheet(&staged.file_name, &staged.bytes).map_err(|e| e.to_string())?;
-        let chosen = (workflow == Workflow::Insured).then_some(template);
-        let recognised = recognise(&candidates(workflow), chosen, &sheet.header, remembered)
-            .map_err(|problem| format!("{}: {problem}", staged.file_name))?;
-        let base = Rc::new(export_base_of(recognised.template, &staged.file_name, &staged.bytes));
-        let info = FileInfo {
-            name: staged.file_name,
-            size: staged.size,
-            sha256: staged.sha256,
-            staged_at_ms: staged.staged_at_ms,
-            base,
-            warnings: sheet.warnings.iter().map(|w| w.message.clone()).collect(),
-        };
-        self.open_file(workflow, recognised.template, info, sheet, recognised.mapping, options, ticker).await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn open_file(
-        &self,
-        workflow: Workflow,
-        template: &'static Template,
-        file: FileInfo,
-        sheet: Sheet,
-        mapping: HeaderMapping,
-        options: SessionOptions,
-        ticker: &impl Ticker,
-    ) -> Result<SessionView, Failure> {
-        let ready = mapping.is_usable() && !mapping.needs_confirmation();
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            s.bump();
-            s.template = template;
-            s.open = Some(OpenFile {
-                template,
-                file,
-                sheet: Rc::new(sheet),
-                mapping,
-                options,
-                stage: Stage::Headers,
-                validated: None,
-                matches: None,
-                basis: 0,
-                choices: BTreeMap::new(),
-                planned: None,
-                done: None,
-            });
-        }
-        if ready || template.header_policy != HeaderPolicy::SuggestAndConfirm {
-            return self.validate(workflow, ticker).await;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// Discards the staged file (and closes it).
-    pub async fn discard(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        let template = self.session_template(workflow);
-        self.store().delete_staged(&slot(workflow, template)).await.map_err(store_failure)?;
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            s.bump();
-            s.open = None;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// Closes the file; a staged copy stays staged.
-    pub async fn close(&self, workflow: Workflow) -> Result<SessionView, Failure> {
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            s.bump();
-            s.open = None;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// Maps one template column to a file column (a file column feeds one template column).
-    pub async fn set_column(
-        &self,
-        workflow: Workflow,
-        template_col: usize,
-        file_col: Option<usize>,
-    ) -> Result<SessionView, Failure> {
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            let template = open.template;
-            if template_col >= template.columns.len() {
-                return Err("That column is not in the template.".into());
-            }
-            let m = &mut open.mapping;
-            if let Some(f) = file_col {
-                for (t, c) in m.columns.iter_mut().enumerate() {
-                    if *c == Some(f) && t != template_col {
-                        *c = None;
-                    }
-                }
-            }
-            m.columns[template_col] = file_col;
-            m.mapped.retain(|x| x.template_column != template_col && Some(x.file_column) != file_col);
-            if let Some(f) = file_col {
-                m.mapped.push(MappedColumn {
-                    template_column: template_col,
-                    file_column: f,
-                    file_header: open.sheet.header.get(f).cloned().unwrap_or_default(),
-                    source: HeaderSource::Remembered,
-                    score: 1.0,
-                });
-            }
-            m.missing_required = template
-                .columns
-                .iter()
-                .zip(&m.columns)
-                .filter(|(c, col)| c.header_required() && col.is_none())
-                .map(|(c, _)| c.header.to_string())
-                .collect();
-            let used = m.columns.clone();
-            m.ignored = open
-                .sheet
-                .header
-                .iter()
-                .enumerate()
-                .filter(|(f, h)| !h.trim().is_empty() && !used.contains(&Some(*f)))
-                .map(|(_, h)| h.clone())
-                .collect();
-            open.stage = Stage::Headers;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// Accepts the mapping; returns the confirmed pairs to remember (file header → template
-    /// header) with the validated view.
-    pub async fn confirm_headers(
-        &self,
-        workflow: Workflow,
-        ticker: &impl Ticker,
-    ) -> Result<(SessionView, Vec<(String, String)>), Failure> {
-        let remember = {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            if !open.mapping.is_usable() {
-                return Err(format!(
-                    "Required column(s) missing: {}. Map them or fix the file.",
-                    open.mapping.missing_required.join(", ")
-                ));
-            }
-            open.mapping.confirm();
-            open.mapping.to_remember(open.template)
-        };
-        let view = self.validate(workflow, ticker).await?;
-        Ok((view, remember))
-    }
-
-    /// Validates every row (in slices, with progress), then moves on: to Review for a file
-    /// whose people are matched, straight to the plan otherwise.
-    async fn validate(&self, workflow: Workflow, ticker: &impl Ticker) -> Result<SessionView, Failure> {
-        let (epoch, open) = {
-            let session = self.session(workflow);
-            let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
-        };
-        let stored = self.current().await?;
-        let validated = validate_rows(&stored.crm, &open, ticker).await?;
-        let basis = stored.sequence;
-        drop(stored);
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was validated.".into());
-            }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
-            current.validated = Some(Rc::new(validated));
-            current.basis = basis;
-            current.matches = None;
-            current.planned = None;
-            current.stage = Stage::Review;
-        }
-        if matches_people(open.template) {
-            self.session_view(workflow).await
-        } else {
-            self.plan(workflow, None, ticker).await
-        }
-    }
-
-    /// A page of the review table.
-    pub fn review_rows(
-        &self,
-        workflow: Workflow,
-        start: usize,
-        count: usize,
-        only_problems: bool,
-    ) -> Result<RowsPage, Failure> {
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
-        Ok(review_rows(open, v, start, count.min(500), only_problems))
-    }
-
-    /// The error report of the open file, SSNs masked.
-    pub fn error_report(&self, workflow: Workflow) -> Result<Download, Failure> {
-        self.error_report_with(workflow, ErrorReportOptions::default()).map(|(download, _)| download)
-    }
-
-    /// The error report of the open file with its options ("Include full SSNs"), and how many
-    /// full SSNs it holds.
-    pub fn error_report_with(
-        &self,
-        workflow: Workflow,
-        options: ErrorReportOptions,
-    ) -> Result<(Download, usize), Failure> {
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
-        let name = format!("{}-errors.xlsx", file_stem(&open.file.name));
-        // Once planned, the report adds the plan's own issues (rules that need the CRM).
-        let extra = open.planned.as_ref().map(|p| p.plan.issues.as_slice()).unwrap_or_default();
-        let written = write_error_report_with_options(open.template, v, extra, options)
-            .map_err(|e| format!("{name} could not be written: {e}"))?;
-        Ok((Download::xlsx(name, written.bytes), written.ssns))
-    }
-}
-
-/// Validates every row of the open file against the CRM, in slices.
-async fn validate_rows(crm: &Crm, open: &OpenFile, ticker: &impl Ticker) -> Result<Validated, Failure> {
-    let index = CrmIndex::new(crm);
-    let options = ValidationOptions { day_month_order: open.options.day_month_order.unwrap_or_default() };
-    let validator = Validator::new(open.template, &open.mapping, &index, options);
-    let total = open.sheet.rows.len();
-    let mut run = ValidationRun::new(validator, &open.file.name, total).map_err(|e| e.to_string())?;
-    for (n, chunk) in open.sheet.rows.chunks(CHUNK).enumerate() {
-        ticker.tick("Validating rows", n * CHUNK, total).await?;
-        run.rows(chunk).map_err(|e| e.to_string())?;
-    }
-    Ok(run.finish())
 }

@@ -1,178 +1,144 @@
 //! Matching and the Resolve step: the cascade in slices, detected persons, the operator's
-//! choices one by one, in bulk or from a choices file, and the export base a file carries.
+//! choices one by one, in bulk or from a choices file.
 
-use super::*;
+use std::rc::Rc;
 
-impl<S: CrmStore> Service<S> {
-    /// Matches the rows to the CRM (in slices, with progress): detected persons go to Resolve;
-    /// a file without any goes straight to the plan.
-    pub async fn match_rows(&self, workflow: Workflow, ticker: &impl Ticker) -> Result<SessionView, Failure> {
-        let (epoch, open) = {
-            let session = self.session(workflow);
-            let s = session.borrow();
-            (s.epoch, s.open.clone().ok_or("No file is open.")?)
-        };
-        let validated = open.validated.clone().ok_or("The file is not validated yet.")?;
-        let stored = self.current().await?;
-        let matches = match_rows(&stored.crm, open.template, &validated, &open.file.base, ticker).await?;
+use crate::core::index::CrmIndex;
+use crate::core::insured::base::ExportBaseRead;
+use crate::core::insured::matching::{BulkPreview, GroupChoice, Matcher, Matches};
+use crate::core::model::Crm;
+use crate::core::template::Template;
+use crate::core::validate::Validated;
+use crate::protocol::{
+    ApplyBulk, ChooseByKeys, ChoosePerson, GroupsPage, ListGroups, MatchRows, PreviewBulk, SessionView,
+};
+use crate::service::failure::{NotYet, SessionRefusal};
+use crate::service::handle::{Call, Handle};
+use crate::service::Ticker;
+use crate::store::CrmStore;
+
+use super::{views, Failure, Matched, Service, Session, Stage, CHUNK, RANK_CHUNK};
+
+impl<S: CrmStore> Handle<S> for MatchRows {
+    /// Matches the rows to the CRM (in slices, with progress): detected persons go to
+    /// Resolve; a file without any goes straight to the plan.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<SessionView, Failure> {
+        let id = self.workflow;
+        let (epoch, reviewed) = svc.read_session(id, |s| Ok((s.epoch, s.stage.reviewed()?.clone())))?;
+        let stored = svc.current().await?;
+        let staged = &reviewed.staged;
+        let matches =
+            match_rows(&stored.crm, staged.template, &reviewed.validated, &staged.file.base, call.ticker)
+                .await?;
         drop(stored);
         let has_groups = matches.open_groups().next().is_some();
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            if s.epoch != epoch {
-                return Err("The file was changed meanwhile; nothing was matched.".into());
-            }
-            let current = s.open.as_mut().ok_or("No file is open.")?;
-            current.matches = Some(Rc::new(matches));
-            current.planned = None;
-            current.stage = Stage::Resolve;
-        }
+        let matched = Matched { reviewed, matches: Rc::new(matches) };
+        svc.finish(id, epoch, "matched", |_| Stage::Matched(matched))?;
         if has_groups {
-            self.session_view(workflow).await
+            svc.session_view(id).await
         } else {
-            self.plan(workflow, None, ticker).await
+            svc.plan(id, None, call.ticker).await
         }
-    }
-
-    /// A page of detected persons.
-    pub async fn groups(
-        &self,
-        workflow: Workflow,
-        start: usize,
-        count: usize,
-        matched: bool,
-    ) -> Result<GroupsPage, Failure> {
-        let stored = self.current().await?;
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
-        let v = open.validated.as_ref().ok_or("The file is not validated yet.")?;
-        Ok(groups_page(&stored.crm, m, v, &open.choices, (start, count.min(200), matched)))
-    }
-
-    /// What a bulk choice would set: persons, persons whose outcome changes, their rows.
-    pub fn bulk_preview(
-        &self,
-        workflow: Workflow,
-        action: BulkChoice,
-    ) -> Result<(usize, usize, usize), Failure> {
-        let session = self.session(workflow);
-        let s = session.borrow();
-        let open = s.open.as_ref().ok_or("No file is open.")?;
-        let m = open.matches.as_ref().ok_or("The rows are not matched yet.")?;
-        let p = m.bulk_preview(&indexed_choices(m, &open.choices), bulk_action(action));
-        Ok((p.groups, p.changes, p.rows))
-    }
-
-    /// Sets a bulk choice on every person it applies to (persons the operator decided keep
-    /// their choice).
-    pub async fn bulk_apply(&self, workflow: Workflow, action: BulkChoice) -> Result<SessionView, Failure> {
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
-            let mut choices = indexed_choices(&m, &open.choices);
-            m.apply_bulk(&mut choices, bulk_action(action));
-            open.choices = m.choices_by_key(&choices);
-            open.planned = None;
-            open.stage = Stage::Resolve;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// The operator's choice for one detected person.
-    pub async fn choose(
-        &self,
-        workflow: Workflow,
-        group: usize,
-        choice: Choice,
-    ) -> Result<SessionView, Failure> {
-        let exists = match choice {
-            Choice::Existing(e) => Some(e),
-            _ => None,
-        };
-        if let Some(e) = exists {
-            let stored = self.current().await?;
-            if !stored.crm.entries.contains_key(&e) {
-                return Err(format!("CRM entry {e} no longer exists; choose another."));
-            }
-        }
-        {
-            let session = self.session(workflow);
-            let mut s = session.borrow_mut();
-            let open = s.open.as_mut().ok_or("No file is open.")?;
-            let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
-            let g = m.groups.get(group).ok_or("That detected person is not in the file.")?;
-            let key = person_key(g);
-            match choice {
-                Choice::Default => {
-                    open.choices.remove(&key);
-                }
-                Choice::CreateNew => {
-                    open.choices.insert(key, GroupChoice::CreateNew);
-                }
-                Choice::Existing(e) => {
-                    open.choices.insert(key, GroupChoice::Existing(e));
-                }
-                Choice::Skip => {
-                    open.choices.insert(key, GroupChoice::Skip);
-                }
-            }
-            open.planned = None;
-            open.stage = Stage::Resolve;
-        }
-        self.session_view(workflow).await
-    }
-
-    /// The operator's choices from a choices file (detected person key → choice), as
-    /// [`Service::choose`] would set them one by one; returns the keys this file has no person
-    /// for (the file or the CRM changed), which are not applied. A choice a person cannot take
-    /// (an entry that does not exist, a new entry for a person without names) refuses the
-    /// whole file and changes nothing.
-    pub async fn choose_by_keys(
-        &self,
-        workflow: Workflow,
-        keyed: &KeyedChoices,
-    ) -> Result<Vec<String>, Failure> {
-        let stored = self.current().await?;
-        let session = self.session(workflow);
-        let mut s = session.borrow_mut();
-        let open = s.open.as_mut().ok_or("No file is open.")?;
-        let m = open.matches.clone().ok_or("The rows are not matched yet.")?;
-        let (choices, unknown) = m.choices_from_keys(keyed);
-        for (g, choice) in m.groups.iter().zip(&choices) {
-            match choice {
-                Some(GroupChoice::Existing(e)) if !stored.crm.entries.contains_key(e) => {
-                    return Err(format!("CRM entry {e} (chosen for {}) does not exist.", person_key(g)));
-                }
-                Some(c) if !g.allows(*c) => {
-                    return Err(format!(
-                        "{} has no names, so no new CRM entry can be created for it; choose an entry or skip.",
-                        person_key(g)
-                    ));
-                }
-                _ => {}
-            }
-        }
-        for (key, choice) in m.choices_by_key(&choices) {
-            open.choices.insert(key, choice);
-        }
-        open.planned = None;
-        open.stage = Stage::Resolve;
-        Ok(unknown)
     }
 }
 
-/// The export base a file carries, for the templates whose rows merge three ways (the
-/// insured contact details); `Absent` for the others.
-pub(super) fn export_base_of(template: &Template, file_name: &str, bytes: &[u8]) -> ExportBaseRead {
-    if template.apply == ApplyRule::UpsertContactDetail {
-        read_export_base(file_name, bytes)
-    } else {
-        ExportBaseRead::Absent
+impl<S: CrmStore> Handle<S> for ListGroups {
+    /// A page of detected persons: the open ones, or the ones a tier decided.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<GroupsPage, Failure> {
+        let stored = svc.current().await?;
+        svc.read_session(self.workflow, |s| {
+            let matched = s.stage.matched()?;
+            Ok(views::groups_page(&stored.crm, matched, (self.start, self.count.min(200), self.matched)))
+        })
+    }
+}
+
+impl<S: CrmStore> Handle<S> for PreviewBulk {
+    /// What a bulk choice would set: persons, persons whose outcome changes, their rows.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<BulkPreview, Failure> {
+        svc.read_session(self.workflow, |s| {
+            let m = s.stage.matched()?;
+            Ok(m.matches.bulk_preview(&m.indexed_choices(), self.action))
+        })
+    }
+}
+
+/// Back at the Resolve step to change a choice: the matched persons, the plan made from them
+/// dropped.
+fn resolving(s: &mut Session) -> Result<&mut Matched, Failure> {
+    s.stage.matched()?;
+    s.advance(Stage::back_to_matched);
+    match &mut s.stage {
+        Stage::Matched(m) => Ok(m),
+        _ => Err(NotYet::Matched.into()),
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ApplyBulk {
+    /// Sets a bulk choice on every person it applies to (persons the operator decided keep
+    /// their choice).
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<SessionView, Failure> {
+        svc.change_session(self.workflow, |s| {
+            let m = resolving(s)?;
+            let mut choices = m.indexed_choices();
+            m.matches.apply_bulk(&mut choices, self.action);
+            m.reviewed.staged.choices = m.matches.choices_by_key(&choices);
+            Ok(())
+        })?;
+        svc.session_view(self.workflow).await
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ChoosePerson {
+    /// The operator's choice for one detected person (`None`: its default again).
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<SessionView, Failure> {
+        if let Some(GroupChoice::Existing(e)) = self.choice {
+            let stored = svc.current().await?;
+            if !stored.crm.entries.contains_key(&e) {
+                return Err(SessionRefusal::EntryGone(e).into());
+            }
+        }
+        svc.change_session(self.workflow, |s| {
+            let m = resolving(s)?;
+            let key = m.matches.groups.get(self.group).ok_or(SessionRefusal::NoSuchPerson)?.key.clone();
+            let choices = &mut m.reviewed.staged.choices;
+            match self.choice {
+                None => choices.remove(&key),
+                Some(c) => choices.insert(key, c),
+            };
+            Ok(())
+        })?;
+        svc.session_view(self.workflow).await
+    }
+}
+
+impl<S: CrmStore> Handle<S> for ChooseByKeys {
+    /// The operator's choices from a choices file, as [`ChoosePerson`] would set them one by
+    /// one; returns the keys this file has no person for (the file or the CRM changed), which
+    /// are not applied. A choice a person cannot take (an entry that does not exist, a new
+    /// entry for a person without names) refuses the whole file and changes nothing.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Vec<String>, Failure> {
+        let stored = svc.current().await?;
+        svc.change_session(self.workflow, |s| {
+            let matches = Rc::clone(&s.stage.matched()?.matches);
+            let (choices, unknown) = matches.choices_from_keys(&self.choices);
+            for (g, choice) in matches.groups.iter().zip(&choices) {
+                match choice {
+                    Some(GroupChoice::Existing(e)) if !stored.crm.entries.contains_key(e) => {
+                        return Err(
+                            SessionRefusal::ChosenEntryMissing { entry: *e, person: g.key.clone() }.into()
+                        );
+                    }
+                    Some(c) if !g.allows(*c) => {
+                        return Err(SessionRefusal::CannotCreate(g.key.clone()).into())
+                    }
+                    _ => {}
+                }
+            }
+            let m = resolving(s)?;
+            m.reviewed.staged.choices.extend(matches.choices_by_key(&choices));
+            Ok(unknown)
+        })
     }
 }
 

@@ -20,11 +20,11 @@ impl IndexedDbStore {
                     // again and says so.
                     *guard = None;
                 }
-                return Err(StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }));
+                return Err(StoreError::Stale(Staleness::replaced()));
             }
             let mut batch = batch.clone();
             rebase_identities(&mut batch, mirror.stored.crm.counters)
-                .map_err(|_| StoreError::Stale(Staleness { replaced: true, changed: Vec::new() }))?;
+                .map_err(|_| StoreError::Stale(Staleness::replaced()))?;
             let revisions = &mirror.stored.revisions;
             let stale = check(&batch, mirror.sequence.replaced_at, |key| match revisions.get(key) {
                 None if key.kind == EntityKind::Counters => Some(0),

@@ -3,8 +3,9 @@
 
 use leptos::prelude::*;
 
+use crate::core::accounts::workflow::ID as ACCOUNTS;
 use crate::core::model::Role;
-use crate::protocol::{PlanView, Reply, Request, SessionAction, SessionOptions, SessionView, Workflow};
+use crate::protocol::{CloseFile, ErrorReport, ImportOptions, PlanImport, PlanRows, PlanView, SessionView};
 use crate::ui::browser::first_file_of_input;
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
@@ -18,7 +19,7 @@ const CONTACT_HEADERS: &str = "Account Number, Contact Name, Identifier, Type, Q
 #[component]
 pub fn AccountImport() -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Accounts);
+    let state = use_workflow(ACCOUNTS);
     state.load();
     let busy = state.busy();
     let chosen: RwSignal<Option<web_sys::File>, LocalStorage> = RwSignal::new_local(None);
@@ -27,7 +28,7 @@ pub fn AccountImport() -> impl IntoView {
     let upload = move |_| {
         if let Some(f) = chosen.get_untracked() {
             chosen.set(None);
-            state.stage(f, SessionOptions::default());
+            state.stage(f, ImportOptions::default());
         }
     };
     view! {
@@ -78,11 +79,11 @@ pub fn AccountImport() -> impl IntoView {
                                     class="primary"
                                     data-testid="accounts-import-resume"
                                     disabled=move || busy.get()
-                                    on:click=move |_| state.go(SessionAction::Resume { options: SessionOptions::default(), remembered: None })
+                                    on:click=move |_| state.resume(ImportOptions::default())
                                 >
                                     "Read it"
                                 </button>
-                                <button data-testid="accounts-import-discard" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Discard)>
+                                <button data-testid="accounts-import-discard" disabled=move || busy.get() on:click=move |_| state.discard()>
                                     "Discard"
                                 </button>
                             </div>
@@ -95,7 +96,7 @@ pub fn AccountImport() -> impl IntoView {
                             <div class="staged-card" data-testid="accounts-import-result">
                                 <p>{d.message.clone()}</p>
                                 <UndoButton import_id=d.import_id label="Undo this import"/>
-                                <button data-testid="accounts-import-another" on:click=move |_| state.go(SessionAction::Close)>"Import another file"</button>
+                                <button data-testid="accounts-import-another" on:click=move |_| state.go(CloseFile { workflow: ACCOUNTS })>"Import another file"</button>
                             </div>
                         }
                             .into_any()
@@ -110,7 +111,7 @@ pub fn AccountImport() -> impl IntoView {
 #[component]
 fn ReadSummary(view: PlanView) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Accounts);
+    let state = use_workflow(ACCOUNTS);
     let busy = state.busy();
     let valid_only = RwSignal::new(false);
     let c = view.counts;
@@ -118,15 +119,10 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
     let has_errors = c.errors > 0;
     let (cc, cu) = view.contacts;
     let fetch = move |start: usize, count: usize| async move {
-        let action = SessionAction::PlanRows { start, count, only_changes: false };
-        match app.call(Request::Session { workflow: Workflow::Accounts, action }).await {
-            Ok(Reply::Rows(page)) => Some(page),
-            _ => None,
-        }
+        app.call(PlanRows { workflow: ACCOUNTS, start, count, only_changes: false }).await.ok()
     };
     let report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow: Workflow::Accounts, action: SessionAction::ErrorReport };
-        if let Err(e) = app.download(request).await {
+        if let Err(e) = app.download(ErrorReport { workflow: ACCOUNTS, include_full_ssns: false }).await {
             app.error(e);
         }
     });
@@ -138,11 +134,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             app.info("Nothing to change: every valid row already matches the CRM.");
             return;
         }
-        state.go(SessionAction::Apply {
-            operator_login: app.operator.get_untracked(),
-            again: false,
-            valid_rows_only: valid_only.get_untracked(),
-        });
+        state.apply(app.operator.get_untracked(), valid_only.get_untracked());
     };
     view! {
         <div class="staged-card" data-testid="accounts-import-summary">
@@ -174,8 +166,8 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
             {(!has_errors).then(|| view! { <p class="muted" data-testid="accounts-import-ok">"The data is correct."</p> })}
             {view.stale.clone().map(|why| view! {
                 <div class="panel warning" data-testid="plan-stale">
-                    <p>{why}</p>
-                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Plan { options: SessionOptions::default() })>
+                    <p>{why.to_string()}</p>
+                    <button class="primary" data-testid="replan-button" disabled=move || busy.get() on:click=move |_| state.go(PlanImport { workflow: ACCOUNTS, options: Some(ImportOptions::default()) })>
                         "Read it again on the current CRM"
                     </button>
                 </div>
@@ -189,7 +181,7 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
                 >
                     "Next"
                 </button>
-                <button on:click=move |_| state.go(SessionAction::Close) data-testid="accounts-import-cancel">"Cancel"</button>
+                <button on:click=move |_| state.go(CloseFile { workflow: ACCOUNTS }) data-testid="accounts-import-cancel">"Cancel"</button>
             </div>
             <PagedTable headers=headers columns="56px 150px 170px 1fr 220px" fetch=fetch version=version test_id="accounts-import-table"/>
         </div>

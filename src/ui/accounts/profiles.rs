@@ -9,7 +9,7 @@ use leptos::task::spawn_local;
 use crate::core::accounts::profiles::{AccountFilters, ExportProfile, ProfileKind};
 use crate::core::accounts::WITHOUT_PORTFOLIO;
 use crate::core::model::AccountKind;
-use crate::protocol::Request;
+use crate::protocol::AccountsExport;
 use crate::ui::browser::{confirm, first_file_of_input, load_setting, save_setting};
 use crate::ui::state::{use_app, AppState};
 
@@ -84,7 +84,6 @@ async fn import_profile(app: AppState, st: ProfilesState, file: web_sys::File) {
 /// The export profiles and the account export.
 #[component]
 pub fn ProfilesAndExport() -> impl IntoView {
-    let app = use_app();
     let profiles = load_setting::<Vec<ExportProfile>>(PROFILES_KEY).unwrap_or_default();
     let selected = if profiles.is_empty() { None } else { Some(0) };
     let st = ProfilesState {
@@ -98,12 +97,16 @@ pub fn ProfilesAndExport() -> impl IntoView {
     if let Some(p) = st.profiles.get_untracked().first() {
         take_filters(st, p);
     }
-    let current = move || st.selected.get().and_then(|i| st.profiles.with(|ps| ps.get(i).cloned()));
-    let current_untracked =
-        move || st.selected.get_untracked().and_then(|i| st.profiles.with_untracked(|ps| ps.get(i).cloned()));
-    let logins =
-        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
+    view! {
+        <ProfilesPanel st/>
+        <AccountExport st/>
+    }
+}
 
+/// The export profiles: choose, create, import; the chosen one's editor.
+#[component]
+fn ProfilesPanel(st: ProfilesState) -> impl IntoView {
+    let app = use_app();
     let on_new = move |_| {
         let mut name = st.new_name.get_untracked().trim().to_string();
         if name.is_empty() {
@@ -129,6 +132,51 @@ pub fn ProfilesAndExport() -> impl IntoView {
             take_filters(st, &p);
         }
     };
+    let on_profile_file = move |ev: web_sys::Event| {
+        if let Some(f) = first_file_of_input(&ev) {
+            spawn_local(import_profile(app, st, f));
+        }
+    };
+    view! {
+            <div class="panel">
+                <h3>"Export profiles"</h3>
+                <p class="muted">"A profile names the columns of an export, their order and the default filters. Profiles are kept in this browser; share one as a JSON file."</p>
+                <div class="actions">
+                    <label class="field">
+                        "Profile "
+                        <select data-testid="profile-select" on:change=on_select prop:value=move || st.selected.get().map(|i| i.to_string()).unwrap_or_default()>
+                            <option value="">"(none — all columns)"</option>
+                            {move || st.profiles.get().into_iter().enumerate().map(|(i, p)| {
+                                view! { <option value=i.to_string() selected=move || st.selected.get() == Some(i)>{format!("{} ({})", p.name, p.kind.label())}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="field">
+                        "New profile "
+                        <input type="text" data-testid="profile-name" placeholder="Name" prop:value=move || st.new_name.get() on:input=move |ev| st.new_name.set(event_target_value(&ev))/>
+                    </label>
+                    <select data-testid="profile-kind" on:change=move |ev| st.new_kind.set(if event_target_value(&ev) == "contacts" { ProfileKind::Contacts } else { ProfileKind::Accounts })>
+                        <option value="accounts">"Accounts"</option>
+                        <option value="contacts">"Contacts"</option>
+                    </select>
+                    <button data-testid="profile-new" on:click=on_new>"Create export profile"</button>
+                    <label class="field">
+                        "Import a profile (JSON) "
+                        <input type="file" accept=".json,application/json" data-testid="profile-import-file" on:change=on_profile_file/>
+                    </label>
+                </div>
+                <ProfileEditor st/>
+            </div>
+    }
+}
+
+/// The chosen profile: its name, its default filters, its columns.
+#[component]
+fn ProfileEditor(st: ProfilesState) -> impl IntoView {
+    let app = use_app();
+    let current = move || st.selected.get().and_then(|i| st.profiles.with(|ps| ps.get(i).cloned()));
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
     let on_delete = move |_| {
         let Some(p) = current() else { return };
         if !confirm(&format!("Delete the export profile \"{}\"?", p.name)) {
@@ -150,71 +198,9 @@ pub fn ProfilesAndExport() -> impl IntoView {
             "application/json",
         );
     };
-    let on_profile_file = move |ev: web_sys::Event| {
-        if let Some(f) = first_file_of_input(&ev) {
-            spawn_local(import_profile(app, st, f));
-        }
-    };
-    let export = Action::new_local(move |_: &()| async move {
-        let profile =
-            current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
-        let filters = filters_of(&st.portfolio.get_untracked(), &st.kind.get_untracked());
-        if let Err(e) = app.download(Request::AccountsExport { profile, filters }).await {
-            app.error(e);
-        }
-    });
-    let editor = move || {
+    move || {
         current().map(|p| {
-            let template = p.kind.template();
-            let chosen = p.valid_columns();
-            let mut all: Vec<&'static str> = chosen.clone();
-            all.extend(template.headers().into_iter().filter(|h| !chosen.contains(h)));
-            let rows = all
-                .into_iter()
-                .map(|h| {
-                    let on = chosen.contains(&h);
-                    let pos = chosen.iter().position(|c| *c == h);
-                    let slug = crate::core::text::slug(h);
-                    let toggle = move |_| {
-                        update_selected(st, |p| {
-                            if p.columns.iter().any(|c| c == h) {
-                                p.columns.retain(|c| c != h);
-                            } else {
-                                p.columns.push(h.to_string());
-                            }
-                        })
-                    };
-                    let up = move |_| {
-                        update_selected(st, |p| {
-                            if let Some(i) = p.columns.iter().position(|c| c == h).filter(|&i| i > 0) {
-                                p.columns.swap(i, i - 1);
-                            }
-                        })
-                    };
-                    let down = move |_| {
-                        update_selected(st, |p| {
-                            if let Some(i) = p.columns.iter().position(|c| c == h).filter(|&i| i + 1 < p.columns.len()) {
-                                p.columns.swap(i, i + 1);
-                            }
-                        })
-                    };
-                    view! {
-                        <div class="actions" data-testid="profile-column">
-                            <span>{pos.map(|i| (i + 1).to_string()).unwrap_or_default()}</span>
-                            <span>
-                                <label>
-                                    <input type="checkbox" data-testid=format!("profile-col-{slug}") prop:checked=on on:change=toggle/>
-                                    " " {h}
-                                </label>
-                            </span>
-                            <span>
-                                <button class="link" data-testid=format!("profile-up-{slug}") disabled=!on on:click=up>"↑"</button>
-                                <button class="link" data-testid=format!("profile-down-{slug}") disabled=!on on:click=down>"↓"</button>
-                            </span>
-                        </div>
-                    }
-                })
-                .collect_view();
+            let rows = profile_columns(st, &p);
             let name = p.name.clone();
             let fport = p.filters.portfolio.clone().unwrap_or_default();
             let fkind = p.filters.kind.map(|k| k.label().to_string()).unwrap_or_default();
@@ -276,38 +262,81 @@ pub fn ProfilesAndExport() -> impl IntoView {
                 </div>
             }
         })
-    };
+    }
+}
 
-    view! {
-            <div class="panel">
-                <h3>"Export profiles"</h3>
-                <p class="muted">"A profile names the columns of an export, their order and the default filters. Profiles are kept in this browser; share one as a JSON file."</p>
-                <div class="actions">
-                    <label class="field">
-                        "Profile "
-                        <select data-testid="profile-select" on:change=on_select prop:value=move || st.selected.get().map(|i| i.to_string()).unwrap_or_default()>
-                            <option value="">"(none — all columns)"</option>
-                            {move || st.profiles.get().into_iter().enumerate().map(|(i, p)| {
-                                view! { <option value=i.to_string() selected=move || st.selected.get() == Some(i)>{format!("{} ({})", p.name, p.kind.label())}</option> }
-                            }).collect_view()}
-                        </select>
-                    </label>
-                    <label class="field">
-                        "New profile "
-                        <input type="text" data-testid="profile-name" placeholder="Name" prop:value=move || st.new_name.get() on:input=move |ev| st.new_name.set(event_target_value(&ev))/>
-                    </label>
-                    <select data-testid="profile-kind" on:change=move |ev| st.new_kind.set(if event_target_value(&ev) == "contacts" { ProfileKind::Contacts } else { ProfileKind::Accounts })>
-                        <option value="accounts">"Accounts"</option>
-                        <option value="contacts">"Contacts"</option>
-                    </select>
-                    <button data-testid="profile-new" on:click=on_new>"Create export profile"</button>
-                    <label class="field">
-                        "Import a profile (JSON) "
-                        <input type="file" accept=".json,application/json" data-testid="profile-import-file" on:change=on_profile_file/>
-                    </label>
+/// The columns of a profile: the chosen ones in order, then the others; each can be chosen
+/// and moved up or down.
+fn profile_columns(st: ProfilesState, p: &ExportProfile) -> impl IntoView {
+    let template = p.kind.template();
+    let chosen = p.valid_columns();
+    let mut all: Vec<&'static str> = chosen.clone();
+    all.extend(template.headers().into_iter().filter(|h| !chosen.contains(h)));
+    all
+        .into_iter()
+        .map(|h| {
+            let on = chosen.contains(&h);
+            let pos = chosen.iter().position(|c| *c == h);
+            let slug = crate::core::text::slug(h);
+            let toggle = move |_| {
+                update_selected(st, |p| {
+                    if p.columns.iter().any(|c| c == h) {
+                        p.columns.retain(|c| c != h);
+                    } else {
+                        p.columns.push(h.to_string());
+                    }
+                })
+            };
+            let up = move |_| {
+                update_selected(st, |p| {
+                    if let Some(i) = p.columns.iter().position(|c| c == h).filter(|&i| i > 0) {
+                        p.columns.swap(i, i - 1);
+                    }
+                })
+            };
+            let down = move |_| {
+                update_selected(st, |p| {
+                    if let Some(i) = p.columns.iter().position(|c| c == h).filter(|&i| i + 1 < p.columns.len()) {
+                        p.columns.swap(i, i + 1);
+                    }
+                })
+            };
+            view! {
+                <div class="actions" data-testid="profile-column">
+                    <span>{pos.map(|i| (i + 1).to_string()).unwrap_or_default()}</span>
+                    <span>
+                        <label>
+                            <input type="checkbox" data-testid=format!("profile-col-{slug}") prop:checked=on on:change=toggle/>
+                            " " {h}
+                        </label>
+                    </span>
+                    <span>
+                        <button class="link" data-testid=format!("profile-up-{slug}") disabled=!on on:click=up>"↑"</button>
+                        <button class="link" data-testid=format!("profile-down-{slug}") disabled=!on on:click=down>"↓"</button>
+                    </span>
                 </div>
-                {editor}
-            </div>
+            }
+        })
+        .collect_view()
+}
+
+/// The account export, by portfolio and kind, with the chosen profile's columns.
+#[component]
+fn AccountExport(st: ProfilesState) -> impl IntoView {
+    let app = use_app();
+    let current_untracked =
+        move || st.selected.get_untracked().and_then(|i| st.profiles.with_untracked(|ps| ps.get(i).cloned()));
+    let logins =
+        move || app.summary.with(|s| s.operators.iter().map(|o| o.login.clone()).collect::<Vec<_>>());
+    let export = Action::new_local(move |_: &()| async move {
+        let profile =
+            current_untracked().unwrap_or_else(|| ExportProfile::full("All columns", ProfileKind::Accounts));
+        let filters = filters_of(&st.portfolio.get_untracked(), &st.kind.get_untracked());
+        if let Err(e) = app.download(AccountsExport { profile, filters }).await {
+            app.error(e);
+        }
+    });
+    view! {
             <div class="panel">
                 <h3>"Account export"</h3>
                 <div class="actions">

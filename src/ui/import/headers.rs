@@ -3,12 +3,12 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{HeadersView, SessionAction, Workflow};
+use crate::protocol::{ConfirmHeaders, GoBack, HeadersView, SetColumn, WorkflowId};
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn HeadersStep(view: HeadersView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+pub fn HeadersStep(workflow: WorkflowId, view: HeadersView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let busy = state.busy();
     let file_headers = view.file_headers.clone();
     let rows = view
@@ -31,7 +31,7 @@ pub fn HeadersStep(view: HeadersView) -> impl IntoView {
                             data-testid="header-select"
                             on:change=move |ev| {
                                 let file_column = event_target_value(&ev).parse().ok();
-                                state.go(SessionAction::SetColumn { template_column: t, file_column });
+                                state.go(SetColumn { workflow, template_column: t, file_column });
                             }
                         >
                             <option value="" selected=current.is_none()>"(not mapped)"</option>
@@ -70,12 +70,12 @@ pub fn HeadersStep(view: HeadersView) -> impl IntoView {
             </table>
             {(!ignored.is_empty()).then(|| view! { <p class="muted" data-testid="ignored-columns">{format!("Ignored columns: {ignored}")}</p> })}
             <div class="actions">
-                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button disabled=move || busy.get() on:click=move |_| state.go(GoBack { workflow })>"Back"</button>
                 <button
                     class="primary"
                     data-testid="headers-confirm"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::ConfirmHeaders)
+                    on:click=move |_| state.go(ConfirmHeaders { workflow })
                 >
                     "Confirm and validate"
                 </button>

@@ -13,8 +13,9 @@ pub mod verify;
 
 use leptos::prelude::*;
 
+use crate::core::insured::workflow::ID as INSURED;
 use crate::core::model::Role;
-use crate::protocol::{SessionView, Workflow};
+use crate::protocol::SessionView;
 use crate::ui::state::use_app;
 use crate::ui::workflow::use_workflow;
 
@@ -27,7 +28,7 @@ const STEPS: [&str; 6] = ["1 Stage file", "2 Headers", "3 Review", "4 Resolve", 
 #[component]
 pub fn ImportPage() -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(INSURED);
     state.load();
     let may_import = move || app.current_operator().map(|o| o.roles.contains(&Role::Import)).unwrap_or(false);
     let step = move || state.view.with(|v| v.as_ref().map(SessionView::step).unwrap_or(0));
@@ -55,13 +56,13 @@ pub fn ImportPage() -> impl IntoView {
                 {move || match state.view.get() {
                     None => view! { <p class="muted">"Loading…"</p> }.into_any(),
                     Some(SessionView::Upload { template, templates, staged }) => {
-                        view! { <upload::UploadStep template templates staged/> }.into_any()
+                        view! { <upload::UploadStep workflow=INSURED template templates staged/> }.into_any()
                     }
-                    Some(SessionView::Headers(h)) => view! { <headers::HeadersStep view=h/> }.into_any(),
-                    Some(SessionView::Review(r)) => view! { <ReviewStep workflow=Workflow::Insured view=r/> }.into_any(),
-                    Some(SessionView::Resolve(r)) => view! { <resolve::ResolveStep view=r/> }.into_any(),
-                    Some(SessionView::Plan(p)) => view! { <PlanStep workflow=Workflow::Insured view=p/> }.into_any(),
-                    Some(SessionView::Done(d)) => view! { <VerifyStep workflow=Workflow::Insured view=d/> }.into_any(),
+                    Some(SessionView::Headers(h)) => view! { <headers::HeadersStep workflow=INSURED view=h/> }.into_any(),
+                    Some(SessionView::Review(r)) => view! { <ReviewStep workflow=INSURED view=r/> }.into_any(),
+                    Some(SessionView::Resolve(r)) => view! { <resolve::ResolveStep workflow=INSURED view=r/> }.into_any(),
+                    Some(SessionView::Plan(p)) => view! { <PlanStep workflow=INSURED view=p/> }.into_any(),
+                    Some(SessionView::Done(d)) => view! { <VerifyStep workflow=INSURED view=d/> }.into_any(),
                 }}
             </Show>
         </section>

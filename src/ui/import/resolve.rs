@@ -6,9 +6,10 @@
 
 use leptos::prelude::*;
 
+use crate::core::insured::matching::{BulkAction, GroupChoice};
 use crate::protocol::{
-    BulkChoice, Choice, EntryRow, GroupView, Reply, Request, ResolveView, SessionAction, SessionOptions,
-    Workflow,
+    ApplyBulk, ChoosePerson, EntryRow, GoBack, GroupView, ImportOptions, ListGroups, PlanImport, PreviewBulk,
+    ResolveView, SearchEntries, WorkflowId,
 };
 use crate::ui::state::use_app;
 use crate::ui::workflow::use_workflow;
@@ -20,24 +21,20 @@ const SEARCH_LIMIT: usize = 20;
 /// The "accept top candidates" threshold offered first.
 const DEFAULT_MIN_SCORE: u32 = 90;
 
-fn choice_value(c: Choice) -> String {
+fn choice_value(c: Option<GroupChoice>) -> String {
     match c {
-        Choice::Default => String::new(),
-        Choice::CreateNew => "new".into(),
-        Choice::Skip => "skip".into(),
-        Choice::Existing(e) => format!("entry:{e}"),
+        None => String::new(),
+        Some(GroupChoice::CreateNew) => "new".into(),
+        Some(GroupChoice::Skip) => "skip".into(),
+        Some(GroupChoice::Existing(e)) => format!("entry:{e}"),
     }
 }
 
-fn parse_choice(v: &str) -> Choice {
+fn parse_choice(v: &str) -> Option<GroupChoice> {
     match v {
-        "new" => Choice::CreateNew,
-        "skip" => Choice::Skip,
-        other => other
-            .strip_prefix("entry:")
-            .and_then(|e| e.parse().ok())
-            .map(Choice::Existing)
-            .unwrap_or(Choice::Default),
+        "new" => Some(GroupChoice::CreateNew),
+        "skip" => Some(GroupChoice::Skip),
+        other => other.strip_prefix("entry:").and_then(|e| e.parse().ok()).map(GroupChoice::Existing),
     }
 }
 
@@ -51,12 +48,13 @@ fn persons(n: usize) -> String {
 
 /// One page of detected persons of a section, refetched whenever the session moves.
 fn group_list(
+    workflow: WorkflowId,
     matched: bool,
     shown: RwSignal<usize>,
     enabled: Signal<bool>,
 ) -> LocalResource<Option<crate::protocol::GroupsPage>> {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(workflow);
     LocalResource::new(move || {
         let count = shown.get();
         let _ = state.version.get();
@@ -65,20 +63,20 @@ fn group_list(
             if !on {
                 return None;
             }
-            let action = SessionAction::Groups { start: 0, count, matched };
-            match app.call(Request::Session { workflow: Workflow::Insured, action }).await {
-                Ok(Reply::Groups(page)) => Some(page),
-                _ => None,
-            }
+            app.call(ListGroups { workflow, start: 0, count, matched }).await.ok()
         }
     })
 }
 
-fn render_page(page: crate::protocol::GroupsPage, shown: RwSignal<usize>) -> impl IntoView {
+fn render_page(
+    workflow: WorkflowId,
+    page: crate::protocol::GroupsPage,
+    shown: RwSignal<usize>,
+) -> impl IntoView {
     let more = page.total > page.groups.len();
     let total = page.total;
     view! {
-        {page.groups.into_iter().map(|g| view! { <GroupCard group=g/> }).collect_view()}
+        {page.groups.into_iter().map(|g| view! { <GroupCard workflow group=g/> }).collect_view()}
         {more
             .then(|| {
                 view! {
@@ -91,8 +89,8 @@ fn render_page(page: crate::protocol::GroupsPage, shown: RwSignal<usize>) -> imp
 }
 
 #[component]
-pub fn ResolveStep(view: ResolveView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+pub fn ResolveStep(workflow: WorkflowId, view: ResolveView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let busy = state.busy();
     // Kept in the workflow state: the step re-renders after each choice.
     let sections = state.open_sections;
@@ -110,8 +108,8 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
             m.insert("matched-shown", c);
         });
     });
-    let open_groups = group_list(false, shown, Signal::derive(|| true));
-    let matched_groups = group_list(true, matched_shown, matched_open.into());
+    let open_groups = group_list(workflow, false, shown, Signal::derive(|| true));
+    let matched_groups = group_list(workflow, true, matched_shown, matched_open.into());
     let tier_line = view.tiers.iter().map(|(t, n)| format!("{n} by tier {t}")).collect::<Vec<_>>().join(", ");
     let open = view.groups - view.conflicts;
     let conflicts = view.conflicts;
@@ -129,9 +127,9 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
                     if conflicts > 0 { format!(", and {conflicts} conflict(s) must be settled") } else { String::new() }
                 )}
             </p>
-            <BulkBar/>
+            <BulkBar workflow/>
             <div class="groups" data-testid="open-groups">
-                {move || open_groups.get().flatten().map(|page| render_page(page, shown))}
+                {move || open_groups.get().flatten().map(|page| render_page(workflow, page, shown))}
             </div>
             <details
                 class="matched-section"
@@ -148,16 +146,16 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
                     {format!("{} matched by tiers 1–3 — open to check or change a match", persons(matched))}
                 </summary>
                 <div class="groups">
-                    {move || matched_groups.get().flatten().map(|page| render_page(page, matched_shown))}
+                    {move || matched_groups.get().flatten().map(|page| render_page(workflow, page, matched_shown))}
                 </div>
             </details>
             <div class="actions">
-                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button disabled=move || busy.get() on:click=move |_| state.go(GoBack { workflow })>"Back"</button>
                 <button
                     class="primary"
                     data-testid="plan-button"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Plan { options: SessionOptions::default() })
+                    on:click=move |_| state.go(PlanImport { workflow, options: Some(ImportOptions::default()) })
                 >
                     "Review the plan"
                 </button>
@@ -168,34 +166,25 @@ pub fn ResolveStep(view: ResolveView) -> impl IntoView {
 
 /// Bulk choices, each with what it would change (counted by the worker) on its button.
 #[component]
-fn BulkBar() -> impl IntoView {
+fn BulkBar(workflow: WorkflowId) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(workflow);
     let busy = state.busy();
     let min_score = RwSignal::new(DEFAULT_MIN_SCORE);
-    let preview = move |action: BulkChoice| {
+    let preview = move |action: BulkAction| {
         LocalResource::new(move || {
             let _ = state.version.get();
             let action = match action {
-                BulkChoice::AcceptTopCandidates { .. } => {
-                    BulkChoice::AcceptTopCandidates { min_score: min_score.get() }
+                BulkAction::AcceptTopCandidates { .. } => {
+                    BulkAction::AcceptTopCandidates { min_score: min_score.get() }
                 }
                 other => other,
             };
-            async move {
-                let request = Request::Session {
-                    workflow: Workflow::Insured,
-                    action: SessionAction::Bulk { action, apply: false },
-                };
-                match app.call(request).await {
-                    Ok(Reply::Bulk { changes, rows, .. }) => Some((changes, rows)),
-                    _ => None,
-                }
-            }
+            async move { app.call(PreviewBulk { workflow, action }).await.ok().map(|p| (p.changes, p.rows)) }
         })
     };
-    let accept = preview(BulkChoice::AcceptTopCandidates { min_score: DEFAULT_MIN_SCORE });
-    let create = preview(BulkChoice::CreateNewForRemaining);
+    let accept = preview(BulkAction::AcceptTopCandidates { min_score: DEFAULT_MIN_SCORE });
+    let create = preview(BulkAction::CreateNewForRemaining);
     let label = |r: Option<(usize, usize)>| match r {
         Some((changes, rows)) => format!(" — changes {} ({rows} rows)", persons(changes)),
         None => String::new(),
@@ -222,9 +211,9 @@ fn BulkBar() -> impl IntoView {
                 data-testid="bulk-accept"
                 disabled=move || busy.get() || none(accept.get().flatten())
                 on:click=move |_| {
-                    state.go(SessionAction::Bulk {
-                        action: BulkChoice::AcceptTopCandidates { min_score: min_score.get_untracked() },
-                        apply: true,
+                    state.go(ApplyBulk {
+                        workflow,
+                        action: BulkAction::AcceptTopCandidates { min_score: min_score.get_untracked() },
                     })
                 }
             >
@@ -233,7 +222,7 @@ fn BulkBar() -> impl IntoView {
             <button
                 data-testid="bulk-create"
                 disabled=move || busy.get() || none(create.get().flatten())
-                on:click=move |_| state.go(SessionAction::Bulk { action: BulkChoice::CreateNewForRemaining, apply: true })
+                on:click=move |_| state.go(ApplyBulk { workflow, action: BulkAction::CreateNewForRemaining })
             >
                 {move || format!("Create new for all remaining{}", label(create.get().flatten()))}
             </button>
@@ -243,15 +232,19 @@ fn BulkBar() -> impl IntoView {
 }
 
 #[component]
-fn GroupCard(group: GroupView) -> impl IntoView {
-    let state = use_workflow(Workflow::Insured);
+fn GroupCard(workflow: WorkflowId, group: GroupView) -> impl IntoView {
+    let state = use_workflow(workflow);
     let index = group.index;
     let current = choice_value(group.choice);
     let searching = RwSignal::new(false);
     let sheet_rows: Vec<String> = group.sheet_rows.iter().map(|r| r.to_string()).collect();
-    let is_default = group.choice == Choice::Default;
+    let is_default = group.choice.is_none();
     let default_value = if group.matched {
-        group.candidates.first().map(|c| choice_value(Choice::Existing(c.entry))).unwrap_or_default()
+        group
+            .candidates
+            .first()
+            .map(|c| choice_value(Some(GroupChoice::Existing(c.entry))))
+            .unwrap_or_default()
     } else if group.conflict {
         String::new()
     } else if group.skip_by_default {
@@ -264,7 +257,7 @@ fn GroupCard(group: GroupView) -> impl IntoView {
         .candidates
         .iter()
         .map(|c| {
-            let value = choice_value(Choice::Existing(c.entry));
+            let value = choice_value(Some(GroupChoice::Existing(c.entry)));
             let selected = value == selected_value;
             view! { <option value=value selected=selected>{c.label.clone()}</option> }
         })
@@ -295,7 +288,7 @@ fn GroupCard(group: GroupView) -> impl IntoView {
                         searching.set(true);
                     } else {
                         searching.set(false);
-                        state.go(SessionAction::Choose { group: index, choice: parse_choice(&v) });
+                        state.go(ChoosePerson { workflow, group: index, choice: parse_choice(&v) });
                     }
                 }
             >
@@ -311,7 +304,7 @@ fn GroupCard(group: GroupView) -> impl IntoView {
             <Show when=move || searching.get()>
                 <EntrySearch on_pick=move |entry| {
                     searching.set(false);
-                    state.go(SessionAction::Choose { group: index, choice: Choice::Existing(entry) });
+                    state.go(ChoosePerson { workflow, group: index, choice: Some(GroupChoice::Existing(entry)) });
                 } on_cancel=move || searching.set(false)/>
             </Show>
         </div>
@@ -339,8 +332,8 @@ fn EntrySearch(
             if q.trim().is_empty() {
                 return (0, Vec::<EntryRow>::new());
             }
-            match app.call(Request::SearchEntries { query: q, limit: SEARCH_LIMIT }).await {
-                Ok(Reply::Entries { total, rows }) => (total, rows),
+            match app.call(SearchEntries { query: q, limit: SEARCH_LIMIT }).await {
+                Ok(page) => (page.total, page.rows),
                 _ => (0, Vec::new()),
             }
         }

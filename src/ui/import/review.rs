@@ -3,32 +3,25 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{Reply, Request, ReviewView, SessionAction, Workflow};
+use crate::protocol::{ErrorReport, GoBack, MatchRows, ReviewRows, ReviewView, WorkflowId};
 use crate::ui::state::use_app;
 use crate::ui::table::PagedTable;
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn ReviewStep(workflow: Workflow, view: ReviewView) -> impl IntoView {
+pub fn ReviewStep(workflow: WorkflowId, view: ReviewView) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(workflow);
     let busy = state.busy();
     let only_problems = RwSignal::new(false);
     let report = Action::new_local(move |_: &()| async move {
-        let request = Request::Session { workflow, action: SessionAction::ErrorReport };
-        if let Err(e) = app.download(request).await {
+        if let Err(e) = app.download(ErrorReport { workflow, include_full_ssns: false }).await {
             app.error(e);
         }
     });
     let fetch = move |start: usize, count: usize| {
         let only = only_problems.get_untracked();
-        async move {
-            let action = SessionAction::ReviewRows { start, count, only_problems: only };
-            match app.call(Request::Session { workflow, action }).await {
-                Ok(Reply::Rows(page)) => Some(page),
-                _ => None,
-            }
-        }
+        async move { app.call(ReviewRows { workflow, start, count, only_problems: only }).await.ok() }
     };
     let version = Signal::derive(move || format!("{}-{}", state.version.get(), only_problems.get()));
     let headers = Signal::stored(view.columns.clone());
@@ -69,12 +62,12 @@ pub fn ReviewStep(workflow: Workflow, view: ReviewView) -> impl IntoView {
                 test_id="review-table"
             />
             <div class="actions">
-                <button disabled=move || busy.get() on:click=move |_| state.go(SessionAction::Back)>"Back"</button>
+                <button disabled=move || busy.get() on:click=move |_| state.go(GoBack { workflow })>"Back"</button>
                 <button
                     class="primary"
                     data-testid="match-button"
                     disabled=move || busy.get()
-                    on:click=move |_| state.go(SessionAction::Match)
+                    on:click=move |_| state.go(MatchRows { workflow })
                 >
                     "Match rows to the CRM"
                 </button>

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{SessionAction, SessionOptions, StagedCard, TemplateView, Workflow};
+use crate::protocol::{ChooseTemplate, ImportOptions, StagedCard, TemplateView, WorkflowId};
 use crate::ui::browser::{confirm, first_file_of_drop, first_file_of_input, local_time_text};
 use crate::ui::state::use_app;
 use crate::ui::templates::TemplateDownload;
@@ -11,12 +11,13 @@ use crate::ui::workflow::use_workflow;
 
 #[component]
 pub fn UploadStep(
+    workflow: WorkflowId,
     template: TemplateView,
     templates: Vec<TemplateView>,
     staged: Option<StagedCard>,
 ) -> impl IntoView {
     let app = use_app();
-    let state = use_workflow(Workflow::Insured);
+    let state = use_workflow(workflow);
     let dragging = RwSignal::new(false);
     let staged_name = staged.as_ref().map(|s| s.file_name.clone());
     let template_name = template.name.clone();
@@ -29,7 +30,7 @@ pub fn UploadStep(
                 return;
             }
         }
-        state.stage(file, SessionOptions::default());
+        state.stage(file, ImportOptions::default());
     };
     let on_file = {
         let stage = stage.clone();
@@ -56,7 +57,7 @@ pub fn UploadStep(
                 "Template"
                 <select
                     data-testid="import-template-select"
-                    on:change=move |ev| state.go(SessionAction::Template { template_id: event_target_value(&ev) })
+                    on:change=move |ev| state.go(ChooseTemplate { workflow, template_id: event_target_value(&ev) })
                 >
                     {templates
                         .into_iter()
@@ -89,7 +90,7 @@ pub fn UploadStep(
                                         class="primary"
                                         data-testid="import-resume"
                                         disabled=move || busy.get()
-                                        on:click=move |_| state.go(SessionAction::Resume { options: SessionOptions::default(), remembered: None })
+                                        on:click=move |_| state.resume(ImportOptions::default())
                                     >
                                         "Continue with this file"
                                     </button>
@@ -97,7 +98,7 @@ pub fn UploadStep(
                                         class="danger"
                                         data-testid="import-discard"
                                         disabled=move || busy.get()
-                                        on:click=move |_| state.go(SessionAction::Discard)
+                                        on:click=move |_| state.discard()
                                     >
                                         "Discard"
                                     </button>

@@ -4,14 +4,14 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::{DoneView, Request, SessionAction, Workflow};
+use crate::protocol::{CloseFile, DoneView, InsuredExport, WorkflowId};
 use crate::ui::history::UndoButton;
 use crate::ui::state::use_app;
 use crate::ui::sync::SyncControls;
 use crate::ui::workflow::use_workflow;
 
 #[component]
-pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
+pub fn VerifyStep(workflow: WorkflowId, view: DoneView) -> impl IntoView {
     let app = use_app();
     let state = use_workflow(workflow);
     let import_id = view.import_id;
@@ -21,7 +21,7 @@ pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
     let export = Action::new_local(move |pid: &u32| {
         let pid = *pid;
         async move {
-            match app.download(Request::InsuredExport { portfolio_id: pid }).await {
+            match app.download(InsuredExport { portfolio_id: pid }).await {
                 Ok(name) => app.success(format!("Updated Insured CRM Export downloaded: {name}.")),
                 Err(e) => app.error(e),
             }
@@ -117,7 +117,7 @@ pub fn VerifyStep(workflow: Workflow, view: DoneView) -> impl IntoView {
                 })}
             <div class="actions">
                 <UndoButton import_id=import_id label="Undo this import"/>
-                <button data-testid="import-another" on:click=move |_| state.go(SessionAction::Close)>
+                <button data-testid="import-another" on:click=move |_| state.go(CloseFile { workflow })>
                     "Import another file"
                 </button>
             </div>

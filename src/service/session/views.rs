@@ -1,11 +1,61 @@
-//! The views of a session the page renders: the step views, pages of review and plan rows,
-//! pages of detected persons with their candidates.
+//! The views of a session the page renders: the step view of its stage, pages of review and
+//! plan rows, pages of detected persons with their candidates.
 
-use super::*;
+use std::collections::BTreeMap;
+
 use crate::core::headers::shown_headers;
 use crate::core::privacy::shown::shown_header;
 
-pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
+use crate::core::headers::HeaderSource;
+use crate::core::insured::matching::{GroupChoice, GroupKind};
+use crate::core::model::Crm;
+use crate::core::plan::{ImportPlan, RowAction};
+use crate::core::privacy::ssn::mask_text;
+use crate::core::template::{Field, Template};
+use crate::core::validate::Severity;
+use crate::core::workflow::Workflow;
+use crate::protocol::{
+    CandidateView, FileView, GroupView, GroupsPage, HeaderRow, HeadersView, PlanView, ResolveView,
+    ReviewView, RowsPage, SessionView, StagedCard, TableRow, TemplateView,
+};
+
+use super::{Matched, Planned, Reviewed, Session, Stage, Staged};
+
+/// The page's view of where a session stands.
+pub(super) fn session_view(s: &Session, staged: Option<StagedCard>) -> SessionView {
+    let workflow = s.workflow;
+    match &s.stage {
+        Stage::Closed => SessionView::Upload {
+            template: template_view(s.template),
+            templates: workflow.templates().iter().map(|t| template_view(t)).collect(),
+            staged,
+        },
+        Stage::Staged(staged) => SessionView::Headers(headers_view(staged)),
+        Stage::Reviewed(r) => SessionView::Review(review_view(workflow, r)),
+        Stage::Matched(m) => SessionView::Resolve(resolve_view(m)),
+        Stage::Planned(p) => SessionView::Plan(plan_view(workflow, p)),
+        Stage::Done(d) => SessionView::Done(d.view.clone()),
+    }
+}
+
+fn template_view(t: &Template) -> TemplateView {
+    TemplateView { id: t.id.to_string(), name: t.name.to_string(), description: t.description.to_string() }
+}
+
+/// The file being imported, as every step shows it.
+pub(super) fn file_view(staged: &Staged) -> FileView {
+    FileView {
+        template: template_view(staged.template),
+        file_name: staged.file.name.clone(),
+        size: staged.file.size,
+        sha256: staged.file.sha256.clone(),
+        staged_at_ms: staged.file.staged_at_ms,
+        rows: staged.sheet.rows.len(),
+        warnings: staged.file.warnings.clone(),
+    }
+}
+
+fn headers_view(open: &Staged) -> HeadersView {
     let rows = open
         .template
         .columns
@@ -34,7 +84,7 @@ pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
         })
         .collect();
     HeadersView {
-        file,
+        file: file_view(open),
         file_headers: shown_headers(&open.sheet.header),
         rows,
         missing_required: open.mapping.missing_required.clone(),
@@ -42,27 +92,10 @@ pub(super) fn headers_view(open: &OpenFile, file: FileView) -> HeadersView {
     }
 }
 
-/// The review table's columns for a template: a few identifying fields for insured contact
-/// details (the table stays readable), every column otherwise.
-pub(super) fn review_fields(t: &Template) -> Vec<Field> {
-    if t.apply == ApplyRule::UpsertContactDetail {
-        vec![
-            Field::CaseReference,
-            Field::InsuredReference,
-            Field::FirstName,
-            Field::ClientReference,
-            Field::Ssn,
-            Field::DetailType,
-            Field::PublicId,
-        ]
-    } else {
-        t.columns.iter().map(|c| c.field).collect()
-    }
-}
-
-pub(super) fn review_columns(t: &Template) -> Vec<String> {
+/// The review table's columns: the workflow's review fields, with their errors.
+fn review_columns(workflow: &dyn Workflow, t: &Template) -> Vec<String> {
     let mut columns = vec!["Row".to_string(), "Status".to_string()];
-    for f in review_fields(t) {
+    for f in workflow.review_fields(t) {
         columns.push(match f {
             Field::FirstName => "Name".to_string(),
             f => t.spec(f).map(|s| s.header.to_string()).unwrap_or_default(),
@@ -72,56 +105,50 @@ pub(super) fn review_columns(t: &Template) -> Vec<String> {
     columns
 }
 
-pub(super) fn review_view(open: &OpenFile, v: &Validated, file: FileView) -> ReviewView {
+fn review_view(workflow: &dyn Workflow, reviewed: &Reviewed) -> ReviewView {
+    let (open, v) = (&reviewed.staged, &reviewed.validated);
     let blocked = v.rows.iter().filter(|r| r.blocked()).count();
     ReviewView {
-        file,
+        file: file_view(open),
         rows: v.rows.len(),
         importable: v.rows.len() - blocked,
         errors: v.issues.iter().filter(|i| i.severity == Severity::Error).count(),
         warnings: v.issues.iter().filter(|i| i.severity == Severity::Warning).count(),
         rows_with_problems: v.rows.iter().filter(|r| r.errors + r.warnings > 0).count(),
         ignored: open.mapping.ignored.iter().map(|h| shown_header(h)).collect(),
-        columns: review_columns(open.template),
+        columns: review_columns(workflow, open.template),
     }
 }
 
-pub(super) fn resolve_view(
-    m: &Matches,
-    choices: &BTreeMap<String, GroupChoice>,
-    file: FileView,
-) -> ResolveView {
+fn resolve_view(matched: &Matched) -> ResolveView {
+    let (m, choices) = (&matched.matches, &matched.reviewed.staged.choices);
     let conflicts = m.groups.iter().filter(|g| g.is_conflict()).count();
-    let pending =
-        m.groups.iter().filter(|g| g.is_conflict() && !choices.contains_key(&person_key(g))).count();
+    let pending = m.groups.iter().filter(|g| g.is_conflict() && !choices.contains_key(&g.key)).count();
     ResolveView {
-        file,
+        file: file_view(&matched.reviewed.staged),
         tiers: m.tier_counts().into_iter().map(|(t, n)| (t.label().to_string(), n)).collect(),
         groups: m.open_groups().count(),
         conflicts,
         pending_conflicts: pending,
         matched: m.groups.len() - m.open_groups().count(),
-        decided: m.groups.iter().filter(|g| choices.contains_key(&person_key(g))).count(),
+        decided: m.groups.iter().filter(|g| choices.contains_key(&g.key)).count(),
     }
 }
 
-pub(super) fn plan_columns(t: &Template) -> Vec<String> {
+fn plan_columns(workflow: &dyn Workflow, t: &Template) -> Vec<String> {
     let mut c = vec!["Row".to_string(), "Action".to_string()];
-    if t.apply == ApplyRule::UpsertContactDetail {
-        c.extend(["Match tier".to_string(), "CRM entry".to_string(), "Public ID".to_string()]);
-    } else {
-        c.push(t.columns.first().map(|c| c.header.to_string()).unwrap_or_default());
-    }
+    c.extend(workflow.plan_columns(t));
     c.push("Changes (before → after) and notes".to_string());
     c.push("Errors".to_string());
     c
 }
 
-pub(super) fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanView {
+fn plan_view(workflow: &dyn Workflow, p: &Planned) -> PlanView {
+    let open = &p.basis.reviewed().staged;
     let plan = &p.plan;
     let notices = plan.notices.clone();
     PlanView {
-        file,
+        file: file_view(open),
         counts: plan.counts,
         contacts: plan.contacts(),
         pending_conflicts: plan.pending_conflicts,
@@ -132,11 +159,12 @@ pub(super) fn plan_view(open: &OpenFile, p: &Planned, file: FileView) -> PlanVie
         relinks: p.relinks.clone(),
         stale_conflict_rows: plan.stale_conflict_rows().count(),
         take_file_values: open.options.take_file_values,
-        columns: plan_columns(open.template),
+        columns: plan_columns(workflow, open.template),
+        wording: workflow.wording(),
     }
 }
 
-pub(super) fn status_of(action: &RowAction) -> &'static str {
+fn status_of(action: &RowAction) -> &'static str {
     match action {
         RowAction::Error => "error",
         RowAction::Skip(_) => "warning",
@@ -147,7 +175,7 @@ pub(super) fn status_of(action: &RowAction) -> &'static str {
 
 /// One page of the plan table.
 pub(super) fn plan_rows(
-    open: &OpenFile,
+    workflow: &dyn Workflow,
     plan: &ImportPlan,
     start: usize,
     count: usize,
@@ -156,7 +184,6 @@ pub(super) fn plan_rows(
     let shown: Vec<usize> = (0..plan.rows.len())
         .filter(|i| !only_changes || !matches!(plan.rows[*i].action, RowAction::Unchanged))
         .collect();
-    let insured = open.template.apply == ApplyRule::UpsertContactDetail;
     let rows = shown
         .iter()
         .skip(start)
@@ -167,19 +194,8 @@ pub(super) fn plan_rows(
                 p.changes.iter().map(|c| format!("{}: {} → {}", c.field, c.before, c.after)).collect();
             detail.extend(p.notes.iter().cloned());
             let mut cells = vec![p.sheet_row.to_string(), p.action_text()];
-            if insured {
-                let f = p.insured().cloned().unwrap_or_default();
-                detail.extend(
-                    f.stale_conflicts
-                        .iter()
-                        .map(|c| format!("Changed in the CRM since export — {}", c.text())),
-                );
-                cells.push(f.tier.map(|t| t.label().to_string()).unwrap_or_default());
-                cells.push(f.entry_label);
-                cells.push(f.public_id.unwrap_or_default());
-            } else {
-                cells.push(p.record_label().to_string());
-            }
+            detail.extend(workflow.plan_notes(p));
+            cells.extend(workflow.plan_cells(p));
             cells.push(detail.join(" · "));
             cells.push(p.errors_text());
             TableRow { sheet_row: p.sheet_row, status: status_of(&p.action).to_string(), cells }
@@ -190,15 +206,16 @@ pub(super) fn plan_rows(
 
 /// One page of the review table.
 pub(super) fn review_rows(
-    open: &OpenFile,
-    v: &Validated,
+    workflow: &dyn Workflow,
+    reviewed: &Reviewed,
     start: usize,
     count: usize,
     only_problems: bool,
 ) -> RowsPage {
+    let (open, v) = (&reviewed.staged, &reviewed.validated);
     let shown: Vec<usize> =
         (0..v.rows.len()).filter(|i| !only_problems || v.rows[*i].errors + v.rows[*i].warnings > 0).collect();
-    let fields = review_fields(open.template);
+    let fields = workflow.review_fields(open.template);
     let page: Vec<usize> = shown.iter().skip(start).take(count).copied().collect();
     let wanted: std::collections::BTreeSet<usize> = page.iter().map(|i| v.rows[*i].sheet_row).collect();
     let mut problems: BTreeMap<usize, Vec<String>> = BTreeMap::new();
@@ -246,23 +263,15 @@ pub(super) fn review_rows(
     RowsPage { total: shown.len(), start, rows }
 }
 
-pub(super) fn choice_of(c: Option<GroupChoice>) -> Choice {
-    match c {
-        None => Choice::Default,
-        Some(GroupChoice::CreateNew) => Choice::CreateNew,
-        Some(GroupChoice::Existing(e)) => Choice::Existing(e),
-        Some(GroupChoice::Skip) => Choice::Skip,
-    }
-}
-
 /// One page of detected persons: the open ones, or with `matched` the ones a tier decided.
 pub(super) fn groups_page(
     crm: &Crm,
-    m: &Matches,
-    v: &Validated,
-    choices: &BTreeMap<String, GroupChoice>,
+    matched_persons: &Matched,
     (start, count, matched): (usize, usize, bool),
 ) -> GroupsPage {
+    let m = &matched_persons.matches;
+    let v = &matched_persons.reviewed.validated;
+    let choices = &matched_persons.reviewed.staged.choices;
     let section: Vec<_> = m.groups.iter().filter(|g| g.is_open() != matched).collect();
     let groups = section
         .iter()
@@ -296,7 +305,7 @@ pub(super) fn groups_page(
                     CandidateView { entry: c.entry, label, score: c.score }
                 })
                 .collect();
-            let choice = choices.get(&person_key(g)).copied();
+            let choice = choices.get(&g.key).copied();
             let chosen_label = match choice {
                 Some(GroupChoice::Existing(e)) if !candidates.iter().any(|c| c.entry == e) => {
                     Some(crm.entries.get(&e).map(|e| e.label()).unwrap_or_else(|| format!("entry {e}")))
@@ -310,7 +319,7 @@ pub(super) fn groups_page(
             };
             GroupView {
                 index: g.id,
-                key: person_key(g),
+                key: g.key.clone(),
                 name: g.display_name(),
                 kind,
                 conflict: g.is_conflict(),
@@ -318,7 +327,7 @@ pub(super) fn groups_page(
                 reason,
                 sheet_rows: g.rows.iter().map(|r| v.rows[*r].sheet_row).collect(),
                 candidates,
-                choice: choice_of(choice),
+                choice,
                 chosen_label,
                 can_create: g.can_create,
                 matched: !g.is_open(),
@@ -327,40 +336,4 @@ pub(super) fn groups_page(
         })
         .collect();
     GroupsPage { total: section.len(), start, groups }
-}
-
-pub(super) fn bulk_action(action: BulkChoice) -> BulkAction {
-    match action {
-        BulkChoice::AcceptTopCandidates { min_score } => BulkAction::AcceptTopCandidates { min_score },
-        BulkChoice::CreateNewForRemaining => BulkAction::CreateNewForRemaining,
-    }
-}
-
-/// Who applies, and how.
-#[derive(Debug, Clone, Copy)]
-pub struct ApplyRequest<'a> {
-    pub operator_login: &'a str,
-    /// Apply a file applied before without asking again.
-    pub again: bool,
-    /// Apply only the valid rows of a plan with errors (accounts).
-    pub valid_rows_only: bool,
-    /// The time recorded in the history.
-    pub now_ms: i64,
-}
-
-/// A duration for people: two decimals under a second (never "0.0 s"), one above.
-pub(super) fn seconds_text(seconds: f64) -> String {
-    if seconds < 1.0 {
-        format!("{seconds:.2} s")
-    } else {
-        format!("{seconds:.1} s")
-    }
-}
-
-/// The choices by group index, from the choices by person key.
-pub(super) fn indexed_choices(
-    m: &Matches,
-    choices: &BTreeMap<String, GroupChoice>,
-) -> Vec<Option<GroupChoice>> {
-    m.groups.iter().map(|g| choices.get(&person_key(g)).copied()).collect()
 }
