@@ -642,3 +642,68 @@ fn opening_a_staged_file_again_reads_it_as_the_template_chosen_now_as_staging_do
     run(&svc, ChooseTemplate { workflow: INSURANCE, template_id: String::new() }).expect("recognise");
     assert_eq!(plan_view(run(&svc, resume).expect("opened")).file.template.id, "user-insurance");
 }
+/// A ticker that records every tick (stage, done, total) and cancels at the `nth` tick (from
+/// 0) whose stage starts with `stage`.
+struct Recording {
+    cancel: Option<(&'static str, usize)>,
+    ticks: std::cell::RefCell<Vec<(String, usize, usize)>>,
+}
+
+impl Ticker for Recording {
+    async fn tick(&self, stage: &str, done: usize, total: usize) -> Result<(), Cancelled> {
+        let mut ticks = self.ticks.borrow_mut();
+        let seen = ticks.iter().filter(|(s, ..)| self.cancel.is_some_and(|(c, _)| s.starts_with(c))).count();
+        ticks.push((stage.to_string(), done, total));
+        match self.cancel {
+            Some((c, nth)) if stage.starts_with(c) && seen == nth => Err(Cancelled),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[test]
+fn planning_ticks_rows_planned_of_total_and_a_cancel_between_slices_plans_nothing() {
+    let svc = demo();
+    let (_, header, rows) = export_of_first_portfolio(&svc);
+    // The portfolio's rows again and again: a file of a few thousand rows, planned in slices.
+    let copies = 2_600_usize.div_ceil(rows.len());
+    let many: Vec<Vec<String>> = (0..copies).flat_map(|_| rows.iter().cloned()).collect();
+    let total = many.len();
+    stage_insured(&svc, "many.xlsx", write_cells(&header, &many));
+    let before = match_rows(&svc);
+
+    // Cancelled at the second slice: nothing written, the session as it was.
+    let at = sequence(&svc);
+    let cancel = Recording { cancel: Some(("Planning rows", 1)), ticks: Default::default() };
+    let view_before = run(&svc, ShowSession { workflow: INSURED }).expect("the view");
+    let refused =
+        run_with(&svc, PlanImport { workflow: INSURED, options: None }, &cancel).expect_err("cancelled");
+    assert!(matches!(refused, Failure::Cancelled), "{refused:?}");
+    let slices: Vec<(usize, usize)> = cancel
+        .ticks
+        .borrow()
+        .iter()
+        .filter(|(s, ..)| s.starts_with("Planning rows"))
+        .map(|(_, done, of)| (*done, *of))
+        .collect();
+    assert_eq!(slices, vec![(0, total), (1_000, total)], "cancelled after the first slice");
+    assert_eq!(sequence(&svc), at, "nothing written");
+    assert_eq!(run(&svc, ShowSession { workflow: INSURED }).expect("the view"), view_before);
+    assert!(matches!(before, SessionView::Resolve(_) | SessionView::Plan(_)), "matched: {before:?}");
+
+    // Planned to the end: one tick per slice, rows planned of total, in order.
+    let count = Recording { cancel: None, ticks: Default::default() };
+    let planned =
+        plan_view(run_with(&svc, PlanImport { workflow: INSURED, options: None }, &count).expect("planned"));
+    let ticks = count.ticks.borrow();
+    let slices: Vec<(usize, usize)> = ticks
+        .iter()
+        .filter(|(s, ..)| s.starts_with("Planning rows"))
+        .map(|(_, done, of)| (*done, *of))
+        .collect();
+    let expected: Vec<(usize, usize)> =
+        (0..total).step_by(1_000).chain([total]).map(|done| (done, total)).collect();
+    assert_eq!(slices, expected, "one tick before the first slice and after each");
+    assert_eq!(planned.counts.errors, 0);
+    assert!(planned.counts.unchanged >= rows.len(), "{:?}", planned.counts);
+}

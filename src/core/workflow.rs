@@ -111,6 +111,38 @@ pub struct PlanInput<'a> {
     pub options: ImportOptions,
 }
 
+/// A plan being made in slices of rows ([`Workflow::plan_in_slices`]).
+pub trait PlanInSlices {
+    /// The rows to plan.
+    fn total(&self) -> usize;
+    /// The rows planned so far.
+    fn planned(&self) -> usize;
+    /// Plans the next `count` rows (in file order).
+    fn plan_rows(&mut self, count: usize);
+    /// The plan, once every row is planned.
+    fn finish(self: Box<Self>) -> ImportPlan;
+}
+
+/// A plan made whole before its first slice.
+#[derive(Debug)]
+pub struct PlannedWhole(pub ImportPlan);
+
+impl PlanInSlices for PlannedWhole {
+    fn total(&self) -> usize {
+        self.0.rows.len()
+    }
+
+    fn planned(&self) -> usize {
+        self.0.rows.len()
+    }
+
+    fn plan_rows(&mut self, _count: usize) {}
+
+    fn finish(self: Box<Self>) -> ImportPlan {
+        self.0
+    }
+}
+
 /// How a workflow's pages and messages name its steps and outcomes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wording {
@@ -180,6 +212,13 @@ pub trait Workflow: Sync + std::fmt::Debug {
 
     /// The planner: exactly what the import will do. Nothing is written.
     fn plan(&self, input: &PlanInput<'_>) -> ImportPlan;
+
+    /// The planner a slice of rows at a time, so that the service can report "rows planned of
+    /// total" and be cancelled between slices; planning in slices gives the plan [`Workflow::plan`]
+    /// gives. By default the whole plan is made at once (a planner fast enough not to need it).
+    fn plan_in_slices<'a>(&self, input: PlanInput<'a>) -> Box<dyn PlanInSlices + 'a> {
+        Box::new(PlannedWhole(self.plan(&input)))
+    }
 
     /// The plan of a file without the operator (no choices, no export base, default options),
     /// as the pipeline's tests and the benchmarks plan one.

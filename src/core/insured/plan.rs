@@ -319,6 +319,13 @@ impl<'a> PlanSlices<'a> {
         self
     }
 
+    /// [`PlanSlices::with_base`] holding its own [`TakeFile`].
+    pub fn with_base_taking(mut self, base: &'a ExportBaseRead, take_file: TakeFile) -> Self {
+        self = self.with_base(base, &TakeFile::None);
+        self.take_file = Cow::Owned(take_file);
+        self
+    }
+
     /// The number of rows to plan.
     pub fn total(&self) -> usize {
         self.validated.rows.len()

@@ -11,11 +11,11 @@ use crate::core::plan::{ImportPlan, PlannedRow};
 use crate::core::report::{ReportExtras, RowExtras};
 use crate::core::template::{Field, Template};
 use crate::core::validate::Validated;
-use crate::core::workflow::{Applied, PlanInput, Wording, Workflow, WorkflowId};
+use crate::core::workflow::{Applied, PlanInSlices, PlanInput, PlannedWhole, Wording, Workflow, WorkflowId};
 
 use super::base::{read_export_base, ExportBaseRead};
 use super::matching::{Matcher, Matches, RowMatch};
-use super::plan::{plan, plan_with_base, TakeFile};
+use super::plan::{plan, plan_with_base, PlanSlices, TakeFile};
 use super::INSURED_CONTACT_DETAILS;
 
 /// The workflow's id.
@@ -65,6 +65,20 @@ impl Workflow for InsuredContactDetails {
                 let matches = Matcher::new(template, &index).with_base(base.base()).all(&validated.rows);
                 plan_with_base(crm, template, validated, &matches, &[], base, &take_file)
             }
+        }
+    }
+
+    fn plan_in_slices<'a>(&self, input: PlanInput<'a>) -> Box<dyn PlanInSlices + 'a> {
+        match input.resolution {
+            Some(r) => {
+                let take_file = if input.options.take_file_values { TakeFile::All } else { TakeFile::None };
+                let slices =
+                    PlanSlices::new(input.crm, input.template, input.validated, r.matches, r.choices)
+                        .with_base_taking(input.base, take_file);
+                Box::new(slices)
+            }
+            // Matched here, without the operator: planned whole.
+            None => Box::new(PlannedWhole(self.plan(&input))),
         }
     }
 
@@ -204,4 +218,23 @@ pub fn report_extras(crm: &Crm, plan: &ImportPlan, matches: Option<&Matches>) ->
         }
     }
     ReportExtras { notes, rows }
+}
+
+/// The insured planner's slices are [`PlanSlices`].
+impl PlanInSlices for PlanSlices<'_> {
+    fn total(&self) -> usize {
+        PlanSlices::total(self)
+    }
+
+    fn planned(&self) -> usize {
+        PlanSlices::planned(self)
+    }
+
+    fn plan_rows(&mut self, count: usize) {
+        PlanSlices::plan_rows(self, count);
+    }
+
+    fn finish(self: Box<Self>) -> ImportPlan {
+        PlanSlices::finish(*self)
+    }
 }

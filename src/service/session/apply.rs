@@ -61,8 +61,7 @@ impl<S: CrmStore> Service<S> {
             Some(basis) if !stale && basis.reviewed().basis == stored.sequence => basis,
             _ => again(&stored, from.workflow, from.staged, ticker).await?,
         };
-        ticker.tick("Planning the changes (nothing is written)", 0, 1).await?;
-        let planned = plan_on(&stored, from.workflow, basis);
+        let planned = plan_on(&stored, from.workflow, basis, ticker).await?;
         drop(stored);
         self.finish(id, from.epoch, "planned", |_| Stage::Planned(planned))?;
         self.session_view(id).await
@@ -105,8 +104,15 @@ async fn again(
     Ok(Basis::Matched(Matched { reviewed, matches: Rc::new(matches) }))
 }
 
-/// The workflow's plan of the file on the stored CRM, with the insured links it changes.
-fn plan_on(stored: &StoredCrm, workflow: &'static dyn Workflow, basis: Basis) -> Planned {
+/// The workflow's plan of the file on the stored CRM, with the insured links it changes;
+/// planned in slices of rows, ticking "rows planned of total" (a cancel between slices
+/// leaves the session as it was).
+async fn plan_on(
+    stored: &StoredCrm,
+    workflow: &'static dyn Workflow,
+    basis: Basis,
+    ticker: &impl Ticker,
+) -> Result<Planned, Failure> {
     let reviewed = basis.reviewed();
     let staged = &reviewed.staged;
     let choices = basis.matched().map(Matched::indexed_choices).unwrap_or_default();
@@ -114,7 +120,7 @@ fn plan_on(stored: &StoredCrm, workflow: &'static dyn Workflow, basis: Basis) ->
         .matched()
         .filter(|_| workflow.resolves_persons())
         .map(|m| Resolution { matches: &m.matches, choices: &choices });
-    let plan = workflow.plan(&PlanInput {
+    let mut slices = workflow.plan_in_slices(PlanInput {
         crm: &stored.crm,
         template: staged.template,
         validated: &reviewed.validated,
@@ -122,6 +128,12 @@ fn plan_on(stored: &StoredCrm, workflow: &'static dyn Workflow, basis: Basis) ->
         base: &staged.file.base,
         options: staged.options,
     });
+    ticker.tick("Planning rows (nothing is written)", slices.planned(), slices.total()).await?;
+    while slices.planned() < slices.total() {
+        slices.plan_rows(super::CHUNK);
+        ticker.tick("Planning rows (nothing is written)", slices.planned(), slices.total()).await?;
+    }
+    let plan = slices.finish();
     let label = |e: EntryId| stored.crm.entries.get(&e).map(|e| e.label());
     let relinks = plan
         .relinks()
@@ -136,7 +148,7 @@ fn plan_on(stored: &StoredCrm, workflow: &'static dyn Workflow, basis: Basis) ->
             )
         })
         .collect();
-    Planned { basis, plan: Rc::new(plan), made_at: stored.sequence, stale: None, relinks }
+    Ok(Planned { basis, plan: Rc::new(plan), made_at: stored.sequence, stale: None, relinks })
 }
 
 impl<S: CrmStore> Handle<S> for PlanRows {
