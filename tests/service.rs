@@ -707,3 +707,41 @@ fn planning_ticks_rows_planned_of_total_and_a_cancel_between_slices_plans_nothin
     assert_eq!(planned.counts.errors, 0);
     assert!(planned.counts.unchanged >= rows.len(), "{:?}", planned.counts);
 }
+
+#[test]
+fn an_import_that_would_hand_out_the_last_entry_id_is_refused_and_the_crm_is_unchanged() {
+    use roundtrip::core::demo::{demo_crm, DEMO_SEED};
+    // The entry counter two ids from its end: three new persons need three ids.
+    let mut start = demo_crm(DEMO_SEED, 1);
+    start.counters.next_entry_id = u32::MAX - 1;
+    let svc = Service::new(MemoryStore::with_crm(start.clone()), common::seeded_secrets(8));
+    run(&svc, Open { autoload_demo: false }).expect("opened");
+    let before = crm(&svc);
+    let (_, header, rows) = export_of_first_portfolio(&svc);
+    let new_persons: Vec<Vec<String>> = ["Zora", "Yannick", "Xiomara"]
+        .iter()
+        .zip(rows.iter())
+        .map(|(first, row)| {
+            let mut r = row.clone();
+            for field in [Field::PublicId, Field::ClientReference, Field::Ssn] {
+                r[col(field)].clear();
+            }
+            r[col(Field::FirstName)] = first.to_string();
+            r[col(Field::LastName)] = "Counterless".into();
+            r
+        })
+        .collect();
+    stage_insured(&svc, "three-new.xlsx", write_cells(&header, &new_persons));
+    let plan = match_and_plan(&svc);
+    assert_eq!(plan.counts.created, 3, "{:?}", plan.counts);
+    let refused = apply(&svc, INSURED, false, &Silent).expect_err("refused");
+    assert_eq!(
+        refused.to_string(),
+        "The import was not applied: The CRM has no CRM entry ids left: the counter reached 4,294,967,295; \
+         nothing was written."
+    );
+    let after = crm(&svc);
+    assert_eq!(after.entries, before.entries, "no entry was written or overwritten");
+    assert_eq!(after.counters, before.counters);
+    assert_eq!(after.imports, before.imports);
+}

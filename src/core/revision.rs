@@ -245,6 +245,47 @@ pub enum RebaseError {
     /// A batch that hands out identities must carry the counters after it.
     #[error("the batch hands out identities but carries no counters")]
     NoCounters,
+    /// A counter has no identity left to hand out.
+    #[error(transparent)]
+    Exhausted(#[from] CounterExhausted),
+}
+
+/// A batch would hand out an identity past the last one a counter can give (its ids are
+/// 32-bit numbers): refused whole, nothing written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "The CRM has no {name} ids left: the counter reached {}; nothing was written.",
+    crate::core::read::guard::thousands(u64::from(u32::MAX))
+)]
+pub struct CounterExhausted {
+    pub name: &'static str,
+}
+
+/// Refuses a batch that puts a record under the last id a counter can give (`u32::MAX`):
+/// handing it out leaves the counter no next value, so a planner that reached it would give
+/// it again (its counter saturates there instead of wrapping to 0 and overwriting record 1).
+/// Every store calls it, after [`rebase_identities`], inside its commit.
+pub fn check_counters(batch: &CheckedBatch) -> Result<(), CounterExhausted> {
+    for record in &batch.changes.puts {
+        let counted = match record {
+            Record::Entry(e) => Some(("CRM entry", e.id)),
+            Record::Detail(d) => d
+                .public_id
+                .strip_prefix("CD-")
+                .and_then(|n| n.parse::<u32>().ok())
+                .map(|n| ("contact detail", n)),
+            Record::Case(c) => Some(("case", c.id)),
+            Record::Insured(i) => Some(("insured", i.id)),
+            Record::Portfolio(p) => Some(("portfolio", p.id)),
+            Record::AccountContact(c) => Some(("account contact", c.id)),
+            Record::Import(i) => Some(("import", i.id)),
+            _ => None,
+        };
+        if let Some((name, u32::MAX)) = counted {
+            return Err(CounterExhausted { name });
+        }
+    }
+    Ok(())
 }
 
 /// One counter's move: identities in `[from, to)` were handed out by the batch and become
@@ -257,9 +298,17 @@ struct Shift {
 }
 
 impl Shift {
-    fn new(planned_from: u32, planned_to: u32, stored: u32) -> Result<Shift, RebaseError> {
+    fn new(
+        name: &'static str,
+        planned_from: u32,
+        planned_to: u32,
+        stored: u32,
+    ) -> Result<Shift, RebaseError> {
         let by = stored.checked_sub(planned_from).ok_or(RebaseError::CountersWentBack)?;
-        Ok(Shift { from: planned_from, to: planned_to.max(planned_from), by })
+        let to = planned_to.max(planned_from);
+        // The batch's identities, moved, must still be ids the counter can give.
+        to.checked_add(by).ok_or(CounterExhausted { name })?;
+        Ok(Shift { from: planned_from, to, by })
     }
 
     fn id(&self, id: u32) -> u32 {
@@ -379,17 +428,28 @@ pub fn rebase_identities(batch: &mut CheckedBatch, stored: Counters) -> Result<(
         return Err(RebaseError::NoCounters);
     };
     let shifts = Shifts {
-        entry: Shift::new(from.next_entry_id, to.next_entry_id, stored.next_entry_id)?,
-        detail: Shift::new(from.next_detail_number, to.next_detail_number, stored.next_detail_number)?,
-        case: Shift::new(from.next_case_id, to.next_case_id, stored.next_case_id)?,
-        insured: Shift::new(from.next_insured_id, to.next_insured_id, stored.next_insured_id)?,
-        portfolio: Shift::new(from.next_portfolio_id, to.next_portfolio_id, stored.next_portfolio_id)?,
+        entry: Shift::new("CRM entry", from.next_entry_id, to.next_entry_id, stored.next_entry_id)?,
+        detail: Shift::new(
+            "contact detail",
+            from.next_detail_number,
+            to.next_detail_number,
+            stored.next_detail_number,
+        )?,
+        case: Shift::new("case", from.next_case_id, to.next_case_id, stored.next_case_id)?,
+        insured: Shift::new("insured", from.next_insured_id, to.next_insured_id, stored.next_insured_id)?,
+        portfolio: Shift::new(
+            "portfolio",
+            from.next_portfolio_id,
+            to.next_portfolio_id,
+            stored.next_portfolio_id,
+        )?,
         account_contact: Shift::new(
+            "account contact",
             from.next_account_contact_id,
             to.next_account_contact_id,
             stored.next_account_contact_id,
         )?,
-        import: Shift::new(from.next_import_id, to.next_import_id, stored.next_import_id)?,
+        import: Shift::new("import", from.next_import_id, to.next_import_id, stored.next_import_id)?,
     };
     if shifts.is_identity() {
         return Ok(());

@@ -147,7 +147,7 @@ impl<S: CrmStore> Handle<S> for CreateTemporaryPortfolio {
         }
         let mut counters: Counters = stored.crm.counters;
         let id = counters.next_portfolio_id;
-        counters.next_portfolio_id += 1;
+        counters.next_portfolio_id = id.saturating_add(1);
         let portfolio =
             Portfolio { id, name: title.clone(), owner_login, temporary: true, case_ids: case_ids.clone() };
         let changes = ChangeSet {

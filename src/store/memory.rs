@@ -8,9 +8,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
+use super::{rebase_refusal, Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
-use crate::core::revision::{check, rebase_identities, CheckedBatch, Revision, Revisions, Staleness};
+use crate::core::revision::{check, check_counters, rebase_identities, CheckedBatch, Revision, Revisions};
 
 /// The stored state: the CRM with each record's revision and the sequence number (shared
 /// with the callers of `current`), and the sequence of the last whole replacement.
@@ -78,9 +78,9 @@ impl CrmStore for MemoryStore {
         // then every expectation.
         let mut batch = batch.clone();
         if state.replaced_at <= batch.base {
-            rebase_identities(&mut batch, state.stored.crm.counters)
-                .map_err(|_| StoreError::Stale(Staleness::replaced()))?;
+            rebase_identities(&mut batch, state.stored.crm.counters).map_err(rebase_refusal)?;
         }
+        check_counters(&batch)?;
         let stale = check(&batch, state.replaced_at, |k| stored_revision(&state, k));
         if !stale.is_clear() {
             return Err(StoreError::Stale(stale));

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
-use crate::core::revision::{CheckedBatch, Revision, Revisions, Staleness};
+use crate::core::revision::{CheckedBatch, CounterExhausted, RebaseError, Revision, Revisions, Staleness};
 
 #[cfg(any(test, feature = "store-contract"))]
 pub mod contract;
@@ -43,6 +43,9 @@ pub enum StoreError {
          Close it and reload."
     )]
     UpgradeBlocked,
+    /// A counter has no identity left for the batch.
+    #[error(transparent)]
+    CounterExhausted(#[from] CounterExhausted),
     /// A uniqueness rule (Client Reference, SSN, case reference) would be broken by the batch.
     #[error("A uniqueness rule would be broken: {0}. Nothing was written.")]
     Constraint(String),
@@ -248,6 +251,15 @@ fn quota_text(usage: Option<(u64, u64)>) -> String {
         "The browser has no room left for the CRM copy{figures}. Free disk space or delete old Roundtrip data in \
          the browser's site settings, then try again. Nothing was written."
     )
+}
+
+/// How a store refuses a batch whose identities cannot be moved to where they land: a counter
+/// at its end says so; counters that went back mean the CRM was replaced meanwhile.
+pub(crate) fn rebase_refusal(e: RebaseError) -> StoreError {
+    match e {
+        RebaseError::Exhausted(exhausted) => StoreError::CounterExhausted(exhausted),
+        RebaseError::CountersWentBack | RebaseError::NoCounters => StoreError::Stale(Staleness::replaced()),
+    }
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ impl<'a> Work<'a> {
     }
     fn new_id(&mut self) -> u32 {
         let id = self.next_contact_id;
-        self.next_contact_id += 1;
+        self.next_contact_id = id.saturating_add(1);
         id
     }
     /// Writes the plan's changes and counters. The counts of the history record are the

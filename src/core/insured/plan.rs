@@ -573,7 +573,7 @@ impl<'a> PlanSlices<'a> {
         let f = work.row.fields(self.template);
         let person = work.group.map(|(_, p)| p);
         let id = self.draft.counters.next_entry_id;
-        self.draft.counters.next_entry_id += 1;
+        self.draft.counters.next_entry_id = id.saturating_add(1);
         // A Client Reference or SSN already on an existing entry (a conflict or a match
         // settled as "a new person") is not copied: both are unique, and the store would
         // refuse the whole batch.
@@ -754,7 +754,8 @@ impl<'a> PlanSlices<'a> {
                     }
                 } else {
                     let pid = public_id_for(self.draft.counters.next_detail_number);
-                    self.draft.counters.next_detail_number += 1;
+                    self.draft.counters.next_detail_number =
+                        self.draft.counters.next_detail_number.saturating_add(1);
                     let new = ContactDetail { public_id: pid.clone(), entry_id, kind, fields };
                     let mut changes = std::mem::take(&mut settled.identity_changes);
                     changes.extend(new_detail_changes(&new.fields));

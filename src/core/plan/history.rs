@@ -70,7 +70,7 @@ pub fn record_import(crm: &Crm, plan: &ImportPlan, ctx: &ApplyContext) -> (Chang
     };
     let mut changes = plan.changes.clone();
     let mut counters = plan.counters;
-    counters.next_import_id = id + 1;
+    counters.next_import_id = id.saturating_add(1);
     changes.puts.retain(|r| !matches!(r, Record::Counters(_)));
     changes.puts.push(Record::Counters(counters));
     changes.puts.push(Record::Import(record.clone()));

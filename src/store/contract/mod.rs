@@ -10,7 +10,7 @@ use crate::core::model::{
     Account, AccountKind, BeforeImage, ChangeSet, Counters, Crm, CrmEntry, EntityKind, ImportCounts,
     ImportRecord, Record, RecordKey,
 };
-use crate::core::revision::{checked_undo, CheckedBatch, Revision};
+use crate::core::revision::{checked_undo, CheckedBatch, CounterExhausted, Revision};
 use crate::store::{Committed, CrmStore, StagedFile, StoreError, StoredCrm};
 
 mod sample;
@@ -53,6 +53,7 @@ macro_rules! store_contract_suite {
             undo_is_refused_after_a_later_change_and_allowed_before,
             get_many_returns_records_with_their_revisions,
             a_refused_batch_leaves_the_sequence_number_alone,
+            a_batch_handing_out_the_last_id_of_a_counter_is_refused_whole,
         }
     };
 }
@@ -725,6 +726,29 @@ pub async fn a_refused_batch_leaves_the_sequence_number_alone<S: CrmStore>(store
     assert_eq!(must("sequence", store.sequence().await), 2);
 }
 
+/// The last id a counter can give (`u32::MAX`) is never handed out: a batch that puts a record
+/// there (a planner whose counter reached its end, where it saturates) is refused whole, and
+/// nothing of it is written (before, such a counter wrapped to 0 and overwrote record 1).
+pub async fn a_batch_handing_out_the_last_id_of_a_counter_is_refused_whole<S: CrmStore>(store: &S) {
+    must("replace_all", store.replace_all(&sample_crm()).await);
+    let last = u32::MAX;
+    let batch = puts(vec![
+        Record::Entry(entry(last - 1, Some("CR-NEXT-TO-LAST"), None, "Ada", "Last")),
+        Record::Entry(entry(last, Some("CR-LAST"), None, "Bo", "Last")),
+    ]);
+    match put_unchecked(store, &batch).await {
+        Err(StoreError::CounterExhausted(CounterExhausted { name: "CRM entry" })) => {}
+        other => panic!("expected the CRM entry counter to be exhausted, got {other:?}"),
+    }
+    let refused = StoreError::CounterExhausted(CounterExhausted { name: "CRM entry" }).to_string();
+    assert_eq!(
+        refused,
+        "The CRM has no CRM entry ids left: the counter reached 4,294,967,295; nothing was written."
+    );
+    assert_eq!(load(store).await, sample_crm(), "nothing of the batch was written");
+    assert_eq!(must("sequence", store.sequence().await), 1);
+}
+
 #[cfg(test)]
 mod tests {
     /// Every case function of this file is in the macro's list, and nothing else is.
@@ -741,6 +765,6 @@ mod tests {
         functions.sort_unstable();
         listed.sort_unstable();
         assert_eq!(functions, listed);
-        assert_eq!(listed.len(), 21);
+        assert_eq!(listed.len(), 22);
     }
 }

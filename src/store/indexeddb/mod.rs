@@ -61,9 +61,11 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::{Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
+use super::{rebase_refusal, Committed, CrmStore, Refreshed, StagedFile, StoreError, StoredCrm};
 use crate::core::model::{ChangeSet, Crm, CrmEntry, EntityKind, Record, RecordKey};
-use crate::core::revision::{check, rebase_identities, CheckedBatch, Revision, Revisions, Staleness};
+use crate::core::revision::{
+    check, check_counters, rebase_identities, CheckedBatch, Revision, Revisions, Staleness,
+};
 use crate::store::crypto::vault::{Keys, VaultRecord};
 
 mod codec;

@@ -23,8 +23,8 @@ impl IndexedDbStore {
                 return Err(StoreError::Stale(Staleness::replaced()));
             }
             let mut batch = batch.clone();
-            rebase_identities(&mut batch, mirror.stored.crm.counters)
-                .map_err(|_| StoreError::Stale(Staleness::replaced()))?;
+            rebase_identities(&mut batch, mirror.stored.crm.counters).map_err(rebase_refusal)?;
+            check_counters(&batch)?;
             let revisions = &mirror.stored.revisions;
             let stale = check(&batch, mirror.sequence.replaced_at, |key| match revisions.get(key) {
                 None if key.kind == EntityKind::Counters => Some(0),
