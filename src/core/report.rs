@@ -129,6 +129,11 @@ pub fn write_error_report_with_options(
                 }
                 _ => &raw,
             };
+            // A value over a cell's limit (already an error on its cell) keeps its first
+            // 32,767 characters, so the report still writes; the Errors column says the
+            // value was longer.
+            let value = within_cell_limit(value);
+            let value: &str = &value;
             if flagged.contains_key(spec.header) {
                 write_text_flagged(sheet, &formats, r, col as u16, value)?;
             } else {
@@ -225,4 +230,15 @@ pub fn write_plan_report(
         }
     }
     save(workbook)
+}
+
+/// The most characters an Excel cell holds.
+const CELL_LIMIT: usize = 32_767;
+
+/// `value` cut to the first [`CELL_LIMIT`] characters when it is longer.
+fn within_cell_limit(value: &str) -> std::borrow::Cow<'_, str> {
+    match value.char_indices().nth(CELL_LIMIT) {
+        None => std::borrow::Cow::Borrowed(value),
+        Some((cut, _)) => std::borrow::Cow::Owned(value[..cut].to_string()),
+    }
 }

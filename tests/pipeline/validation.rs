@@ -354,4 +354,28 @@ fn a_value_over_excels_cell_limit_is_an_error_on_its_cell_and_the_limit_itself_i
     assert_eq!(too_long[0].row, 2);
     assert!(v.rows[0].blocked(), "the row cannot be applied: no export could hold it");
     assert!(!v.rows[1].blocked(), "exactly 32,767 characters is allowed");
+    // Both reports still write: the error report keeps the first 32,767 characters of the
+    // long value in its cell, and its Errors column says how long it was.
+    let report = roundtrip::core::report::write_error_report(&T, &v).expect("the error report writes");
+    let (header, rows) = read_report(&report);
+    let label = header.iter().position(|h| h == "Label").expect("a Label column");
+    let errors = header.iter().position(|h| h == "Errors").expect("an Errors column");
+    assert_eq!(rows[0][label].chars().count(), 32_767);
+    assert_eq!(rows[1][label], at_limit);
+    assert!(rows[0][errors].contains("40000 characters"), "{}", rows[0][errors]);
+    assert!(rows[0][errors].chars().count() < 300, "the issue text does not quote the value");
+    let plan = roundtrip::core::workflows::plan_file(&crm, &T, &v).expect("a workflow plans it");
+    roundtrip::core::report::write_plan_report(&v, &plan, &Default::default())
+        .expect("the plan report writes");
+}
+
+/// A report workbook's first sheet as text: its header and rows.
+fn read_report(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a workbook");
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("the sheet");
+    let mut rows = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect::<Vec<String>>());
+    let header = rows.next().expect("a header");
+    (header, rows.collect())
 }
