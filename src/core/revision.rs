@@ -40,6 +40,20 @@ impl Revisions {
     }
 
     /// Forgets a record (it was deleted).
+    /// The records whose revision differs between `self` and `other` (written, or deleted, in
+    /// one and not the other), in key order.
+    pub fn differing(&self, other: &Revisions) -> Vec<RecordKey> {
+        let mut keys: Vec<RecordKey> = self
+            .by_key
+            .iter()
+            .filter(|(k, r)| other.by_key.get(*k) != Some(*r))
+            .map(|(k, _)| k.clone())
+            .chain(other.by_key.keys().filter(|k| !self.by_key.contains_key(*k)).cloned())
+            .collect();
+        keys.sort();
+        keys
+    }
+
     pub fn remove(&mut self, key: &RecordKey) {
         self.by_key.remove(key);
     }

@@ -151,8 +151,9 @@ pub struct Refreshed {
     pub to: Revision,
     /// The records those commits wrote or deleted (empty when `replaced`).
     pub changed: Vec<RecordKey>,
-    /// The copy was read whole again (a snapshot replaced the CRM, or the log was compacted
-    /// past this copy).
+    /// A snapshot or the demo replaced the CRM (or a new data key sealed it) since this store
+    /// last looked. A compaction by another tab is not a replacement: the copy is read whole
+    /// again, and `changed` lists what the commits it folded changed.
     pub replaced: bool,
 }
 

@@ -171,3 +171,29 @@ async fn the_workers_vault_news_carry_an_unlock_to_another_tab() {
     drop((tab_a, tab_b));
     delete_database(&name).await.unwrap();
 }
+
+/// A compaction in one tab is no replacement in the other: the other tab's refresh says what
+/// the folded commits changed (not "replaced"), and a batch it planned before still commits.
+#[wasm_bindgen_test]
+async fn a_compaction_in_one_tab_is_no_replacement_in_the_other() {
+    let name = fresh_name();
+    let tab_a = filled(&name).await;
+    let tab_b = IndexedDbStore::open(&name, || {}).await.unwrap();
+    let copy_b = tab_b.current().await.unwrap();
+    let copy_a = tab_a.current().await.unwrap();
+    tab_a.commit(&planned(&copy_a, vec![], specialty("From A"))).await.unwrap();
+    assert!(tab_a.compact().await.unwrap(), "tab A folds its log");
+
+    let refreshed = tab_b.refresh().await.unwrap();
+    assert!(!refreshed.replaced, "a compaction is not a replacement: {refreshed:?}");
+    let from_a = roundtrip::core::model::RecordKey {
+        kind: roundtrip::core::model::EntityKind::Specialty,
+        id: "From A".into(),
+    };
+    assert!(refreshed.changed.contains(&from_a), "{refreshed:?}");
+    assert!(refreshed.moved());
+    tab_b.commit(&planned(&copy_b, vec![], specialty("From B"))).await.unwrap();
+    let crm = tab_b.current().await.unwrap().crm.clone();
+    assert!(crm.specialties.contains_key("From A") && crm.specialties.contains_key("From B"));
+    delete_database(&name).await.unwrap();
+}

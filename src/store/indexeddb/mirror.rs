@@ -232,11 +232,21 @@ impl IndexedDbStore {
                 m
             }
             _ => {
-                *mirror = None;
+                // Read whole again. Only a replacement (a snapshot or the demo loaded) or a new
+                // data key replaces the copy; a compaction by another tab past this copy is
+                // not one: what changed is told from the records' revisions.
+                let before = mirror.take();
                 let fresh = self.read_everything().await?;
                 let to = fresh.sequence.n;
+                let replaced = before.as_ref().is_some_and(|m| {
+                    state.sequence.replaced_at > m.sequence.n || m.codec.key_id() != codec.key_id()
+                });
+                let changed = match &before {
+                    Some(m) if !replaced => m.stored.revisions.differing(&fresh.stored.revisions),
+                    _ => Vec::new(),
+                };
                 *mirror = Some(fresh);
-                return Ok(Refreshed { from: from.unwrap_or(0), to, changed: Vec::new(), replaced: true });
+                return Ok(Refreshed { from: from.unwrap_or(0), to, changed, replaced });
             }
         };
         let from = current.sequence.n;
