@@ -12,6 +12,7 @@
 pub mod runtime;
 mod secrets;
 pub mod store;
+mod vault;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -120,17 +121,27 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
     }
     let call = Call::new(task, now_ms());
     let result = service.run(Open { autoload_demo }, &call).await;
+    if result.is_err() {
+        vault::ask_other_tabs(&service).await;
+    }
     flush_events(&service);
     reply(result.map(|summary| CrmSummary { notice, ..summary }))
 }
 
-/// Another tab's commit: catch up and tell the page.
+/// Another tab's commit: catch up and tell the page. Another tab's news about the passphrase:
+/// follow it (lock, unlock with the key it hands over).
 fn listen_to_other_tabs() {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL_NAME) else { return };
     let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let news = store::VaultNews::from_message(&event.data());
             wasm_bindgen_futures::spawn_local(async move {
                 let Some(service) = service() else { return };
+                if let Some(news) = news {
+                    vault::follow(&service, news).await;
+                    flush_events(&service);
+                    return;
+                }
                 if let Ok(refreshed) = service.store().refresh().await {
                     if refreshed.moved() {
                         service.crm_changed(ChangeCause::AnotherTab).await;

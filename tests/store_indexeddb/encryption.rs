@@ -243,7 +243,7 @@ async fn a_wrong_passphrase_is_refused_and_writes_nothing() {
     assert_eq!(raw::read(&name).await, before, "nothing was written");
     assert_eq!(
         StoreError::WrongPassphrase.to_string(),
-        "That is not the passphrase of this CRM copy. Nothing was changed."
+        "Wrong passphrase; nothing was changed."
     );
     // The right one opens it.
     other.unlock(PASSPHRASE).await.unwrap();
