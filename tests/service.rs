@@ -654,12 +654,14 @@ fn a_lock_drops_every_open_session_and_waiting_snapshot_and_keeps_the_staged_fil
     assert!(plan.rows > 0, "a plan with rows");
     let snapshot = run(&svc, roundtrip::protocol::SnapshotDownload).expect("a snapshot");
     let read = roundtrip::protocol::ReadSnapshot { file_name: snapshot.name.clone() };
-    block_on(svc.run(read, &Call::new(&Silent, NOW).with_bytes(Some(snapshot.bytes)))).expect("snapshot read");
+    block_on(svc.run(read, &Call::new(&Silent, NOW).with_bytes(Some(snapshot.bytes))))
+        .expect("snapshot read");
 
     svc.forget_held_data();
 
     // The session is back at Upload (nothing of the file read is held); the file stays staged.
-    let SessionView::Upload { staged: Some(card), .. } = run(&svc, ShowSession { workflow: INSURED }).expect("view")
+    let SessionView::Upload { staged: Some(card), .. } =
+        run(&svc, ShowSession { workflow: INSURED }).expect("view")
     else {
         panic!("the session was not dropped, or the staged file is gone");
     };
@@ -668,6 +670,9 @@ fn a_lock_drops_every_open_session_and_waiting_snapshot_and_keeps_the_staged_fil
     let refused = run(&svc, roundtrip::protocol::ReplaceWithSnapshot).expect_err("no snapshot waits");
     assert!(refused.to_string().contains("snapshot"), "{refused}");
     // Reopened, the staged file plans again.
-    run(&svc, ResumeFile { workflow: INSURED, options: ImportOptions::default(), remembered: Default::default() })
-        .expect("the staged file opens again");
+    run(
+        &svc,
+        ResumeFile { workflow: INSURED, options: ImportOptions::default(), remembered: Default::default() },
+    )
+    .expect("the staged file opens again");
 }

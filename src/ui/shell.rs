@@ -114,30 +114,37 @@ fn Header() -> impl IntoView {
                 <span class="tag">"private CRM import & export · data stays on this machine"</span>
             </div>
             <div class="figures" data-testid="crm-figures">{figures}</div>
-            <label class="operator">
-                "Operator "
-                <select
-                    data-testid="operator-select"
-                    on:change=move |ev| app.set_operator(&event_target_value(&ev))
-                    prop:value=move || app.operator.get()
-                >
-                    {move || {
-                        app.summary
-                            .with(|s| s.operators.clone())
-                            .into_iter()
-                            .map(|o| {
-                                let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
-                                let selected = app.operator.get_untracked() == o.login;
-                                view! {
-                                    <option value=o.login.clone() selected=selected>
-                                        {format!("{} ({}) — {}", o.name, o.login, roles)}
-                                    </option>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </select>
-            </label>
+            {move || {
+                // No operator is named while the copy is locked.
+                (app.vault.get() != EncryptionState::Locked).then(|| {
+                    view! {
+                        <label class="operator">
+                            "Operator "
+                            <select
+                                data-testid="operator-select"
+                                on:change=move |ev| app.set_operator(&event_target_value(&ev))
+                                prop:value=move || app.operator.get()
+                            >
+                                {move || {
+                                    app.summary
+                                        .with(|s| s.operators.clone())
+                                        .into_iter()
+                                        .map(|o| {
+                                            let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
+                                            let selected = app.operator.get_untracked() == o.login;
+                                            view! {
+                                                <option value=o.login.clone() selected=selected>
+                                                    {format!("{} ({}) — {}", o.name, o.login, roles)}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </label>
+                    }
+                })
+            }}
         </header>
     }
 }

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
-use crate::store::EncryptionState;
 use crate::protocol::{CallId, ChangeCause, CrmSummary, Download, Event, Operation, OperatorView, Progress};
+use crate::store::EncryptionState;
 use crate::ui::browser::{download_buffer, load_setting, monotonic_ms, save_setting};
 use crate::ui::client::WorkerClient;
 

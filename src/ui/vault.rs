@@ -53,7 +53,8 @@ pub fn start_idle_lock(app: AppState) {
     record_input(&last_written);
     for event in INPUT_EVENTS {
         let last_written = std::rc::Rc::clone(&last_written);
-        let on_input = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| record_input(&last_written));
+        let on_input =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| record_input(&last_written));
         if window.add_event_listener_with_callback(event, on_input.as_ref().unchecked_ref()).is_ok() {
             on_input.forget();
         }
@@ -78,7 +79,10 @@ pub fn start_idle_lock(app: AppState) {
         });
     });
     if window
-        .set_interval_with_callback_and_timeout_and_arguments_0(check.as_ref().unchecked_ref(), IDLE_CHECK_EVERY_MS)
+        .set_interval_with_callback_and_timeout_and_arguments_0(
+            check.as_ref().unchecked_ref(),
+            IDLE_CHECK_EVERY_MS,
+        )
         .is_ok()
     {
         check.forget();

@@ -132,24 +132,23 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
 /// follow it (lock, unlock with the key it hands over).
 fn listen_to_other_tabs() {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL_NAME) else { return };
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let news = store::VaultNews::from_message(&event.data());
-            wasm_bindgen_futures::spawn_local(async move {
-                let Some(service) = service() else { return };
-                if let Some(news) = news {
-                    vault::follow(&service, news).await;
+    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+        let news = store::VaultNews::from_message(&event.data());
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(service) = service() else { return };
+            if let Some(news) = news {
+                vault::follow(&service, news).await;
+                flush_events(&service);
+                return;
+            }
+            if let Ok(refreshed) = service.store().refresh().await {
+                if refreshed.moved() {
+                    service.crm_changed(ChangeCause::AnotherTab).await;
                     flush_events(&service);
-                    return;
                 }
-                if let Ok(refreshed) = service.store().refresh().await {
-                    if refreshed.moved() {
-                        service.crm_changed(ChangeCause::AnotherTab).await;
-                        flush_events(&service);
-                    }
-                }
-            });
+            }
         });
+    });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     store::set_channel(channel);

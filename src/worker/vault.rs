@@ -48,7 +48,11 @@ impl Handle<AnyStore> for VaultState {
 impl Handle<AnyStore> for SetPassphrase {
     /// Encrypts the stored copy under a new data key wrapped by the passphrase; the other tabs
     /// are told and handed the key, so they stay open.
-    async fn handle<T: Ticker>(self, service: &Service<AnyStore>, call: &Call<'_, T>) -> Result<String, Failure> {
+    async fn handle<T: Ticker>(
+        self,
+        service: &Service<AnyStore>,
+        call: &Call<'_, T>,
+    ) -> Result<String, Failure> {
         call.ticker.tick("Encrypting the local CRM", 0, 1).await?;
         service.store().set_passphrase(&self.passphrase).await?;
         announce_unlocked(service.store());
@@ -59,10 +63,15 @@ impl Handle<AnyStore> for SetPassphrase {
 }
 
 impl Handle<AnyStore> for ChangePassphrase {
-    async fn handle<T: Ticker>(self, service: &Service<AnyStore>, call: &Call<'_, T>) -> Result<String, Failure> {
+    async fn handle<T: Ticker>(
+        self,
+        service: &Service<AnyStore>,
+        call: &Call<'_, T>,
+    ) -> Result<String, Failure> {
         call.ticker.tick("Changing the passphrase", 0, 1).await?;
         service.store().change_passphrase(&self.old, &self.new).await?;
-        Ok("The passphrase was changed. The data was not encrypted again: only its key was wrapped anew.".to_string())
+        Ok("The passphrase was changed. The data was not encrypted again: only its key was wrapped anew."
+            .to_string())
     }
 }
 

@@ -23,6 +23,7 @@ import {
 } from "./harness.mjs";
 
 const PASSPHRASE = "correct horse battery staple";
+const NEW_PASSPHRASE = "a new passphrase for the vault";
 const LOCKED_TITLE = "This CRM copy is locked";
 
 let app;
@@ -124,6 +125,13 @@ test("a passphrase set on the data page locks the copy at reload; the right pass
     await waitForText(a, "encryption-state", "This copy is encrypted.");
     await waitForValue("idle minutes", () => a.getByTestId("idle-minutes").inputValue(), "20");
 
+    // Change the passphrase: the current one, the new one twice.
+    await a.getByTestId("passphrase-old").fill(PASSPHRASE);
+    await a.getByTestId("passphrase-new").fill(NEW_PASSPHRASE);
+    await a.getByTestId("passphrase-new-again").fill(NEW_PASSPHRASE);
+    await a.getByTestId("passphrase-change").click();
+    await waitForNotice(a, /The passphrase was changed\. The data was not encrypted again/, { timeout: 120_000 });
+
     // A second tab gets the key of the unlocked one.
     const b = await s.context.newPage();
     await b.goto(app.baseUrl);
@@ -135,8 +143,10 @@ test("a passphrase set on the data page locks the copy at reload; the right pass
     await waitForUnlockScreen(b);
     await shot(s, "locked-by-the-other-tab");
 
-    // Unlocked in one, the other opens too.
+    // The old passphrase no longer opens the copy; the new one does, and the other tab opens too.
     await unlockWith(b, PASSPHRASE);
+    await waitForText(b, "unlock-error", "Wrong passphrase; nothing was changed.");
+    await unlockWith(b, NEW_PASSPHRASE);
     await waitForText(b, "crm-figures", figures, { timeout: 60_000 });
     await waitForText(a, "crm-figures", figures, { timeout: 60_000 });
     assert.equal(await crmCounts(a), counts);

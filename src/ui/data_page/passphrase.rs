@@ -14,7 +14,12 @@ use crate::ui::vault::{idle_minutes, save_idle_minutes};
 
 /// A password field bound to a signal.
 #[component]
-fn Secret(#[prop(into)] label: String, test_id: &'static str, value: RwSignal<String>, autocomplete: &'static str) -> impl IntoView {
+fn Secret(
+    #[prop(into)] label: String,
+    test_id: &'static str,
+    value: RwSignal<String>,
+    autocomplete: &'static str,
+) -> impl IntoView {
     view! {
         <label class="field">
             <span>{label}</span>
@@ -121,7 +126,8 @@ pub fn PassphrasePanel() -> impl IntoView {
 
     let at_least = format!("New passphrase (at least {MIN_PASSPHRASE_CHARS} characters)");
     let at_least_again = "The new passphrase again";
-    let form = move |state: EncryptionState| match state {
+    let form = move |state: EncryptionState| {
+        match state {
         EncryptionState::Plain => view! {
             <p data-testid="encryption-state">"This copy is not encrypted."</p>
             <p class="muted">
@@ -165,6 +171,7 @@ pub fn PassphrasePanel() -> impl IntoView {
             </form>
         }
         .into_any(),
+    }
     };
 
     view! {
