@@ -1,12 +1,14 @@
 //! The pipeline worker (browser only): a dedicated Web Worker built from this crate as the
 //! `roundtrip-worker` binary. It owns the CRM copy and the store and serves the page's
 //! [`Request`]s with the [`Service`]: every operation of the protocol's one list is answered
-//! by the service's handler of it ([`Handle`]); the page never runs the pipeline itself.
+//! by the service's handler of it ([`Handle`]) — the passphrase's operations by the
+//! worker's own handlers over its store (`vault`); the page never runs the pipeline itself.
 //!
 //! Across tabs: every commit is made under the Web Lock `roundtrip-commit` (where the browser
 //! offers Web Locks) and announced with its sequence number on the BroadcastChannel
 //! `roundtrip-crm`; on another tab's announcement the worker brings its copy up to date and
-//! tells its page. Without either API, the store's checked commit alone still refuses a batch
+//! tells its page; the passphrase's news on the same channel is followed (lock, unlock with
+//! the key another tab hands over). Without either API, the store's checked commit alone still refuses a batch
 //! planned on a copy that moved.
 
 pub mod runtime;
