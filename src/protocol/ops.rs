@@ -415,8 +415,9 @@ pub struct Unlock {
 }
 
 /// Lock this tab (and the others): the keys, the decrypted copy and every open session are
-/// dropped. With `when_idle`, only when no other operation runs; the reply says whether it
-/// locked.
+/// dropped — only when no other operation runs (a work in progress is not cut); the reply says
+/// whether it locked. `when_idle`: asked by the idle lock (a copy without a passphrase is then
+/// no refusal, just nothing to lock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lock {
     pub when_idle: bool,

@@ -91,8 +91,9 @@ impl Handle<AnyStore> for Unlock {
 }
 
 impl Handle<AnyStore> for Lock {
-    /// Locks this tab and the others. When idle, only if no other operation runs (a work in
-    /// progress is not cut); a copy without a passphrase has nothing to lock.
+    /// Locks this tab and the others, only when no other operation runs (a work in progress
+    /// — an apply, an undo — is never cut: the reply is `false` and nothing changed). A copy
+    /// without a passphrase has nothing to lock (asked when idle, nothing happens).
     async fn handle<T: Ticker>(self, service: &Service<AnyStore>, _: &Call<'_, T>) -> Result<bool, Failure> {
         match service.store().encryption_state().await? {
             EncryptionState::Plain if self.when_idle => return Ok(false),
@@ -100,7 +101,7 @@ impl Handle<AnyStore> for Lock {
             EncryptionState::Locked | EncryptionState::Unlocked => {}
         }
         // This call is one of the calls running.
-        if self.when_idle && calls_running() > 1 {
+        if calls_running() > 1 {
             return Ok(false);
         }
         lock_here(service).await;
