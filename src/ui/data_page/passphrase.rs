@@ -82,7 +82,8 @@ pub fn PassphrasePanel() -> impl IntoView {
     let lock = Action::new_local(move |_: &()| async move {
         match app.call(Lock { when_idle: false }).await {
             Ok(true) => app.show_locked(),
-            Ok(false) => app.info("An operation is still running: the copy was not locked. Lock again when it is done."),
+            Ok(false) => app
+                .info("An operation is still running: the copy was not locked. Lock again when it is done."),
             Err(e) => app.error(e),
         }
     });
