@@ -605,6 +605,40 @@ fn an_empty_insurance_cell_keeps_the_stored_value_unless_the_operator_chooses_to
 }
 
 #[test]
+fn a_lock_drops_every_open_session_and_waiting_snapshot_and_keeps_the_staged_file() {
+    let svc = demo();
+    let (_, header, rows) = export_of_first_portfolio(&svc);
+    let plan = {
+        stage_insured(&svc, "export.xlsx", write_cells(&header, &rows));
+        match_and_plan(&svc)
+    };
+    assert!(plan.rows > 0, "a plan with rows");
+    let snapshot = run(&svc, roundtrip::protocol::SnapshotDownload).expect("a snapshot");
+    let read = roundtrip::protocol::ReadSnapshot { file_name: snapshot.name.clone() };
+    block_on(svc.run(read, &Call::new(&Silent, NOW).with_bytes(Some(snapshot.bytes))))
+        .expect("snapshot read");
+
+    svc.forget_held_data();
+
+    // The session is back at Upload (nothing of the file read is held); the file stays staged.
+    let SessionView::Upload { staged: Some(card), .. } =
+        run(&svc, ShowSession { workflow: INSURED }).expect("view")
+    else {
+        panic!("the session was not dropped, or the staged file is gone");
+    };
+    assert_eq!(card.file_name, "export.xlsx");
+    // The snapshot read before is gone: nothing waits to replace the CRM.
+    let refused = run(&svc, roundtrip::protocol::ReplaceWithSnapshot).expect_err("no snapshot waits");
+    assert!(refused.to_string().contains("snapshot"), "{refused}");
+    // Reopened, the staged file plans again.
+    run(
+        &svc,
+        ResumeFile { workflow: INSURED, options: ImportOptions::default(), remembered: Default::default() },
+    )
+    .expect("the staged file opens again");
+}
+
+#[test]
 fn opening_a_staged_file_again_reads_it_as_the_template_chosen_now_as_staging_does() {
     let svc = demo();
     let user = crm(&svc).school_users.values().next().expect("a school user").clone();

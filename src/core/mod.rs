@@ -15,6 +15,8 @@
 //!   [`random`], [`index`], [`digest`], [`demo`].
 //! - [`privacy`]: the `Ssn` type (masked unless exposed on purpose) and the keyed digests
 //!   under the CRM's secret.
+//! - [`lock`]: the idle time after which an encrypted copy locks, and a new passphrase typed
+//!   twice.
 
 pub mod accounts;
 pub mod cnpj;
@@ -26,6 +28,7 @@ pub mod index;
 pub mod insurance;
 pub mod insured;
 pub mod kinds;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod privacy;

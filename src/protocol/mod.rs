@@ -44,6 +44,7 @@ macro_rules! for_each_operation {
             ShowSession, ChooseTemplate, StageFile, ResumeFile, DiscardFile, CloseFile, SetColumn,
             ConfirmHeaders, ReviewRows, ErrorReport, MatchRows, ListGroups, PreviewBulk, ApplyBulk,
             ChoosePerson, ChooseByKeys, PlanImport, PlanRows, PlanReport, ApplyImport, ResultsReport, GoBack,
+            VaultState, SetPassphrase, ChangePassphrase, Unlock, Lock,
         }
     };
 }
@@ -127,6 +128,11 @@ pub enum Event {
     CrmChanged { summary: CrmSummary, cause: ChangeCause },
     /// Another tab upgraded the database and this one closed its connection.
     DatabaseClosed,
+    /// This tab holds no key to the encrypted copy any more (another tab locked it or set a
+    /// passphrase): the page shows the unlock screen and nothing of the CRM.
+    Locked,
+    /// Another tab unlocked the copy and this one followed; the summary is the CRM's.
+    Unlocked { summary: CrmSummary },
 }
 
 /// The MIME type of XLSX downloads.

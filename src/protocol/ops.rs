@@ -385,3 +385,60 @@ reply! {
     ResultsReport => Download;
     GoBack => SessionView;
 }
+
+// --- The passphrase: encryption at rest, the lock -----------------------------------------------
+
+/// Whether the stored copy is encrypted, and whether this tab holds its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultState;
+
+/// Set the first passphrase: the whole stored copy is encrypted (all or nothing) and this tab
+/// stays unlocked; the reply says so.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPassphrase {
+    pub passphrase: String,
+}
+
+/// Change the passphrase: the data key is wrapped again, no data is encrypted again; the reply
+/// says so.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePassphrase {
+    pub old: String,
+    pub new: String,
+}
+
+/// Unlock the encrypted copy with its passphrase; the reply is what every page shows of the
+/// CRM (the app opens as usual). A wrong passphrase is refused and changes nothing.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unlock {
+    pub passphrase: String,
+}
+
+/// Lock this tab (and the others): the keys, the decrypted copy and every open session are
+/// dropped — only when no other operation runs (a work in progress is not cut); the reply says
+/// whether it locked. `when_idle`: asked by the idle lock (a copy without a passphrase is then
+/// no refusal, just nothing to lock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lock {
+    pub when_idle: bool,
+}
+
+/// A passphrase is never printed: debug output names the operation only.
+macro_rules! debug_without_passphrases {
+    ($($op:ident),*) => {
+        $(impl std::fmt::Debug for $op {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($op)).finish_non_exhaustive()
+            }
+        })*
+    };
+}
+debug_without_passphrases!(SetPassphrase, ChangePassphrase, Unlock);
+
+reply! {
+    VaultState => crate::store::EncryptionState;
+    SetPassphrase => String;
+    ChangePassphrase => String;
+    Unlock => CrmSummary;
+    Lock => bool;
+}

@@ -160,6 +160,14 @@ impl<S: CrmStore> Service<S> {
         }
     }
 
+    /// Drops every copy of CRM data the service holds besides the store: each workflow's
+    /// session (its file read, rows, matches and plan; a staged file stays staged) and a
+    /// snapshot waiting for confirmation. The worker calls it when the copy is locked.
+    pub fn forget_held_data(&self) {
+        self.sessions.borrow_mut().clear();
+        self.pending_snapshot.borrow_mut().take();
+    }
+
     /// Events for the page, taken once.
     pub fn take_events(&self) -> Vec<Event> {
         std::mem::take(&mut *self.outbox.borrow_mut())

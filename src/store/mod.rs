@@ -76,7 +76,7 @@ pub enum StoreError {
     #[error("The CRM copy in this browser is encrypted and locked. Enter its passphrase to unlock it.")]
     Locked,
     /// The passphrase given does not open the stored data key.
-    #[error("That is not the passphrase of this CRM copy. Nothing was changed.")]
+    #[error("Wrong passphrase; nothing was changed.")]
     WrongPassphrase,
     /// A passphrase request that does not fit the copy as it is.
     #[error("{0} Nothing was changed.")]

@@ -1,6 +1,9 @@
 //! CRM data: load the demo CRM, write the whole local CRM to a snapshot workbook, and load a
 //! snapshot back in place of the copy (after a confirmation; a bad workbook is refused and
-//! the copy stays exactly as it was). The worker does the work; this page asks and shows.
+//! the copy stays exactly as it was); the passphrase ([`passphrase`]). The worker does the
+//! work; this page asks and shows.
+
+mod passphrase;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -108,6 +111,7 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
+        <passphrase::PassphrasePanel/>
     }
 }
 

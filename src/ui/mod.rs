@@ -21,6 +21,7 @@ mod table;
 mod templates;
 mod update;
 mod utilities;
+mod vault;
 mod workflow;
 
 /// Installs the panic hook and mounts the app on `<body>`.

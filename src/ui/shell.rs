@@ -1,32 +1,42 @@
 //! The page frame: header with the current operator and CRM figures, navigation, the notice
-//! and progress bars (with Cancel and an estimate), the read-only banner, and the page shown.
-//! Starts the pipeline worker and asks it to open the CRM.
+//! and progress bars (with Cancel and an estimate), the read-only banner, and the page shown —
+//! or, while the encrypted copy is locked, the unlock screen instead of the navigation and the
+//! pages. Starts the pipeline worker and asks it to open the CRM.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::protocol::Open;
+use crate::protocol::{Open, VaultState};
+use crate::store::EncryptionState;
 use crate::ui::browser::{meta_content, monotonic_ms};
 use crate::ui::state::{use_app, AppState, NoticeKind, Page};
 use crate::ui::update;
 use crate::ui::workflow::WorkflowStates;
-use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities};
+use crate::ui::{accounts, browse, data_page, export_page, history, import, portfolios, utilities, vault};
 
+/// Opens the CRM; an encrypted copy that this tab holds no key for opens on the unlock screen
+/// (until the passphrase is typed, or another tab that is unlocked hands its key over).
 async fn open(app: AppState) {
     let autoload_demo = meta_content("roundtrip-autoload-demo").as_deref() == Some("true");
-    match app.call(Open { autoload_demo }).await {
+    let mut opened = app.call(Open { autoload_demo }).await;
+    let mut state = app.call(VaultState).await.unwrap_or(EncryptionState::Plain);
+    if opened.is_err() && state == EncryptionState::Unlocked {
+        // Another tab handed its key over meanwhile: open again.
+        opened = app.call(Open { autoload_demo }).await;
+        state = app.call(VaultState).await.unwrap_or(EncryptionState::Plain);
+    }
+    match opened {
         Ok(summary) => {
             if let Some(notice) = summary.notice.clone() {
                 app.info(notice);
             }
             app.take_summary(summary);
-            app.ready.set(true);
+            app.vault.set(state);
         }
-        Err(e) => {
-            app.ready.set(true);
-            app.error(e);
-        }
+        Err(_) if state == EncryptionState::Locked => app.show_locked(),
+        Err(e) => app.error(e),
     }
+    app.ready.set(true);
 }
 
 #[component]
@@ -37,6 +47,7 @@ pub fn App() -> impl IntoView {
     crate::ui::sync::SyncState::new();
     update::provide_update_state();
     spawn_local(open(app));
+    vault::start_idle_lock(app);
     view! {
         <div class="app">
             <Header/>
@@ -61,6 +72,9 @@ pub fn App() -> impl IntoView {
                     if !app.ready.get() {
                         return view! { <p class="muted">"Opening the local CRM…"</p> }.into_any();
                     }
+                    if app.vault.get() == EncryptionState::Locked {
+                        return view! { <vault::UnlockScreen/> }.into_any();
+                    }
                     match app.page.get() {
                         Page::Browse => view! { <browse::BrowsePage/> }.into_any(),
                         Page::Portfolios => view! { <portfolios::PortfoliosPage/> }.into_any(),
@@ -81,6 +95,9 @@ pub fn App() -> impl IntoView {
 fn Header() -> impl IntoView {
     let app = use_app();
     let figures = move || {
+        if app.vault.get() == EncryptionState::Locked {
+            return "Local CRM locked".to_string();
+        }
         app.summary.with(|s| {
             if s.empty {
                 "Local CRM is empty".to_string()
@@ -97,58 +114,70 @@ fn Header() -> impl IntoView {
                 <span class="tag">"private CRM import & export · data stays on this machine"</span>
             </div>
             <div class="figures" data-testid="crm-figures">{figures}</div>
-            <label class="operator">
-                "Operator "
-                <select
-                    data-testid="operator-select"
-                    on:change=move |ev| app.set_operator(&event_target_value(&ev))
-                    prop:value=move || app.operator.get()
-                >
-                    {move || {
-                        app.summary
-                            .with(|s| s.operators.clone())
-                            .into_iter()
-                            .map(|o| {
-                                let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
-                                let selected = app.operator.get_untracked() == o.login;
-                                view! {
-                                    <option value=o.login.clone() selected=selected>
-                                        {format!("{} ({}) — {}", o.name, o.login, roles)}
-                                    </option>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </select>
-            </label>
+            {move || {
+                // No operator is named while the copy is locked.
+                (app.vault.get() != EncryptionState::Locked).then(|| {
+                    view! {
+                        <label class="operator">
+                            "Operator "
+                            <select
+                                data-testid="operator-select"
+                                on:change=move |ev| app.set_operator(&event_target_value(&ev))
+                                prop:value=move || app.operator.get()
+                            >
+                                {move || {
+                                    app.summary
+                                        .with(|s| s.operators.clone())
+                                        .into_iter()
+                                        .map(|o| {
+                                            let roles = o.roles.iter().map(|r| r.display_name()).collect::<Vec<_>>().join(", ");
+                                            let selected = app.operator.get_untracked() == o.login;
+                                            view! {
+                                                <option value=o.login.clone() selected=selected>
+                                                    {format!("{} ({}) — {}", o.name, o.login, roles)}
+                                                </option>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </select>
+                        </label>
+                    }
+                })
+            }}
         </header>
     }
 }
 
+/// The pages' buttons; none while the copy is locked.
 #[component]
 fn Nav() -> impl IntoView {
     let app = use_app();
-    view! {
-        <nav class="nav">
-            {Page::ALL
-                .into_iter()
-                .map(|p| {
-                    view! {
-                        <button
-                            class="nav-item"
-                            class:active=move || app.page.get() == p
-                            data-testid=p.test_id()
-                            on:click=move |_| {
-                                app.notice.set(None);
-                                app.page.set(p)
+    move || {
+        (app.vault.get() != EncryptionState::Locked).then(|| {
+            view! {
+                <nav class="nav">
+                    {Page::ALL
+                        .into_iter()
+                        .map(|p| {
+                            view! {
+                                <button
+                                    class="nav-item"
+                                    class:active=move || app.page.get() == p
+                                    data-testid=p.test_id()
+                                    on:click=move |_| {
+                                        app.notice.set(None);
+                                        app.page.set(p)
+                                    }
+                                >
+                                    {p.label()}
+                                </button>
                             }
-                        >
-                            {p.label()}
-                        </button>
-                    }
-                })
-                .collect_view()}
-        </nav>
+                        })
+                        .collect_view()}
+                </nav>
+            }
+        })
     }
 }
 

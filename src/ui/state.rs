@@ -9,6 +9,7 @@ use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 
 use crate::protocol::{CallId, ChangeCause, CrmSummary, Download, Event, Operation, OperatorView, Progress};
+use crate::store::EncryptionState;
 use crate::ui::browser::{download_buffer, load_setting, monotonic_ms, save_setting};
 use crate::ui::client::WorkerClient;
 
@@ -114,6 +115,9 @@ pub struct AppState {
     pub operator: RwSignal<String>,
     /// Set when another tab upgraded the database and this tab closed its connection.
     pub database_closed: RwSignal<bool>,
+    /// Whether the stored copy is encrypted and this tab holds its key; while
+    /// [`EncryptionState::Locked`], the unlock screen replaces the pages.
+    pub vault: RwSignal<EncryptionState>,
     client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
 }
 
@@ -128,6 +132,7 @@ impl AppState {
             running: RwSignal::new(None),
             operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
             database_closed: RwSignal::new(false),
+            vault: RwSignal::new(EncryptionState::Plain),
             client: StoredValue::new_local(None),
         };
         let on_event = move |event: Event| app.on_event(event);
@@ -151,7 +156,29 @@ impl AppState {
                 }
             }
             Event::DatabaseClosed => self.database_closed.set(true),
+            Event::Locked => {
+                self.show_locked();
+                self.info("The CRM copy was locked (in another tab, or its passphrase was set there).");
+            }
+            Event::Unlocked { summary } => {
+                self.show_unlocked(summary);
+                self.info("Unlocked in another tab.");
+            }
         }
+    }
+
+    /// The copy is locked: the unlock screen replaces the pages, and the page forgets what it
+    /// showed of the CRM (the summary, the notice; the workflows' views follow this signal).
+    pub fn show_locked(&self) {
+        self.vault.set(EncryptionState::Locked);
+        self.summary.set(CrmSummary::default());
+        self.notice.set(None);
+    }
+
+    /// The copy is unlocked: the pages come back with the CRM's summary.
+    pub fn show_unlocked(&self, summary: CrmSummary) {
+        self.take_summary(summary);
+        self.vault.set(EncryptionState::Unlocked);
     }
 
     fn on_progress(&self, id: CallId, progress: Progress) {

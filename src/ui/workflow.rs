@@ -120,6 +120,15 @@ impl WorkflowState {
             open_sections: RwSignal::new(Default::default()),
             app,
         };
+        // The copy was locked: nothing of the session is kept on the page (the worker dropped
+        // the session too); once unlocked, the page asks again.
+        Effect::new(move |_| {
+            if app.vault.get() == crate::store::EncryptionState::Locked {
+                state.view.set(None);
+                state.open_sections.set(Default::default());
+                state.version.update(|v| *v += 1);
+            }
+        });
         // The CRM moved (another tab, a snapshot): an open plan is asked for again, so its
         // staleness (and the Re-plan button) shows at once.
         let seen = StoredValue::new(app.summary.with_untracked(|s| s.sequence));

@@ -1,17 +1,20 @@
 //! The pipeline worker (browser only): a dedicated Web Worker built from this crate as the
 //! `roundtrip-worker` binary. It owns the CRM copy and the store and serves the page's
 //! [`Request`]s with the [`Service`]: every operation of the protocol's one list is answered
-//! by the service's handler of it ([`Handle`]); the page never runs the pipeline itself.
+//! by the service's handler of it ([`Handle`]) — the passphrase's operations by the
+//! worker's own handlers over its store (`vault`); the page never runs the pipeline itself.
 //!
 //! Across tabs: every commit is made under the Web Lock `roundtrip-commit` (where the browser
 //! offers Web Locks) and announced with its sequence number on the BroadcastChannel
 //! `roundtrip-crm`; on another tab's announcement the worker brings its copy up to date and
-//! tells its page. Without either API, the store's checked commit alone still refuses a batch
+//! tells its page; the passphrase's news on the same channel is followed (lock, unlock with
+//! the key another tab hands over). Without either API, the store's checked commit alone still refuses a batch
 //! planned on a copy that moved.
 
 pub mod runtime;
 mod secrets;
 pub mod store;
+mod vault;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -120,25 +123,34 @@ async fn open(autoload_demo: bool, task: &Task) -> Outgoing {
     }
     let call = Call::new(task, now_ms());
     let result = service.run(Open { autoload_demo }, &call).await;
+    if result.is_err() {
+        vault::ask_other_tabs(&service).await;
+    }
     flush_events(&service);
     reply(result.map(|summary| CrmSummary { notice, ..summary }))
 }
 
-/// Another tab's commit: catch up and tell the page.
+/// Another tab's commit: catch up and tell the page. Another tab's news about the passphrase:
+/// follow it (lock, unlock with the key it hands over).
 fn listen_to_other_tabs() {
     let Ok(channel) = web_sys::BroadcastChannel::new(CHANNEL_NAME) else { return };
-    let on_message =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event: web_sys::MessageEvent| {
-            wasm_bindgen_futures::spawn_local(async move {
-                let Some(service) = service() else { return };
-                if let Ok(refreshed) = service.store().refresh().await {
-                    if refreshed.moved() {
-                        service.crm_changed(ChangeCause::AnotherTab).await;
-                        flush_events(&service);
-                    }
+    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+        let news = store::VaultNews::from_message(&event.data());
+        wasm_bindgen_futures::spawn_local(async move {
+            let Some(service) = service() else { return };
+            if let Some(news) = news {
+                vault::follow(&service, news).await;
+                flush_events(&service);
+                return;
+            }
+            if let Ok(refreshed) = service.store().refresh().await {
+                if refreshed.moved() {
+                    service.crm_changed(ChangeCause::AnotherTab).await;
+                    flush_events(&service);
                 }
-            });
+            }
         });
+    });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     store::set_channel(channel);

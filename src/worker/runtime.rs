@@ -140,6 +140,16 @@ impl Task {
     }
 }
 
+thread_local! {
+    /// How many calls are being served now.
+    static IN_FLIGHT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many calls are being served now (the one asking included).
+pub fn calls_running() -> usize {
+    IN_FLIGHT.with(Cell::get)
+}
+
 /// The calls in flight, for cancelling.
 #[derive(Debug, Default)]
 pub struct Calls {
@@ -150,11 +160,13 @@ impl Calls {
     fn begin(&self, id: CallId) -> Task {
         let cancelled = Rc::new(Cell::new(false));
         self.running.borrow_mut().insert(id, Rc::clone(&cancelled));
+        IN_FLIGHT.with(|n| n.set(n.get() + 1));
         Task { id, cancelled, last_yield: Rc::new(Cell::new(now())) }
     }
 
     fn end(&self, id: CallId) {
         self.running.borrow_mut().remove(&id);
+        IN_FLIGHT.with(|n| n.set(n.get().saturating_sub(1)));
     }
 
     fn cancel(&self, id: CallId) {

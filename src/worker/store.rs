@@ -62,6 +62,8 @@ pub enum VaultNews {
     /// This tab unlocked: the data key (a non-extractable `CryptoKey`), for the others to
     /// unlock with ([`AnyStore::unlock_with_data_key`]).
     Unlocked(web_sys::CryptoKey),
+    /// This tab opened locked: an unlocked tab answers with [`VaultNews::Unlocked`].
+    Asked,
 }
 
 impl VaultNews {
@@ -71,6 +73,7 @@ impl VaultNews {
             VaultNews::PassphraseChanged => "passphrase-changed",
             VaultNews::Locked => "locked",
             VaultNews::Unlocked(_) => "unlocked",
+            VaultNews::Asked => "asked",
         }
     }
 
@@ -81,6 +84,7 @@ impl VaultNews {
             "passphrase-set" => VaultNews::PassphraseSet,
             "passphrase-changed" => VaultNews::PassphraseChanged,
             "locked" => VaultNews::Locked,
+            "asked" => VaultNews::Asked,
             "unlocked" => {
                 VaultNews::Unlocked(Reflect::get(data, &JsValue::from_str("key")).ok()?.dyn_into().ok()?)
             }

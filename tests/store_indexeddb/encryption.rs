@@ -241,10 +241,7 @@ async fn a_wrong_passphrase_is_refused_and_writes_nothing() {
     assert_eq!(other.encryption_state().await.unwrap(), EncryptionState::Locked);
     assert_locked(other.load_all().await, "load_all");
     assert_eq!(raw::read(&name).await, before, "nothing was written");
-    assert_eq!(
-        StoreError::WrongPassphrase.to_string(),
-        "That is not the passphrase of this CRM copy. Nothing was changed."
-    );
+    assert_eq!(StoreError::WrongPassphrase.to_string(), "Wrong passphrase; nothing was changed.");
     // The right one opens it.
     other.unlock(PASSPHRASE).await.unwrap();
     assert_eq!(other.load_all().await.unwrap(), store.load_all().await.unwrap());
