@@ -202,6 +202,7 @@ pub fn describe_key(key: &RecordKey) -> String {
         EntityKind::Device => "device",
         EntityKind::Import => "import #",
         EntityKind::Counters => "the identity counters",
+        EntityKind::Ledger => "PII ledger entry",
     };
     match key.kind {
         EntityKind::Counters => what.to_string(),
@@ -352,7 +353,8 @@ impl Shifts {
             | Record::Specialty(_)
             | Record::SchoolUser(_)
             | Record::Device(_)
-            | Record::Counters(_) => {}
+            | Record::Counters(_)
+            | Record::Ledger(_) => {}
         }
     }
 }

@@ -22,6 +22,7 @@ pub fn entity_label(kind: EntityKind) -> &'static str {
         EntityKind::Device => "Devices",
         EntityKind::Import => "Imports in history",
         EntityKind::Counters => "Counters",
+        EntityKind::Ledger => "PII ledger entries",
     }
 }
 
