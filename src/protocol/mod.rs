@@ -44,6 +44,7 @@ macro_rules! for_each_operation {
             ShowSession, ChooseTemplate, StageFile, ResumeFile, DiscardFile, CloseFile, SetColumn,
             ConfirmHeaders, ReviewRows, ErrorReport, MatchRows, ListGroups, PreviewBulk, ApplyBulk,
             ChoosePerson, ChooseByKeys, PlanImport, PlanRows, PlanReport, ApplyImport, ResultsReport, GoBack,
+            PiiLedger, PiiLedgerDownload,
         }
     };
 }

@@ -20,6 +20,7 @@ pub mod crm;
 pub mod exports;
 pub mod failure;
 pub mod handle;
+pub mod ledger;
 pub mod session;
 pub mod views;
 

@@ -1,12 +1,14 @@
 //! CRM data: load the demo CRM, write the whole local CRM to a snapshot workbook, and load a
 //! snapshot back in place of the copy (after a confirmation; a bad workbook is refused and
-//! the copy stays exactly as it was). The worker does the work; this page asks and shows.
+//! the copy stays exactly as it was), and the PII ledger ([`crate::ui::ledger`]). The worker
+//! does the work; this page asks and shows.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
+use crate::ui::ledger::PiiLedgerSection;
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
 use crate::ui::state::{use_app, AppState};
 use crate::ui::storage::{bytes_text, estimate, persisted};
@@ -45,7 +47,7 @@ pub fn DataPage() -> impl IntoView {
         }
     });
     let snapshot_download = Action::new_local(move |_: &()| async move {
-        match app.download(SnapshotDownload).await {
+        match app.download(SnapshotDownload { operator_login: app.operator.get_untracked() }).await {
             Ok(name) => app.success(format!("Snapshot written: {name}")),
             Err(e) => app.error(e),
         }
@@ -108,6 +110,7 @@ pub fn DataPage() -> impl IntoView {
                 </label>
             </div>
         </section>
+        <PiiLedgerSection/>
     }
 }
 
