@@ -100,7 +100,8 @@ fn headers() -> Vec<String> {
 fn export_of_first_portfolio(svc: &Svc) -> (u32, Vec<String>, Vec<Vec<String>>) {
     let summary = run(svc, Summary).expect("a summary");
     let portfolio = summary.portfolios.iter().find(|p| !p.temporary).expect("a portfolio").id;
-    let export = run(svc, InsuredExport { portfolio_id: portfolio, operator_login: "ana".into() }).expect("the export");
+    let export = run(svc, InsuredExport { portfolio_id: portfolio, operator_login: "ana".into() })
+        .expect("the export");
     let (header, rows) = read_cells(&export.bytes);
     assert_eq!(header, headers());
     assert!(rows.len() > 20, "a portfolio with some work in it");

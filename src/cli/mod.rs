@@ -382,8 +382,8 @@ fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new(), os_secrets());
     let call = Call::new(progress, now_ms);
     let message = block_on(svc.run(LoadDemo, &call)).map_err(Stop::failed)?;
-    let snapshot =
-        block_on(svc.run(SnapshotDownload { operator_login: CLI_OPERATOR.into() }, &call)).map_err(Stop::failed)?;
+    let snapshot = block_on(svc.run(SnapshotDownload { operator_login: CLI_OPERATOR.into() }, &call))
+        .map_err(Stop::failed)?;
     let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }

@@ -27,7 +27,8 @@ pub enum LedgerFile {
 }
 
 impl LedgerFile {
-    pub const ALL: [LedgerFile; 3] = [LedgerFile::InsuredExport, LedgerFile::Snapshot, LedgerFile::ErrorReport];
+    pub const ALL: [LedgerFile; 3] =
+        [LedgerFile::InsuredExport, LedgerFile::Snapshot, LedgerFile::ErrorReport];
 
     /// How the ledger names the file (also its text in a snapshot).
     pub fn label(self) -> &'static str {
@@ -193,7 +194,12 @@ mod tests {
         let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(
             e.event,
-            LedgerEvent::File { kind: LedgerFile::Snapshot, file_name: "s.xlsx".into(), sha256: sha.into(), ssns: 3 }
+            LedgerEvent::File {
+                kind: LedgerFile::Snapshot,
+                file_name: "s.xlsx".into(),
+                sha256: sha.into(),
+                ssns: 3
+            }
         );
         assert_eq!(e.id, "1764689954000-file-ba7816bf8f01cfea");
         assert_eq!(e.time_text(), "2025-12-02 15:39:14 UTC");

@@ -6,10 +6,10 @@ use std::rc::Rc;
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
 use crate::core::index::CrmIndex;
+use crate::core::ledger::LedgerFile;
 use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
 use crate::core::plan::history::{last_undoable, undo, ApplyRefusal};
 use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
-use crate::core::ledger::LedgerFile;
 use crate::core::snapshot::{read_snapshot, write_snapshot_counted};
 use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{

@@ -7,10 +7,10 @@ use crate::core::date::Date;
 use crate::core::index::CrmIndex;
 use crate::core::insurance::report::{status_counts, write_insurance_status_report};
 use crate::core::insured::base::ExportBase;
-use crate::core::ledger::LedgerFile;
 use crate::core::insured::export::{
     insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_counted,
 };
+use crate::core::ledger::LedgerFile;
 use crate::core::text::slug;
 use crate::core::workflows;
 use crate::protocol::{

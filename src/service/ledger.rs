@@ -109,7 +109,8 @@ impl<S: CrmStore> Handle<S> for PiiLedgerDownload {
     /// The ledger as a workbook, newest first (no SSN in it; downloading it is not recorded).
     async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<Download, Failure> {
         let stored = svc.current().await?;
-        let name = format!("roundtrip-pii-ledger-{}.xlsx", crate::core::date::Date::from_unix_ms(call.now_ms));
+        let name =
+            format!("roundtrip-pii-ledger-{}.xlsx", crate::core::date::Date::from_unix_ms(call.now_ms));
         let bytes = write_ledger(stored.crm.ledger.values()).map_err(Failure::not_written(name.clone()))?;
         Ok(Download::xlsx(name, bytes))
     }

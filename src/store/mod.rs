@@ -161,7 +161,9 @@ impl Refreshed {
 
     /// True when those commits wrote PII ledger entries and nothing else (no plan reads one).
     pub fn only_ledger(&self) -> bool {
-        !self.replaced && !self.changed.is_empty() && self.changed.iter().all(|k| k.kind == EntityKind::Ledger)
+        !self.replaced
+            && !self.changed.is_empty()
+            && self.changed.iter().all(|k| k.kind == EntityKind::Ledger)
     }
 }
 

@@ -8,8 +8,8 @@ use leptos::task::spawn_local;
 
 use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
-use crate::ui::ledger::PiiLedgerSection;
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
+use crate::ui::ledger::PiiLedgerSection;
 use crate::ui::state::{use_app, AppState};
 use crate::ui::storage::{bytes_text, estimate, persisted};
 

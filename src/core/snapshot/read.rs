@@ -10,12 +10,12 @@ use std::collections::{BTreeMap, HashMap};
 use super::layout::*;
 use super::row::{describe, quoted, read_rows, whole_number, FirstRows, Row};
 use super::{CellRef, SnapshotError};
+use crate::core::ledger::{LedgerEntry, LedgerEvent, LedgerFile};
 use crate::core::model::{
     Account, AccountContact, AccountKind, BeforeImage, Case, ContactDetail, ContactType, Counters, Crm,
     CrmEntry, DetailFields, DetailKind, Device, ImportCounts, ImportRecord, Insured, Operator, Portfolio,
     Role, SchoolRole, SchoolUser,
 };
-use crate::core::ledger::{LedgerEntry, LedgerEvent, LedgerFile};
 use crate::core::privacy::CrmSecret;
 use crate::core::read::{Book, ReadError, MAX_FILE_BYTES};
 use crate::core::sheet::RawCell;
@@ -32,7 +32,10 @@ fn read_ledger(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), Sna
             LedgerEvent::Reveal { entry_id: row.id(4)?, entry_label: row.text(5)? }
         } else {
             let kind = LedgerFile::parse(&what).ok_or_else(|| {
-                row.bad(3, "Reveal of an SSN, Insured CRM Export, CRM snapshot or Error report with full SSNs")
+                row.bad(
+                    3,
+                    "Reveal of an SSN, Insured CRM Export, CRM snapshot or Error report with full SSNs",
+                )
             })?;
             let sha256 = row.required_text(7, "the file's SHA-256 (64 hexadecimal characters)")?;
             if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -41,7 +44,8 @@ fn read_ledger(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), Sna
             let ssns = usize::try_from(row.integer(8)?).map_err(|_| row.bad(8, "a count of zero or more"))?;
             LedgerEvent::File { kind, file_name: row.text(6)?, sha256, ssns }
         };
-        let entry = LedgerEntry { id: id.clone(), operator_login: row.text(1)?, at_ms: row.integer(2)?, event };
+        let entry =
+            LedgerEntry { id: id.clone(), operator_login: row.text(1)?, at_ms: row.integer(2)?, event };
         crm.ledger.insert(id, entry);
         Ok(())
     })?;

@@ -13,11 +13,11 @@ use super::write::{format_cents, split_for_cells};
 use super::*;
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
+use crate::core::ledger::{LedgerEntry, LedgerFile};
 use crate::core::model::{
     public_id_for, BeforeImage, Case, Crm, CrmEntry, DetailKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Operator, Portfolio, Record, RecordKey,
 };
-use crate::core::ledger::{LedgerEntry, LedgerFile};
 use crate::core::privacy::{FullSsns, Ssn};
 
 fn demo() -> Crm {
@@ -128,8 +128,14 @@ fn crm_with_awkward_values() -> Crm {
     let export = FullSsns { bytes: b"an export".to_vec(), ssns: 12 };
     for entry in [
         LedgerEntry::reveal("bsilva", 1_726_600_000_001, 2, "=Ana \"Zé\" Souza"),
-        LedgerEntry::file("amartin", 1_726_600_000_002, LedgerFile::InsuredExport, "=export — José.xlsx", &export)
-            .expect("a file with SSNs"),
+        LedgerEntry::file(
+            "amartin",
+            1_726_600_000_002,
+            LedgerFile::InsuredExport,
+            "=export — José.xlsx",
+            &export,
+        )
+        .expect("a file with SSNs"),
         LedgerEntry::reveal("bsilva", 1_726_600_000_003, 99_999, ""),
     ] {
         crm.ledger.insert(entry.id.clone(), entry);

@@ -273,7 +273,11 @@ fn write_history(
 }
 
 /// The PII ledger: one row per entry, the columns of a Reveal or of a file filled.
-fn write_ledger_sheet(workbook: &mut Workbook, formats: &SnapshotFormats, crm: &Crm) -> Result<(), ExportError> {
+fn write_ledger_sheet(
+    workbook: &mut Workbook,
+    formats: &SnapshotFormats,
+    crm: &Crm,
+) -> Result<(), ExportError> {
     let mut w = SheetWriter::begin(workbook, formats, &PII_LEDGER, crm.ledger.len())?;
     w.text_columns(&[0, 7])?;
     for e in crm.ledger.values() {
