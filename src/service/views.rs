@@ -68,7 +68,7 @@ pub fn summary(stored: &StoredCrm, read_only: Option<String>) -> CrmSummary {
         empty: crm.is_empty(),
         counts: EntityKind::ALL
             .into_iter()
-            .filter(|k| *k != EntityKind::Counters)
+            .filter(|k| !matches!(k, EntityKind::Counters | EntityKind::Ledger))
             .map(|k| (entity_label(k).to_string(), crm.count(k)))
             .collect(),
         entries: crm.entries.len(),
