@@ -56,6 +56,8 @@ test("PII ledger: a full-SSN error report and a Reveal are recorded, a masked re
     await openApp(page, app);
     await loadDemo(page);
     await waitForText(page, "pii-ledger-empty", /Nothing recorded yet/, { message: "a new CRM's ledger is empty" });
+    const operator = await page.getByTestId("operator-select").inputValue();
+    assert.ok(operator, "an operator is chosen in the header");
 
     // A file of two new persons, one with an email that is no email.
     const file = await writeXlsx([
@@ -87,7 +89,7 @@ test("PII ledger: a full-SSN error report and a Reveal are recorded, a masked re
     // Reveal one entry's SSN on the Browse page.
     await gotoPage(page, "browse");
     const withSsn = page.getByTestId("crm-result").filter({ hasText: /XXX-XX-\d{4}/ }).first();
-    const name = (await withSsn.locator("td:nth-child(1)").textContent()).trim();
+    const name = await waitForText(page, withSsn.locator("td:nth-child(1)"), /\S/, { message: "an entry with an SSN is listed" });
     await withSsn.click();
     await page.getByTestId("entry-card").waitFor();
     await page.getByTestId("entry-card").getByRole("button", { name: "Reveal" }).click();
@@ -95,7 +97,6 @@ test("PII ledger: a full-SSN error report and a Reveal are recorded, a masked re
 
     // The CRM data page lists exactly the two, newest first.
     await gotoPage(page, "data");
-    const operator = await page.getByTestId("operator-select").inputValue();
     const rows = await waitForTexts(page, page.locator('[data-testid="pii-ledger-row"]'), (r) => r.length === 2, {
       message: "two ledger entries",
     });
