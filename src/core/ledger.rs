@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::date::Date;
 use crate::core::digest::sha256_hex;
-use crate::core::model::EntryId;
 use crate::core::privacy::FullSsns;
 use crate::core::xlsx::{check_rows_fit, save, write_header, write_text, ExportError, Formats};
 
@@ -48,9 +47,10 @@ impl LedgerFile {
 /// What one ledger entry records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LedgerEvent {
-    /// The full SSN of one CRM entry was revealed on screen. The entry's label (its name as
-    /// the CRM showed it) is kept so the line still reads after the entry changes.
-    Reveal { entry_id: EntryId, entry_label: String },
+    /// The full SSN of one CRM entry (by its `EntryId`) was revealed on screen. The entry's
+    /// label (its name as the CRM showed it) is kept so the line still reads after the entry
+    /// changes.
+    Reveal { entry_id: u32, entry_label: String },
     /// A file holding full SSNs was written and given to the operator.
     File { kind: LedgerFile, file_name: String, sha256: String, ssns: usize },
 }
@@ -70,7 +70,7 @@ pub struct LedgerEntry {
 
 impl LedgerEntry {
     /// The Reveal of an entry's SSN by `operator_login` at `at_ms`.
-    pub fn reveal(operator_login: &str, at_ms: i64, entry_id: EntryId, entry_label: &str) -> LedgerEntry {
+    pub fn reveal(operator_login: &str, at_ms: i64, entry_id: u32, entry_label: &str) -> LedgerEntry {
         LedgerEntry {
             id: format!("{}-reveal-{entry_id}", time_key(at_ms)),
             operator_login: operator_login.to_string(),
