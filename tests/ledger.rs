@@ -4,7 +4,7 @@
 //! file's name, the SHA-256 of the bytes given and the number of full SSNs they hold — and
 //! nothing else is; no entry holds an SSN; the ledger travels in snapshots, a version-1
 //! snapshot loads with an empty one; without a record nothing is revealed; and a ledger entry
-//! leaves an open plan current.
+//! leaves an open plan current and tells the page only that the ledger grew.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -21,8 +21,9 @@ use roundtrip::core::privacy::Ssn;
 use roundtrip::core::template::Field;
 use roundtrip::core::workflow::ImportOptions;
 use roundtrip::protocol::{
-    ApplyImport, ApplyOutcome, ErrorReport, InsuredExport, MatchRows, Open, PiiLedger, PiiLedgerDownload,
-    PlanImport, ReadSnapshot, ReplaceWithSnapshot, RevealSsn, SessionView, SnapshotDownload, StageFile,
+    ApplyImport, ApplyOutcome, ErrorReport, Event, InsuredExport, MatchRows, Open, PiiLedger,
+    PiiLedgerDownload, PlanImport, ReadSnapshot, ReplaceWithSnapshot, RevealSsn, SessionView,
+    SnapshotDownload, StageFile,
 };
 use roundtrip::service::{Call, Failure, Handle, Service, Silent};
 use roundtrip::store::memory::MemoryStore;
@@ -307,7 +308,10 @@ fn a_ledger_entry_leaves_an_open_plan_current() {
     let view = run(&svc, PlanImport { workflow: INSURED, options: None }).expect("planned");
     assert!(matches!(view, SessionView::Plan(_)), "{view:#?}");
     let id = block_on(svc.current()).unwrap().crm.entries.values().find(|e| e.ssn.is_some()).unwrap().id;
+    svc.take_events();
     run(&svc, RevealSsn { id, operator_login: "bsilva".into() }).expect("revealed");
+    // The page hears that the ledger grew, not that the CRM changed (it reads nothing again).
+    assert_eq!(svc.take_events(), vec![Event::LedgerRecorded]);
     let op = ApplyImport {
         workflow: INSURED,
         operator_login: "bsilva".into(),

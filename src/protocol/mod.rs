@@ -128,6 +128,10 @@ pub enum Event {
     CrmChanged { summary: CrmSummary, cause: ChangeCause },
     /// Another tab upgraded the database and this one closed its connection.
     DatabaseClosed,
+    /// A PII ledger entry was recorded (here or in another tab) and nothing else changed:
+    /// plans stay current and the pages showing the CRM need not read it again; the ledger's
+    /// list does.
+    LedgerRecorded,
 }
 
 /// The MIME type of XLSX downloads.

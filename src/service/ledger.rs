@@ -11,7 +11,7 @@ use crate::core::ledger::{write_ledger, LedgerEntry, LedgerEvent, LedgerFile};
 use crate::core::model::{ChangeSet, Record};
 use crate::core::privacy::FullSsns;
 use crate::core::revision::{CheckedBatch, Revision};
-use crate::protocol::{ChangeCause, Download, LedgerRow, PiiLedger, PiiLedgerDownload};
+use crate::protocol::{Download, Event, LedgerRow, PiiLedger, PiiLedgerDownload};
 use crate::store::CrmStore;
 
 use super::handle::{Call, Handle};
@@ -29,7 +29,7 @@ impl<S: CrmStore> Service<S> {
             drop(stored);
             self.refuse_if_read_only()?;
             let committed = self.store.commit(&batch).await?;
-            self.ledger_written(before, committed.sequence, ChangeCause::ThisTab).await;
+            self.ledger_written(before, committed.sequence).await;
             Ok(())
         };
         recorded.await.map_err(|e: Failure| Failure::NotRecorded(Box::new(e)))
@@ -53,12 +53,13 @@ impl<S: CrmStore> Service<S> {
 
     /// Commits from `from` to `to` wrote ledger entries only: open plans made on `from` are
     /// still current (they read no ledger record), so they move to `to` instead of going
-    /// stale; then the page hears of the change as of any other.
-    pub async fn ledger_written(&self, from: Revision, to: Revision, cause: ChangeCause) {
+    /// stale, and the page hears only that the ledger grew (what it shows of the CRM is
+    /// unchanged, so nothing is read again and no "changed in another tab" is said).
+    pub async fn ledger_written(&self, from: Revision, to: Revision) {
         for session in self.sessions.borrow().values() {
             session.borrow_mut().ledger_written(from, to);
         }
-        self.crm_changed(cause).await;
+        self.announce(Event::LedgerRecorded);
     }
 }
 

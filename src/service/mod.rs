@@ -166,7 +166,7 @@ impl<S: CrmStore> Service<S> {
         std::mem::take(&mut *self.outbox.borrow_mut())
     }
 
-    fn announce(&self, event: Event) {
+    pub(crate) fn announce(&self, event: Event) {
         self.outbox.borrow_mut().push(event);
     }
 

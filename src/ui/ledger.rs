@@ -13,7 +13,7 @@ use crate::ui::state::use_app;
 pub fn PiiLedgerSection() -> impl IntoView {
     let app = use_app();
     let rows = LocalResource::new(move || {
-        let _ = app.summary.with(|s| s.sequence);
+        let _ = (app.summary.with(|s| s.sequence), app.ledger_version.get());
         async move { app.call(PiiLedger).await }
     });
     let download = Action::new_local(move |_: &()| async move {

@@ -114,6 +114,8 @@ pub struct AppState {
     pub operator: RwSignal<String>,
     /// Set when another tab upgraded the database and this tab closed its connection.
     pub database_closed: RwSignal<bool>,
+    /// Moves each time a PII ledger entry is recorded (the ledger's list reads it again).
+    pub ledger_version: RwSignal<u64>,
     client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
 }
 
@@ -128,6 +130,7 @@ impl AppState {
             running: RwSignal::new(None),
             operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
             database_closed: RwSignal::new(false),
+            ledger_version: RwSignal::new(0),
             client: StoredValue::new_local(None),
         };
         let on_event = move |event: Event| app.on_event(event);
@@ -151,6 +154,7 @@ impl AppState {
                 }
             }
             Event::DatabaseClosed => self.database_closed.set(true),
+            Event::LedgerRecorded => self.ledger_version.update(|v| *v += 1),
         }
     }
 
