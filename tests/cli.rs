@@ -445,3 +445,54 @@ fn json_summaries_parse_for_every_command() {
     assert_eq!(code, 2, "{json:#}");
     assert!(json["message"].as_str().is_some_and(|m| m.contains(PORTFOLIO)), "the portfolios are listed");
 }
+
+#[test]
+fn apply_records_its_full_ssn_error_report_in_the_snapshot_it_writes() {
+    use roundtrip::core::digest::sha256_hex;
+    use roundtrip::core::ledger::{LedgerEvent, LedgerFile};
+    use roundtrip::core::privacy::Ssn;
+    let d = dir("ledger");
+    demo_and_export(&d);
+    let (header, mut rows) = read_cells(&d.join("export.xlsx"));
+    let e = email_row(&rows);
+    rows[e][col(Field::Email)] = "not an email".into();
+    write_cells(&d.join("edited.xlsx"), &header, &rows);
+    let base = ["--crm", "crm.xlsx", "--template", "insured-contact-details", "edited.xlsx"];
+    let masked =
+        [&["apply"][..], &base, &["--errors", "masked.xlsx", "--valid-rows-only", "--out", "a.xlsx"]]
+            .concat();
+    let (code, json) = run_json(&d, &masked);
+    assert_eq!(code, 0, "{json:#}");
+    assert!(crm_of(&d.join("a.xlsx")).ledger.is_empty(), "a masked error report is not recorded");
+
+    let full = [
+        &["apply"][..],
+        &base,
+        &["--errors", "full.xlsx", "--include-full-ssns", "--valid-rows-only", "--operator", "bsilva"],
+        &["--out", "b.xlsx"],
+    ]
+    .concat();
+    let (code, json) = run_json(&d, &full);
+    assert_eq!(code, 0, "{json:#}");
+    let report = std::fs::read(d.join("full.xlsx")).expect("the full error report");
+    let (_, report_rows) = common::read_cells(&report);
+    let ssns = report_rows
+        .iter()
+        .filter_map(|r| Ssn::parse(&r[col(Field::Ssn)]))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert!(ssns > 0);
+    let ledger: Vec<_> = crm_of(&d.join("b.xlsx")).ledger.into_values().collect();
+    assert_eq!(ledger.len(), 1, "{ledger:#?}");
+    assert_eq!(ledger[0].operator_login, "bsilva");
+    assert_eq!(ledger[0].at_ms, NOW);
+    assert_eq!(
+        ledger[0].event,
+        LedgerEvent::File {
+            kind: LedgerFile::ErrorReport,
+            file_name: "edited-errors.xlsx".into(),
+            sha256: sha256_hex(&report),
+            ssns
+        }
+    );
+}

@@ -260,7 +260,9 @@ fn sweep(svc: &Svc, name: &str, bytes: Vec<u8>) -> (Vec<(String, String)>, Vec<u
     let review = run(svc, ReviewRows { workflow: w, start: 0, count: 500, only_problems: false })
         .expect("review rows");
     see("review rows", json(&review));
-    let masked = run(svc, ErrorReport { workflow: w, include_full_ssns: false }).expect("the error report");
+    let masked =
+        run(svc, ErrorReport { workflow: w, include_full_ssns: false, operator_login: "ana".into() })
+            .expect("the error report");
     see("error report", workbook_text(&masked.bytes));
     let view = run(svc, MatchRows { workflow: w }).expect("matched");
     see("match view", json(&view));
@@ -275,10 +277,12 @@ fn sweep(svc: &Svc, name: &str, bytes: Vec<u8>) -> (Vec<(String, String)>, Vec<u
     see("plan rows", json(&rows));
     let report = run(svc, PlanReport { workflow: w }).expect("the plan report");
     see("plan report", workbook_text(&report.bytes));
-    let masked = run(svc, ErrorReport { workflow: w, include_full_ssns: false })
-        .expect("the error report after the plan");
+    let masked =
+        run(svc, ErrorReport { workflow: w, include_full_ssns: false, operator_login: "ana".into() })
+            .expect("the error report after the plan");
     see("error report after the plan", workbook_text(&masked.bytes));
-    let full = run(svc, ErrorReport { workflow: w, include_full_ssns: true }).expect("the full error report");
+    let full = run(svc, ErrorReport { workflow: w, include_full_ssns: true, operator_login: "ana".into() })
+        .expect("the full error report");
     let ssns = distinct_ssns(&full.bytes);
     match apply(svc, true) {
         Ok(ApplyOutcome::Applied(done)) => see("done view", json(&done)),
@@ -571,7 +575,7 @@ fn every_crm_gets_a_digest_secret_once_and_snapshots_carry_it() {
     assert_eq!(block_on(svc.current()).unwrap().crm.secret(), Some(&secret));
 
     // The snapshot carries it; reading the snapshot gives it back.
-    let snapshot = run(&svc, SnapshotDownload).expect("a snapshot");
+    let snapshot = run(&svc, SnapshotDownload { operator_login: "ana".into() }).expect("a snapshot");
     assert_eq!(read_snapshot("s.xlsx", &snapshot.bytes).unwrap().secret(), Some(&secret));
     run_bytes(&svc, ReadSnapshot { file_name: "s.xlsx".into() }, snapshot.bytes.clone()).unwrap();
     run(&svc, ReplaceWithSnapshot).unwrap();
@@ -597,7 +601,8 @@ fn an_export_re_imported_into_another_crm_copy_plans_without_its_base_and_says_w
     let a = demo();
     let b = Service::new(MemoryStore::new(), common::seeded_secrets(99));
     run(&b, Open { autoload_demo: true }).expect("the same demo, another secret");
-    let export = run(&a, InsuredExport { portfolio_id: 1 }).expect("an export of A");
+    let export =
+        run(&a, InsuredExport { portfolio_id: 1, operator_login: "ana".into() }).expect("an export of A");
     let w = INSURED;
     for (svc, other) in [(&a, false), (&b, true)] {
         stage(svc, "export.xlsx", export.bytes.clone()).expect("staged");
@@ -619,7 +624,8 @@ fn an_export_re_imported_into_another_crm_copy_plans_without_its_base_and_says_w
 fn an_error_report_with_masked_ssns_fixed_and_uploaded_again_keeps_the_crm_s_ssns() {
     let svc = demo();
     let w = INSURED;
-    let export = run(&svc, InsuredExport { portfolio_id: 1 }).expect("an export");
+    let export =
+        run(&svc, InsuredExport { portfolio_id: 1, operator_login: "ana".into() }).expect("an export");
     let (header, mut rows) = common::read_cells(&export.bytes);
     let with_ssn = rows.iter().position(|r| !r[col(Field::Ssn)].is_empty()).expect("a row with an SSN");
     let email = rows.iter().position(|r| r[col(Field::DetailType)] == "Email").expect("an Email row");
@@ -628,7 +634,9 @@ fn an_error_report_with_masked_ssns_fixed_and_uploaded_again_keeps_the_crm_s_ssn
     let view = stage(&svc, "bad.xlsx", bad).expect("staged");
     let SessionView::Review(review) = view else { panic!("the review: {view:#?}") };
     assert_eq!(review.errors, 1);
-    let report = run(&svc, ErrorReport { workflow: w, include_full_ssns: false }).expect("the error report");
+    let report =
+        run(&svc, ErrorReport { workflow: w, include_full_ssns: false, operator_login: "ana".into() })
+            .expect("the error report");
     let (report_header, mut report_rows) = common::read_cells(&report.bytes);
     assert!(report_rows[with_ssn][col(Field::Ssn)].starts_with("XXX-XX-"), "the SSN column is masked");
     // The operator fixes the email in the report and uploads it again.

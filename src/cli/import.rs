@@ -113,7 +113,8 @@ impl<'a> Import<'a> {
         let view = self.stage()?;
         let view = self.review(view, summary)?;
         let plan = self.decide_and_plan(view, summary)?;
-        self.report(&plan, summary)?;
+        // `plan` has no operator login: its error report is recorded under the command line's.
+        self.report(&plan, apply.map_or(super::CLI_OPERATOR, |a| a.operator), summary)?;
         self.stop_unless_applicable(&plan, apply.is_some(), summary)?;
         match apply {
             Some(apply) => self.apply(apply, summary),
@@ -245,15 +246,20 @@ impl<'a> Import<'a> {
     }
 
     /// The reports the app offers, written whatever comes next, and the first rows with
-    /// errors.
-    fn report(&self, plan: &PlanView, summary: &mut Summary) -> Result<(), Stop> {
+    /// errors. An error report with full SSNs is recorded in the PII ledger of the CRM held
+    /// here, so `apply` carries its entry in the snapshot it writes.
+    fn report(&self, plan: &PlanView, operator: &str, summary: &mut Summary) -> Result<(), Stop> {
         if let Some(path) = &self.args.report {
             let report = self.run(PlanReport { workflow: self.id() }, None)?;
             summary.written.push(write_file(path, &report.bytes)?);
         }
         if let Some(path) = &self.args.errors {
             let report = self.run(
-                ErrorReport { workflow: self.id(), include_full_ssns: self.args.include_full_ssns },
+                ErrorReport {
+                    workflow: self.id(),
+                    include_full_ssns: self.args.include_full_ssns,
+                    operator_login: operator.to_string(),
+                },
                 None,
             )?;
             summary.written.push(write_file(path, &report.bytes)?);
@@ -311,7 +317,8 @@ impl<'a> Import<'a> {
         };
         summary.import_id = Some(done.import_id);
         summary.message = done.message;
-        let snapshot = self.run(SnapshotDownload, None)?;
+        // The snapshot's own ledger entry is made after its bytes, so it is not in the file.
+        let snapshot = self.run(SnapshotDownload { operator_login: apply.operator.to_string() }, None)?;
         summary.written.push(write_file(apply.out, &snapshot.bytes)?);
         Ok(super::EXIT_DONE)
     }

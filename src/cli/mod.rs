@@ -100,7 +100,7 @@ pub enum Command {
         #[arg(long)]
         again: bool,
         /// The operator login recorded in the import's history.
-        #[arg(long, value_name = "LOGIN", default_value = "roundtrip-cli")]
+        #[arg(long, value_name = "LOGIN", default_value = CLI_OPERATOR)]
         operator: String,
     },
 }
@@ -236,6 +236,9 @@ fn status_of(code: i32) -> &'static str {
         _ => "unreadable",
     }
 }
+
+/// The operator login the command line records when none is given (`apply --operator`).
+pub const CLI_OPERATOR: &str = "roundtrip-cli";
 
 /// Runs a parsed command line; returns the process's exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -379,7 +382,8 @@ fn demo(out: &Path, now_ms: i64, progress: &Progress) -> Result<Summary, Stop> {
     let svc = Service::new(MemoryStore::new(), os_secrets());
     let call = Call::new(progress, now_ms);
     let message = block_on(svc.run(LoadDemo, &call)).map_err(Stop::failed)?;
-    let snapshot = block_on(svc.run(SnapshotDownload, &call)).map_err(Stop::failed)?;
+    let snapshot = block_on(svc.run(SnapshotDownload { operator_login: CLI_OPERATOR.into() }, &call))
+        .map_err(Stop::failed)?;
     let written = write_file(out, &snapshot.bytes)?;
     Ok(Summary { message, written: vec![written], ..Summary::default() })
 }
@@ -405,7 +409,10 @@ fn export(
     };
     let ExportFigures { cases, insureds, rows } =
         block_on(svc.run(ExportPreview { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
-    let file = block_on(svc.run(InsuredExport { portfolio_id: p.id }, &call)).map_err(Stop::failed)?;
+    // The export's ledger entry is made in the CRM held here and not written back: `export`
+    // writes no snapshot.
+    let op = InsuredExport { portfolio_id: p.id, operator_login: CLI_OPERATOR.into() };
+    let file = block_on(svc.run(op, &call)).map_err(Stop::failed)?;
     let written = write_file(out, &file.bytes)?;
     let message = format!(
         "Insured CRM Export of {}: {cases} cases, {insureds} insureds, {rows} rows (the app names it {}).",

@@ -20,10 +20,12 @@ pub enum EntityKind {
     Device,
     Import,
     Counters,
+    /// The PII ledger ([`crate::core::ledger`]).
+    Ledger,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 13] = [
+    pub const ALL: [EntityKind; 14] = [
         EntityKind::Operator,
         EntityKind::Portfolio,
         EntityKind::Case,
@@ -37,6 +39,7 @@ impl EntityKind {
         EntityKind::Device,
         EntityKind::Import,
         EntityKind::Counters,
+        EntityKind::Ledger,
     ];
     /// Object-store name.
     pub fn store_name(self) -> &'static str {
@@ -54,6 +57,7 @@ impl EntityKind {
             EntityKind::Device => "devices",
             EntityKind::Import => "import_history",
             EntityKind::Counters => "counters",
+            EntityKind::Ledger => "pii_ledger",
         }
     }
 }

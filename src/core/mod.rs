@@ -13,6 +13,7 @@
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
 //! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`],
 //!   [`random`], [`index`], [`digest`], [`demo`].
+//! - [`ledger`]: the PII ledger (every Reveal and every file written with full SSNs).
 //! - [`privacy`]: the `Ssn` type (masked unless exposed on purpose) and the keyed digests
 //!   under the CRM's secret.
 //! - [`lock`]: the idle time after which an encrypted copy locks, and a new passphrase typed
@@ -29,6 +30,7 @@ pub mod insurance;
 pub mod insured;
 pub mod kinds;
 pub mod lock;
+pub mod ledger;
 pub mod model;
 pub mod plan;
 pub mod privacy;

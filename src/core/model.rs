@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::core::date::Date;
+use crate::core::ledger::LedgerEntry;
 use crate::core::privacy::{CrmSecret, Ssn};
 
 pub use crate::core::kinds::{EntityKind, RecordKey};
@@ -402,6 +403,7 @@ pub enum Record {
     Device(Device),
     Import(ImportRecord),
     Counters(Counters),
+    Ledger(LedgerEntry),
 }
 
 impl Record {
@@ -420,6 +422,7 @@ impl Record {
             Record::Device(_) => EntityKind::Device,
             Record::Import(_) => EntityKind::Import,
             Record::Counters(_) => EntityKind::Counters,
+            Record::Ledger(_) => EntityKind::Ledger,
         }
     }
 
@@ -438,6 +441,7 @@ impl Record {
             Record::Device(r) => r.serial.clone(),
             Record::Import(r) => r.id.to_string(),
             Record::Counters(_) => "counters".to_string(),
+            Record::Ledger(r) => r.id.clone(),
         }
     }
 
@@ -542,6 +546,9 @@ pub struct Crm {
     pub devices: BTreeMap<String, Device>,
     pub imports: BTreeMap<u32, ImportRecord>,
     pub counters: Counters,
+    /// The PII ledger, by id (ids sort by time).
+    #[serde(default)]
+    pub ledger: BTreeMap<String, LedgerEntry>,
 }
 
 impl Crm {
@@ -594,6 +601,9 @@ impl Crm {
                 self.imports.insert(r.id, r);
             }
             Record::Counters(c) => self.counters = c,
+            Record::Ledger(r) => {
+                self.ledger.insert(r.id.clone(), r);
+            }
         }
     }
 
@@ -641,6 +651,9 @@ impl Crm {
             EntityKind::Counters => {
                 self.counters = Counters { secret: self.counters.secret, ..Counters::default() }
             }
+            EntityKind::Ledger => {
+                self.ledger.remove(&key.id);
+            }
         }
     }
 
@@ -667,6 +680,7 @@ impl Crm {
             EntityKind::Device => self.devices.get(&key.id).cloned().map(Record::Device),
             EntityKind::Import => num().and_then(|n| self.imports.get(&n)).cloned().map(Record::Import),
             EntityKind::Counters => Some(Record::Counters(self.counters)),
+            EntityKind::Ledger => self.ledger.get(&key.id).cloned().map(Record::Ledger),
         }
     }
 
@@ -686,6 +700,7 @@ impl Crm {
         out.extend(self.devices.values().cloned().map(Record::Device));
         out.extend(self.imports.values().cloned().map(Record::Import));
         out.push(Record::Counters(self.counters));
+        out.extend(self.ledger.values().cloned().map(Record::Ledger));
         out
     }
 
@@ -707,6 +722,7 @@ impl Crm {
             EntityKind::Device => self.devices.values().cloned().map(Record::Device).collect(),
             EntityKind::Import => self.imports.values().cloned().map(Record::Import).collect(),
             EntityKind::Counters => vec![Record::Counters(self.counters)],
+            EntityKind::Ledger => self.ledger.values().cloned().map(Record::Ledger).collect(),
         }
     }
 
@@ -803,6 +819,7 @@ impl Crm {
             EntityKind::Device => self.devices.len(),
             EntityKind::Import => self.imports.len(),
             EntityKind::Counters => 1,
+            EntityKind::Ledger => self.ledger.len(),
         }
     }
 }

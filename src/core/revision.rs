@@ -216,6 +216,7 @@ pub fn describe_key(key: &RecordKey) -> String {
         EntityKind::Device => "device",
         EntityKind::Import => "import #",
         EntityKind::Counters => "the identity counters",
+        EntityKind::Ledger => "PII ledger entry",
     };
     match key.kind {
         EntityKind::Counters => what.to_string(),
@@ -415,7 +416,8 @@ impl Shifts {
             | Record::Specialty(_)
             | Record::SchoolUser(_)
             | Record::Device(_)
-            | Record::Counters(_) => {}
+            | Record::Counters(_)
+            | Record::Ledger(_) => {}
         }
     }
 }

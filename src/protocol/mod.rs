@@ -45,6 +45,7 @@ macro_rules! for_each_operation {
             ConfirmHeaders, ReviewRows, ErrorReport, MatchRows, ListGroups, PreviewBulk, ApplyBulk,
             ChoosePerson, ChooseByKeys, PlanImport, PlanRows, PlanReport, ApplyImport, ResultsReport, GoBack,
             VaultState, SetPassphrase, ChangePassphrase, Unlock, Lock,
+            PiiLedger, PiiLedgerDownload,
         }
     };
 }
@@ -133,6 +134,10 @@ pub enum Event {
     Locked,
     /// Another tab unlocked the copy and this one followed; the summary is the CRM's.
     Unlocked { summary: CrmSummary },
+    /// A PII ledger entry was recorded (here or in another tab) and nothing else changed:
+    /// plans stay current and the pages showing the CRM need not read it again; the ledger's
+    /// list does.
+    LedgerRecorded,
 }
 
 /// The MIME type of XLSX downloads.

@@ -53,9 +53,12 @@ pub struct ReplaceWithSnapshot;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DropSnapshot;
 
-/// The whole CRM as a snapshot workbook.
+/// The whole CRM as a snapshot workbook (it holds every SSN in full: recorded in the PII
+/// ledger under `operator_login`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SnapshotDownload;
+pub struct SnapshotDownload {
+    pub operator_login: String,
+}
 
 /// Entries matching a query (all of them for an empty one), the first `limit` shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,10 +73,12 @@ pub struct ShowEntry {
     pub id: u32,
 }
 
-/// The full SSN of an entry the operator chose to reveal.
+/// The full SSN of an entry the operator chose to reveal (recorded in the PII ledger under
+/// `operator_login`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealSsn {
     pub id: u32,
+    pub operator_login: String,
 }
 
 /// Accounts a filter takes, the first `limit` shown.
@@ -127,6 +132,8 @@ pub struct ExportPreview {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InsuredExport {
     pub portfolio_id: u32,
+    /// Who asks (the export holds full SSNs: recorded in the PII ledger).
+    pub operator_login: String,
 }
 
 /// A template's model spreadsheet (XLSX: required headers red, dropdowns, an Instructions
@@ -266,6 +273,8 @@ pub struct ErrorReport {
     /// `XXX-XX-6789`, the report carries none).
     #[serde(default)]
     pub include_full_ssns: bool,
+    /// Who asks (a report with full SSNs is recorded in the PII ledger).
+    pub operator_login: String,
 }
 
 /// Match the rows to the CRM: to the Resolve step, or straight to the plan when no person
@@ -441,4 +450,19 @@ reply! {
     ChangePassphrase => String;
     Unlock => CrmSummary;
     Lock => bool;
+}
+
+// --- The PII ledger ---------------------------------------------------------------------------
+
+/// The PII ledger, newest first: every Reveal and every file written with full SSNs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiiLedger;
+
+/// The PII ledger as a workbook (no SSN in it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiiLedgerDownload;
+
+reply! {
+    PiiLedger => Vec<LedgerRow>;
+    PiiLedgerDownload => Download;
 }

@@ -216,6 +216,9 @@ pub struct ReviewView {
     pub ignored: Vec<String>,
     /// The review table's column headers (the row's cells come in this order).
     pub columns: Vec<String>,
+    /// The template has an SSN column: the error report may be asked for with full SSNs.
+    #[serde(default)]
+    pub ssn_column: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -438,4 +441,23 @@ pub enum ApplyOutcome {
 pub struct InsuranceFigures {
     pub users: StatusCounts,
     pub devices: StatusCounts,
+}
+
+/// One line of the PII ledger as the CRM data page lists it (no SSN: a Reveal names the
+/// entry, a file its name, digest and count).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerRow {
+    pub id: String,
+    /// `2026-12-02 15:39:14 UTC`.
+    pub time: String,
+    pub operator_login: String,
+    /// `Reveal of an SSN`, `Insured CRM Export`, `CRM snapshot`, `Error report with full SSNs`.
+    pub what: String,
+    /// The entry revealed, as `Ana Souza (entry 12)`; empty for a file.
+    pub entry: String,
+    pub file_name: String,
+    /// The first 12 hexadecimal characters of the file's SHA-256 (the download has it whole).
+    pub sha256_prefix: String,
+    /// Full SSNs the file holds; `None` for a Reveal.
+    pub ssns: Option<usize>,
 }

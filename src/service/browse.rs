@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::core::accounts::rules::portfolio_text;
 use crate::core::index::{search_entries, CrmIndex};
+use crate::core::ledger::LedgerEntry;
 use crate::core::model::{DetailKind, EntryId};
 use crate::core::text::fold;
 use crate::protocol::{
@@ -113,16 +114,15 @@ impl<S: CrmStore> Handle<S> for ShowEntry {
 
 impl<S: CrmStore> Handle<S> for RevealSsn {
     /// The full SSN of an entry, for the operator who chose to reveal it (the Reveal: one of
-    /// the few places allowed to expose it).
-    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<String, Failure> {
+    /// the few places allowed to expose it), once the PII ledger has recorded who revealed
+    /// which entry when (never the SSN).
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<String, Failure> {
         let stored = svc.current().await?;
-        stored
-            .crm
-            .entries
-            .get(&self.id)
-            .and_then(|e| e.ssn)
-            .map(|s| s.expose_full().to_string())
-            .ok_or(CrmRefusal::NoSsn.into())
+        let entry = stored.crm.entries.get(&self.id);
+        let (ssn, label) = entry.and_then(|e| Some((e.ssn?, e.display_name()))).ok_or(CrmRefusal::NoSsn)?;
+        drop(stored);
+        svc.record_in_ledger(LedgerEntry::reveal(&self.operator_login, call.now_ms, self.id, &label)).await?;
+        Ok(ssn.expose_full().to_string())
     }
 }
 

@@ -6,10 +6,11 @@ use std::rc::Rc;
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
 use crate::core::index::CrmIndex;
+use crate::core::ledger::LedgerFile;
 use crate::core::model::{ChangeSet, Counters, Crm, EntityKind, ImportRecord, Portfolio, Record, RecordKey};
 use crate::core::plan::history::{last_undoable, undo, ApplyRefusal};
 use crate::core::revision::{checked_undo, CheckedBatch, Expectation, Revision, Revisions};
-use crate::core::snapshot::{read_snapshot, write_snapshot};
+use crate::core::snapshot::{read_snapshot, write_snapshot_counted};
 use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{
     CreateTemporaryPortfolio, CrmSummary, DeletePortfolio, Download, DropSnapshot, History, ImportView,
@@ -125,9 +126,10 @@ impl<S: CrmStore> Handle<S> for SnapshotDownload {
     async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<Download, Failure> {
         let stored = svc.current().await?;
         call.ticker.tick("Writing the snapshot", 0, 1).await?;
-        let bytes = write_snapshot(&stored.crm).map_err(Failure::not_written("The snapshot"))?;
+        let file = write_snapshot_counted(&stored.crm).map_err(Failure::not_written("The snapshot"))?;
+        drop(stored);
         let name = format!("roundtrip-crm-snapshot-{}.xlsx", Date::from_unix_ms(call.now_ms));
-        Ok(Download::xlsx(name, bytes))
+        svc.give_recorded(LedgerFile::Snapshot, name, &self.operator_login, call.now_ms, file).await
     }
 }
 

@@ -8,8 +8,9 @@ use crate::core::index::CrmIndex;
 use crate::core::insurance::report::{status_counts, write_insurance_status_report};
 use crate::core::insured::base::ExportBase;
 use crate::core::insured::export::{
-    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_with_base,
+    insured_export_file_name, insured_export_rows, portfolio_case_ids, write_insured_export_counted,
 };
+use crate::core::ledger::LedgerFile;
 use crate::core::text::slug;
 use crate::core::workflows;
 use crate::protocol::{
@@ -48,9 +49,11 @@ impl<S: CrmStore> Handle<S> for InsuredExport {
         // the CRM has changed since.
         let base =
             ExportBase::of_export(&index, &rows, self.portfolio_id, call.now_ms, Some(&stored.revisions));
-        let bytes = write_insured_export_with_base(&rows, base.as_ref())
-            .map_err(Failure::not_written("The export"))?;
-        Ok(Download::xlsx(insured_export_file_name(&portfolio.name, Date::from_unix_ms(call.now_ms)), bytes))
+        let file =
+            write_insured_export_counted(&rows, base.as_ref()).map_err(Failure::not_written("The export"))?;
+        let name = insured_export_file_name(&portfolio.name, Date::from_unix_ms(call.now_ms));
+        drop(stored);
+        svc.give_recorded(LedgerFile::InsuredExport, name, &self.operator_login, call.now_ms, file).await
     }
 }
 

@@ -51,6 +51,10 @@ pub enum Failure {
     /// An apply's commit failed.
     #[error("The import was not applied: {0}")]
     NotApplied(Box<Failure>),
+    /// The PII ledger could not record a Reveal or a file with full SSNs, so neither was
+    /// given.
+    #[error("Nothing was shown or given: the PII ledger could not record it ({0}).")]
+    NotRecorded(Box<Failure>),
     /// An undo's commit failed.
     #[error("The undo could not be written: {0}")]
     UndoNotWritten(Box<Failure>),

@@ -20,6 +20,7 @@ pub mod crm;
 pub mod exports;
 pub mod failure;
 pub mod handle;
+pub mod ledger;
 pub mod session;
 pub mod views;
 
@@ -173,7 +174,7 @@ impl<S: CrmStore> Service<S> {
         std::mem::take(&mut *self.outbox.borrow_mut())
     }
 
-    fn announce(&self, event: Event) {
+    pub(crate) fn announce(&self, event: Event) {
         self.outbox.borrow_mut().push(event);
     }
 

@@ -22,6 +22,7 @@ pub fn entity_label(kind: EntityKind) -> &'static str {
         EntityKind::Device => "Devices",
         EntityKind::Import => "Imports in history",
         EntityKind::Counters => "Counters",
+        EntityKind::Ledger => "PII ledger entries",
     }
 }
 
@@ -67,7 +68,7 @@ pub fn summary(stored: &StoredCrm, read_only: Option<String>) -> CrmSummary {
         empty: crm.is_empty(),
         counts: EntityKind::ALL
             .into_iter()
-            .filter(|k| *k != EntityKind::Counters)
+            .filter(|k| !matches!(k, EntityKind::Counters | EntityKind::Ledger))
             .map(|k| (entity_label(k).to_string(), crm.count(k)))
             .collect(),
         entries: crm.entries.len(),

@@ -162,6 +162,13 @@ impl Refreshed {
     pub fn moved(&self) -> bool {
         self.from != self.to || self.replaced
     }
+
+    /// True when those commits wrote PII ledger entries and nothing else (no plan reads one).
+    pub fn only_ledger(&self) -> bool {
+        !self.replaced
+            && !self.changed.is_empty()
+            && self.changed.iter().all(|k| k.kind == EntityKind::Ledger)
+    }
 }
 
 impl Committed {

@@ -131,7 +131,7 @@ fn EntryCardView(card: EntryCard) -> impl IntoView {
     let revealed = RwSignal::new(None::<String>);
     let id = card.id;
     let reveal = Action::new_local(move |_: &()| async move {
-        match app.call(RevealSsn { id }).await {
+        match app.call(RevealSsn { id, operator_login: app.operator.get_untracked() }).await {
             Ok(ssn) => revealed.set(Some(ssn)),
             Err(e) => app.error(e),
         }

@@ -1,7 +1,7 @@
 //! CRM data: load the demo CRM, write the whole local CRM to a snapshot workbook, and load a
 //! snapshot back in place of the copy (after a confirmation; a bad workbook is refused and
-//! the copy stays exactly as it was); the passphrase ([`passphrase`]). The worker does the
-//! work; this page asks and shows.
+//! the copy stays exactly as it was); the passphrase ([`passphrase`]); and the PII ledger
+//! ([`crate::ui::ledger`]). The worker does the work; this page asks and shows.
 
 mod passphrase;
 
@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use crate::protocol::messages::CrmUnchanged;
 use crate::protocol::{DropSnapshot, LoadDemo, ReadSnapshot, ReplaceWithSnapshot, SnapshotDownload};
 use crate::ui::browser::{confirm, first_file_of_input, read_file_buffer};
+use crate::ui::ledger::PiiLedgerSection;
 use crate::ui::state::{use_app, AppState};
 use crate::ui::storage::{bytes_text, estimate, persisted};
 
@@ -48,7 +49,7 @@ pub fn DataPage() -> impl IntoView {
         }
     });
     let snapshot_download = Action::new_local(move |_: &()| async move {
-        match app.download(SnapshotDownload).await {
+        match app.download(SnapshotDownload { operator_login: app.operator.get_untracked() }).await {
             Ok(name) => app.success(format!("Snapshot written: {name}")),
             Err(e) => app.error(e),
         }
@@ -112,6 +113,7 @@ pub fn DataPage() -> impl IntoView {
             </div>
         </section>
         <passphrase::PassphrasePanel/>
+        <PiiLedgerSection/>
     }
 }
 

@@ -31,7 +31,10 @@ pub fn ExportPage() -> impl IntoView {
         let id = *id;
         let rows = preview.get_untracked().flatten().map(|(_, _, rows)| rows);
         async move {
-            match app.download(InsuredExport { portfolio_id: id }).await {
+            match app
+                .download(InsuredExport { portfolio_id: id, operator_login: app.operator.get_untracked() })
+                .await
+            {
                 Ok(name) => app.success(match rows {
                     Some(rows) => format!("Insured CRM Export downloaded: {rows} rows in {name}."),
                     None => format!("Insured CRM Export downloaded: {name}."),

@@ -12,6 +12,7 @@ mod data_page;
 mod export_page;
 mod history;
 mod import;
+mod ledger;
 mod portfolios;
 mod shell;
 mod state;

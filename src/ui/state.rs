@@ -118,6 +118,8 @@ pub struct AppState {
     /// Whether the stored copy is encrypted and this tab holds its key; while
     /// [`EncryptionState::Locked`], the unlock screen replaces the pages.
     pub vault: RwSignal<EncryptionState>,
+    /// Moves each time a PII ledger entry is recorded (the ledger's list reads it again).
+    pub ledger_version: RwSignal<u64>,
     client: StoredValue<Option<Rc<WorkerClient>>, LocalStorage>,
 }
 
@@ -133,6 +135,7 @@ impl AppState {
             operator: RwSignal::new(load_setting::<String>(OPERATOR_KEY).unwrap_or_default()),
             database_closed: RwSignal::new(false),
             vault: RwSignal::new(EncryptionState::Plain),
+            ledger_version: RwSignal::new(0),
             client: StoredValue::new_local(None),
         };
         let on_event = move |event: Event| app.on_event(event);
@@ -164,6 +167,7 @@ impl AppState {
                 self.show_unlocked(summary);
                 self.info("Unlocked in another tab.");
             }
+            Event::LedgerRecorded => self.ledger_version.update(|v| *v += 1),
         }
     }
 

@@ -242,7 +242,10 @@ async fn save_target(portfolio_id: u32, file_name: &str, handle: &JsValue) -> Re
 
 /// Asks the worker for a portfolio's export and writes it to the portfolio's file.
 async fn write_export(app: AppState, sync: SyncState, portfolio_id: u32, handle: &JsValue, file_name: &str) {
-    let status = match app.call_with(InsuredExport { portfolio_id }, None).await {
+    let status = match app
+        .call_with(InsuredExport { portfolio_id, operator_login: app.operator.get_untracked() }, None)
+        .await
+    {
         Ok((_, Some(bytes))) => match write(handle, &bytes).await {
             Ok(()) => SyncStatus::Synced(now_ms()),
             Err(e) => SyncStatus::Failed(e),

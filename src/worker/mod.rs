@@ -144,7 +144,11 @@ fn listen_to_other_tabs() {
                 return;
             }
             if let Ok(refreshed) = service.store().refresh().await {
-                if refreshed.moved() {
+                if refreshed.only_ledger() {
+                    // Another tab recorded a Reveal or a file: plans here stay current.
+                    service.ledger_written(refreshed.from, refreshed.to).await;
+                    flush_events(&service);
+                } else if refreshed.moved() {
                     service.crm_changed(ChangeCause::AnotherTab).await;
                     flush_events(&service);
                 }

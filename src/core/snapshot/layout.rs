@@ -7,8 +7,13 @@ use crate::core::model::Counters;
 /// The format name written in `About!B2`; a workbook without it is not a snapshot.
 pub const FORMAT_NAME: &str = "Roundtrip CRM snapshot";
 
-/// The layout version written in `About!B3`; this code reads and writes version 1 only.
-pub const FORMAT_VERSION: u32 = 1;
+/// The layout version written in `About!B3`. Version 2 added the sheet "PII Ledger"; this
+/// code writes version 2 and reads versions 1 and 2 (a version-1 file loads with an empty
+/// ledger).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The oldest layout version this code reads.
+pub const OLDEST_FORMAT_VERSION: u32 = 1;
 
 /// The longest JSON part written in one cell, in UTF-16 code units (Excel's cell limit is
 /// 32,767 characters).
@@ -142,8 +147,24 @@ pub(crate) const IMPORT_BEFORE_IMAGES: SheetLayout = SheetLayout {
     widths: &[11.0, 7.0, 100.0],
 };
 
+pub(crate) const PII_LEDGER: SheetLayout = SheetLayout {
+    name: "PII Ledger",
+    columns: &[
+        "ID",
+        "Operator",
+        "At (ms)",
+        "What",
+        "CRM Entry ID",
+        "Entry Label",
+        "File Name",
+        "SHA-256",
+        "Full SSNs",
+    ],
+    widths: &[32.0, 12.0, 16.0, 26.0, 13.0, 26.0, 36.0, 66.0, 10.0],
+};
+
 /// Every sheet of a snapshot, in workbook order.
-pub const SNAPSHOT_SHEETS: [SheetLayout; 15] = [
+pub const SNAPSHOT_SHEETS: [SheetLayout; 16] = [
     ABOUT,
     OPERATORS,
     PORTFOLIOS,
@@ -159,7 +180,17 @@ pub const SNAPSHOT_SHEETS: [SheetLayout; 15] = [
     DEVICES,
     IMPORT_HISTORY,
     IMPORT_BEFORE_IMAGES,
+    PII_LEDGER,
 ];
+
+/// The sheets a snapshot of layout `version` has: version 1 had no "PII Ledger".
+pub fn sheets_of_version(version: u32) -> &'static [SheetLayout] {
+    if version < 2 {
+        &SNAPSHOT_SHEETS[..SNAPSHOT_SHEETS.len() - 1]
+    } else {
+        &SNAPSHOT_SHEETS
+    }
+}
 
 /// The About sheet's items, in order (after the row counts, which are `Rows in <sheet>`).
 pub(crate) const ITEM_FORMAT: &str = "Format";

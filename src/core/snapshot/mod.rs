@@ -74,7 +74,7 @@ pub enum SnapshotError {
     NotASnapshot { file: String, reason: String },
     /// The About sheet names a format version this code does not read.
     #[error(
-        "Snapshot \"{file}\", sheet \"About\", cell {cell}: format version {found} is not supported; this version of Roundtrip reads version 1"
+        "Snapshot \"{file}\", sheet \"About\", cell {cell}: format version {found} is not supported; this version of Roundtrip reads versions 1 and 2"
     )]
     UnsupportedVersion { file: String, cell: CellRef, found: String },
     /// A sheet of the layout is absent.

@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::layout::*;
 use super::row::{describe, quoted, read_rows, whole_number, FirstRows, Row};
 use super::{CellRef, SnapshotError};
+use crate::core::ledger::{LedgerEntry, LedgerEvent, LedgerFile};
 use crate::core::model::{
     Account, AccountContact, AccountKind, BeforeImage, Case, ContactDetail, ContactType, Counters, Crm,
     CrmEntry, DetailFields, DetailKind, Device, ImportCounts, ImportRecord, Insured, Operator, Portfolio,
@@ -18,6 +19,38 @@ use crate::core::model::{
 use crate::core::privacy::CrmSecret;
 use crate::core::read::{Book, ReadError, MAX_FILE_BYTES};
 use crate::core::sheet::RawCell;
+
+/// The PII ledger (layout version 2 on): a Reveal names its entry (which need not exist any more:
+/// the entry may have been undone since), a file its name, digest and count.
+fn read_ledger(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), SnapshotError> {
+    let mut first_rows = FirstRows::default();
+    source.each_row(&PII_LEDGER, &mut |row| {
+        let id = row.required_text(0, "a ledger entry ID")?;
+        first_rows.claim(row, 0, "Ledger entry ID", || quoted(&id), row.key(0))?;
+        let what = row.str(3)?;
+        let event = if what == "Reveal of an SSN" {
+            LedgerEvent::Reveal { entry_id: row.id(4)?, entry_label: row.text(5)? }
+        } else {
+            let kind = LedgerFile::parse(&what).ok_or_else(|| {
+                row.bad(
+                    3,
+                    "Reveal of an SSN, Insured CRM Export, CRM snapshot or Error report with full SSNs",
+                )
+            })?;
+            let sha256 = row.required_text(7, "the file's SHA-256 (64 hexadecimal characters)")?;
+            if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(row.bad(7, "the file's SHA-256 (64 hexadecimal characters)"));
+            }
+            let ssns = usize::try_from(row.integer(8)?).map_err(|_| row.bad(8, "a count of zero or more"))?;
+            LedgerEvent::File { kind, file_name: row.text(6)?, sha256, ssns }
+        };
+        let entry =
+            LedgerEntry { id: id.clone(), operator_login: row.text(1)?, at_ms: row.integer(2)?, event };
+        crm.ledger.insert(id, entry);
+        Ok(())
+    })?;
+    Ok(())
+}
 
 /// Reads a snapshot workbook into a new CRM, or refuses it whole. Nothing outside the returned
 /// value is touched.
@@ -41,7 +74,7 @@ pub fn read_snapshot(file_name: &str, bytes: &[u8]) -> Result<Crm, SnapshotError
     }
     // About first, so that a foreign workbook is named as such before a missing sheet is.
     let about = read_about(&book, file)?;
-    if let Some(layout) = SNAPSHOT_SHEETS.iter().find(|l| book.sheet(l.name).is_none()) {
+    if let Some(layout) = sheets_of_version(about.version).iter().find(|l| book.sheet(l.name).is_none()) {
         return Err(SnapshotError::MissingSheet { file: file.to_string(), sheet: layout.name });
     }
 
@@ -54,6 +87,9 @@ pub fn read_snapshot(file_name: &str, bytes: &[u8]) -> Result<Crm, SnapshotError
     read_accounts(&mut source, &mut crm)?;
     read_enrollees(&mut source, &mut crm)?;
     read_imports(&mut source, &mut crm)?;
+    if about.version >= 2 {
+        read_ledger(&mut source, &mut crm)?;
+    }
     check_row_counts(file, &about, &source.found_rows)?;
     check_counters(file, &about, &crm)?;
     Ok(crm)
@@ -372,6 +408,8 @@ fn read_imports(source: &mut SnapshotSource<'_>, crm: &mut Crm) -> Result<(), Sn
 
 /// What the About sheet says: counters, declared row counts and where each item stands.
 struct About {
+    /// The layout version the file was written in.
+    version: u32,
     counters: Counters,
     /// Sheet name → (declared rows, cell of the declaration).
     declared_rows: HashMap<String, (usize, CellRef)>,
@@ -420,16 +458,19 @@ fn read_about(book: &Book<'_>, file: &str) -> Result<About, SnapshotError> {
         found: describe(value),
     };
     let (version_cell, version) = items.get(ITEM_VERSION).ok_or_else(|| missing(ITEM_VERSION))?;
-    if whole_number(version) != Some(i64::from(FORMAT_VERSION)) {
-        return Err(SnapshotError::UnsupportedVersion {
-            file: file.to_string(),
-            cell: *version_cell,
-            found: describe(version),
-        });
-    }
+    let version = match whole_number(version).and_then(|v| u32::try_from(v).ok()) {
+        Some(v) if (OLDEST_FORMAT_VERSION..=FORMAT_VERSION).contains(&v) => v,
+        _ => {
+            return Err(SnapshotError::UnsupportedVersion {
+                file: file.to_string(),
+                cell: *version_cell,
+                found: describe(version),
+            })
+        }
+    };
 
     let mut declared_rows = HashMap::new();
-    for layout in SNAPSHOT_SHEETS.iter().skip(1) {
+    for layout in sheets_of_version(version).iter().skip(1) {
         let item = rows_item(layout.name);
         let (cell, value) = items.get(&item).ok_or_else(|| missing(&item))?;
         let n = whole_number(value)
@@ -465,7 +506,7 @@ fn read_about(book: &Book<'_>, file: &str) -> Result<About, SnapshotError> {
         next_import_id: values[6],
         secret,
     };
-    Ok(About { counters, declared_rows, counter_cells })
+    Ok(About { version, counters, declared_rows, counter_cells })
 }
 
 fn check_row_counts(

@@ -13,11 +13,12 @@ use super::write::{format_cents, split_for_cells};
 use super::*;
 use crate::core::date::Date;
 use crate::core::demo::{demo_crm, DEMO_SEED};
+use crate::core::ledger::{LedgerEntry, LedgerFile};
 use crate::core::model::{
     public_id_for, BeforeImage, Case, Crm, CrmEntry, DetailKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Operator, Portfolio, Record, RecordKey,
 };
-use crate::core::privacy::Ssn;
+use crate::core::privacy::{FullSsns, Ssn};
 
 fn demo() -> Crm {
     demo_crm(DEMO_SEED, 1)
@@ -124,6 +125,21 @@ fn crm_with_awkward_values() -> Crm {
         },
     );
     crm.counters.next_import_id = 3;
+    let export = FullSsns { bytes: b"an export".to_vec(), ssns: 12 };
+    for entry in [
+        LedgerEntry::reveal("bsilva", 1_726_600_000_001, 2, "=Ana \"Zé\" Souza"),
+        LedgerEntry::file(
+            "amartin",
+            1_726_600_000_002,
+            LedgerFile::InsuredExport,
+            "=export — José.xlsx",
+            &export,
+        )
+        .expect("a file with SSNs"),
+        LedgerEntry::reveal("bsilva", 1_726_600_000_003, 99_999, ""),
+    ] {
+        crm.ledger.insert(entry.id.clone(), entry);
+    }
     crm
 }
 
@@ -444,11 +460,49 @@ fn another_programs_about_sheet_is_foreign() {
 
 #[test]
 fn a_newer_format_version_is_refused() {
-    let message = refusal(|g| set(g, "About", "B3", Data::Float(2.0)));
+    let message = refusal(|g| set(g, "About", "B3", Data::Float(3.0)));
     assert_eq!(
         message,
-        r#"Snapshot "x.xlsx", sheet "About", cell B3: format version "2" is not supported; this version of Roundtrip reads version 1"#
+        r#"Snapshot "x.xlsx", sheet "About", cell B3: format version "3" is not supported; this version of Roundtrip reads versions 1 and 2"#
     );
+}
+
+/// The grids of a snapshot as layout version 1 wrote it: no sheet "PII Ledger" and no row
+/// count for it.
+fn as_version_1(grids: &mut Vec<(String, Grid)>) {
+    grids.retain(|(name, _)| name != "PII Ledger");
+    set(grids, "About", "B3", Data::Float(1.0));
+    grid(grids, "About").retain(|row| row.first() != Some(&Data::String("Rows in PII Ledger".into())));
+}
+
+#[test]
+fn a_version_1_snapshot_loads_with_an_empty_ledger() {
+    let crm = crm_with_awkward_values();
+    assert_eq!(crm.ledger.len(), 3);
+    let mut grids = grids_of(&write_snapshot(&crm).expect("written"));
+    as_version_1(&mut grids);
+    let read = read_snapshot("old.xlsx", &workbook_of(&grids)).expect("a version-1 snapshot is read");
+    assert!(read.ledger.is_empty());
+    assert_eq!(Crm { ledger: crm.ledger.clone(), ..read }, crm);
+}
+
+#[test]
+fn a_version_2_snapshot_without_its_ledger_sheet_is_refused() {
+    let message = refusal(|g| g.retain(|(name, _)| name != "PII Ledger"));
+    assert_eq!(message, r#"Snapshot "x.xlsx" has no sheet "PII Ledger""#);
+}
+
+#[test]
+fn the_ledger_sheet_holds_no_ssn_and_reads_back() {
+    let crm = crm_with_awkward_values();
+    let grids = grids_of(&write_snapshot(&crm).expect("written"));
+    let ledger = &grids.iter().find(|(n, _)| n == "PII Ledger").expect("the ledger sheet").1;
+    assert_eq!(ledger.len(), 4, "a header and three entries");
+    let text = format!("{ledger:?}");
+    for ssn in crm.entries.values().filter_map(|e| e.ssn) {
+        assert!(!text.contains(ssn.expose_full()), "the ledger sheet holds an SSN");
+    }
+    assert_eq!(round_trip(&crm).ledger, crm.ledger);
 }
 
 #[test]
@@ -462,10 +516,10 @@ fn a_sheet_shorter_than_about_declares_is_refused() {
 
 #[test]
 fn a_counter_behind_its_records_is_refused() {
-    let message = refusal(|g| set(g, "About", "B19", Data::Float(5.0)));
+    let message = refusal(|g| set(g, "About", "B20", Data::Float(5.0)));
     assert!(
         message.starts_with(
-            r#"Snapshot "x.xlsx", sheet "About", cell B19: expected "Next Detail Number" to be at least "#
+            r#"Snapshot "x.xlsx", sheet "About", cell B20: expected "Next Detail Number" to be at least "#
         ),
         "{message}"
     );

@@ -6,6 +6,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
 use super::layout::*;
 use crate::core::date::Date;
+use crate::core::ledger::LedgerEvent;
 use crate::core::model::{Crm, Insurance, InsuranceStatus};
 use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::text::looks_like_formula;
@@ -36,6 +37,7 @@ pub fn write_snapshot_counted(crm: &Crm) -> Result<FullSsns, ExportError> {
     write_accounts(&mut workbook, &formats, crm)?;
     write_enrollees(&mut workbook, &formats, crm)?;
     write_history(&mut workbook, &formats, crm, &before_image_parts)?;
+    write_ledger_sheet(&mut workbook, &formats, crm)?;
     let ssns = crm.entries.values().filter(|e| e.ssn.is_some()).count();
     Ok(FullSsns { bytes: save(workbook)?, ssns })
 }
@@ -270,6 +272,35 @@ fn write_history(
     Ok(())
 }
 
+/// The PII ledger: one row per entry, the columns of a Reveal or of a file filled.
+fn write_ledger_sheet(
+    workbook: &mut Workbook,
+    formats: &SnapshotFormats,
+    crm: &Crm,
+) -> Result<(), ExportError> {
+    let mut w = SheetWriter::begin(workbook, formats, &PII_LEDGER, crm.ledger.len())?;
+    w.text_columns(&[0, 7])?;
+    for e in crm.ledger.values() {
+        w.next_row();
+        w.identifier(0, &e.id)?;
+        w.text(1, &e.operator_login)?;
+        w.integer(2, e.at_ms)?;
+        w.text(3, e.what())?;
+        match &e.event {
+            LedgerEvent::Reveal { entry_id, entry_label } => {
+                w.id(4, *entry_id)?;
+                w.text(5, entry_label)?;
+            }
+            LedgerEvent::File { file_name, sha256, ssns, .. } => {
+                w.text(6, file_name)?;
+                w.identifier(7, sha256)?;
+                w.integer(8, *ssns as i64)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The number of data rows of every sheet after About, in workbook order.
 fn row_counts(crm: &Crm, before_image_parts: usize) -> Vec<(&'static str, usize)> {
     vec![
@@ -287,6 +318,7 @@ fn row_counts(crm: &Crm, before_image_parts: usize) -> Vec<(&'static str, usize)
         (DEVICES.name, crm.devices.len()),
         (IMPORT_HISTORY.name, crm.imports.len()),
         (IMPORT_BEFORE_IMAGES.name, before_image_parts),
+        (PII_LEDGER.name, crm.ledger.len()),
     ]
 }
 

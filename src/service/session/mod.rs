@@ -277,6 +277,16 @@ impl Session {
         }
     }
 
+    /// Commits from `from` to `to` wrote only PII ledger entries, which no plan reads: a plan
+    /// made on `from` is as current on `to`.
+    pub fn ledger_written(&mut self, from: Revision, to: Revision) {
+        if let Stage::Planned(p) = &mut self.stage {
+            if p.made_at == from && p.stale.is_none() {
+                p.made_at = to;
+            }
+        }
+    }
+
     /// Moves to `stage`; a long task begun before will find the session moved.
     fn set(&mut self, stage: Stage) {
         self.epoch += 1;

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use crate::core::digest::sha256_hex;
 use crate::core::headers::{recognise, HeaderMapping, HeaderSource, MappedColumn};
 use crate::core::index::CrmIndex;
+use crate::core::ledger::LedgerFile;
 use crate::core::model::Crm;
 use crate::core::read::read_sheet;
 use crate::core::report::{write_error_report_with_options, ErrorReportOptions};
@@ -281,8 +282,9 @@ impl<S: CrmStore> Handle<S> for ReviewRows {
 impl<S: CrmStore> Handle<S> for ErrorReport {
     /// The error report of the open file, SSNs masked unless the operator asked for full SSNs;
     /// once planned, it adds the plan's own issues (rules that need the CRM).
-    async fn handle<T: Ticker>(self, svc: &Service<S>, _: &Call<'_, T>) -> Result<Download, Failure> {
-        svc.read_session(self.workflow, |s| {
+    /// A report with full SSNs in it is recorded in the PII ledger before it is given.
+    async fn handle<T: Ticker>(self, svc: &Service<S>, call: &Call<'_, T>) -> Result<Download, Failure> {
+        let (name, written) = svc.read_session(self.workflow, |s| {
             let reviewed = s.stage.reviewed()?;
             let (template, validated) = (reviewed.staged.template, &reviewed.validated);
             let name = format!("{}-errors.xlsx", file_stem(&reviewed.staged.file.name));
@@ -290,8 +292,9 @@ impl<S: CrmStore> Handle<S> for ErrorReport {
             let options = ErrorReportOptions { include_full_ssns: self.include_full_ssns };
             let written = write_error_report_with_options(template, validated, extra, options)
                 .map_err(Failure::not_written(name.clone()))?;
-            Ok(Download::xlsx(name, written.bytes))
-        })
+            Ok((name, written))
+        })?;
+        svc.give_recorded(LedgerFile::ErrorReport, name, &self.operator_login, call.now_ms, written).await
     }
 }
 

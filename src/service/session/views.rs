@@ -117,6 +117,7 @@ fn review_view(workflow: &dyn Workflow, reviewed: &Reviewed) -> ReviewView {
         rows_with_problems: v.rows.iter().filter(|r| r.errors + r.warnings > 0).count(),
         ignored: open.mapping.ignored.iter().map(|h| shown_header(h)).collect(),
         columns: review_columns(workflow, open.template),
+        ssn_column: open.template.col(Field::Ssn).is_some(),
     }
 }
 

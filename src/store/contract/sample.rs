@@ -2,12 +2,13 @@
 //! record of every kind.
 
 use crate::core::date::Date;
+use crate::core::ledger::{LedgerEntry, LedgerFile};
 use crate::core::model::{
     Account, AccountContact, AccountKind, BeforeImage, Case, ContactDetail, ContactType, Counters, Crm,
     CrmEntry, DetailFields, DetailKind, Device, EntityKind, ImportCounts, ImportRecord, Insurance,
     InsuranceStatus, Insured, Operator, Portfolio, Record, RecordKey, Role, SchoolRole, SchoolUser,
 };
-use crate::core::privacy::{CrmSecret, Ssn};
+use crate::core::privacy::{CrmSecret, FullSsns, Ssn};
 
 /// A CRM entry with optional Client Reference and SSN.
 pub fn entry(
@@ -142,6 +143,13 @@ pub fn sample_crm() -> Crm {
         ],
         undone: false,
     }));
+    // The PII ledger: a Reveal and a file with full SSNs.
+    crm.put(Record::Ledger(LedgerEntry::reveal("ana", 1_700_000_000_001, 1, "Ann Lee")));
+    let snapshot = FullSsns { bytes: b"a snapshot".to_vec(), ssns: 2 };
+    crm.put(Record::Ledger(
+        LedgerEntry::file("ana", 1_700_000_000_002, LedgerFile::Snapshot, "snapshot.xlsx", &snapshot)
+            .expect("a file with SSNs"),
+    ));
     crm.counters = Counters {
         next_entry_id: 4,
         next_detail_number: 3,

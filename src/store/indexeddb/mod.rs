@@ -80,7 +80,7 @@ use rows::*;
 
 /// The schema version this build writes. Raise it and add a step to `upgrade` to change
 /// the schema; another tab still on the old version is told to reload.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The object store of staged files.
 pub const STAGED_STORE: &str = "staged";

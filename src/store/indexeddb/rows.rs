@@ -11,7 +11,8 @@ pub(super) fn upgrade(db: &Database, old: u32, new: u32) -> indexed_db_futures::
             0 => create_schema_v1,
             1 => create_schema_v2,
             2 => create_schema_v3,
-            // 3 => the step to version 4 goes here.
+            3 => create_schema_v4,
+            // 4 => the step to version 5 goes here.
             _ => continue,
         };
         step(db)?;
@@ -60,6 +61,16 @@ pub(super) fn create_schema_v2(db: &Database) -> indexed_db_futures::Result<()> 
 /// still running a build that knows nothing of encryption (they are told to reload), so no
 /// such tab writes an unencrypted row beside encrypted ones.
 pub(super) fn create_schema_v3(_db: &Database) -> indexed_db_futures::Result<()> {
+    Ok(())
+}
+
+/// Version 4: the object store of the PII ledger (`EntityKind::Ledger`), empty in a copy
+/// stored before it. Its rows are buckets like every other kind's (sealed with a passphrase).
+pub(super) fn create_schema_v4(db: &Database) -> indexed_db_futures::Result<()> {
+    let name = EntityKind::Ledger.store_name();
+    if !db.object_store_names().any(|n| n == name) {
+        db.create_object_store(name).with_key_path(KeyPath::One("id")).build()?;
+    }
     Ok(())
 }
 

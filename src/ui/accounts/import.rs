@@ -122,7 +122,13 @@ fn ReadSummary(view: PlanView) -> impl IntoView {
         app.call(PlanRows { workflow: ACCOUNTS, start, count, only_changes: false }).await.ok()
     };
     let report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(ErrorReport { workflow: ACCOUNTS, include_full_ssns: false }).await {
+        // The accounts templates have no SSN column: the report never holds one.
+        let op = ErrorReport {
+            workflow: ACCOUNTS,
+            include_full_ssns: false,
+            operator_login: app.operator.get_untracked(),
+        };
+        if let Err(e) = app.download(op).await {
             app.error(e);
         }
     });

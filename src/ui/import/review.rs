@@ -1,5 +1,6 @@
 //! Step 3: the validation of every row — counts, an Errors column, rows with problems only on
-//! request, and the error report to download, fix and upload again.
+//! request, and the error report to download, fix and upload again (SSNs masked, or in full
+//! when the operator ticks "Include full SSNs" — a download the PII ledger records).
 
 use leptos::prelude::*;
 
@@ -14,8 +15,16 @@ pub fn ReviewStep(workflow: WorkflowId, view: ReviewView) -> impl IntoView {
     let state = use_workflow(workflow);
     let busy = state.busy();
     let only_problems = RwSignal::new(false);
+    // "Include full SSNs": off by default, offered only where the template has an SSN column.
+    let full_ssns = RwSignal::new(false);
+    let ssn_column = view.ssn_column;
     let report = Action::new_local(move |_: &()| async move {
-        if let Err(e) = app.download(ErrorReport { workflow, include_full_ssns: false }).await {
+        let op = ErrorReport {
+            workflow,
+            include_full_ssns: ssn_column && full_ssns.get_untracked(),
+            operator_login: app.operator.get_untracked(),
+        };
+        if let Err(e) = app.download(op).await {
             app.error(e);
         }
     });
@@ -53,7 +62,27 @@ pub fn ReviewStep(workflow: WorkflowId, view: ReviewView) -> impl IntoView {
                 >
                     "Download the error report (XLSX)"
                 </button>
+                {ssn_column.then(|| view! {
+                    <label>
+                        <input
+                            type="checkbox"
+                            data-testid="error-report-full-ssns"
+                            prop:checked=move || full_ssns.get()
+                            on:change=move |ev| full_ssns.set(event_target_checked(&ev))
+                        />
+                        " Include full SSNs"
+                    </label>
+                })}
             </div>
+            {ssn_column.then(|| view! {
+                <p class="muted" data-testid="error-report-ssn-note">
+                    {move || if full_ssns.get() {
+                        "The error report will hold the file's SSNs in full: keep it on this machine. Its download is recorded in the PII ledger (CRM data page)."
+                    } else {
+                        "The error report shows each SSN masked (XXX-XX-6789). Tick \"Include full SSNs\" to get them as the file had them; that file will hold full SSNs and its download is recorded in the PII ledger."
+                    }}
+                </p>
+            })}
             <PagedTable
                 headers=headers
                 columns="56px 72px 110px 110px 170px 110px 110px 72px 100px 1fr"

@@ -21,7 +21,10 @@ pub fn VerifyStep(workflow: WorkflowId, view: DoneView) -> impl IntoView {
     let export = Action::new_local(move |pid: &u32| {
         let pid = *pid;
         async move {
-            match app.download(InsuredExport { portfolio_id: pid }).await {
+            match app
+                .download(InsuredExport { portfolio_id: pid, operator_login: app.operator.get_untracked() })
+                .await
+            {
                 Ok(name) => app.success(format!("Updated Insured CRM Export downloaded: {name}.")),
                 Err(e) => app.error(e),
             }
