@@ -615,7 +615,8 @@ fn a_lock_drops_every_open_session_and_waiting_snapshot_and_keeps_the_staged_fil
         match_and_plan(&svc)
     };
     assert!(plan.rows > 0, "a plan with rows");
-    let snapshot = run(&svc, roundtrip::protocol::SnapshotDownload).expect("a snapshot");
+    let snapshot = run(&svc, roundtrip::protocol::SnapshotDownload { operator_login: "ops".into() })
+        .expect("a snapshot");
     let read = roundtrip::protocol::ReadSnapshot { file_name: snapshot.name.clone() };
     block_on(svc.run(read, &Call::new(&Silent, NOW).with_bytes(Some(snapshot.bytes))))
         .expect("snapshot read");

@@ -11,7 +11,7 @@
 //!   insurance of school users and devices), [`accounts`] (accounts and account contacts).
 //! - Workbook writing: [`xlsx`] (the shared writing rules), [`report`] (error and plan
 //!   reports), [`snapshot`] (the CRM snapshot and its reader), the templates' own workbooks.
-//! - Data and support: [`model`], [`kinds`], [`template`], [`date`], [`text`], [`cnpj`],
+//! - Data and support: [`model`], [`kinds`], [`unique`], [`template`], [`date`], [`text`], [`cnpj`],
 //!   [`random`], [`index`], [`digest`], [`demo`].
 //! - [`ledger`]: the PII ledger (every Reveal and every file written with full SSNs).
 //! - [`privacy`]: the `Ssn` type (masked unless exposed on purpose) and the keyed digests
@@ -29,8 +29,8 @@ pub mod index;
 pub mod insurance;
 pub mod insured;
 pub mod kinds;
-pub mod lock;
 pub mod ledger;
+pub mod lock;
 pub mod model;
 pub mod plan;
 pub mod privacy;
@@ -42,6 +42,7 @@ pub mod sheet;
 pub mod snapshot;
 pub mod template;
 pub mod text;
+pub mod unique;
 pub mod validate;
 pub mod workflow;
 pub mod workflows;

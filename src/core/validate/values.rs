@@ -110,19 +110,8 @@ impl Validator<'_> {
         }
         // Checked before anything is made of the text: a huge shared string is refused, not
         // duplicated.
-        if let RawCell::Text(t) = cell {
-            if t.len() > MAX_CELL_CHARS {
-                let chars = t.chars().count();
-                if chars > MAX_CELL_CHARS {
-                    return (
-                        FieldValue::Empty,
-                        Some((
-                            IssueCode::CellTooLong,
-                            format!("holds {chars} characters; a cell holds at most 32,767 (Excel's limit)"),
-                        )),
-                    );
-                }
-            }
+        if let Some(problem) = too_long(cell) {
+            return (FieldValue::Empty, Some(problem));
         }
         let text = cell_text_plain(cell);
         let trimmed = text.trim();
@@ -220,6 +209,22 @@ impl Validator<'_> {
             },
         }
     }
+}
+
+/// The issue of a text cell over Excel's cell limit (its characters counted only when its
+/// bytes could exceed it).
+fn too_long(cell: &RawCell) -> Option<(IssueCode, String)> {
+    let RawCell::Text(t) = cell else { return None };
+    if t.len() <= MAX_CELL_CHARS {
+        return None;
+    }
+    let chars = t.chars().count();
+    (chars > MAX_CELL_CHARS).then(|| {
+        (
+            IssueCode::CellTooLong,
+            format!("holds {chars} characters; a cell holds at most 32,767 (Excel's limit)"),
+        )
+    })
 }
 
 /// A cell's text as typing reads it: text as written, a number (or a date serial) as a

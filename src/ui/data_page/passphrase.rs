@@ -79,14 +79,6 @@ pub fn PassphrasePanel() -> impl IntoView {
             }
         }
     });
-    let lock = Action::new_local(move |_: &()| async move {
-        match app.call(Lock { when_idle: false }).await {
-            Ok(true) => app.show_locked(),
-            Ok(false) => app
-                .info("An operation is still running: the copy was not locked. Lock again when it is done."),
-            Err(e) => app.error(e),
-        }
-    });
 
     let on_set = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -110,21 +102,7 @@ pub fn PassphrasePanel() -> impl IntoView {
             Err(refusal) => app.error(refusal.to_string()),
         }
     };
-    let busy = move || set.pending().get() || change.pending().get() || lock.pending().get();
-
-    let idle_text = RwSignal::new(idle_minutes().minutes().to_string());
-    let on_idle = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        app.notice.set(None);
-        match IdleMinutes::parse(&idle_text.get_untracked()) {
-            Ok(minutes) => {
-                save_idle_minutes(minutes);
-                idle_text.set(minutes.minutes().to_string());
-                app.success(format!("The app now locks after {minutes} without input."));
-            }
-            Err(refusal) => app.error(refusal.to_string()),
-        }
-    };
+    let busy = move || set.pending().get() || change.pending().get();
 
     let at_least = format!("New passphrase (at least {MIN_PASSPHRASE_CHARS} characters)");
     let at_least_again = "The new passphrase again";
@@ -132,18 +110,7 @@ pub fn PassphrasePanel() -> impl IntoView {
         match state {
         EncryptionState::Plain => view! {
             <p data-testid="encryption-state">"This copy is not encrypted."</p>
-            <p class="muted">
-                "Anyone who opens this browser profile, or reads its files on the disk, can read the CRM. A passphrase encrypts every stored record, staged file and import history (AES-256-GCM under a random key, itself wrapped by a key derived from the passphrase with Argon2id)."
-            </p>
-            <div class="panel warning" data-testid="passphrase-warning" role="note">
-                <p>
-                    <strong>"Before you set a passphrase: "</strong>
-                    "a forgotten passphrase cannot be recovered. Nobody can open the copy without it; only a snapshot you downloaded restores the CRM."
-                </p>
-                <p>
-                    "Snapshots stay plain XLSX files holding every full SSN: the passphrase does not protect them. Keep them as safe as the passphrase."
-                </p>
-            </div>
+            <PlainCopyWarning/>
             <form class="narrow-form" on:submit=on_set>
                 <Secret label=at_least.clone() test_id="passphrase-new" value=new_first autocomplete="new-password"/>
                 <Secret label=at_least_again test_id="passphrase-new-again" value=new_second autocomplete="new-password"/>
@@ -158,9 +125,7 @@ pub fn PassphrasePanel() -> impl IntoView {
             <p class="muted">
                 "A forgotten passphrase cannot be recovered: only a snapshot restores the CRM. Snapshots are plain XLSX files holding every full SSN."
             </p>
-            <button data-testid="lock-now" disabled=busy on:click=move |_| {
-                lock.dispatch(());
-            }>"Lock now"</button>
+            <LockNow/>
             <h3>"Change the passphrase"</h3>
             <p class="muted">"The data is not encrypted again: only its key is wrapped under the new passphrase."</p>
             <form class="narrow-form" on:submit=on_change>
@@ -184,23 +149,85 @@ pub fn PassphrasePanel() -> impl IntoView {
                 Some(Ok(state)) => form(state),
                 Some(Err(e)) => view! { <p class="error-text">{e}</p> }.into_any(),
             }}
-            <h3>"Lock when idle"</h3>
-            <form on:submit=on_idle>
-                <label>
-                    "Lock an encrypted copy after "
-                    <input
-                        type="text"
-                        inputmode="numeric"
-                        class="minutes"
-                        data-testid="idle-minutes"
-                        prop:value=move || idle_text.get()
-                        on:input=move |ev| idle_text.set(event_target_value(&ev))
-                    />
-                    " minutes without input (in any tab; a running operation is never cut)."
-                </label>
-                " "
-                <button type="submit" data-testid="idle-save">"Save"</button>
-            </form>
+            <IdleLockForm/>
         </section>
+    }
+}
+
+/// What an unencrypted copy risks, and the warning every operator reads before setting a
+/// passphrase.
+#[component]
+fn PlainCopyWarning() -> impl IntoView {
+    view! {
+        <p class="muted">
+            "Anyone who opens this browser profile, or reads its files on the disk, can read the CRM. A passphrase encrypts every stored record, staged file and import history (AES-256-GCM under a random key, itself wrapped by a key derived from the passphrase with Argon2id)."
+        </p>
+        <div class="panel warning" data-testid="passphrase-warning" role="note">
+            <p>
+                <strong>"Before you set a passphrase: "</strong>
+                "a forgotten passphrase cannot be recovered. Nobody can open the copy without it; only a snapshot you downloaded restores the CRM."
+            </p>
+            <p>
+                "Snapshots stay plain XLSX files holding every full SSN: the passphrase does not protect them. Keep them as safe as the passphrase."
+            </p>
+        </div>
+    }
+}
+
+/// The idle time after which an encrypted copy locks (kept in local storage, shared by the
+/// tabs).
+#[component]
+fn IdleLockForm() -> impl IntoView {
+    let app = use_app();
+    let idle_text = RwSignal::new(idle_minutes().minutes().to_string());
+    let on_idle = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        app.notice.set(None);
+        match IdleMinutes::parse(&idle_text.get_untracked()) {
+            Ok(minutes) => {
+                save_idle_minutes(minutes);
+                idle_text.set(minutes.minutes().to_string());
+                app.success(format!("The app now locks after {minutes} without input."));
+            }
+            Err(refusal) => app.error(refusal.to_string()),
+        }
+    };
+    view! {
+        <h3>"Lock when idle"</h3>
+        <form on:submit=on_idle>
+            <label>
+                "Lock an encrypted copy after "
+                <input
+                    type="text"
+                    inputmode="numeric"
+                    class="minutes"
+                    data-testid="idle-minutes"
+                    prop:value=move || idle_text.get()
+                    on:input=move |ev| idle_text.set(event_target_value(&ev))
+                />
+                " minutes without input (in any tab; a running operation is never cut)."
+            </label>
+            " "
+            <button type="submit" data-testid="idle-save">"Save"</button>
+        </form>
+    }
+}
+
+/// "Lock now": this tab and the others drop the keys, unless an operation is running.
+#[component]
+fn LockNow() -> impl IntoView {
+    let app = use_app();
+    let lock = Action::new_local(move |_: &()| async move {
+        match app.call(Lock { when_idle: false }).await {
+            Ok(true) => app.show_locked(),
+            Ok(false) => app
+                .info("An operation is still running: the copy was not locked. Lock again when it is done."),
+            Err(e) => app.error(e),
+        }
+    });
+    view! {
+        <button data-testid="lock-now" disabled=move || lock.pending().get() on:click=move |_| {
+            lock.dispatch(());
+        }>"Lock now"</button>
     }
 }
