@@ -152,8 +152,9 @@ pub struct Refreshed {
     /// The records those commits wrote or deleted (empty when `replaced`).
     pub changed: Vec<RecordKey>,
     /// A snapshot or the demo replaced the CRM (or a new data key sealed it) since this store
-    /// last looked. A compaction by another tab is not a replacement: the copy is read whole
-    /// again, and `changed` lists what the commits it folded changed.
+    /// last looked, or the store held no copy to compare with. A compaction by another tab is
+    /// not a replacement: the copy is read whole again, and `changed` lists what the commits it
+    /// folded changed.
     pub replaced: bool,
 }
 

@@ -238,7 +238,9 @@ impl IndexedDbStore {
                 let before = mirror.take();
                 let fresh = self.read_everything().await?;
                 let to = fresh.sequence.n;
-                let replaced = before.as_ref().is_some_and(|m| {
+                // No copy held (the first read, or one dropped because a replacement was found
+                // while writing) reads as a replacement, as before.
+                let replaced = before.as_ref().is_none_or(|m| {
                     state.sequence.replaced_at > m.sequence.n || m.codec.key_id() != codec.key_id()
                 });
                 let changed = match &before {
