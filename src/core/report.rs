@@ -16,7 +16,7 @@ use crate::core::plan::{show, ImportPlan, RowAction};
 use crate::core::privacy::ssn::mask_text;
 use crate::core::privacy::{FullSsns, Ssn};
 use crate::core::template::{Template, ValueKind};
-use crate::core::validate::{Issue, Severity, Validated};
+use crate::core::validate::{Issue, Severity, Validated, MAX_CELL_CHARS};
 use crate::core::xlsx::{
     check_rows_fit, save, write_header, write_text, write_text_flagged, ExportError, Formats,
 };
@@ -232,12 +232,9 @@ pub fn write_plan_report(
     save(workbook)
 }
 
-/// The most characters an Excel cell holds.
-const CELL_LIMIT: usize = 32_767;
-
-/// `value` cut to the first [`CELL_LIMIT`] characters when it is longer.
+/// `value` cut to the first [`MAX_CELL_CHARS`] characters (Excel's cell limit) when it is longer.
 fn within_cell_limit(value: &str) -> std::borrow::Cow<'_, str> {
-    match value.char_indices().nth(CELL_LIMIT) {
+    match value.char_indices().nth(MAX_CELL_CHARS) {
         None => std::borrow::Cow::Borrowed(value),
         Some((cut, _)) => std::borrow::Cow::Owned(value[..cut].to_string()),
     }

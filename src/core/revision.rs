@@ -270,7 +270,7 @@ pub enum RebaseError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "The CRM has no {name} ids left: the counter reached {}; nothing was written.",
-    crate::core::read::guard::thousands(u64::from(u32::MAX))
+    crate::core::text::thousands(u64::from(u32::MAX))
 )]
 pub struct CounterExhausted {
     pub name: &'static str,

@@ -102,6 +102,19 @@ pub fn file_stem(file_name: &str) -> &str {
     file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file_name)
 }
 
+/// `1234567` → `"1,234,567"`, for messages.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,11 +50,8 @@ async fn a_passphrase_set_in_one_tab_locks_the_other_until_it_is_unlocked() {
     delete_database(&name).await.unwrap();
 }
 
-/// Posts `value` on one BroadcastChannel named `name` and returns what another channel of
-/// that name receives (as another tab's worker would).
-async fn through_broadcast_channel(name: &str, value: &JsValue) -> JsValue {
-    let receiver = web_sys::BroadcastChannel::new(name).unwrap();
-    let sender = web_sys::BroadcastChannel::new(name).unwrap();
+/// The next message `channel` receives (its handler is kept until then).
+fn next_message(channel: &web_sys::BroadcastChannel) -> impl std::future::Future<Output = JsValue> {
     let (tx, rx) = futures::channel::oneshot::channel::<JsValue>();
     let tx = Rc::new(RefCell::new(Some(tx)));
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
@@ -62,9 +59,22 @@ async fn through_broadcast_channel(name: &str, value: &JsValue) -> JsValue {
             let _ = tx.send(event.data());
         }
     });
-    receiver.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    async move {
+        let received = rx.await.unwrap();
+        drop(on_message);
+        received
+    }
+}
+
+/// Posts `value` on one BroadcastChannel named `name` and returns what another channel of
+/// that name receives (as another tab's worker would).
+async fn through_broadcast_channel(name: &str, value: &JsValue) -> JsValue {
+    let receiver = web_sys::BroadcastChannel::new(name).unwrap();
+    let sender = web_sys::BroadcastChannel::new(name).unwrap();
+    let next = next_message(&receiver);
     sender.post_message(value).unwrap();
-    let received = rx.await.unwrap();
+    let received = next.await;
     receiver.close();
     sender.close();
     received
@@ -136,31 +146,17 @@ async fn the_workers_vault_news_carry_an_unlock_to_another_tab() {
     // Tab A's worker announces on its channel; tab B's worker listens on its own.
     set_channel(web_sys::BroadcastChannel::new(&name).unwrap());
     let listener = web_sys::BroadcastChannel::new(&name).unwrap();
-    let (tx, rx) = futures::channel::oneshot::channel::<JsValue>();
-    let tx = Rc::new(RefCell::new(Some(tx)));
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        if let Some(tx) = tx.borrow_mut().take() {
-            let _ = tx.send(event.data());
-        }
-    });
-    listener.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let next = next_message(&listener);
 
     tab_a.set_passphrase(PASSPHRASE).await.unwrap();
-    let heard = VaultNews::from_message(&rx.await.unwrap());
+    let heard = VaultNews::from_message(&next.await);
     assert!(matches!(heard, Some(VaultNews::PassphraseSet)), "{heard:?}");
 
     let tab_b = AnyStore::IndexedDb(IndexedDbStore::open(&name, || {}).await.unwrap());
     assert_eq!(tab_b.encryption_state().await.unwrap(), EncryptionState::Locked);
-    let (tx, rx) = futures::channel::oneshot::channel::<JsValue>();
-    let tx = Rc::new(RefCell::new(Some(tx)));
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        if let Some(tx) = tx.borrow_mut().take() {
-            let _ = tx.send(event.data());
-        }
-    });
-    listener.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let next = next_message(&listener);
     announce_vault(&VaultNews::Unlocked(tab_a.data_key().expect("tab A is unlocked")));
-    match VaultNews::from_message(&rx.await.unwrap()) {
+    match VaultNews::from_message(&next.await) {
         Some(VaultNews::Unlocked(key)) => tab_b.unlock_with_data_key(key).await.unwrap(),
         other => panic!("expected the unlock, got {other:?}"),
     }

@@ -4,6 +4,7 @@
 //! holds. Header texts shown to the operator go through [`shown_header`].
 
 use super::ssn::mask_ssn_like;
+use crate::core::text::thousands;
 
 /// The most characters of a value an issue quotes.
 pub const EXCERPT_CHARS: usize = 80;
@@ -28,20 +29,7 @@ fn cut(text: &str, limit: usize) -> String {
         return text.to_string();
     }
     let head: String = text.chars().take(limit.saturating_sub(1)).collect();
-    format!("{}… ({} characters)", head.trim_end(), thousands(chars))
-}
-
-/// `1204` → `1,204`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    format!("{}… ({} characters)", head.trim_end(), thousands(chars as u64))
 }
 
 #[cfg(test)]

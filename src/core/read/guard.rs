@@ -5,6 +5,8 @@
 //! strings really present, cells really placed — and declarations are only ever checked
 //! against them, never used to size an allocation.
 
+pub(crate) use crate::core::text::thousands;
+
 /// Largest file accepted, in bytes (256 MiB: a 1,000,000-row export is 70–100 MB).
 pub const MAX_FILE_BYTES: usize = 256 * 1024 * 1024;
 /// Most entries a workbook's zip may hold (real workbooks hold tens, a few hundred at most).
@@ -188,19 +190,6 @@ pub enum ReadError {
     /// open that swallowed the rows after it.
     #[error("{file}: the quoted value that starts on row {} spans {} lines ({} bytes); at most 100 line breaks and 128 KiB are allowed in one value — a quote (\") is probably missing on row {}.", thousands(*.row), thousands(*.line_breaks + 1), thousands(*.bytes), thousands(*.row))]
     RunawayQuotedField { file: String, row: u64, line_breaks: u64, bytes: u64 },
-}
-
-/// `1234567` → `"1,234,567"`, for messages.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// A byte count in MiB with one decimal, for messages.

@@ -27,6 +27,7 @@ pub use budget::{ValidationRefused, ValidationRun, MAX_VALIDATION_BYTES};
 pub use codes::IssueCode;
 pub use values::{
     cents_text, email_is_valid, parse_amount_cents, parse_insurance_status, phone_is_valid, ssn_problem,
+    MAX_CELL_CHARS,
 };
 
 use crate::core::date::{Date, DayMonthOrder};
@@ -392,34 +393,6 @@ fn shows_as(value: &FieldValue, cell: &RawCell) -> bool {
         (FieldValue::Empty, _) | (FieldValue::Text(_), _) => false,
         (value, cell) => value.display() == cell_text(cell),
     }
-}
-
-/// At most this many characters of a value are quoted in a message.
-pub const QUOTED_CHARS: usize = 80;
-
-/// A value as a message quotes it: whole up to [`QUOTED_CHARS`] characters, else its start,
-/// an ellipsis and its length ("Lorem ipsum… (40,000 characters)").
-pub fn quoted(text: &str) -> Cow<'_, str> {
-    match text.char_indices().nth(QUOTED_CHARS) {
-        None => Cow::Borrowed(text),
-        Some((cut, _)) => {
-            let chars = text.chars().count();
-            Cow::Owned(format!("{}… ({} characters)", &text[..cut], thousands(chars)))
-        }
-    }
-}
-
-/// `40000` → `40,000`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// The trimmed copies of the sheet's shared strings that typing made, one per string: a
